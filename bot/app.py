@@ -1,0 +1,132 @@
+"""The application: storage, router, dispatcher, sender, scheduler and the stream edge."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.context import Context
+from bot.dispatch import Dispatcher
+from bot.openapi import OpenAPI
+from bot.router import CommandTable, Router
+from bot.scheduler import JobQueue
+from bot.sender import Sender
+from bot.stream import StreamEdge
+from storage.db import Database
+from storage.repositories import InboxRepo
+
+log = logging.getLogger(__name__)
+
+SWEEP_SECONDS = 5.0
+
+
+class Application:
+    """Everything one bot process runs; ``start`` / ``stop`` or ``run_forever``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        routers: Sequence[Router] | None = None,
+    ) -> None:
+        from handlers import default_routers
+
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.db = Database(settings.storage.url)
+        root = Router("root")
+        for router in routers if routers is not None else default_routers():
+            root.include_router(router)
+        self.commands = CommandTable(root)
+        self.api = OpenAPI(settings)
+        self.sender = Sender(settings, self.db, self.api)
+        self.dispatcher = Dispatcher(
+            settings=settings,
+            clock=self.clock,
+            db=self.db,
+            commands=self.commands,
+            on_outbox=self.sender.wake,
+        )
+        self.jobs = JobQueue(self)
+        self.jobs.run_repeating("inbox-retention", self._purge_inbox, interval=3600)
+        self.jobs.run_repeating("inbox-sweep", self._sweep_inbox, interval=SWEEP_SECONDS)
+        self.queue: asyncio.Queue[int] = asyncio.Queue()
+        self.edge = StreamEdge(
+            settings,
+            record=self.dispatcher.record,
+            recorded=self.queue.put_nowait,
+            click=self.dispatcher.click,
+        )
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopped = asyncio.Event()
+
+    async def start(self, *, connect: bool = True) -> None:
+        """Migrate, recover unprocessed pushes, start workers, sender, jobs and the stream."""
+        await self.db.migrate()
+        async with self.db.transaction() as session:
+            await self._sweep_ids(InboxRepo(session))
+        for n in range(self.settings.bot.workers):
+            self._tasks.append(asyncio.create_task(self._worker(), name=f"worker-{n}"))
+        self.sender.start()
+        self.jobs.start()
+        if connect:
+            self._tasks.append(asyncio.create_task(self.edge.run(), name="stream"))
+        log.info("bot started (%d commands)", len(self.commands.routes))
+
+    async def stop(self) -> None:
+        """Stop everything; pushes already recorded are processed on the next start."""
+        self.jobs.shutdown()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.edge.aclose()
+        await self.sender.stop()
+        await self.api.aclose()
+        await self.db.dispose()
+        self._stopped.set()
+
+    async def run_forever(self) -> None:
+        """Start and run until cancelled (SIGINT / SIGTERM in the CLI)."""
+        await self.start()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await self.stop()
+
+    async def _worker(self) -> None:
+        while True:
+            event_id = await self.queue.get()
+            try:
+                await self.dispatcher.process(event_id)
+            finally:
+                self.queue.task_done()
+
+    async def drain(self) -> None:
+        """Wait until every queued push has been processed (tests and the sandbox)."""
+        await self.queue.join()
+
+    async def _sweep_ids(self, inbox: InboxRepo) -> None:
+        # Rows this process already queued are on their way; a row being handled right now
+        # may be queued again, and its claim makes that harmless.
+        queued = set(self.queue._queue)  # type: ignore[attr-defined]
+        ids = [i for i in await inbox.unprocessed_ids() if i not in queued]
+        for event_id in ids:
+            self.queue.put_nowait(event_id)
+        if ids:
+            log.info("queued %d recorded but unprocessed pushes", len(ids))
+
+    async def _sweep_inbox(self, ctx: Context) -> None:
+        # Pushes recorded by a process that died before handling them.
+        await self._sweep_ids(ctx.repos.inbox)
+
+    async def _purge_inbox(self, ctx: Context) -> None:
+        hours = self.settings.storage.inbox_retention_hours
+        removed = await ctx.repos.inbox.purge_before(ctx.now - timedelta(hours=hours))
+        if removed:
+            ctx.log.info("purged %d raw inbound payloads older than %sh", removed, hours)

@@ -1,0 +1,94 @@
+"""``community-bot run --config FILE`` and ``community-bot sandbox``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot.config import ConfigError, Settings, load_settings
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class _ContextFilter(logging.Filter):
+    """Put the message key, conversation and staff id on every line that has them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        parts = [
+            f"{name}={getattr(record, name)}"
+            for name in ("key", "conversation", "staff")
+            if getattr(record, name, None)
+        ]
+        if parts and not getattr(record, "_ctx_done", False):
+            record.msg = f"{record.msg} [{' '.join(parts)}]"
+            record._ctx_done = True
+        return True
+
+
+def setup_logging(level: str, *, stream: object = None) -> None:
+    """Log to stderr (or ``stream``) with context fields appended."""
+    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(_ContextFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("httpx", "httpcore", "websockets", "apscheduler", "aiohttp.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The SDK installs its own handlers; route its records through ours only.
+    for name in ("dingtalk_stream.client", "dingtalk_stream.handler"):
+        sdk = logging.getLogger(name)
+        sdk.handlers.clear()
+        sdk.propagate = True
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="community-bot", description=__doc__)
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="connect to DingTalk in stream mode and serve")
+    run.add_argument("--config", "-c", required=True, help="path to config.toml")
+    sandbox = sub.add_parser("sandbox", help="the whole bot against a local DingTalk stand-in")
+    sandbox.add_argument("--data", default="./data", help="folder for the sandbox's SQLite file")
+    sandbox.add_argument("--config", "-c", default=None, help="optional config.toml to start from")
+    return parser
+
+
+async def _run(settings: Settings) -> None:
+    from bot.app import Application
+
+    app = Application(settings)
+    task = asyncio.create_task(app.run_forever())
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The console script."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            settings = load_settings(args.config)
+            if not settings.dingtalk.client_id or not settings.dingtalk.client_secret:
+                raise ConfigError(
+                    f"{args.config}: dingtalk.client_id and dingtalk.client_secret are required"
+                )
+            setup_logging(args.log_level)
+            asyncio.run(_run(settings))
+            return 0
+        from bot.sandbox.chat import run_sandbox
+
+        return run_sandbox(data_dir=args.data, config=args.config, log_level=args.log_level)
+    except ConfigError as exc:
+        print(f"community-bot: config error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

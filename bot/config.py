@@ -1,0 +1,184 @@
+"""Configuration: a TOML file, every key overridable from the environment.
+
+Environment variables are ``COMMUNITY_BOT_<SECTION>__<KEY>`` (for example
+``COMMUNITY_BOT_DINGTALK__CLIENT_SECRET``); the SDK's own ``DINGTALK_OPENAPI_ENDPOINT``
+overrides ``dingtalk.openapi_endpoint``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_ENDPOINT = "https://api.dingtalk.com"
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line that names the key."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DingTalkConfig(_Section):
+    """The DingTalk application (stream mode robot)."""
+
+    client_id: str = ""
+    client_secret: SecretStr = SecretStr("")
+    robot_code: str = ""
+    openapi_endpoint: str = DEFAULT_ENDPOINT
+
+    @property
+    def effective_robot_code(self) -> str:
+        """The robot code, which defaults to the client id."""
+        return self.robot_code or self.client_id
+
+    @field_validator("openapi_endpoint")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class StorageConfig(_Section):
+    """Where the data lives."""
+
+    url: str = "sqlite+aiosqlite:///./data/community-bot.sqlite3"
+    inbox_retention_hours: float = Field(default=48.0, gt=0)
+
+
+class AdminsConfig(_Section):
+    """Who may use admin commands."""
+
+    staff_ids: list[str] = Field(default_factory=list)
+    trust_dingtalk_admin: bool = False
+
+
+class BotConfig(_Section):
+    """General behaviour."""
+
+    timezone: str = "Asia/Shanghai"
+    workers: int = Field(default=1, ge=1, le=32)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The configured zone as a ``ZoneInfo``."""
+        return ZoneInfo(self.timezone)
+
+
+class CardsConfig(_Section):
+    """Card template ids from DingTalk's card builder; empty means markdown fallback."""
+
+    story_template: str = ""
+    event_template: str = ""
+    swap_template: str = ""
+    review_template: str = ""
+    digest_template: str = ""
+    generic_template: str = ""
+
+
+class StreamConfig(_Section):
+    """The stream connection: reconnects and the half-open watchdog."""
+
+    ping_interval: float = Field(default=10.0, gt=0)
+    ping_timeout: float = Field(default=5.0, gt=0)
+    backoff_initial: float = Field(default=0.5, gt=0)
+    backoff_max: float = Field(default=30.0, gt=0)
+
+
+class SenderConfig(_Section):
+    """Outbound delivery: retries, leases and the per-group pace."""
+
+    concurrency: int = Field(default=16, ge=1, le=256)
+    max_attempts: int = Field(default=12, ge=1)
+    backoff_initial: float = Field(default=0.5, gt=0)
+    backoff_max: float = Field(default=60.0, gt=0)
+    lease_seconds: float = Field(default=30.0, gt=0)
+    group_messages_per_minute: int = Field(default=20, ge=1)
+    group_burst: int = Field(default=5, ge=1)
+    http_timeout: float = Field(default=10.0, gt=0)
+
+
+class Settings(BaseSettings):
+    """Everything the bot is told from outside."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="COMMUNITY_BOT_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    dingtalk: DingTalkConfig = Field(default_factory=DingTalkConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    admins: AdminsConfig = Field(default_factory=AdminsConfig)
+    bot: BotConfig = Field(default_factory=BotConfig)
+    cards: CardsConfig = Field(default_factory=CardsConfig)
+    stream: StreamConfig = Field(default_factory=StreamConfig)
+    sender: SenderConfig = Field(default_factory=SenderConfig)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment wins over the file, which is passed in as init values.
+        return (env_settings, init_settings)
+
+    def model_post_init(self, __context: Any) -> None:
+        override = os.environ.get("DINGTALK_OPENAPI_ENDPOINT")
+        if override:
+            self.dingtalk.openapi_endpoint = override.rstrip("/")
+
+
+def _describe(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+    message = err["msg"]
+    if err["type"] == "extra_forbidden":
+        message = "unknown key"
+    return f"{key}: {message}"
+
+
+def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
+    """Load settings from an optional TOML file, the environment and explicit overrides.
+
+    Raises:
+        ConfigError: the file is missing or unreadable, or a key has a bad value.
+    """
+    data: dict[str, Any] = {}
+    if path is not None:
+        file = Path(path)
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {file}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file}: cannot read: {exc}") from exc
+    for section, values in overrides.items():
+        data.setdefault(section, {}).update(values)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        where = f"{path}: " if path is not None else ""
+        raise ConfigError(f"{where}{_describe(exc)}") from None

@@ -1,0 +1,196 @@
+"""One typed context for handlers and scheduled jobs alike."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.events import BotMessage, CardClick
+from bot.i18n import Lang, Text
+from bot.replies import Reply, TextReply
+from storage.repositories import CardRepo, InboxRepo, MemberRepo, OutboxRepo
+
+if TYPE_CHECKING:
+    from bot.router import CommandTable
+
+
+class Repos:
+    """Every repository, bound to the unit of work's session."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @cached_property
+    def inbox(self) -> InboxRepo:
+        """The durable inbox."""
+        return InboxRepo(self.session)
+
+    @cached_property
+    def outbox(self) -> OutboxRepo:
+        """The outbox."""
+        return OutboxRepo(self.session)
+
+    @cached_property
+    def members(self) -> MemberRepo:
+        """Conversations and members."""
+        return MemberRepo(self.session)
+
+    @cached_property
+    def cards(self) -> CardRepo:
+        """Delivered cards."""
+        return CardRepo(self.session)
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRef:
+    """Where the event happened."""
+
+    id: str
+    type: str = "2"
+    title: str = ""
+
+    @property
+    def is_group(self) -> bool:
+        """Whether this is a group chat."""
+        return self.type == "2"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRef:
+    """Who acted."""
+
+    staff_id: str
+    nick: str = ""
+    is_admin: bool = False
+
+
+@dataclass(slots=True)
+class Context:
+    """What a handler or a job may use: who, where, storage, replies, clock and settings."""
+
+    settings: Settings
+    clock: Clock
+    session: AsyncSession
+    commands: CommandTable
+    key: str
+    conversation: ConversationRef | None = None
+    member: MemberRef | None = None
+    lang: Lang = "zh"
+    message: BotMessage | None = None
+    click: CardClick | None = None
+    job_id: str | None = None
+    replies: list[Reply] = field(default_factory=list)
+    log: logging.LoggerAdapter[logging.Logger] = field(
+        default_factory=lambda: logging.LoggerAdapter(logging.getLogger("bot"), {})
+    )
+    _repos: Repos | None = None
+
+    @classmethod
+    def from_event(
+        cls,
+        *,
+        settings: Settings,
+        clock: Clock,
+        session: AsyncSession,
+        commands: CommandTable,
+        key: str,
+        message: BotMessage | None = None,
+        click: CardClick | None = None,
+        conversation: ConversationRef | None = None,
+    ) -> Context:
+        """A context for an inbound message or card click."""
+        member: MemberRef | None = None
+        if message is not None:
+            conversation = ConversationRef(
+                message.conversation_id, message.conversation_type, message.conversation_title
+            )
+            member = MemberRef(
+                message.staff_id,
+                message.sender_nick,
+                is_admin(settings, message.staff_id, dingtalk_flag=message.is_admin),
+            )
+        elif click is not None:
+            member = MemberRef(click.user_id, "", is_admin(settings, click.user_id))
+        extra = {
+            "key": key,
+            "conversation": conversation.id if conversation else "-",
+            "staff": member.staff_id if member else "-",
+        }
+        return cls(
+            settings=settings,
+            clock=clock,
+            session=session,
+            commands=commands,
+            key=key,
+            conversation=conversation,
+            member=member,
+            message=message,
+            click=click,
+            log=logging.LoggerAdapter(logging.getLogger("bot.handler"), extra),
+        )
+
+    @classmethod
+    def from_job(
+        cls,
+        *,
+        settings: Settings,
+        clock: Clock,
+        session: AsyncSession,
+        commands: CommandTable,
+        job_id: str,
+        key: str,
+        conversation: ConversationRef | None = None,
+    ) -> Context:
+        """A context for a scheduled job (no sender; replies go where the job says)."""
+        return cls(
+            settings=settings,
+            clock=clock,
+            session=session,
+            commands=commands,
+            key=key,
+            conversation=conversation,
+            job_id=job_id,
+            log=logging.LoggerAdapter(
+                logging.getLogger("bot.job"),
+                {"key": key, "conversation": conversation.id if conversation else "-"},
+            ),
+        )
+
+    @property
+    def repos(self) -> Repos:
+        """Repositories bound to this unit of work."""
+        if self._repos is None:
+            self._repos = Repos(self.session)
+        return self._repos
+
+    @property
+    def now(self) -> datetime:
+        """The clock's current time (aware UTC)."""
+        return self.clock.now()
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the acting member may use admin commands."""
+        return self.member is not None and self.member.is_admin
+
+    def t(self, text: Text, /, **params: Any) -> str:
+        """``text`` in the member's language."""
+        return text.render(self.lang, **params)
+
+    def reply(self, reply: Reply | str) -> None:
+        """Queue a reply; it is written to the outbox with this unit of work."""
+        self.replies.append(TextReply(content=reply) if isinstance(reply, str) else reply)
+
+
+def is_admin(settings: Settings, staff_id: str, *, dingtalk_flag: bool = False) -> bool:
+    """Admins: staff ids in the config, plus DingTalk's ``isAdmin`` where the config trusts it."""
+    if staff_id and staff_id in settings.admins.staff_ids:
+        return True
+    return bool(dingtalk_flag and settings.admins.trust_dingtalk_admin)

@@ -1,0 +1,324 @@
+"""From the durable inbox to the router and back out through the outbox, one transaction each."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.context import Context, ConversationRef
+from bot.errors import UserError
+from bot.events import BOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC, BotMessage, CardClick
+from bot.i18n import Text
+from bot.outbox import write_replies
+from bot.replies import (
+    CardReply,
+    CardResponse,
+    CardUpdate,
+    MarkdownReply,
+    TextReply,
+)
+from bot.router import CommandTable, NotACommand, Parsed, UnknownCommand
+from storage.db import Database
+from storage.models import InboxEvent
+from storage.repositories import CardRepo, InboxRepo
+
+log = logging.getLogger(__name__)
+
+
+class T:
+    """Texts of the dispatcher."""
+
+    hint = Text(
+        "你好！我是社区助手。发送 /帮助 查看我能做什么。",
+        "Hi! I'm the community bot. Send /help to see what I can do.",
+    )
+    unknown = Text(
+        "没有「{word}」这个命令。发送 /帮助 查看全部命令。",
+        "There is no command '{word}'. Send /help for the list.",
+    )
+    not_text = Text(
+        "我只能读文字消息（收到的是{kind}）。发送 /帮助 查看命令。",
+        "I can only read text messages (this was {kind}). Send /help for the commands.",
+    )
+    admin_only = Text(
+        "抱歉，{command} 只有管理员可以使用。",
+        "Sorry, {command} is for admins only.",
+    )
+    oops = Text(
+        "抱歉，处理这条消息时出了点问题，已记录下来，请稍后再试。（编号 {ref}）",
+        "Sorry, something went wrong handling that message. It has been logged; "
+        "please try again later. (ref {ref})",
+    )
+    card_gone = Text("这张卡片已失效。", "This card is no longer active.")
+    card_oops = Text("操作失败，请稍后再试。", "That did not work; please try again later.")
+
+
+def event_key(topic: str, data: dict[str, Any], frame_id: str) -> str:
+    """The de-duplication key: the message's own ``msgId``; the frame id for card clicks."""
+    msg_id = data.get("msgId")
+    if topic == BOT_MESSAGE_TOPIC and isinstance(msg_id, str) and msg_id:
+        return "msg:" + msg_id
+    return "frame:" + frame_id
+
+
+class Dispatcher:
+    """Records pushes, processes them through the router, answers card clicks."""
+
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        clock: Clock,
+        db: Database,
+        commands: CommandTable,
+        on_outbox: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.db = db
+        self.commands = commands
+        self.on_outbox = on_outbox
+
+    # -- recording (before the ack) --------------------------------------------------------
+
+    async def record(self, topic: str, data: dict[str, Any], frame_id: str) -> int | None:
+        """Store a push durably; return its inbox id, or None for a duplicate."""
+        key = event_key(topic, data, frame_id)
+        async with self.db.transaction() as session:
+            return await InboxRepo(session).record(
+                key=key,
+                topic=topic,
+                conversation_id=str(data.get("conversationId", ""))[:200],
+                staff_id=str(data.get("senderStaffId") or data.get("senderId") or "")[:200],
+                payload=data,
+                now=self.clock.now(),
+            )
+
+    # -- processing (after the ack) --------------------------------------------------------
+
+    async def process(self, event_id: int) -> None:
+        """Handle one recorded message exactly once; never leave a member without an answer."""
+        try:
+            async with self.db.transaction() as session:
+                ctx = await self._process_in(session, event_id)
+        except Exception:
+            log.exception("unexpected error processing inbox event %s", event_id)
+            await self._apologise(event_id)
+            return
+        if ctx is not None and ctx.replies:
+            self.on_outbox()
+
+    async def _process_in(self, session: Any, event_id: int) -> Context | None:
+        now = self.clock.now()
+        row = await InboxRepo(session).claim(event_id, now)
+        if row is None:
+            return None  # another worker or process got it first
+        payload = json.loads(row.payload)
+        try:
+            message = BotMessage.model_validate(payload)
+        except ValidationError as exc:
+            log.warning("inbox event %s (%s) is not a robot message: %s", event_id, row.key, exc)
+            return None
+        ctx = Context.from_event(
+            settings=self.settings,
+            clock=self.clock,
+            session=session,
+            commands=self.commands,
+            key=row.key,
+            message=message,
+        )
+        await ctx.repos.members.touch(
+            conversation_id=message.conversation_id,
+            conversation_type=message.conversation_type,
+            title=message.conversation_title[:200],
+            staff_id=message.staff_id[:200],
+            nick=message.sender_nick[:200],
+            now=now,
+        )
+        await self._route_message(ctx, message)
+        await write_replies(ctx)
+        return ctx
+
+    async def _route_message(self, ctx: Context, message: BotMessage) -> None:
+        text = message.plain_text
+        if text is None:
+            ctx.reply(ctx.t(T.not_text, kind=_kind_name(message.msgtype, ctx)))
+            return
+        try:
+            resolution = self.commands.resolve(text)
+        except UserError as exc:
+            ctx.reply(ctx.t(exc.text, **exc.params))
+            return
+        if isinstance(resolution, NotACommand):
+            ctx.lang = resolution.lang
+            ctx.reply(ctx.t(T.hint))
+            return
+        if isinstance(resolution, UnknownCommand):
+            ctx.lang = resolution.lang
+            ctx.reply(ctx.t(T.unknown, word=resolution.word))
+            return
+        await self.run_command(ctx, resolution)
+
+    async def run_command(self, ctx: Context, parsed: Parsed) -> None:
+        """Check the admin flag, run the handler in a savepoint, turn ``UserError`` into a reply."""
+        ctx.lang = parsed.lang
+        spec = parsed.route.spec
+        if spec.admin and not ctx.is_admin:
+            ctx.log.warning("admin command /%s refused", spec.name)
+            ctx.reply(ctx.t(T.admin_only, command="/" + parsed.used_name))
+            return
+        savepoint = await ctx.session.begin_nested()
+        mark = len(ctx.replies)
+        try:
+            result = await parsed.route.handler(ctx, **parsed.kwargs)
+        except UserError as exc:
+            await savepoint.rollback()
+            del ctx.replies[mark:]
+            ctx.reply(ctx.t(exc.text, **exc.params))
+            return
+        await savepoint.commit()
+        add_result(ctx, result)
+
+    async def _apologise(self, event_id: int) -> None:
+        try:
+            async with self.db.transaction() as session:
+                repo = InboxRepo(session)
+                row = await session.get(InboxEvent, event_id)
+                if row is None or row.status != "received":
+                    return
+                await repo.mark(event_id, "failed", self.clock.now())
+                message = BotMessage.model_validate(json.loads(row.payload))
+                ctx = Context.from_event(
+                    settings=self.settings,
+                    clock=self.clock,
+                    session=session,
+                    commands=self.commands,
+                    key=row.key,
+                    message=message,
+                )
+                ctx.reply(ctx.t(T.oops, ref=event_id))
+                await write_replies(ctx)
+        except Exception:
+            log.exception("could not even apologise for inbox event %s", event_id)
+            return
+        self.on_outbox()
+
+    # -- card clicks (answered inside the ack) ---------------------------------------------
+
+    async def click(self, data: dict[str, Any], frame_id: str) -> dict[str, Any]:
+        """Record and handle a card click in one transaction; return the ack's response."""
+        key = event_key(CARD_CALLBACK_TOPIC, data, frame_id)
+        try:
+            response, wrote = await self._click_once(key, data)
+        except IntegrityError:
+            # The same click, redelivered while the first was being handled: answer alike.
+            async with self.db.transaction() as session:
+                row = await InboxRepo(session).by_key(key)
+            return json.loads(row.response) if row is not None and row.response else {}
+        except Exception:
+            log.exception("unexpected error handling card click %s", key)
+            return CardResponse(private_data={"message": T.card_oops.zh}).to_wire()
+        if wrote:
+            self.on_outbox()
+        return response
+
+    async def _click_once(self, key: str, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        async with self.db.transaction() as session:
+            inbox = InboxRepo(session)
+            existing = await inbox.by_key(key)
+            if existing is not None:
+                return (json.loads(existing.response) if existing.response else {}), False
+            now = self.clock.now()
+            try:
+                click = CardClick.from_data(data)
+            except ValidationError:
+                click = None
+            event_id = await inbox.record(
+                key=key,
+                topic=CARD_CALLBACK_TOPIC,
+                conversation_id="",
+                staff_id=str(data.get("userId", ""))[:200],
+                payload=data,
+                now=now,
+            )
+            if event_id is None:
+                raise IntegrityError("duplicate click", None, Exception(key))
+            await inbox.mark(event_id, "done", now)
+            response, ctx = await self._route_click(session, key, click)
+            wire = response.to_wire()
+            await inbox.set_response(event_id, wire)
+            if ctx is not None:
+                await write_replies(ctx)
+            return wire, bool(ctx and ctx.replies)
+
+    async def _route_click(
+        self, session: Any, key: str, click: CardClick | None
+    ) -> tuple[CardResponse, Context | None]:
+        gone = CardResponse(private_data={"message": T.card_gone.zh})
+        if click is None:
+            return gone, None
+        card = await CardRepo(session).get(click.out_track_id)
+        action = self.commands.actions.get(click.action)
+        if card is None or action is None:
+            log.info(
+                "click %s on unknown card %s / action %r", key, click.out_track_id, click.action
+            )
+            return gone, None
+        ctx = Context.from_event(
+            settings=self.settings,
+            clock=self.clock,
+            session=session,
+            commands=self.commands,
+            key=key,
+            click=click,
+            conversation=ConversationRef(card.conversation_id),
+        )
+        if action.admin and not ctx.is_admin:
+            ctx.log.warning("admin card action %r refused", click.action)
+            return CardResponse(
+                private_data={"message": ctx.t(T.admin_only, command=click.action)}
+            ), None
+        savepoint = await session.begin_nested()
+        try:
+            response = await action.handler(ctx)
+        except UserError as exc:
+            await savepoint.rollback()
+            ctx.replies.clear()
+            return CardResponse(private_data={"message": ctx.t(exc.text, **exc.params)}), None
+        await savepoint.commit()
+        return response, ctx
+
+
+_KINDS = {
+    "picture": Text("图片", "a picture"),
+    "audio": Text("语音", "a voice message"),
+    "video": Text("视频", "a video"),
+    "file": Text("文件", "a file"),
+    "richText": Text("图文消息", "a rich-text message"),
+}
+
+
+def _kind_name(msgtype: str, ctx: Context) -> str:
+    return ctx.t(_KINDS.get(msgtype, Text("非文字消息", "not text")))
+
+
+def add_result(ctx: Context, result: object) -> None:
+    """Accept what a handler returned: None, a string, a ``Text``, a reply, or a list of them."""
+    if result is None:
+        return
+    if isinstance(result, list | tuple):
+        for item in result:
+            add_result(ctx, item)
+    elif isinstance(result, Text):
+        ctx.reply(ctx.t(result))
+    elif isinstance(result, (str, TextReply | MarkdownReply | CardReply | CardUpdate)):
+        ctx.reply(result)
+    else:
+        raise TypeError(f"a handler returned {type(result).__name__}")

@@ -1,0 +1,55 @@
+"""The error hierarchy: what a member sees, what is retried, what operators see."""
+
+from __future__ import annotations
+
+from bot.i18n import Text
+
+
+class BotError(Exception):
+    """Base of every error the bot raises on purpose."""
+
+
+class UserError(BotError):
+    """Something the member can fix; becomes a friendly reply in their language."""
+
+    def __init__(self, text: Text, **params: object) -> None:
+        super().__init__(text.zh)
+        self.text = text
+        self.params = params
+
+
+class PlatformError(BotError):
+    """DingTalk refused or failed a call."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class Throttled(PlatformError):
+    """DingTalk asked us to slow down."""
+
+    retryable = True
+
+
+class Unauthorised(PlatformError):
+    """The access token is missing, bad or expired."""
+
+    retryable = True
+
+
+class TransientError(PlatformError):
+    """A 5xx, a timeout or a dropped connection: try again later."""
+
+    retryable = True
+
+
+class SessionExpired(PlatformError):
+    """The session webhook is no longer valid; use the OpenAPI instead."""
+
+
+class DeliveryFailed(PlatformError):
+    """DingTalk answered but did not deliver (bad request, card delivery failure)."""

@@ -1,0 +1,210 @@
+"""DingTalk's OpenAPI and session webhooks over one ``httpx.AsyncClient``.
+
+Every call goes to ``dingtalk.openapi_endpoint``; errors are classified into the
+``PlatformError`` hierarchy so the sender knows what to retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+import httpx
+
+from bot.config import Settings
+from bot.errors import (
+    DeliveryFailed,
+    PlatformError,
+    SessionExpired,
+    Throttled,
+    TransientError,
+    Unauthorised,
+)
+
+log = logging.getLogger(__name__)
+
+SESSION_EXPIRED_CODES = {300001}
+WEBHOOK_THROTTLED_CODES = {130101, 130102}
+
+
+class OpenAPI:
+    """Typed wrappers for the calls the bot makes; the access token is cached and refreshed."""
+
+    def __init__(self, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
+        self.settings = settings
+        self.base = settings.dingtalk.openapi_endpoint
+        self.client = client or httpx.AsyncClient(
+            timeout=settings.sender.http_timeout,
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32),
+            trust_env=False,
+        )
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = asyncio.Lock()
+
+    async def aclose(self) -> None:
+        """Close the HTTP client."""
+        await self.client.aclose()
+
+    # -- access token ----------------------------------------------------------------------
+
+    async def token(self) -> str:
+        """A valid access token, fetched once and shared until it is about to expire."""
+        if self._token and time.monotonic() < self._token_expires:
+            return self._token
+        async with self._token_lock:
+            if self._token and time.monotonic() < self._token_expires:
+                return self._token
+            body = await self._request(
+                "POST",
+                "/v1.0/oauth2/accessToken",
+                {
+                    "appKey": self.settings.dingtalk.client_id,
+                    "appSecret": self.settings.dingtalk.client_secret.get_secret_value(),
+                },
+                auth=False,
+            )
+            token = body.get("accessToken")
+            if not isinstance(token, str) or not token:
+                raise DeliveryFailed("no accessToken in the token response")
+            expire_in = float(body.get("expireIn", 7200))
+            self._token = token
+            self._token_expires = time.monotonic() + max(expire_in - 300, expire_in / 2)
+            return token
+
+    def invalidate_token(self) -> None:
+        """Forget the cached token (DingTalk said it is bad or expired)."""
+        self._token = None
+        self._token_expires = 0.0
+
+    # -- the calls ---------------------------------------------------------------------------
+
+    async def group_send(
+        self, conversation_id: str, msg_key: str, msg_param: dict[str, Any]
+    ) -> str:
+        """Post into a group; returns DingTalk's ``processQueryKey``."""
+        body = await self.call(
+            "POST",
+            "/v1.0/robot/groupMessages/send",
+            {
+                "robotCode": self.settings.dingtalk.effective_robot_code,
+                "openConversationId": conversation_id,
+                "msgKey": msg_key,
+                "msgParam": json.dumps(msg_param, ensure_ascii=False),
+            },
+        )
+        return str(body.get("processQueryKey", ""))
+
+    async def members_send(
+        self, staff_ids: list[str], msg_key: str, msg_param: dict[str, Any]
+    ) -> str:
+        """Send one to one to at most 20 members."""
+        if not 0 < len(staff_ids) <= 20:
+            raise DeliveryFailed(f"batchSend takes 1 to 20 users, got {len(staff_ids)}")
+        body = await self.call(
+            "POST",
+            "/v1.0/robot/oToMessages/batchSend",
+            {
+                "robotCode": self.settings.dingtalk.effective_robot_code,
+                "userIds": staff_ids,
+                "msgKey": msg_key,
+                "msgParam": json.dumps(msg_param, ensure_ascii=False),
+            },
+        )
+        return str(body.get("processQueryKey", ""))
+
+    async def card_deliver(self, body: dict[str, Any]) -> None:
+        """Create and deliver a card; a failed delivery inside HTTP 200 raises too."""
+        result = await self.call("POST", "/v1.0/card/instances/createAndDeliver", body)
+        payload = result.get("result", result)
+        deliveries = payload.get("deliverResults", []) if isinstance(payload, dict) else []
+        failed = [d for d in deliveries if isinstance(d, dict) and d.get("success") is False]
+        if failed:
+            raise DeliveryFailed(f"card delivery failed: {failed[0].get('errorMsg', '')}")
+
+    async def card_update(self, out_track_id: str, card_data: dict[str, str]) -> None:
+        """Update a card's public data by key."""
+        await self.call(
+            "PUT",
+            "/v1.0/card/instances",
+            {
+                "outTrackId": out_track_id,
+                "cardData": {"cardParamMap": card_data},
+                "cardUpdateOptions": {"updateCardDataByKey": True},
+            },
+        )
+
+    async def webhook_send(self, url: str, body: dict[str, Any]) -> None:
+        """Reply through a session webhook (errors come inside HTTP 200 as ``errcode``)."""
+        try:
+            response = await self.client.post(url, json=body)
+        except httpx.HTTPError as exc:
+            raise TransientError(f"webhook: {type(exc).__name__}") from exc
+        if response.status_code >= 500:
+            raise TransientError(
+                f"webhook HTTP {response.status_code}", status=response.status_code
+            )
+        try:
+            data = response.json()
+        except ValueError:
+            data = {}
+        code = data.get("errcode", -1 if response.status_code != 200 else 0)
+        if code == 0:
+            return
+        message = f"webhook errcode {code}: {data.get('errmsg', '')}"
+        if code in SESSION_EXPIRED_CODES:
+            raise SessionExpired(message, status=response.status_code, code=str(code))
+        if code in WEBHOOK_THROTTLED_CODES or response.status_code == 429:
+            raise Throttled(message, status=response.status_code, code=str(code))
+        raise DeliveryFailed(message, status=response.status_code, code=str(code))
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    async def call(self, method: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """An authenticated call; a rejected token is refreshed and the call tried once more."""
+        try:
+            return await self._request(method, path, body, auth=True)
+        except Unauthorised:
+            self.invalidate_token()
+            return await self._request(method, path, body, auth=True)
+
+    async def _request(
+        self, method: str, path: str, body: dict[str, Any], *, auth: bool
+    ) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json"}
+        if auth:
+            headers["x-acs-dingtalk-access-token"] = await self.token()
+        try:
+            response = await self.client.request(
+                method, self.base + path, content=json.dumps(body), headers=headers
+            )
+        except httpx.HTTPError as exc:
+            raise TransientError(f"{path}: {type(exc).__name__}") from exc
+        if response.status_code < 300:
+            try:
+                data = response.json()
+            except ValueError:
+                return {}
+            return data if isinstance(data, dict) else {"result": data}
+        raise classify(path, response)
+
+
+def classify(path: str, response: httpx.Response) -> PlatformError:
+    """Turn a failed OpenAPI response into the right error."""
+    try:
+        data = response.json()
+    except ValueError:
+        data = {}
+    code = str(data.get("code", "")) if isinstance(data, dict) else ""
+    message = f"{path}: HTTP {response.status_code} {code}".strip()
+    status = response.status_code
+    if status in (400, 401) and (code == "InvalidAuthentication" or status == 401):
+        return Unauthorised(message, status=status, code=code)
+    if status == 429 or "QpsLimit" in code or "Throttl" in code:
+        return Throttled(message, status=status, code=code)
+    if status >= 500 or code in {"system.busy", "ServiceUnavailable"}:
+        return TransientError(message, status=status, code=code)
+    return DeliveryFailed(message, status=status, code=code)

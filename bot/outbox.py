@@ -1,0 +1,77 @@
+"""The outbox: replies written in the same unit of work as the change that caused them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, TypeAdapter
+
+from bot.clock import utcnow
+from bot.context import Context
+from bot.replies import CardReply, CardUpdate, Reply, ToCurrent, ToGroup, ToMembers
+from storage.models import OutboxMessage
+
+BATCH_SEND_LIMIT = 20  # DingTalk's oToMessages/batchSend takes at most 20 users
+
+
+def _split(reply: Reply) -> list[Reply]:
+    to = None if isinstance(reply, CardUpdate) else reply.to
+    if not isinstance(to, ToMembers) or len(to.staff_ids) <= BATCH_SEND_LIMIT:
+        return [reply]
+    ids = to.staff_ids
+    return [
+        reply.model_copy(update={"to": ToMembers(staff_ids=ids[i : i + BATCH_SEND_LIMIT])})
+        for i in range(0, len(ids), BATCH_SEND_LIMIT)
+    ]
+
+
+async def write_replies(ctx: Context) -> None:
+    """Write the context's replies to the outbox in its unit of work, each with a unique key."""
+    now = ctx.now
+    due = utcnow()  # delivery timing is operational: real time, not the community's clock
+    message = ctx.message
+    replies = [part for reply in ctx.replies for part in _split(reply)]
+    for index, reply in enumerate(replies):
+        conversation_id = ctx.conversation.id if ctx.conversation else ""
+        conversation_type = ctx.conversation.type if ctx.conversation else "2"
+        webhook, expires = "", None
+        to = reply.to if not isinstance(reply, CardUpdate) else ToCurrent()
+        if isinstance(to, ToGroup):
+            conversation_id, conversation_type = to.conversation_id, "2"
+        elif isinstance(to, ToMembers):
+            conversation_id, conversation_type = "", "1"
+        elif message is not None:
+            webhook, expires = message.session_webhook, message.session_webhook_expires
+        if isinstance(reply, CardReply):
+            await ctx.repos.cards.remember(
+                out_track_id=reply.out_track_id,
+                conversation_id=conversation_id,
+                kind=reply.kind,
+                entity_id=reply.entity_id,
+                now=now,
+            )
+        await ctx.repos.outbox.add(
+            OutboxMessage(
+                idem_key=f"{ctx.key}#{index}",
+                conversation_id=conversation_id,
+                conversation_type=conversation_type,
+                reply=reply.model_dump_json(),
+                reply_staff_id=ctx.member.staff_id if ctx.member else "",
+                session_webhook=webhook,
+                session_expires_at=expires,
+                status="pending",
+                attempts=0,
+                next_attempt_at=due,
+                last_error="",
+                route="",
+                created_at=now,
+            )
+        )
+
+
+_REPLY_ADAPTER: TypeAdapter[Reply] = TypeAdapter(Annotated[Reply, Field(discriminator="type")])
+
+
+def parse_reply(raw: str) -> Reply:
+    """Load a reply stored in the outbox."""
+    return _REPLY_ADAPTER.validate_json(raw)

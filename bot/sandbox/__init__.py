@@ -1,0 +1,1 @@
+"""The local DingTalk stand-in and the terminal sandbox."""

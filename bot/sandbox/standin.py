@@ -1,0 +1,635 @@
+"""A local stand-in for the DingTalk open platform, speaking the real wire protocol.
+
+It serves ``/v1.0/gateway/connections/open`` (single-use tickets), the stream WebSocket
+(frames, acks, SYSTEM pings and ``disconnect``), access tokens, session webhooks with expiry,
+group and one-to-one sends, card ``createAndDeliver`` / update, and pushes robot messages
+and card clicks. It records what the bot sent and can inject faults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+log = logging.getLogger(__name__)
+
+BOT_TOPIC = "/v1.0/im/bot/messages/get"
+CARD_TOPIC = "/v1.0/card/instances/callback"
+TICKET_TTL = 90.0
+TOKEN_TTL = 7200
+
+
+@dataclass
+class Faults:
+    """Faults to inject; counters apply to the sending APIs (webhook, group, o2o, cards)."""
+
+    duplicate_pushes: bool = False
+    refuse_opens: int = 0
+    throttle_every: int = 0
+    server_error_every: int = 0
+    expire_token_every: int = 0
+    expire_sessions: bool = False
+    hold_sends: asyncio.Event | None = None
+    frozen: bool = False
+    redeliver_after: float = 60.0
+
+
+@dataclass
+class Sent:
+    """Something the bot delivered, as the platform accepted it."""
+
+    route: str  # webhook | group | o2o | card | card_update
+    conversation_id: str
+    msg_key: str
+    param: dict[str, Any]
+    user_ids: list[str] = field(default_factory=list)
+    at_ids: list[str] = field(default_factory=list)
+    out_track_id: str = ""
+    at: float = field(default_factory=time.monotonic)
+
+    @property
+    def text(self) -> str:
+        """The visible text (content, markdown text, or the card's data)."""
+        for key in ("content", "text"):
+            value = self.param.get(key)
+            if isinstance(value, str):
+                return value
+        return json.dumps(self.param, ensure_ascii=False)
+
+
+@dataclass
+class Card:
+    """A delivered card: template, public data, and each member's private data."""
+
+    out_track_id: str
+    template_id: str
+    space_id: str
+    data: dict[str, str]
+    private: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass
+class Session:
+    """A session webhook handed out with a pushed message."""
+
+    conversation_id: str
+    conversation_type: str
+    sender: str
+    expires_at_ms: int
+
+
+@dataclass
+class Push:
+    """The result of one pushed frame."""
+
+    message_id: str
+    data: dict[str, Any]
+    ack: dict[str, Any] | None
+    latency: float | None
+
+
+class _Conn:
+    def __init__(self, ws: web.WebSocketResponse, conn_id: str) -> None:
+        self.ws = ws
+        self.id = conn_id
+        self.alive = True
+
+
+class StandIn:
+    """The stand-in server; ``await start()``, then point the bot at ``url``."""
+
+    def __init__(
+        self,
+        *,
+        client_id: str = "ding-sandbox-app",
+        client_secret: str = "sandbox-secret",
+        corp_id: str = "ding-sandbox-corp",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        ping_interval: float | None = None,
+        disconnect_grace: float = 10.0,
+    ) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.corp_id = corp_id
+        self.host = host
+        self.port = port
+        self.ping_interval = ping_interval
+        self.disconnect_grace = disconnect_grace
+        self.faults = Faults()
+        self.sent: list[Sent] = []
+        self.rejected: list[tuple[str, str]] = []
+        self.cards: dict[str, Card] = {}
+        self.sessions: dict[str, Session] = {}
+        self.connections: list[_Conn] = []
+        self.opens = 0
+        self.listeners: list[Callable[[Sent], None]] = []
+        self._tickets: dict[str, float] = {}
+        self._tokens: dict[str, float] = {}
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._changed = asyncio.Condition()
+        self._send_calls = 0
+        self._authed_calls = 0
+        self._rr = itertools.count()
+        self._msg_seq = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.url = ""
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> str:
+        """Listen on loopback; return the OpenAPI base URL."""
+        app = web.Application(client_max_size=4 * 1024 * 1024)
+        app.router.add_post("/v1.0/gateway/connections/open", self._open)
+        app.router.add_get("/connect", self._connect)
+        app.router.add_post("/v1.0/oauth2/accessToken", self._token)
+        app.router.add_post("/robot/sendBySession", self._webhook)
+        app.router.add_post("/v1.0/robot/groupMessages/send", self._group_send)
+        app.router.add_post("/v1.0/robot/oToMessages/batchSend", self._o2o_send)
+        app.router.add_post("/v1.0/card/instances/createAndDeliver", self._card_create)
+        app.router.add_put("/v1.0/card/instances", self._card_update)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None)
+        assert sockets, "the stand-in is not listening"
+        self.port = int(sockets[0].getsockname()[1])
+        self.url = f"http://{self.host}:{self.port}"
+        if self.ping_interval:
+            self._spawn(self._pinger())
+        return self.url
+
+    async def stop(self) -> None:
+        """Close every socket and stop listening."""
+        for task in list(self._tasks):
+            task.cancel()
+        for conn in list(self.connections):
+            with contextlib.suppress(Exception):
+                await conn.ws.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- stream gateway ----------------------------------------------------------------------
+
+    async def _open(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("clientId") != self.client_id or body.get("clientSecret") != self.client_secret:
+            return _error(401, "InvalidAuthentication", "bad clientId or clientSecret")
+        if self.faults.refuse_opens > 0:
+            self.faults.refuse_opens -= 1
+            return _error(503, "ServiceUnavailable", "gateway busy")
+        topics = {s.get("topic") for s in body.get("subscriptions", [])}
+        if BOT_TOPIC not in topics:
+            return _error(400, "InvalidParameter", "no subscription to the robot topic")
+        self.opens += 1
+        ticket = secrets.token_urlsafe(16)
+        self._tickets[ticket] = time.monotonic() + TICKET_TTL
+        return web.json_response(
+            {"endpoint": f"ws://{self.host}:{self.port}/connect", "ticket": ticket}
+        )
+
+    async def _connect(self, request: web.Request) -> web.StreamResponse:
+        ticket = request.query.get("ticket", "")
+        expires = self._tickets.pop(ticket, None)  # single use
+        if expires is None or expires < time.monotonic():
+            return web.Response(status=403, text="bad or used ticket")
+        ws = web.WebSocketResponse(autoping=False, max_msg_size=4 * 1024 * 1024)
+        await ws.prepare(request)
+        conn = _Conn(ws, uuid.uuid4().hex)
+        self.connections.append(conn)
+        await self._notify()
+        try:
+            async for msg in ws:
+                if msg.type == WSMsgType.PING:
+                    if not self.faults.frozen:
+                        await ws.pong(msg.data)
+                elif msg.type == WSMsgType.TEXT:
+                    self._on_ack(msg.data)
+                elif msg.type in (WSMsgType.CLOSE, WSMsgType.ERROR):
+                    break
+        finally:
+            conn.alive = False
+            with contextlib.suppress(ValueError):
+                self.connections.remove(conn)
+            await self._notify()
+        return ws
+
+    def _on_ack(self, raw: str) -> None:
+        try:
+            ack = json.loads(raw)
+            message_id = ack["headers"]["messageId"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("stand-in: unreadable ack %r", raw[:200])
+            return
+        future = self._pending.pop(message_id, None)
+        if future is not None and not future.done():
+            future.set_result(ack)
+
+    def live(self) -> list[_Conn]:
+        """Connections that are open and not frozen."""
+        return [c for c in self.connections if c.alive and not c.ws.closed]
+
+    async def wait_connected(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Wait until at least ``count`` bot connections are open."""
+        await self._wait(lambda: len(self.live()) >= count, timeout)
+
+    async def _frame(
+        self, frame_type: str, topic: str, data: dict[str, Any], message_id: str | None = None
+    ) -> tuple[str, asyncio.Future[dict[str, Any]], _Conn]:
+        await self.wait_connected()
+        conns = self.live()
+        conn = conns[next(self._rr) % len(conns)]
+        message_id = message_id or uuid.uuid4().hex
+        frame = {
+            "specVersion": "1.0",
+            "type": frame_type,
+            "headers": {
+                "appId": self.client_id,
+                "connectionId": conn.id,
+                "contentType": "application/json",
+                "messageId": message_id,
+                "time": str(int(time.time() * 1000)),
+                "topic": topic,
+            },
+            "data": json.dumps(data, ensure_ascii=False),
+        }
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[message_id] = future
+        if not self.faults.frozen:
+            await conn.ws.send_str(json.dumps(frame, ensure_ascii=False))
+        return message_id, future, conn
+
+    async def push(
+        self, topic: str, data: dict[str, Any], *, wait_ack: bool = True, timeout: float = 10.0
+    ) -> Push:
+        """Push a CALLBACK frame; redeliver (with a new frame id) until acked."""
+        started = time.perf_counter()
+        message_id, future, _ = await self._frame("CALLBACK", topic, data)
+        if self.faults.duplicate_pushes:
+            self._spawn(self._frame("CALLBACK", topic, data))
+        if not wait_ack:
+            self._spawn(self._redeliver_unacked(topic, data, future))
+            return Push(message_id, data, None, None)
+        try:
+            ack = await asyncio.wait_for(asyncio.shield(future), timeout)
+        except TimeoutError:
+            self._spawn(self._redeliver_unacked(topic, data, future))
+            return Push(message_id, data, None, None)
+        return Push(message_id, data, ack, time.perf_counter() - started)
+
+    async def _redeliver_unacked(
+        self, topic: str, data: dict[str, Any], future: asyncio.Future[dict[str, Any]]
+    ) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(asyncio.shield(future), self.faults.redeliver_after)
+                return
+            except TimeoutError:
+                _, future, _ = await self._frame("CALLBACK", topic, data)
+
+    async def system(self, topic: str, data: dict[str, Any] | None = None) -> None:
+        """Send a SYSTEM frame (``ping`` or ``disconnect``) to every connection."""
+        for conn in self.live():
+            frame = {
+                "specVersion": "1.0",
+                "type": "SYSTEM",
+                "headers": {
+                    "contentType": "application/json",
+                    "messageId": uuid.uuid4().hex,
+                    "time": str(int(time.time() * 1000)),
+                    "topic": topic,
+                },
+                "data": json.dumps(data or {}),
+            }
+            with contextlib.suppress(Exception):
+                await conn.ws.send_str(json.dumps(frame))
+
+    async def disconnect(self) -> None:
+        """Tell the bot to reconnect; close the old sockets after the grace period."""
+        conns = self.live()
+        await self.system("disconnect", {"reason": "server maintenance"})
+
+        async def later() -> None:
+            await asyncio.sleep(self.disconnect_grace)
+            for conn in conns:
+                with contextlib.suppress(Exception):
+                    await conn.ws.close()
+
+        self._spawn(later())
+
+    async def drop(self) -> None:
+        """Abort every socket without a close handshake (a network failure)."""
+        for conn in list(self.connections):
+            conn.alive = False
+            request = conn.ws._req
+            transport = request.transport if request is not None else None
+            if transport is not None:
+                transport.abort()
+
+    async def _pinger(self) -> None:
+        assert self.ping_interval
+        while True:
+            await asyncio.sleep(self.ping_interval)
+            await self.system("ping", {"opaque": uuid.uuid4().hex})
+
+    # -- pushing messages and clicks -----------------------------------------------------------
+
+    def message(
+        self,
+        text: str | None,
+        *,
+        sender: str = "alice",
+        nick: str | None = None,
+        conversation: str = "cid-group-1",
+        conversation_type: str = "2",
+        title: str = "社区群",
+        is_admin: bool = False,
+        msg_id: str | None = None,
+        msgtype: str = "text",
+        session_ttl: float = 5400.0,
+    ) -> dict[str, Any]:
+        """Build a robot message as DingTalk sends it (with the leading space after @name)."""
+        session = secrets.token_urlsafe(12)
+        expires_ms = int((time.time() + session_ttl) * 1000)
+        self.sessions[session] = Session(conversation, conversation_type, sender, expires_ms)
+        data: dict[str, Any] = {
+            "conversationId": conversation,
+            "conversationType": conversation_type,
+            "msgId": msg_id or f"msg{next(self._msg_seq):08d}{secrets.token_hex(4)}",
+            "msgtype": msgtype,
+            "senderStaffId": sender,
+            "senderId": f"$:LWCP_v1:${sender}",
+            "senderNick": nick or sender.capitalize(),
+            "senderCorpId": self.corp_id,
+            "isAdmin": is_admin,
+            "robotCode": self.client_id,
+            "chatbotUserId": "$:LWCP_v1:$robot",
+            "chatbotCorpId": self.corp_id,
+            "isInAtList": True,
+            "atUsers": [{"dingtalkId": "$:LWCP_v1:$robot"}],
+            "createAt": int(time.time() * 1000),
+            "sessionWebhook": f"{self.url}/robot/sendBySession?session={session}",
+            "sessionWebhookExpiredTime": expires_ms,
+        }
+        if conversation_type == "2":
+            data["conversationTitle"] = title
+        if msgtype == "text" and text is not None:
+            data["text"] = {"content": " " + text if conversation_type == "2" else text}
+        elif msgtype != "text":
+            data["content"] = {"downloadCode": secrets.token_hex(8)}
+        return data
+
+    async def say(self, text: str | None, **kwargs: Any) -> Push:
+        """Push a robot message (see ``message`` for the options) and wait for its ack."""
+        wait_ack = kwargs.pop("wait_ack", True)
+        return await self.push(BOT_TOPIC, self.message(text, **kwargs), wait_ack=wait_ack)
+
+    async def click(
+        self, out_track_id: str, user: str, params: dict[str, Any], *, timeout: float = 10.0
+    ) -> Push:
+        """Press a card button as ``user``; the card is updated from the ack's response."""
+        card = self.cards.get(out_track_id)
+        data = {
+            "type": "actionCallback",
+            "outTrackId": out_track_id,
+            "userId": user,
+            "corpId": self.corp_id,
+            "spaceType": "IM",
+            "spaceId": card.space_id if card else "",
+            "extension": "{}",
+            "content": json.dumps(
+                {
+                    "cardPrivateData": {
+                        "actionIds": [str(params.get("action", ""))],
+                        "params": params,
+                    }
+                }
+            ),
+        }
+        result = await self.push(CARD_TOPIC, data, timeout=timeout)
+        if result.ack is not None and card is not None:
+            response = json.loads(result.ack.get("data") or "{}").get("response") or {}
+            if isinstance(response, dict):
+                public = (response.get("cardData") or {}).get("cardParamMap") or {}
+                private = (response.get("userPrivateData") or {}).get("cardParamMap") or {}
+                card.data.update(public)
+                card.private.setdefault(user, {}).update(private)
+        return result
+
+    @staticmethod
+    def response_of(push: Push) -> dict[str, Any]:
+        """The ``response`` object inside a callback's ack."""
+        if push.ack is None:
+            return {}
+        body = json.loads(push.ack.get("data") or "{}")
+        response = body.get("response")
+        return response if isinstance(response, dict) else {}
+
+    # -- the sending APIs ----------------------------------------------------------------------
+
+    async def _token(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        if body.get("appKey") != self.client_id or body.get("appSecret") != self.client_secret:
+            return _error(400, "invalidClientIdOrSecret", "bad appKey or appSecret")
+        token = secrets.token_hex(16)
+        self._tokens[token] = time.monotonic() + TOKEN_TTL
+        return web.json_response({"accessToken": token, "expireIn": TOKEN_TTL})
+
+    def expire_tokens(self) -> None:
+        """Invalidate every access token handed out so far."""
+        self._tokens.clear()
+
+    async def _gate(self, request: web.Request, *, authed: bool) -> web.Response | None:
+        """Apply faults and auth to a send; None lets it through."""
+        if self.faults.hold_sends is not None:
+            await self.faults.hold_sends.wait()
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                # The bot died before the platform took the request: it never arrived.
+                self.rejected.append((request.path, "client gone"))
+                return web.Response(status=499)
+        self._send_calls += 1
+        n = self._send_calls
+        if authed:
+            token = request.headers.get("x-acs-dingtalk-access-token", "")
+            if self._tokens.get(token, 0) < time.monotonic():
+                return self._reject(
+                    request, 401, "InvalidAuthentication", "token invalid or expired"
+                )
+            self._authed_calls += 1
+            every = self.faults.expire_token_every
+            if every and self._authed_calls % every == 0:
+                self._tokens.pop(token, None)
+                return self._reject(request, 401, "InvalidAuthentication", "token expired")
+        if self.faults.throttle_every and n % self.faults.throttle_every == 0:
+            if not authed:
+                self.rejected.append((request.path, "130101"))
+                return web.json_response({"errcode": 130101, "errmsg": "send too fast"})
+            return self._reject(
+                request, 403, "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "qps limit"
+            )
+        if self.faults.server_error_every and n % self.faults.server_error_every == 0:
+            return self._reject(request, 503, "system.busy", "busy")
+        return None
+
+    def _reject(self, request: web.Request, status: int, code: str, message: str) -> web.Response:
+        self.rejected.append((request.path, code))
+        return _error(status, code, message)
+
+    async def _record(self, sent: Sent) -> None:
+        self.sent.append(sent)
+        for listener in self.listeners:
+            listener(sent)
+        await self._notify()
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        blocked = await self._gate(request, authed=False)
+        if blocked is not None:
+            return blocked
+        session = self.sessions.get(request.query.get("session", ""))
+        if session is None:
+            return web.json_response({"errcode": 400001, "errmsg": "unknown session"})
+        if self.faults.expire_sessions or session.expires_at_ms < time.time() * 1000:
+            self.rejected.append((request.path, "300001"))
+            return web.json_response({"errcode": 300001, "errmsg": "session expired"})
+        body = await request.json()
+        msgtype = body.get("msgtype")
+        if msgtype == "text":
+            key, param = "sampleText", {"content": body["text"]["content"]}
+        elif msgtype == "markdown":
+            key, param = "sampleMarkdown", dict(body["markdown"])
+        elif msgtype == "actionCard":
+            key, param = "sampleActionCard", dict(body["actionCard"])
+        else:
+            return web.json_response({"errcode": 40035, "errmsg": "bad msgtype"})
+        at_ids = list((body.get("at") or {}).get("atUserIds") or [])
+        await self._record(
+            Sent("webhook", session.conversation_id, key, param, [session.sender], at_ids)
+        )
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _group_send(self, request: web.Request) -> web.Response:
+        blocked = await self._gate(request, authed=True)
+        if blocked is not None:
+            return blocked
+        body = await request.json()
+        if body.get("robotCode") != self.client_id or not body.get("openConversationId"):
+            return _error(400, "InvalidParameter", "robotCode or openConversationId")
+        param = json.loads(body.get("msgParam") or "{}")
+        if len(body.get("msgParam", "").encode()) > 15000:
+            return _error(400, "InvalidParameter.msgParam", "msgParam too long")
+        await self._record(Sent("group", body["openConversationId"], body.get("msgKey", ""), param))
+        return web.json_response({"processQueryKey": uuid.uuid4().hex})
+
+    async def _o2o_send(self, request: web.Request) -> web.Response:
+        blocked = await self._gate(request, authed=True)
+        if blocked is not None:
+            return blocked
+        body = await request.json()
+        users = body.get("userIds") or []
+        if not 0 < len(users) <= 20:
+            return _error(400, "InvalidParameter.userIds", "1 to 20 userIds")
+        param = json.loads(body.get("msgParam") or "{}")
+        await self._record(Sent("o2o", "", body.get("msgKey", ""), param, list(users)))
+        return web.json_response({"processQueryKey": uuid.uuid4().hex})
+
+    async def _card_create(self, request: web.Request) -> web.Response:
+        blocked = await self._gate(request, authed=True)
+        if blocked is not None:
+            return blocked
+        body = await request.json()
+        data = ((body.get("cardData") or {}).get("cardParamMap")) or {}
+        space = str(body.get("openSpaceId", ""))
+        if (
+            not body.get("cardTemplateId")
+            or not body.get("outTrackId")
+            or body.get("callbackType") != "STREAM"
+            or not all(isinstance(v, str) for v in data.values())
+            or not space.startswith(("dtv1.card//IM_GROUP.", "dtv1.card//IM_ROBOT."))
+        ):
+            return _error(400, "InvalidParameter", "bad createAndDeliver body")
+        out_track_id = body["outTrackId"]
+        self.cards[out_track_id] = Card(out_track_id, body["cardTemplateId"], space, dict(data))
+        conversation = space.split(".", 2)[-1] if "IM_GROUP" in space else ""
+        await self._record(
+            Sent("card", conversation, "card", dict(data), out_track_id=out_track_id)
+        )
+        return web.json_response(
+            {
+                "success": True,
+                "result": {
+                    "outTrackId": out_track_id,
+                    "deliverResults": [
+                        {
+                            "spaceType": "IM_GROUP" if conversation else "IM_ROBOT",
+                            "spaceId": space,
+                            "success": True,
+                        }
+                    ],
+                },
+            }
+        )
+
+    async def _card_update(self, request: web.Request) -> web.Response:
+        blocked = await self._gate(request, authed=True)
+        if blocked is not None:
+            return blocked
+        body = await request.json()
+        card = self.cards.get(body.get("outTrackId", ""))
+        if card is None:
+            return _error(400, "InvalidParameter.outTrackId", "unknown card")
+        data = ((body.get("cardData") or {}).get("cardParamMap")) or {}
+        card.data.update({k: str(v) for k, v in data.items()})
+        await self._record(
+            Sent("card_update", "", "card", dict(data), out_track_id=card.out_track_id)
+        )
+        return web.json_response({"success": True, "result": True})
+
+    # -- waiting -------------------------------------------------------------------------------
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def _wait(self, predicate: Callable[[], bool], timeout: float) -> None:
+        async def until() -> None:
+            async with self._changed:
+                await self._changed.wait_for(predicate)
+
+        await asyncio.wait_for(until(), timeout)
+
+    async def wait_sent(
+        self,
+        count: int = 1,
+        *,
+        where: Callable[[Sent], bool] = lambda s: True,
+        timeout: float = 10.0,
+    ) -> list[Sent]:
+        """Wait until at least ``count`` delivered messages match ``where``; return them."""
+        await self._wait(lambda: sum(1 for s in self.sent if where(s)) >= count, timeout)
+        return [s for s in self.sent if where(s)]
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response(
+        {"code": code, "message": message, "requestid": uuid.uuid4().hex}, status=status
+    )

@@ -1,0 +1,266 @@
+"""The sender: delivers outbox rows with leases, retries, backoff and a per-group pace.
+
+Operational times (leases, retries, session expiry) use the real clock: they are about the
+network, not about the community's calendar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+from bot.backoff import jittered
+from bot.clock import utcnow
+from bot.config import Settings
+from bot.errors import DeliveryFailed, PlatformError, SessionExpired, Throttled, Unauthorised
+from bot.openapi import OpenAPI
+from bot.outbox import parse_reply
+from bot.replies import CardReply, CardUpdate, MarkdownReply, Reply, TextReply, ToGroup, ToMembers
+from storage.db import Database
+from storage.models import OutboxMessage
+from storage.repositories import OutboxRepo
+
+log = logging.getLogger(__name__)
+
+SESSION_MARGIN = timedelta(seconds=5)
+
+
+class Pace:
+    """A token bucket per group, so bursts of group posts stay under DingTalk's limit."""
+
+    def __init__(self, per_minute: int, burst: int) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self._buckets: dict[str, tuple[float, float]] = {}
+
+    def take(self, key: str, now: float | None = None) -> float:
+        """Take a token; return 0 when granted, else the seconds to wait for the next one."""
+        now = time.monotonic() if now is None else now
+        tokens, last = self._buckets.get(key, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens >= 1.0:
+            self._buckets[key] = (tokens - 1.0, now)
+            return 0.0
+        self._buckets[key] = (tokens, now)
+        return (1.0 - tokens) / self.rate
+
+
+def _with_mentions(content: str, staff_ids: list[str]) -> str:
+    # DingTalk only renders a mention when "@id" is in the text as well as in atUserIds.
+    missing = [f"@{sid}" for sid in staff_ids if f"@{sid}" not in content]
+    return content + (" " + " ".join(missing) if missing else "")
+
+
+def as_message(reply: Reply) -> tuple[str, dict[str, Any], list[str]]:
+    """A message reply as (msgKey, msgParam, at ids); a card without template becomes markdown."""
+    if isinstance(reply, TextReply):
+        content = _with_mentions(reply.content, reply.at_staff_ids)
+        return "sampleText", {"content": content}, reply.at_staff_ids
+    if isinstance(reply, MarkdownReply):
+        text = _with_mentions(reply.text, reply.at_staff_ids)
+        return "sampleMarkdown", {"title": reply.title, "text": text}, reply.at_staff_ids
+    if isinstance(reply, CardReply):
+        return "sampleMarkdown", {"title": reply.title, "text": reply.fallback_markdown}, []
+    raise TypeError(f"{type(reply).__name__} is not a message")
+
+
+def webhook_body(msg_key: str, param: dict[str, Any], at_ids: list[str]) -> dict[str, Any]:
+    """The session-webhook body for a message."""
+    at = {"atUserIds": at_ids, "isAtAll": False}
+    if msg_key == "sampleText":
+        return {"msgtype": "text", "text": {"content": param["content"]}, "at": at}
+    return {"msgtype": "markdown", "markdown": param, "at": at}
+
+
+class Sender:
+    """Delivers due outbox rows; one instance per process, safe with several processes."""
+
+    def __init__(self, settings: Settings, db: Database, api: OpenAPI) -> None:
+        self.settings = settings
+        self.cfg = settings.sender
+        self.db = db
+        self.api = api
+        self.pace = Pace(self.cfg.group_messages_per_minute, self.cfg.group_burst)
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(self.cfg.concurrency)
+        self._task: asyncio.Task[None] | None = None
+        self._inflight: set[int] = set()
+
+    def wake(self) -> None:
+        """New rows were committed: look now rather than at the next poll."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Run the delivery loop in the background."""
+        self._task = asyncio.create_task(self._run(), name="sender")
+
+    async def stop(self) -> None:
+        """Stop the loop (rows in flight keep their lease and are retried after it lapses)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                busy = await self.deliver_due()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("sender loop error")
+                busy = False
+            if busy:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=0.5)
+
+    async def deliver_due(self, limit: int = 500) -> bool:
+        """Lease and deliver what is due; return whether anything was found."""
+        now = utcnow()
+        until = now + timedelta(seconds=self.cfg.lease_seconds)
+        async with self.db.transaction() as session:
+            repo = OutboxRepo(session)
+            rows = [r for r in await repo.due(now, limit) if r.id not in self._inflight]
+            if not rows:
+                return False
+            owned = set(await repo.lease([r.id for r in rows], now, until))
+        rows = [r for r in rows if r.id in owned]
+        if not rows:
+            return False
+        by_conversation: dict[str, list[OutboxMessage]] = defaultdict(list)
+        for row in rows:
+            self._inflight.add(row.id)
+            by_conversation[row.conversation_id or f"o2o:{row.reply_staff_id}"].append(row)
+        # Order is kept within a conversation; conversations go in parallel.
+        await asyncio.gather(*(self._deliver_in_order(batch) for batch in by_conversation.values()))
+        return True
+
+    async def _deliver_in_order(self, rows: list[OutboxMessage]) -> None:
+        for row in rows:
+            async with self._slots:
+                try:
+                    await self._deliver(row)
+                finally:
+                    self._inflight.discard(row.id)
+
+    async def _deliver(self, row: OutboxMessage) -> None:
+        try:
+            reply = parse_reply(row.reply)
+            route = await self._send(row, reply)
+        except _Deferred as wait:
+            await self._reschedule(row, wait.seconds)
+            return
+        except PlatformError as exc:
+            await self._failed_attempt(row, exc)
+            return
+        except Exception as exc:  # a bug: keep the row, log loudly, try again later
+            log.exception("outbox %s (%s) could not be sent", row.id, row.idem_key)
+            await self._failed_attempt(row, DeliveryFailed(f"{type(exc).__name__}: {exc}"))
+            return
+        async with self.db.transaction() as session:
+            await OutboxRepo(session).mark_sent(row.id, utcnow(), route)
+        log.debug("outbox %s (%s) sent via %s", row.id, row.idem_key, route)
+
+    async def _send(self, row: OutboxMessage, reply: Reply) -> str:
+        if isinstance(reply, CardUpdate):
+            await self.api.card_update(reply.out_track_id, reply.data)
+            return "card_update"
+        if isinstance(reply, CardReply) and reply.template_id:
+            await self.api.card_deliver(self._card_body(row, reply))
+            return "card"
+        msg_key, param, at_ids = as_message(reply)
+        to = reply.to
+        if isinstance(to, ToMembers):
+            await self.api.members_send(to.staff_ids, msg_key, param)
+            return "members"
+        if not isinstance(to, ToGroup) and row.session_webhook and self._session_valid(row):
+            try:
+                await self.api.webhook_send(
+                    row.session_webhook, webhook_body(msg_key, param, at_ids)
+                )
+                return "webhook"
+            except SessionExpired:
+                log.info("outbox %s: session expired, using the OpenAPI", row.id)
+            except DeliveryFailed as exc:
+                log.warning("outbox %s: webhook failed (%s), using the OpenAPI", row.id, exc)
+        if row.conversation_type == "1" and not isinstance(to, ToGroup):
+            await self.api.members_send([row.reply_staff_id], msg_key, param)
+            return "members"
+        wait = self.pace.take(row.conversation_id)
+        if wait > 0:
+            raise _Deferred(wait)
+        await self.api.group_send(row.conversation_id, msg_key, param)
+        return "group"
+
+    def _session_valid(self, row: OutboxMessage) -> bool:
+        expires = row.session_expires_at
+        return expires is None or expires - SESSION_MARGIN > utcnow()
+
+    def _card_body(self, row: OutboxMessage, reply: CardReply) -> dict[str, Any]:
+        robot = self.settings.dingtalk.effective_robot_code
+        data = {**reply.data, "id": reply.entity_id, "kind": reply.kind}
+        body: dict[str, Any] = {
+            "cardTemplateId": reply.template_id,
+            "outTrackId": reply.out_track_id,
+            "callbackType": "STREAM",
+            "cardData": {"cardParamMap": data},
+        }
+        if row.conversation_type == "1":
+            body["openSpaceId"] = f"dtv1.card//IM_ROBOT.{row.reply_staff_id}"
+            body["imRobotOpenDeliverModel"] = {"spaceType": "IM_ROBOT"}
+        else:
+            body["openSpaceId"] = f"dtv1.card//IM_GROUP.{row.conversation_id}"
+            body["imGroupOpenSpaceModel"] = {"supportForward": True}
+            body["imGroupOpenDeliverModel"] = {"robotCode": robot}
+        return body
+
+    async def _reschedule(self, row: OutboxMessage, seconds: float) -> None:
+        at = utcnow() + timedelta(seconds=seconds)
+        async with self.db.transaction() as session:
+            await OutboxRepo(session).mark_retry(
+                row.id, row.attempts, at, row.last_error, failed=False
+            )
+
+    async def _failed_attempt(self, row: OutboxMessage, exc: PlatformError) -> None:
+        attempts = row.attempts + 1
+        if isinstance(exc, Unauthorised):
+            self.api.invalidate_token()
+        give_up = not exc.retryable or attempts >= self.cfg.max_attempts
+        delay = self.backoff(attempts, throttled=isinstance(exc, Throttled))
+        level = logging.ERROR if give_up else logging.WARNING
+        log.log(
+            level,
+            "outbox %s (%s) attempt %d failed: %s%s",
+            row.id,
+            row.idem_key,
+            attempts,
+            exc,
+            " - giving up" if give_up else f" - retry in {delay:.2f}s",
+        )
+        async with self.db.transaction() as session:
+            await OutboxRepo(session).mark_retry(
+                row.id, attempts, utcnow() + timedelta(seconds=delay), str(exc), failed=give_up
+            )
+        if not give_up:
+            asyncio.get_running_loop().call_later(delay, self.wake)
+
+    def backoff(self, attempts: int, *, throttled: bool = False) -> float:
+        """Exponential backoff with full jitter, capped; throttling starts a step higher."""
+        step = attempts + (1 if throttled else 0)
+        return jittered(step, initial=self.cfg.backoff_initial, cap=self.cfg.backoff_max)
+
+
+class _Deferred(Exception):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"paced for {seconds:.2f}s")
+        self.seconds = seconds
+
+
+__all__ = ["Pace", "Sender", "as_message", "webhook_body"]

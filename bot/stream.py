@@ -1,0 +1,233 @@
+"""The platform edge: the only module that imports ``dingtalk_stream``.
+
+The SDK's frame classes and handlers parse frames and build acks; this module replaces the
+SDK's connection loop (which sleeps 10 s after a drop and never notices a half-open socket)
+with one that reconnects at once, backs off with jitter while the gateway refuses, and lets
+WebSocket keepalive pings expose dead sockets. Each callback is recorded durably before its
+ack is sent; processing happens afterwards, from the inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote_plus
+
+import dingtalk_stream
+import httpx
+import websockets
+from dingtalk_stream.frames import AckMessage, CallbackMessage, SystemMessage
+
+from bot import __version__
+from bot.backoff import jittered
+from bot.config import Settings
+from bot.events import BOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC
+
+log = logging.getLogger(__name__)
+
+Recorder = Callable[[str, dict[str, Any], str], Awaitable[int | None]]
+Clicker = Callable[[dict[str, Any], str], Awaitable[dict[str, Any]]]
+
+
+class _MessageHandler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
+    """Robot messages: record in the inbox, then ack; the dispatcher works from the inbox."""
+
+    def __init__(self, record: Recorder, recorded: Callable[[int], None]) -> None:
+        super().__init__()
+        self._record = record
+        self._recorded = recorded
+
+    async def process(self, message: CallbackMessage) -> tuple[int, str]:
+        data = message.data if isinstance(message.data, dict) else {}
+        event_id = await self._record(BOT_MESSAGE_TOPIC, data, message.headers.message_id or "")
+        if event_id is None:
+            log.info("duplicate push msgId=%s acked and dropped", data.get("msgId"))
+        else:
+            self._recorded(event_id)
+        return AckMessage.STATUS_OK, "OK"
+
+
+class _CardHandler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
+    """Card clicks: handled inside the ack so the card updates within DingTalk's 2 s."""
+
+    def __init__(self, click: Clicker) -> None:
+        super().__init__()
+        self._click = click
+
+    async def process(self, message: CallbackMessage) -> tuple[int, dict[str, Any]]:
+        data = message.data if isinstance(message.data, dict) else {}
+        response = await self._click(data, message.headers.message_id or "")
+        return AckMessage.STATUS_OK, response
+
+
+class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
+    """A stream-mode connection that records every push before acknowledging it."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        record: Recorder,
+        recorded: Callable[[int], None],
+        click: Clicker,
+        http: httpx.AsyncClient | None = None,
+    ) -> None:
+        cfg = settings.dingtalk
+        super().__init__(
+            dingtalk_stream.Credential(cfg.client_id, cfg.client_secret.get_secret_value()),
+            logger=logging.getLogger("dingtalk_stream.client"),
+        )
+        self.settings = settings
+        self.register_callback_handler(BOT_MESSAGE_TOPIC, _MessageHandler(record, recorded))
+        self.register_callback_handler(CARD_CALLBACK_TOPIC, _CardHandler(click))
+        self._http = http or httpx.AsyncClient(timeout=10.0, trust_env=False)
+        self._frames: set[asyncio.Task[None]] = set()
+        self._ws: Any = None
+        self.connected = asyncio.Event()
+        self.connections = 0
+
+    # -- the connection loop ----------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect, read frames, and reconnect at once when the socket goes away."""
+        self.pre_start()
+        failures = 0
+        cfg = self.settings.stream
+        while True:
+            try:
+                uri = await self._open()
+                async with websockets.connect(
+                    uri,
+                    ping_interval=cfg.ping_interval,
+                    ping_timeout=cfg.ping_timeout,
+                    close_timeout=1,
+                    proxy=None,
+                    max_size=4 * 1024 * 1024,
+                    compression=None,
+                ) as ws:
+                    failures = 0
+                    self._ws = ws
+                    self.connections += 1
+                    self.connected.set()
+                    log.info("stream connected (connection #%d)", self.connections)
+                    async for raw in ws:
+                        task = asyncio.create_task(self._on_frame(ws, raw))
+                        self._frames.add(task)
+                        task.add_done_callback(self._frames.discard)
+                log.info("stream closed by the server; reconnecting")
+            except asyncio.CancelledError:
+                raise
+            except (OSError, websockets.exceptions.WebSocketException, _GatewayRefused) as exc:
+                failures += 1
+                delay = self._backoff(failures)
+                log.warning("stream connection failed (%s); retry in %.2fs", _brief(exc), delay)
+                self.connected.clear()
+                await asyncio.sleep(delay)
+                continue
+            except Exception:
+                failures += 1
+                delay = self._backoff(failures)
+                log.exception("unexpected stream error; retry in %.2fs", delay)
+                self.connected.clear()
+                await asyncio.sleep(delay)
+                continue
+            finally:
+                self._ws = None
+            self.connected.clear()
+
+    def _backoff(self, failures: int) -> float:
+        cfg = self.settings.stream
+        return jittered(failures, initial=cfg.backoff_initial, cap=cfg.backoff_max)
+
+    async def _open(self) -> str:
+        """Ask the gateway for an endpoint and a single-use ticket."""
+        cfg = self.settings.dingtalk
+        topics = [{"type": "CALLBACK", "topic": t} for t in self.callback_handler_map]
+        try:
+            response = await self._http.post(
+                cfg.openapi_endpoint + "/v1.0/gateway/connections/open",
+                json={
+                    "clientId": cfg.client_id,
+                    "clientSecret": cfg.client_secret.get_secret_value(),
+                    "subscriptions": topics,
+                    "ua": f"community-bot/{__version__} dingtalk-stream-python",
+                    "localIp": _local_ip(),
+                },
+                headers={"Accept": "application/json"},
+            )
+        except httpx.HTTPError as exc:
+            raise _GatewayRefused(f"connections/open: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise _GatewayRefused(f"connections/open: HTTP {response.status_code}")
+        body = response.json()
+        endpoint, ticket = body.get("endpoint"), body.get("ticket")
+        if not endpoint or not ticket:
+            raise _GatewayRefused("connections/open: no endpoint or ticket")
+        return f"{endpoint}?ticket={quote_plus(ticket)}"
+
+    # -- frames -------------------------------------------------------------------------------
+
+    async def _on_frame(self, ws: Any, raw: str | bytes) -> None:
+        try:
+            frame = json.loads(raw)
+        except ValueError:
+            log.warning("unreadable frame dropped")
+            return
+        kind = frame.get("type", "")
+        try:
+            if kind == SystemMessage.TYPE:
+                msg = SystemMessage.from_dict(frame)
+                ack = await self.system_handler.raw_process(msg)
+                await self._send_ack(ws, ack)
+                if msg.headers.topic == SystemMessage.TOPIC_DISCONNECT:
+                    log.info("server asked us to reconnect")
+                    await ws.close()
+                return
+            if kind == CallbackMessage.TYPE:
+                msg = CallbackMessage.from_dict(frame)
+                handler = self.callback_handler_map.get(msg.headers.topic)
+                if handler is None:
+                    log.warning("callback for unsubscribed topic %s", msg.headers.topic)
+                    return
+                ack = await handler.raw_process(msg)
+                await self._send_ack(ws, ack)
+                return
+            log.warning("frame of unknown type %r ignored", kind)
+        except Exception:
+            # Not acked: DingTalk pushes it again, and the inbox makes that harmless.
+            log.exception("frame %s not acknowledged", frame.get("headers", {}).get("messageId"))
+
+    async def _send_ack(self, ws: Any, ack: AckMessage) -> None:
+        try:
+            await ws.send(json.dumps(ack.to_dict(), ensure_ascii=False))
+        except websockets.exceptions.ConnectionClosed:
+            log.info(
+                "socket closed before ack %s; the push will be redelivered", ack.headers.message_id
+            )
+
+    async def aclose(self) -> None:
+        """Close the socket and wait for frames being handled."""
+        if self._ws is not None:
+            await self._ws.close()
+        if self._frames:
+            await asyncio.gather(*self._frames, return_exceptions=True)
+        await self._http.aclose()
+
+
+class _GatewayRefused(Exception):
+    """The gateway did not hand out a ticket."""
+
+
+def _brief(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:200]
+
+
+def _local_ip() -> str:
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return "127.0.0.1"

@@ -1,0 +1,12 @@
+"""Feature modules, one router each."""
+
+from __future__ import annotations
+
+from bot.router import Router
+
+
+def default_routers() -> list[Router]:
+    """The routers of every feature, in matching order."""
+    from handlers import help
+
+    return [help.router]

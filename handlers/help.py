@@ -1,0 +1,63 @@
+"""``/help``: the command list, generated from the registered command specs."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.errors import UserError
+from bot.i18n import Text
+from bot.router import Arg, CommandSpec, Router
+
+router = Router("help")
+
+
+class T:
+    """Texts of /help."""
+
+    header = Text(
+        "我能做这些（发送「/帮助 命令」查看详情）：",
+        "Here is what I can do (send '/help <command>' for details):",
+    )
+    admin_header = Text("管理员命令：", "Admin commands:")
+    unknown = Text(
+        "没有「{name}」这个命令。发送 /帮助 查看全部命令。",
+        "There is no command '{name}'. Send /help for the list.",
+    )
+    aliases = Text("也可以写作：{aliases}", "Also written: {aliases}")
+    admin_tag = Text("（管理员）", " (admins)")
+    command_label = Text("命令", "command")
+
+
+def _line(ctx: Context, spec: CommandSpec) -> str:
+    return f"{spec.usage(ctx.lang)} — {ctx.t(spec.help)}"
+
+
+@router.command(
+    "help",
+    aliases=["帮助"],
+    help=Text("查看命令列表，或某个命令的用法", "list the commands, or how to use one"),
+    args=[Arg("command", T.command_label, kind="rest", optional=True, max_len=40)],
+)
+async def show_help(ctx: Context, command: str | None) -> str:
+    """List every command this member may use, or explain one."""
+    if command:
+        route = ctx.commands.find(command)
+        if route is None or route.spec.hidden or (route.spec.admin and not ctx.is_admin):
+            raise UserError(T.unknown, name=command.lstrip("/／")[:40])
+        spec = route.spec
+        names = ", ".join("/" + n for n in (spec.name, *spec.aliases))
+        tag = ctx.t(T.admin_tag) if spec.admin else ""
+        return f"{_line(ctx, spec)}{tag}\n{ctx.t(T.aliases, aliases=names)}"
+    member, admin = [], []
+    for route in ctx.commands.routes:
+        spec = route.spec
+        if spec.hidden:
+            continue
+        if spec.admin:
+            if ctx.is_admin:
+                admin.append(_line(ctx, spec))
+        else:
+            member.append(_line(ctx, spec))
+    lines = [ctx.t(T.header), *member]
+    if admin:
+        lines += ["", ctx.t(T.admin_header), *admin]
+    return "\n".join(lines)

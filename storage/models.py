@@ -1,0 +1,107 @@
+"""Typed SQLAlchemy 2 models for the runtime: inbox, outbox, conversations, members, cards."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UTCDateTime
+
+# SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every model."""
+
+
+class InboxEvent(Base):
+    """An inbound push, recorded before it is acknowledged; unique on its key."""
+
+    __tablename__ = "inbox_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    topic: Mapped[str] = mapped_column(String(100))
+    conversation_id: Mapped[str] = mapped_column(String(200), default="")
+    staff_id: Mapped[str] = mapped_column(String(200), default="")
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    response: Mapped[str | None] = mapped_column(Text, nullable=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (
+        Index("ix_inbox_status", "status", "id"),
+        Index("ix_inbox_received", "received_at"),
+        Index("ix_inbox_member", "conversation_id", "staff_id"),
+    )
+
+
+class OutboxMessage(Base):
+    """A reply waiting to be delivered (or delivered), written with the change that caused it."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    idem_key: Mapped[str] = mapped_column(String(200), unique=True)
+    conversation_id: Mapped[str] = mapped_column(String(200), default="")
+    conversation_type: Mapped[str] = mapped_column(String(2), default="2")
+    reply: Mapped[str] = mapped_column(Text)
+    reply_staff_id: Mapped[str] = mapped_column(String(200), default="")
+    session_webhook: Mapped[str] = mapped_column(Text, default="")
+    session_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    route: Mapped[str] = mapped_column(String(32), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+
+class Conversation(Base):
+    """A group or one-to-one chat the bot has seen."""
+
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    type: Mapped[str] = mapped_column(String(2), default="2")
+    title: Mapped[str] = mapped_column(String(200), default="")
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Member(Base):
+    """A member as seen in one conversation (data is scoped to its group)."""
+
+    __tablename__ = "members"
+
+    conversation_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    nick: Mapped[str] = mapped_column(String(200), default="")
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    messages: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CardInstance(Base):
+    """A card the bot delivered, so a click can be traced to its conversation and entity."""
+
+    __tablename__ = "card_instances"
+
+    out_track_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "kind", "entity_id", "out_track_id"),
+        Index("ix_cards_entity", "kind", "entity_id"),
+    )

@@ -1,0 +1,274 @@
+"""Runtime repositories: each takes a session, names its intent, and never commits."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import CardInstance, Conversation, InboxEvent, Member, OutboxMessage
+
+
+def _insert(session: AsyncSession, model: Any) -> Any:
+    """A dialect insert that supports ``on_conflict_do_nothing`` / ``do_update``."""
+    name = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return (pg_insert if name == "postgresql" else sqlite_insert)(model)
+
+
+@dataclass(slots=True)
+class InboxRepo:
+    """The durable inbox: every push recorded once, processed once."""
+
+    session: AsyncSession
+
+    async def record(
+        self,
+        *,
+        key: str,
+        topic: str,
+        conversation_id: str,
+        staff_id: str,
+        payload: dict[str, Any],
+        now: datetime,
+    ) -> int | None:
+        """Insert a push; return its id, or None when the key was already recorded."""
+        stmt = (
+            _insert(self.session, InboxEvent)
+            .values(
+                key=key,
+                topic=topic,
+                conversation_id=conversation_id,
+                staff_id=staff_id,
+                payload=json.dumps(payload, ensure_ascii=False),
+                status="received",
+                received_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(InboxEvent.id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def claim(self, event_id: int, now: datetime) -> InboxEvent | None:
+        """Mark a received event as done (inside the processing transaction); None if taken."""
+        result = await self.session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id == event_id, InboxEvent.status == "received")
+            .values(status="done", processed_at=now)
+            .returning(InboxEvent)
+        )
+        return result.scalar_one_or_none()
+
+    async def mark(self, event_id: int, status: str, now: datetime) -> None:
+        """Set an event's final status (``failed`` after an unexpected error)."""
+        await self.session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id == event_id)
+            .values(status=status, processed_at=now)
+        )
+
+    async def by_key(self, key: str) -> InboxEvent | None:
+        """The event recorded under ``key``."""
+        return (
+            await self.session.execute(select(InboxEvent).where(InboxEvent.key == key))
+        ).scalar_one_or_none()
+
+    async def set_response(self, event_id: int, response: dict[str, Any]) -> None:
+        """Store a card click's answer so a redelivered click gets the same one."""
+        await self.session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id == event_id)
+            .values(response=json.dumps(response, ensure_ascii=False))
+        )
+
+    async def unprocessed_ids(self, limit: int = 1000) -> list[int]:
+        """Events recorded but not yet processed (after a crash, or waiting)."""
+        rows = await self.session.execute(
+            select(InboxEvent.id)
+            .where(InboxEvent.status == "received")
+            .order_by(InboxEvent.id)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def purge_before(self, cutoff: datetime) -> int:
+        """Delete processed raw payloads older than the de-duplication window."""
+        result = await self.session.execute(
+            delete(InboxEvent).where(
+                InboxEvent.received_at < cutoff, InboxEvent.status != "received"
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(slots=True)
+class OutboxRepo:
+    """Replies waiting for delivery, with leases so one sender sends each."""
+
+    session: AsyncSession
+
+    async def add(self, message: OutboxMessage) -> None:
+        """Queue a reply in the current transaction (its idempotency key is unique)."""
+        self.session.add(message)
+
+    async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
+        """Pending rows whose time has come and whose lease (if any) has lapsed."""
+        rows = await self.session.execute(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.status == "pending",
+                OutboxMessage.next_attempt_at <= now,
+                (OutboxMessage.lease_until.is_(None)) | (OutboxMessage.lease_until < now),
+            )
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def lease(self, ids: list[int], now: datetime, until: datetime) -> list[int]:
+        """Take a lease on rows nobody else holds; return the ids this caller now owns."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(ids),
+                OutboxMessage.status == "pending",
+                (OutboxMessage.lease_until.is_(None)) | (OutboxMessage.lease_until < now),
+            )
+            .values(lease_until=until)
+            .returning(OutboxMessage.id)
+        )
+        return list(result.scalars())
+
+    async def mark_sent(self, message_id: int, now: datetime, route: str) -> None:
+        """Record a delivery."""
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(status="sent", sent_at=now, lease_until=None, route=route, last_error="")
+        )
+
+    async def mark_retry(
+        self, message_id: int, attempts: int, at: datetime, error: str, *, failed: bool
+    ) -> None:
+        """Schedule another attempt, or give up."""
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(
+                status="failed" if failed else "pending",
+                attempts=attempts,
+                next_attempt_at=at,
+                lease_until=None,
+                last_error=error[:500],
+            )
+        )
+
+    async def next_due_at(self) -> datetime | None:
+        """When the earliest pending row becomes due."""
+        return (
+            await self.session.execute(
+                select(func.min(OutboxMessage.next_attempt_at)).where(
+                    OutboxMessage.status == "pending"
+                )
+            )
+        ).scalar_one_or_none()
+
+
+@dataclass(slots=True)
+class MemberRepo:
+    """Conversations and the members seen in them."""
+
+    session: AsyncSession
+
+    async def touch(
+        self,
+        *,
+        conversation_id: str,
+        conversation_type: str,
+        title: str,
+        staff_id: str,
+        nick: str,
+        now: datetime,
+    ) -> None:
+        """Remember that ``staff_id`` spoke in ``conversation_id`` just now."""
+        await self.session.execute(
+            _insert(self.session, Conversation)
+            .values(
+                id=conversation_id,
+                type=conversation_type,
+                title=title,
+                first_seen_at=now,
+                last_seen_at=now,
+            )
+            .on_conflict_do_update(
+                index_elements=["id"], set_={"last_seen_at": now, "title": title}
+            )
+        )
+        if not staff_id:
+            return
+        stmt = _insert(self.session, Member).values(
+            conversation_id=conversation_id,
+            staff_id=staff_id,
+            nick=nick,
+            first_seen_at=now,
+            last_seen_at=now,
+            messages=1,
+        )
+        await self.session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["conversation_id", "staff_id"],
+                set_={"last_seen_at": now, "nick": nick, "messages": Member.messages + 1},
+            )
+        )
+
+    async def get(self, conversation_id: str, staff_id: str) -> Member | None:
+        """A member of a conversation."""
+        return await self.session.get(Member, (conversation_id, staff_id))
+
+    async def first_seen_within(
+        self, conversation_id: str, staff_id: str, now: datetime, window: timedelta
+    ) -> bool:
+        """Whether the member was first seen in this conversation within ``window``."""
+        member = await self.get(conversation_id, staff_id)
+        return member is None or member.first_seen_at >= now - window
+
+
+@dataclass(slots=True)
+class CardRepo:
+    """Cards the bot delivered, so clicks can be traced to their group and entity."""
+
+    session: AsyncSession
+
+    async def remember(
+        self, *, out_track_id: str, conversation_id: str, kind: str, entity_id: str, now: datetime
+    ) -> None:
+        """Record a card instance (idempotent)."""
+        await self.session.execute(
+            _insert(self.session, CardInstance)
+            .values(
+                out_track_id=out_track_id,
+                conversation_id=conversation_id,
+                kind=kind,
+                entity_id=entity_id,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["out_track_id"])
+        )
+
+    async def get(self, out_track_id: str) -> CardInstance | None:
+        """The card with that track id."""
+        return await self.session.get(CardInstance, out_track_id)
+
+    async def for_entity(self, kind: str, entity_id: str) -> list[CardInstance]:
+        """Every delivered card showing that entity (to update them all)."""
+        rows = await self.session.execute(
+            select(CardInstance).where(
+                CardInstance.kind == kind, CardInstance.entity_id == entity_id
+            )
+        )
+        return list(rows.scalars())
