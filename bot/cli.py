@@ -15,26 +15,10 @@ from bot.config import ConfigError, Settings, load_settings
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
-class _ContextFilter(logging.Filter):
-    """Put the message key, conversation and staff id on every line that has them."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        parts = [
-            f"{name}={getattr(record, name)}"
-            for name in ("key", "conversation", "staff")
-            if getattr(record, name, None)
-        ]
-        if parts and not getattr(record, "_ctx_done", False):
-            record.msg = f"{record.msg} [{' '.join(parts)}]"
-            record._ctx_done = True
-        return True
-
-
 def setup_logging(level: str, *, stream: object = None) -> None:
-    """Log to stderr (or ``stream``) with context fields appended."""
+    """Log to stderr (or ``stream``); handler lines carry their context (see ``ContextLogger``)."""
     handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    handler.addFilter(_ContextFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import safety
 from bot.clock import Clock
 from bot.config import Settings
 from bot.events import BotMessage, CardClick
@@ -19,6 +20,15 @@ from storage.repositories import CardRepo, InboxRepo, MemberRepo, OutboxRepo
 
 if TYPE_CHECKING:
     from bot.router import CommandTable
+
+
+class ContextLogger(logging.LoggerAdapter[logging.Logger]):
+    """Appends the message key, conversation and staff id to every line."""
+
+    def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
+        extra = self.extra or {}
+        tail = " ".join(f"{k}={v}" for k, v in extra.items() if v)
+        return (f"{msg} [{tail}]" if tail else msg), kwargs
 
 
 class Repos:
@@ -87,9 +97,7 @@ class Context:
     click: CardClick | None = None
     job_id: str | None = None
     replies: list[Reply] = field(default_factory=list)
-    log: logging.LoggerAdapter[logging.Logger] = field(
-        default_factory=lambda: logging.LoggerAdapter(logging.getLogger("bot"), {})
-    )
+    log: ContextLogger = field(default_factory=lambda: ContextLogger(logging.getLogger("bot")))
     _repos: Repos | None = None
 
     @classmethod
@@ -133,7 +141,7 @@ class Context:
             member=member,
             message=message,
             click=click,
-            log=logging.LoggerAdapter(logging.getLogger("bot.handler"), extra),
+            log=ContextLogger(logging.getLogger("bot.handler"), extra),
         )
 
     @classmethod
@@ -157,7 +165,7 @@ class Context:
             key=key,
             conversation=conversation,
             job_id=job_id,
-            log=logging.LoggerAdapter(
+            log=ContextLogger(
                 logging.getLogger("bot.job"),
                 {"key": key, "conversation": conversation.id if conversation else "-"},
             ),
@@ -181,8 +189,9 @@ class Context:
         return self.member is not None and self.member.is_admin
 
     def t(self, text: Text, /, **params: Any) -> str:
-        """``text`` in the member's language."""
-        return text.render(self.lang, **params)
+        """``text`` in the member's language; string parameters are made inert (no mentions)."""
+        safe = {k: safety.plain(v) if isinstance(v, str) else v for k, v in params.items()}
+        return text.render(self.lang, **safe)
 
     def reply(self, reply: Reply | str) -> None:
         """Queue a reply; it is written to the outbox with this unit of work."""

@@ -15,7 +15,7 @@ from bot.config import Settings
 from bot.context import Context, ConversationRef
 from bot.errors import UserError
 from bot.events import BOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC, BotMessage, CardClick
-from bot.i18n import Text
+from bot.i18n import Text, has_cjk
 from bot.outbox import write_replies
 from bot.replies import (
     CardReply,
@@ -108,8 +108,8 @@ class Dispatcher:
         try:
             async with self.db.transaction() as session:
                 ctx = await self._process_in(session, event_id)
-        except Exception:
-            log.exception("unexpected error processing inbox event %s", event_id)
+        except Exception as exc:
+            log.error("inbox event %s failed (%s); apologising", event_id, type(exc).__name__)
             await self._apologise(event_id)
             return
         if ctx is not None and ctx.replies:
@@ -142,7 +142,11 @@ class Dispatcher:
             nick=message.sender_nick[:200],
             now=now,
         )
-        await self._route_message(ctx, message)
+        try:
+            await self._route_message(ctx, message)
+        except Exception:
+            ctx.log.exception("unexpected error handling msgId=%s", message.msg_id)
+            raise
         await write_replies(ctx)
         return ctx
 
@@ -203,6 +207,7 @@ class Dispatcher:
                     key=row.key,
                     message=message,
                 )
+                ctx.lang = "zh" if has_cjk(message.plain_text or "中") else "en"
                 ctx.reply(ctx.t(T.oops, ref=event_id))
                 await write_replies(ctx)
         except Exception:

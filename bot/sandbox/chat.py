@@ -33,7 +33,9 @@ HELP = """sandbox commands:
 anything else is sent to the bot as a message, e.g. /help"""
 
 
-def sandbox_settings(data_dir: Path, config: str | None, endpoint: str, standin: StandIn) -> Settings:
+def sandbox_settings(
+    data_dir: Path, config: str | None, endpoint: str, standin: StandIn
+) -> Settings:
     """Settings pointing at the stand-in, with SQLite under ``data_dir`` and cards on."""
     settings = load_settings(config)
     settings.dingtalk.client_id = standin.client_id
@@ -67,7 +69,9 @@ class Chat:
             sent.route, sent.route
         )
         if sent.route == "card_update":
-            self.print(f"  [card {sent.out_track_id} updated] {json.dumps(sent.param, ensure_ascii=False)}")
+            self.print(
+                f"  [card {sent.out_track_id} updated] {json.dumps(sent.param, ensure_ascii=False)}"
+            )
             return
         if sent.route == "card":
             self.print_card(sent.out_track_id)
@@ -88,7 +92,9 @@ class Chat:
         for private_user, values in card.private.items():
             self.print(f"  (only {private_user} sees) {json.dumps(values, ensure_ascii=False)}")
         for button in kind.buttons if kind else ():
-            self.buttons.append((out_track_id, button.action, card.data.get("id", ""), button.label))
+            self.buttons.append(
+                (out_track_id, button.action, card.data.get("id", ""), button.label)
+            )
             self.print(f"  [{len(self.buttons)}] {button.label}")
 
     def print(self, line: str) -> None:
@@ -120,7 +126,9 @@ class Chat:
                 self.print_card(out_track_id)
         elif verb == "click" and arg.isdigit() and 0 < int(arg) <= len(self.buttons):
             out_track_id, action, entity, label = self.buttons[int(arg) - 1]
-            push = await self.standin.click(out_track_id, self.member, {"action": action, "id": entity})
+            push = await self.standin.click(
+                out_track_id, self.member, {"action": action, "id": entity}
+            )
             response = StandIn.response_of(push)
             self.print(f"(pressed {label} as {self.member})")
             for part in ("cardData", "userPrivateData"):

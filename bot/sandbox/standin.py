@@ -41,7 +41,6 @@ class Faults:
     expire_token_every: int = 0
     expire_sessions: bool = False
     hold_sends: asyncio.Event | None = None
-    frozen: bool = False
     redeliver_after: float = 60.0
 
 
@@ -104,6 +103,7 @@ class _Conn:
         self.ws = ws
         self.id = conn_id
         self.alive = True
+        self.frozen = False  # half-open: no frames, no pongs
 
 
 class StandIn:
@@ -134,6 +134,7 @@ class StandIn:
         self.sessions: dict[str, Session] = {}
         self.connections: list[_Conn] = []
         self.opens = 0
+        self.holding = 0  # send requests waiting on faults.hold_sends
         self.listeners: list[Callable[[Sent], None]] = []
         self._tickets: dict[str, float] = {}
         self._tokens: dict[str, float] = {}
@@ -220,7 +221,7 @@ class StandIn:
         try:
             async for msg in ws:
                 if msg.type == WSMsgType.PING:
-                    if not self.faults.frozen:
+                    if not conn.frozen:
                         await ws.pong(msg.data)
                 elif msg.type == WSMsgType.TEXT:
                     self._on_ack(msg.data)
@@ -245,8 +246,8 @@ class StandIn:
             future.set_result(ack)
 
     def live(self) -> list[_Conn]:
-        """Connections that are open and not frozen."""
-        return [c for c in self.connections if c.alive and not c.ws.closed]
+        """Connections that are open and answering."""
+        return [c for c in self.connections if c.alive and not c.frozen and not c.ws.closed]
 
     async def wait_connected(self, count: int = 1, timeout: float = 10.0) -> None:
         """Wait until at least ``count`` bot connections are open."""
@@ -274,16 +275,21 @@ class StandIn:
         }
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[message_id] = future
-        if not self.faults.frozen:
-            await conn.ws.send_str(json.dumps(frame, ensure_ascii=False))
+        await conn.ws.send_str(json.dumps(frame, ensure_ascii=False))
         return message_id, future, conn
 
     async def push(
-        self, topic: str, data: dict[str, Any], *, wait_ack: bool = True, timeout: float = 10.0
+        self,
+        topic: str,
+        data: dict[str, Any],
+        *,
+        wait_ack: bool = True,
+        timeout: float = 10.0,
+        message_id: str | None = None,
     ) -> Push:
         """Push a CALLBACK frame; redeliver (with a new frame id) until acked."""
         started = time.perf_counter()
-        message_id, future, _ = await self._frame("CALLBACK", topic, data)
+        message_id, future, _ = await self._frame("CALLBACK", topic, data, message_id)
         if self.faults.duplicate_pushes:
             self._spawn(self._frame("CALLBACK", topic, data))
         if not wait_ack:
@@ -345,6 +351,11 @@ class StandIn:
             if transport is not None:
                 transport.abort()
 
+    def freeze(self) -> None:
+        """Make every current socket half-open: it stays up but carries nothing, not even pongs."""
+        for conn in self.connections:
+            conn.frozen = True
+
     async def _pinger(self) -> None:
         assert self.ping_interval
         while True:
@@ -404,7 +415,13 @@ class StandIn:
         return await self.push(BOT_TOPIC, self.message(text, **kwargs), wait_ack=wait_ack)
 
     async def click(
-        self, out_track_id: str, user: str, params: dict[str, Any], *, timeout: float = 10.0
+        self,
+        out_track_id: str,
+        user: str,
+        params: dict[str, Any],
+        *,
+        timeout: float = 10.0,
+        message_id: str | None = None,
     ) -> Push:
         """Press a card button as ``user``; the card is updated from the ack's response."""
         card = self.cards.get(out_track_id)
@@ -425,7 +442,7 @@ class StandIn:
                 }
             ),
         }
-        result = await self.push(CARD_TOPIC, data, timeout=timeout)
+        result = await self.push(CARD_TOPIC, data, timeout=timeout, message_id=message_id)
         if result.ack is not None and card is not None:
             response = json.loads(result.ack.get("data") or "{}").get("response") or {}
             if isinstance(response, dict):
@@ -461,7 +478,11 @@ class StandIn:
     async def _gate(self, request: web.Request, *, authed: bool) -> web.Response | None:
         """Apply faults and auth to a send; None lets it through."""
         if self.faults.hold_sends is not None:
-            await self.faults.hold_sends.wait()
+            self.holding += 1
+            try:
+                await self.faults.hold_sends.wait()
+            finally:
+                self.holding -= 1
             transport = request.transport
             if transport is None or transport.is_closing():
                 # The bot died before the platform took the request: it never arrived.
@@ -469,6 +490,8 @@ class StandIn:
                 return web.Response(status=499)
         self._send_calls += 1
         n = self._send_calls
+        if self.faults.server_error_every and n % self.faults.server_error_every == 0:
+            return self._reject(request, 503, "system.busy", "busy")
         if authed:
             token = request.headers.get("x-acs-dingtalk-access-token", "")
             if self._tokens.get(token, 0) < time.monotonic():
@@ -487,8 +510,6 @@ class StandIn:
             return self._reject(
                 request, 403, "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "qps limit"
             )
-        if self.faults.server_error_every and n % self.faults.server_error_every == 0:
-            return self._reject(request, 503, "system.busy", "busy")
         return None
 
     def _reject(self, request: web.Request, status: int, code: str, message: str) -> web.Response:
@@ -502,15 +523,15 @@ class StandIn:
         await self._notify()
 
     async def _webhook(self, request: web.Request) -> web.Response:
-        blocked = await self._gate(request, authed=False)
-        if blocked is not None:
-            return blocked
         session = self.sessions.get(request.query.get("session", ""))
         if session is None:
             return web.json_response({"errcode": 400001, "errmsg": "unknown session"})
         if self.faults.expire_sessions or session.expires_at_ms < time.time() * 1000:
             self.rejected.append((request.path, "300001"))
             return web.json_response({"errcode": 300001, "errmsg": "session expired"})
+        blocked = await self._gate(request, authed=False)
+        if blocked is not None:
+            return blocked
         body = await request.json()
         msgtype = body.get("msgtype")
         if msgtype == "text":

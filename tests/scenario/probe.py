@@ -1,0 +1,62 @@
+"""A small router the runtime tests plug in through ``Application(routers=…)``.
+
+It exercises the runtime's own mechanisms (cards and clicks, errors, the admin check,
+savepoints) without depending on any feature module.
+"""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.errors import UserError
+from bot.i18n import Text
+from bot.replies import CardReply, CardResponse, CardUpdate, TextReply
+from bot.router import Arg, Router
+
+router = Router("probe")
+
+
+@router.command(
+    "probe",
+    help=Text("测试", "test probe"),
+    args=[Arg("what", Text("动作", "what"), kind="choice", choices=("card", "boom", "fail"))],
+    hidden=True,
+)
+async def probe(ctx: Context, what: str) -> object:
+    if what == "card":
+        return CardReply(
+            kind="probe",
+            entity_id="7",
+            template_id="tpl-probe",
+            out_track_id=f"probe-{ctx.key}",
+            title="probe",
+            data={"presses": "0"},
+            fallback_markdown="probe card",
+        )
+    if what == "boom":
+        raise RuntimeError("the probe exploded")
+    ctx.reply("this reply must be rolled back")
+    await ctx.repos.cards.remember(
+        out_track_id="half-written", conversation_id="x", kind="probe", entity_id="1", now=ctx.now
+    )
+    raise UserError(Text("探针失败", "probe failed on purpose"))
+
+
+@router.command("secret", help=Text("管理员测试", "admin probe"), admin=True, hidden=True)
+async def secret(ctx: Context) -> str:
+    return "admin ok"
+
+
+@router.action("press")
+async def press(ctx: Context) -> CardResponse:
+    assert ctx.click is not None and ctx.member is not None
+    ctx.reply(TextReply(content=f"pressed by {ctx.member.staff_id}"))
+    ctx.reply(CardUpdate(out_track_id=ctx.click.out_track_id, data={"last": ctx.member.staff_id}))
+    return CardResponse(
+        card_data={"presses": "1", "last": ctx.member.staff_id},
+        private_data={"message": "你按下了"},
+    )
+
+
+@router.action("guarded", admin=True)
+async def guarded(ctx: Context) -> CardResponse:
+    return CardResponse(card_data={"guarded": "yes"})
