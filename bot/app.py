@@ -22,6 +22,7 @@ from storage.repositories import InboxRepo
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 5.0
+BATCH = 64  # pushes handled in one transaction when they queue up
 
 
 class Application:
@@ -101,11 +102,14 @@ class Application:
 
     async def _worker(self) -> None:
         while True:
-            event_id = await self.queue.get()
+            batch = [await self.queue.get()]
+            while len(batch) < BATCH and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
             try:
-                await self.dispatcher.process(event_id)
+                await self.dispatcher.process_batch(batch)
             finally:
-                self.queue.task_done()
+                for _ in batch:
+                    self.queue.task_done()
 
     async def drain(self) -> None:
         """Wait until every queued push has been processed (tests and the sandbox)."""

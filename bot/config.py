@@ -51,7 +51,7 @@ class DingTalkConfig(_Section):
 class StorageConfig(_Section):
     """Where the data lives."""
 
-    url: str = "sqlite+aiosqlite:///./data/community-bot.sqlite3"
+    url: str = "sqlite:///./data/community-bot.sqlite3"
     inbox_retention_hours: float = Field(default=48.0, gt=0)
 
 

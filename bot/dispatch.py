@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from bot.batching import GroupCommit
 from bot.clock import Clock
 from bot.config import Settings
 from bot.context import Context, ConversationRef
@@ -85,53 +86,79 @@ class Dispatcher:
         self.db = db
         self.commands = commands
         self.on_outbox = on_outbox
+        self._recorder: GroupCommit[dict[str, Any], int | None] = GroupCommit(self._record_batch)
 
     # -- recording (before the ack) --------------------------------------------------------
 
     async def record(self, topic: str, data: dict[str, Any], frame_id: str) -> int | None:
         """Store a push durably; return its inbox id, or None for a duplicate."""
-        key = event_key(topic, data, frame_id)
+        return await self._recorder.submit(
+            {
+                "key": event_key(topic, data, frame_id),
+                "topic": topic,
+                "conversation_id": str(data.get("conversationId", ""))[:200],
+                "staff_id": str(data.get("senderStaffId") or data.get("senderId") or "")[:200],
+                "payload": data,
+            }
+        )
+
+    async def _record_batch(self, rows: list[dict[str, Any]]) -> list[int | None]:
         async with self.db.transaction() as session:
-            return await InboxRepo(session).record(
-                key=key,
-                topic=topic,
-                conversation_id=str(data.get("conversationId", ""))[:200],
-                staff_id=str(data.get("senderStaffId") or data.get("senderId") or "")[:200],
-                payload=data,
-                now=self.clock.now(),
-            )
+            return await InboxRepo(session).record_many(rows, self.clock.now())
 
     # -- processing (after the ack) --------------------------------------------------------
 
     async def process(self, event_id: int) -> None:
         """Handle one recorded message exactly once; never leave a member without an answer."""
+        await self.process_batch([event_id])
+
+    async def process_batch(self, event_ids: list[int]) -> None:
+        """Handle recorded messages in one transaction, each in its own savepoint."""
+        failed: list[int] = []
+        wrote = False
         try:
             async with self.db.transaction() as session:
-                ctx = await self._process_in(session, event_id)
-        except Exception as exc:
-            log.error("inbox event %s failed (%s); apologising", event_id, type(exc).__name__)
+                for event_id in event_ids:
+                    savepoint = await session.begin_nested()
+                    try:
+                        ctx = await self._process_in(session, event_id)
+                    except Exception as exc:
+                        await savepoint.rollback()
+                        log.error("inbox event %s failed (%s)", event_id, type(exc).__name__)
+                        failed.append(event_id)
+                        continue
+                    await savepoint.commit()
+                    wrote = wrote or bool(ctx is not None and ctx.replies)
+        except Exception:
+            if len(event_ids) > 1:
+                log.exception("batch of %d failed to commit; one by one", len(event_ids))
+                for event_id in event_ids:
+                    await self.process_batch([event_id])
+                return
+            log.exception("inbox event %s failed to commit", event_ids[0])
+            failed, wrote = event_ids, False
+        for event_id in failed:
             await self._apologise(event_id)
-            return
-        if ctx is not None and ctx.replies:
+        if wrote:
             self.on_outbox()
 
     async def _process_in(self, session: Any, event_id: int) -> Context | None:
         now = self.clock.now()
-        row = await InboxRepo(session).claim(event_id, now)
-        if row is None:
+        claimed = await InboxRepo(session).claim(event_id, now)
+        if claimed is None:
             return None  # another worker or process got it first
-        payload = json.loads(row.payload)
+        key, payload = claimed
         try:
-            message = BotMessage.model_validate(payload)
+            message = BotMessage.model_validate_json(payload)
         except ValidationError as exc:
-            log.warning("inbox event %s (%s) is not a robot message: %s", event_id, row.key, exc)
+            log.warning("inbox event %s (%s) is not a robot message: %s", event_id, key, exc)
             return None
         ctx = Context.from_event(
             settings=self.settings,
             clock=self.clock,
             session=session,
             commands=self.commands,
-            key=row.key,
+            key=key,
             message=message,
         )
         await ctx.repos.members.touch(

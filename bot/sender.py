@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.backoff import jittered
+from bot.batching import GroupCommit
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.errors import DeliveryFailed, PlatformError, SessionExpired, Throttled, Unauthorised
@@ -90,6 +91,7 @@ class Sender:
         self._slots = asyncio.Semaphore(self.cfg.concurrency)
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[int] = set()
+        self._sent: GroupCommit[tuple[int, str], None] = GroupCommit(self._mark_sent)
 
     def wake(self) -> None:
         """New rows were committed: look now rather than at the next poll."""
@@ -164,9 +166,13 @@ class Sender:
             log.exception("outbox %s (%s) could not be sent", row.id, row.idem_key)
             await self._failed_attempt(row, DeliveryFailed(f"{type(exc).__name__}: {exc}"))
             return
-        async with self.db.transaction() as session:
-            await OutboxRepo(session).mark_sent(row.id, utcnow(), route)
+        await self._sent.submit((row.id, route))
         log.debug("outbox %s (%s) sent via %s", row.id, row.idem_key, route)
+
+    async def _mark_sent(self, sent: list[tuple[int, str]]) -> list[None]:
+        async with self.db.transaction() as session:
+            await OutboxRepo(session).mark_sent(sent, utcnow())
+        return [None] * len(sent)
 
     async def _send(self, row: OutboxMessage, reply: Reply) -> str:
         if isinstance(reply, CardUpdate):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -44,6 +45,7 @@ class Database:
     """Owns the async engine; ``transaction()`` is the unit of work (commit or roll back)."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
+        url = async_url(url)
         parsed = make_url(url)
         self.url = url
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
@@ -60,11 +62,18 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer. Queueing writers here (FIFO) instead of in SQLite's busy
+        # handler, which sleeps in growing steps, keeps the tail latency of acks low.
+        self._writer = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: commits when the block ends, rolls back if it raises."""
-        async with self.sessions() as session, session.begin():
+        if self._writer is None:
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        async with self._writer, self.sessions() as session, session.begin():
             yield session
 
     async def migrate(self) -> None:
@@ -84,6 +93,18 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+def async_url(url: str) -> str:
+    """Pick the async driver for a plain URL: ``sqlite://`` runs inline, PostgreSQL on asyncpg."""
+    parsed = make_url(url)
+    if parsed.drivername == "sqlite":
+        import storage.inline_sqlite  # noqa: F401  (registers the dialect)
+
+        return parsed.set(drivername="sqlite+inline").render_as_string(hide_password=False)
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+    return url
 
 
 def alembic_config() -> AlembicConfig:

@@ -54,15 +54,45 @@ class InboxRepo:
         )
         return (await self.session.execute(stmt)).scalar_one_or_none()
 
-    async def claim(self, event_id: int, now: datetime) -> InboxEvent | None:
-        """Mark a received event as done (inside the processing transaction); None if taken."""
+    async def record_many(self, rows: list[dict[str, Any]], now: datetime) -> list[int | None]:
+        """Insert pushes in one statement; per row its new id, or None for a duplicate key."""
+        values = [
+            {
+                "key": r["key"],
+                "topic": r["topic"],
+                "conversation_id": r["conversation_id"],
+                "staff_id": r["staff_id"],
+                "payload": json.dumps(r["payload"], ensure_ascii=False),
+                "status": "received",
+                "received_at": now,
+            }
+            for r in rows
+        ]
+        stmt = (
+            _insert(self.session, InboxEvent)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(InboxEvent.id, InboxEvent.key)
+        )
+        inserted = {key: event_id for event_id, key in (await self.session.execute(stmt)).all()}
+        out: list[int | None] = []
+        for r in rows:
+            out.append(inserted.pop(r["key"], None))  # a key twice in one batch: first wins
+        return out
+
+    async def claim(self, event_id: int, now: datetime) -> tuple[str, str] | None:
+        """Mark a received event done inside the processing transaction.
+
+        Returns (key, payload), or None when another worker or process already took it.
+        """
         result = await self.session.execute(
             update(InboxEvent)
             .where(InboxEvent.id == event_id, InboxEvent.status == "received")
             .values(status="done", processed_at=now)
-            .returning(InboxEvent)
+            .returning(InboxEvent.key, InboxEvent.payload)
         )
-        return result.scalar_one_or_none()
+        row = result.one_or_none()
+        return (row[0], row[1]) if row is not None else None
 
     async def mark(self, event_id: int, status: str, now: datetime) -> None:
         """Set an event's final status (``failed`` after an unexpected error)."""
@@ -144,13 +174,17 @@ class OutboxRepo:
         )
         return list(result.scalars())
 
-    async def mark_sent(self, message_id: int, now: datetime, route: str) -> None:
-        """Record a delivery."""
-        await self.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
-            .values(status="sent", sent_at=now, lease_until=None, route=route, last_error="")
-        )
+    async def mark_sent(self, sent: list[tuple[int, str]], now: datetime) -> None:
+        """Record deliveries: (outbox id, route) pairs."""
+        by_route: dict[str, list[int]] = {}
+        for message_id, route in sent:
+            by_route.setdefault(route, []).append(message_id)
+        for route, ids in by_route.items():
+            await self.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(status="sent", sent_at=now, lease_until=None, route=route, last_error="")
+            )
 
     async def mark_retry(
         self, message_id: int, attempts: int, at: datetime, error: str, *, failed: bool

@@ -24,7 +24,7 @@ def bot_settings(standin: StandIn, tmp_path: Path, **sections: dict[str, Any]) -
             "client_secret": standin.client_secret,
             "openapi_endpoint": standin.url,
         },
-        "storage": {"url": f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"},
+        "storage": {"url": f"sqlite:///{tmp_path / 'bot.sqlite3'}"},
         "admins": {"staff_ids": ["admin1"]},
         "stream": {
             "ping_interval": 0.5,

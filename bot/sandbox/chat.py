@@ -42,7 +42,7 @@ def sandbox_settings(
     settings.dingtalk.client_secret = type(settings.dingtalk.client_secret)(standin.client_secret)
     settings.dingtalk.robot_code = standin.client_id
     settings.dingtalk.openapi_endpoint = endpoint
-    settings.storage.url = f"sqlite+aiosqlite:///{(data_dir / 'sandbox.sqlite3').resolve()}"
+    settings.storage.url = f"sqlite:///{(data_dir / 'sandbox.sqlite3').resolve()}"
     settings.admins.trust_dingtalk_admin = True
     for kind in CATALOG.values():
         if not getattr(settings.cards, kind.config_key):

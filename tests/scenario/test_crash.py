@@ -23,7 +23,7 @@ client_secret = "{standin.client_secret}"
 openapi_endpoint = "{standin.url}"
 
 [storage]
-url = "sqlite+aiosqlite:///{tmp_path / "bot.sqlite3"}"
+url = "sqlite:///{tmp_path / "bot.sqlite3"}"
 
 [stream]
 backoff_initial = 0.05

@@ -1,0 +1,177 @@
+"""An aiosqlite-shaped SQLite driver that runs in the event loop's thread.
+
+aiosqlite hands every call to a worker thread: about half a millisecond per statement, ten
+times the cost of a whole local SQLite transaction. The bot is one process per SQLite file
+and serialises writers itself (``Database``), so statements run inline: microseconds each,
+no thread hops. SQLAlchemy's own aiosqlite adapter drives this module unchanged; the URL
+``sqlite:///file`` selects it (``sqlite+aiosqlite:///file`` still selects aiosqlite).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Generator, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi, SQLiteDialect_aiosqlite
+
+DatabaseError = sqlite3.DatabaseError
+Error = sqlite3.Error
+IntegrityError = sqlite3.IntegrityError
+NotSupportedError = sqlite3.NotSupportedError
+OperationalError = sqlite3.OperationalError
+ProgrammingError = sqlite3.ProgrammingError
+sqlite_version = sqlite3.sqlite_version
+sqlite_version_info = sqlite3.sqlite_version_info
+
+
+class _Done:
+    """An awaitable that is already finished (so nothing yields to the loop)."""
+
+    def __init__(self, value: Any = None) -> None:
+        self.value = value
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self.value
+        yield  # pragma: no cover - makes this a generator
+
+
+class Cursor:
+    """aiosqlite's cursor surface over a plain ``sqlite3.Cursor``."""
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    def __aenter__(self) -> _Done:
+        return _Done(self)
+
+    def __aexit__(self, *exc: object) -> _Done:
+        self._cursor.close()
+        return _Done()
+
+    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> _Done:
+        self._cursor.execute(sql, parameters or ())
+        return _Done(self)
+
+    def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> _Done:
+        self._cursor.executemany(sql, seq)
+        return _Done(self)
+
+    def fetchone(self) -> _Done:
+        return _Done(self._cursor.fetchone())
+
+    def fetchmany(self, size: int | None = None) -> _Done:
+        return _Done(self._cursor.fetchmany(size or self._cursor.arraysize))
+
+    def fetchall(self) -> _Done:
+        return _Done(self._cursor.fetchall())
+
+    def close(self) -> _Done:
+        self._cursor.close()
+        return _Done()
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
+
+
+class _Thread:
+    daemon = True  # SQLAlchemy marks aiosqlite's thread as a daemon; there is none here
+
+
+class _Immediate:
+    """Stands in for aiosqlite's request queue: runs the function at once."""
+
+    def put_nowait(self, item: tuple[Any, Any]) -> None:
+        future, function = item
+        try:
+            result = function()
+        except Exception as exc:
+            future.set_exception(exc)
+        else:
+            future.set_result(result)
+
+
+class Connection:
+    """aiosqlite's connection surface over a plain ``sqlite3.Connection``."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._connection = conn
+        self._tx = _Immediate()
+        self._thread = _Thread()
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._conn.isolation_level
+
+    def cursor(self) -> Cursor:
+        return Cursor(self._conn.cursor())
+
+    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> _Done:
+        return _Done(Cursor(self._conn.execute(sql, parameters or ())))
+
+    def commit(self) -> _Done:
+        self._conn.commit()
+        return _Done()
+
+    def rollback(self) -> _Done:
+        self._conn.rollback()
+        return _Done()
+
+    def close(self) -> _Done:
+        if self._connection is not None:
+            self._conn.close()
+            self._connection = None  # type: ignore[assignment]
+        return _Done()
+
+    def stop(self) -> None:
+        self.close()
+
+    def create_function(self, *args: Any, **kwargs: Any) -> _Done:
+        self._conn.create_function(*args, **kwargs)
+        return _Done()
+
+    def __await__(self) -> Generator[Any, None, Connection]:
+        # ``aiosqlite.connect`` returns something to await; here it is already connected.
+        return _Done(self).__await__()
+
+
+def connect(database: str, **kwargs: Any) -> Connection:
+    """Open a connection (awaitable, like ``aiosqlite.connect``)."""
+    kwargs.pop("loop", None)
+    kwargs.setdefault("check_same_thread", False)
+    return Connection(sqlite3.connect(database, **kwargs))
+
+
+class InlineSQLiteDialect(SQLiteDialect_aiosqlite):
+    """SQLAlchemy's aiosqlite dialect, driving this module instead of aiosqlite."""
+
+    driver = "inline"
+    supports_statement_cache = True
+
+    @classmethod
+    def import_dbapi(cls) -> AsyncAdapt_aiosqlite_dbapi:
+        import sys
+
+        return AsyncAdapt_aiosqlite_dbapi(sys.modules[__name__], sqlite3)
+
+
+registry.register("sqlite.inline", __name__, "InlineSQLiteDialect")
