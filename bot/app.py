@@ -51,7 +51,7 @@ class Application:
             clock=self.clock,
             db=self.db,
             commands=self.commands,
-            on_outbox=self.sender.wake,
+            on_outbox=self.sender.hand_over,
         )
         self.jobs = JobQueue(self)
         self.jobs.run_repeating("inbox-retention", self._purge_inbox, interval=3600)

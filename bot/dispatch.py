@@ -27,7 +27,7 @@ from bot.replies import (
 )
 from bot.router import CommandTable, NotACommand, Parsed, UnknownCommand
 from storage.db import Database
-from storage.models import InboxEvent
+from storage.models import InboxEvent, OutboxMessage
 from storage.repositories import CardRepo, InboxRepo
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class Dispatcher:
         clock: Clock,
         db: Database,
         commands: CommandTable,
-        on_outbox: Callable[[], None] = lambda: None,
+        on_outbox: Callable[[list[OutboxMessage]], None] = lambda rows: None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -115,20 +115,20 @@ class Dispatcher:
     async def process_batch(self, event_ids: list[int]) -> None:
         """Handle recorded messages in one transaction, each in its own savepoint."""
         failed: list[int] = []
-        wrote = False
+        written: list[OutboxMessage] = []
         try:
             async with self.db.transaction() as session:
                 for event_id in event_ids:
                     savepoint = await session.begin_nested()
                     try:
-                        ctx = await self._process_in(session, event_id)
+                        rows = await self._process_in(session, event_id)
                     except Exception as exc:
                         await savepoint.rollback()
                         log.error("inbox event %s failed (%s)", event_id, type(exc).__name__)
                         failed.append(event_id)
                         continue
                     await savepoint.commit()
-                    wrote = wrote or bool(ctx is not None and ctx.replies)
+                    written += rows
         except Exception:
             if len(event_ids) > 1:
                 log.exception("batch of %d failed to commit; one by one", len(event_ids))
@@ -136,23 +136,23 @@ class Dispatcher:
                     await self.process_batch([event_id])
                 return
             log.exception("inbox event %s failed to commit", event_ids[0])
-            failed, wrote = event_ids, False
+            failed, written = event_ids, []
+        if written:
+            self.on_outbox(written)
         for event_id in failed:
             await self._apologise(event_id)
-        if wrote:
-            self.on_outbox()
 
-    async def _process_in(self, session: Any, event_id: int) -> Context | None:
+    async def _process_in(self, session: Any, event_id: int) -> list[OutboxMessage]:
         now = self.clock.now()
         claimed = await InboxRepo(session).claim(event_id, now)
         if claimed is None:
-            return None  # another worker or process got it first
+            return []  # another worker or process got it first
         key, payload = claimed
         try:
             message = BotMessage.model_validate_json(payload)
         except ValidationError as exc:
             log.warning("inbox event %s (%s) is not a robot message: %s", event_id, key, exc)
-            return None
+            return []
         ctx = Context.from_event(
             settings=self.settings,
             clock=self.clock,
@@ -174,8 +174,7 @@ class Dispatcher:
         except Exception:
             ctx.log.exception("unexpected error handling msgId=%s", message.msg_id)
             raise
-        await write_replies(ctx)
-        return ctx
+        return await write_replies(ctx)
 
     async def _route_message(self, ctx: Context, message: BotMessage) -> None:
         text = message.plain_text
@@ -236,11 +235,11 @@ class Dispatcher:
                 )
                 ctx.lang = "zh" if has_cjk(message.plain_text or "中") else "en"
                 ctx.reply(ctx.t(T.oops, ref=event_id))
-                await write_replies(ctx)
+                rows = await write_replies(ctx)
         except Exception:
             log.exception("could not even apologise for inbox event %s", event_id)
             return
-        self.on_outbox()
+        self.on_outbox(rows)
 
     # -- card clicks (answered inside the ack) ---------------------------------------------
 
@@ -248,7 +247,7 @@ class Dispatcher:
         """Record and handle a card click in one transaction; return the ack's response."""
         key = event_key(CARD_CALLBACK_TOPIC, data, frame_id)
         try:
-            response, wrote = await self._click_once(key, data)
+            response, rows = await self._click_once(key, data)
         except IntegrityError:
             # The same click, redelivered while the first was being handled: answer alike.
             async with self.db.transaction() as session:
@@ -257,16 +256,18 @@ class Dispatcher:
         except Exception:
             log.exception("unexpected error handling card click %s", key)
             return CardResponse(private_data={"message": T.card_oops.zh}).to_wire()
-        if wrote:
-            self.on_outbox()
+        if rows:
+            self.on_outbox(rows)
         return response
 
-    async def _click_once(self, key: str, data: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    async def _click_once(
+        self, key: str, data: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[OutboxMessage]]:
         async with self.db.transaction() as session:
             inbox = InboxRepo(session)
             existing = await inbox.by_key(key)
             if existing is not None:
-                return (json.loads(existing.response) if existing.response else {}), False
+                return (json.loads(existing.response) if existing.response else {}), []
             now = self.clock.now()
             try:
                 click = CardClick.from_data(data)
@@ -286,9 +287,8 @@ class Dispatcher:
             response, ctx = await self._route_click(session, key, click)
             wire = response.to_wire()
             await inbox.set_response(event_id, wire)
-            if ctx is not None:
-                await write_replies(ctx)
-            return wire, bool(ctx and ctx.replies)
+            rows = await write_replies(ctx) if ctx is not None else []
+            return wire, rows
 
     async def _route_click(
         self, session: Any, key: str, click: CardClick | None

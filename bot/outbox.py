@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from pydantic import Field, TypeAdapter
@@ -25,10 +26,17 @@ def _split(reply: Reply) -> list[Reply]:
     ]
 
 
-async def write_replies(ctx: Context) -> None:
-    """Write the context's replies to the outbox in its unit of work, each with a unique key."""
+async def write_replies(ctx: Context) -> list[OutboxMessage]:
+    """Write the context's replies to the outbox in its unit of work, each with a unique key.
+
+    The rows come back already leased to this process, so its sender can deliver them
+    straight after the commit without reading them again; if the process dies first, the
+    lease lapses and any sender picks them up.
+    """
     now = ctx.now
     due = utcnow()  # delivery timing is operational: real time, not the community's clock
+    lease = due + timedelta(seconds=ctx.settings.sender.lease_seconds)
+    rows: list[OutboxMessage] = []
     message = ctx.message
     replies = [part for reply in ctx.replies for part in _split(reply)]
     for index, reply in enumerate(replies):
@@ -50,8 +58,7 @@ async def write_replies(ctx: Context) -> None:
                 entity_id=reply.entity_id,
                 now=now,
             )
-        await ctx.repos.outbox.add(
-            OutboxMessage(
+        row = OutboxMessage(
                 idem_key=f"{ctx.key}#{index}",
                 conversation_id=conversation_id,
                 conversation_type=conversation_type,
@@ -62,11 +69,16 @@ async def write_replies(ctx: Context) -> None:
                 status="pending",
                 attempts=0,
                 next_attempt_at=due,
+                lease_until=lease,
                 last_error="",
                 route="",
                 created_at=now,
             )
-        )
+        await ctx.repos.outbox.add(row)
+        rows.append(row)
+    if rows:
+        await ctx.session.flush()  # ids for the hand-over
+    return rows
 
 
 _REPLY_ADAPTER: TypeAdapter[Reply] = TypeAdapter(Annotated[Reply, Field(discriminator="type")])

@@ -93,10 +93,10 @@ class JobQueue:
                     key=key,
                 )
                 await job.callback(ctx)
-                await write_replies(ctx)
+                rows = await write_replies(ctx)
         except Exception:
             log.exception("job %s failed", job_id)
             return False
-        if ctx.replies:
-            app.sender.wake()
+        if rows:
+            app.sender.hand_over(rows)
         return True

@@ -29,6 +29,7 @@ from storage.repositories import OutboxRepo
 log = logging.getLogger(__name__)
 
 SESSION_MARGIN = timedelta(seconds=5)
+POLL_SECONDS = 0.25
 
 
 class Pace:
@@ -91,10 +92,17 @@ class Sender:
         self._slots = asyncio.Semaphore(self.cfg.concurrency)
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[int] = set()
+        self._handed: list[OutboxMessage] = []
+        self._next_poll = 0.0
         self._sent: GroupCommit[tuple[int, str], None] = GroupCommit(self._mark_sent)
 
     def wake(self) -> None:
-        """New rows were committed: look now rather than at the next poll."""
+        """Rows may be due: look now rather than at the next poll."""
+        self._wake.set()
+
+    def hand_over(self, rows: list[OutboxMessage]) -> None:
+        """Rows this process just committed, already leased to it: send them without a read."""
+        self._handed.extend(rows)
         self._wake.set()
 
     def start(self) -> None:
@@ -121,21 +129,19 @@ class Sender:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=0.5)
+                await asyncio.wait_for(self._wake.wait(), timeout=POLL_SECONDS)
 
     async def deliver_due(self, limit: int = 500) -> bool:
         """Lease and deliver what is due; return whether anything was found."""
-        now = utcnow()
-        until = now + timedelta(seconds=self.cfg.lease_seconds)
-        async with self.db.transaction() as session:
-            repo = OutboxRepo(session)
-            rows = [r for r in await repo.due(now, limit) if r.id not in self._inflight]
-            if not rows:
-                return False
-            owned = set(await repo.lease([r.id for r in rows], now, until))
-        rows = [r for r in rows if r.id in owned]
+        rows, self._handed = self._handed, []
+        # Handed-over rows need no read; others (retries, leftovers of a dead process) are
+        # polled, but not on every round while fresh rows keep coming.
+        if len(rows) < limit and (not rows or time.monotonic() >= self._next_poll):
+            self._next_poll = time.monotonic() + POLL_SECONDS
+            rows += await self._lease_due(limit - len(rows), exclude={r.id for r in rows})
         if not rows:
             return False
+        rows.sort(key=lambda r: r.id)
         by_conversation: dict[str, list[OutboxMessage]] = defaultdict(list)
         for row in rows:
             self._inflight.add(row.id)
@@ -143,6 +149,19 @@ class Sender:
         # Order is kept within a conversation; conversations go in parallel.
         await asyncio.gather(*(self._deliver_in_order(batch) for batch in by_conversation.values()))
         return True
+
+    async def _lease_due(self, limit: int, exclude: set[int]) -> list[OutboxMessage]:
+        """Take a lease on due rows nobody holds (left by a restart, a retry or another process)."""
+        now = utcnow()
+        until = now + timedelta(seconds=self.cfg.lease_seconds)
+        async with self.db.transaction() as session:
+            repo = OutboxRepo(session)
+            skip = self._inflight | exclude
+            rows = [r for r in await repo.due(now, limit) if r.id not in skip]
+            if not rows:
+                return []
+            owned = set(await repo.lease([r.id for r in rows], now, until))
+        return [r for r in rows if r.id in owned]
 
     async def _deliver_in_order(self, rows: list[OutboxMessage]) -> None:
         for row in rows:
