@@ -1,9 +1,10 @@
-"""Stream benchmark: the bot against the SDK's own sample echo bot, same stand-in, same run.
+"""Stream benchmark: the bot against the SDK's own sample echo bot, same platform, same run.
 
-Both bots connect through the real ``dingtalk-stream`` client to the local stand-in (which
-runs on its own thread and event loop, as the platform would be elsewhere). Two phases each:
+Both bots connect through the real ``dingtalk-stream`` client to the local stand-in, which
+runs with its load driver in a process of its own (``bench.platform``), as DingTalk would be
+on another machine. Two phases for each bot:
 
-* throughput: N messages pushed as fast as the stand-in can; messages per second from the
+* throughput: N messages pushed as fast as the platform can; messages per second from the
   first push to the N-th reply the platform accepted;
 * ack latency: messages pushed at a fixed rate (default 200/s); p50 / p99 from frame sent
   to ack received.
@@ -22,13 +23,8 @@ import socket
 import statistics
 import sys
 import tempfile
-import threading
-import time
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
-
-T = TypeVar("T")
+from typing import Any
 
 
 def _free_port() -> int:
@@ -45,68 +41,50 @@ import dingtalk_stream  # noqa: E402
 
 from bot.app import Application  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.sandbox.standin import BOT_TOPIC, StandIn  # noqa: E402
+from bot.sandbox.standin import StandIn  # noqa: E402
+
+CLIENT_ID, CLIENT_SECRET = StandIn().client_id, StandIn().client_secret
 
 
-class PlatformThread:
-    """The stand-in on its own thread and loop."""
+class Platform:
+    """The stand-in and load driver in their own process (``bench.platform``)."""
 
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self.standin = StandIn(port=PORT)
-        self.call(self.standin.start())
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
 
-    def call(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result()
+    @classmethod
+    async def start(cls) -> Platform:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.platform",
+            "--port",
+            str(PORT),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        platform = cls(proc)
+        await platform._read()  # {"ready": url}
+        return platform
 
-    async def acall(self, coro: Coroutine[Any, Any, T]) -> T:
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coro, self.loop))
+    async def _read(self) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = await self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError("the platform process died")
+        return dict(json.loads(line))
 
-    def reset(self) -> None:
-        self.standin.sent.clear()
-        self.standin.rejected.clear()
+    async def ask(self, **request: Any) -> dict[str, Any]:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(request) + "\n").encode())
+        await self.proc.stdin.drain()
+        return await self._read()
 
-    def stop(self) -> None:
-        self.call(self.standin.stop())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-
-
-async def throughput(platform: PlatformThread, n: int, tag: str) -> float:
-    standin = platform.standin
-
-    async def drive() -> float:
-        started = time.perf_counter()
-        for i in range(n):
-            await standin.push(BOT_TOPIC, standin.message("/help"), wait_ack=False)
-        await standin.wait_sent(n, timeout=300)
-        return time.perf_counter() - started
-
-    elapsed = await platform.acall(drive())
-    return n / elapsed
-
-
-async def ack_latency(platform: PlatformThread, n: int, rate: float, tag: str) -> list[float]:
-    standin = platform.standin
-
-    async def drive() -> list[float]:
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
-        tasks = []
-        for i in range(n):
-            delay = t0 + i / rate - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(
-                asyncio.create_task(standin.push(BOT_TOPIC, standin.message("/help"), timeout=60))
-            )
-        pushes = await asyncio.gather(*tasks)
-        await standin.wait_sent(n, timeout=300)
-        return [p.latency for p in pushes if p.latency is not None]
-
-    return await platform.acall(drive())
+    async def stop(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(b'{"cmd": "quit"}\n')
+        await self.proc.stdin.drain()
+        await self.proc.wait()
 
 
 class EchoBot(dingtalk_stream.ChatbotHandler):  # type: ignore[misc]
@@ -118,17 +96,29 @@ class EchoBot(dingtalk_stream.ChatbotHandler):  # type: ignore[misc]
         return dingtalk_stream.AckMessage.STATUS_OK, "OK"
 
 
-async def run_baseline(platform: PlatformThread, args: argparse.Namespace) -> dict[str, Any]:
-    standin = platform.standin
+async def measure(platform: Platform, args: argparse.Namespace) -> dict[str, Any]:
+    await platform.ask(cmd="throughput", n=100, text=args.text)  # warm up
+    run = await platform.ask(cmd="throughput", n=args.messages, text=args.text)
+    lat = await platform.ask(cmd="latency", n=args.rate_messages, rate=args.rate, text=args.text)
+    latencies = sorted(lat["latencies"])
+    return {
+        "msgs_per_s": round(args.messages / run["elapsed"], 1),
+        "ack_p50_ms": round(statistics.median(latencies) * 1000, 2),
+        "ack_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+        "acks": len(latencies),
+    }
+
+
+async def run_baseline(platform: Platform, args: argparse.Namespace) -> dict[str, Any]:
     client = dingtalk_stream.DingTalkStreamClient(
-        dingtalk_stream.Credential(standin.client_id, standin.client_secret)
+        dingtalk_stream.Credential(CLIENT_ID, CLIENT_SECRET)
     )
     client.get_host_ip = lambda: "127.0.0.1"  # the SDK probes a public address for this
     client.register_callback_handler(dingtalk_stream.ChatbotMessage.TOPIC, EchoBot())
     task = asyncio.create_task(client.start())
     try:
-        await platform.acall(standin.wait_connected(timeout=20))
-        return await measure(platform, args, "sdk")
+        await platform.ask(cmd="connected")
+        return await measure(platform, args)
     finally:
         # The SDK's loop catches CancelledError and reconnects; cancel until it really ends.
         while not task.done():
@@ -138,50 +128,32 @@ async def run_baseline(platform: PlatformThread, args: argparse.Namespace) -> di
             await client.websocket.close()
 
 
-async def run_bot(
-    platform: PlatformThread, args: argparse.Namespace, folder: Path
-) -> dict[str, Any]:
-    standin = platform.standin
+async def run_bot(platform: Platform, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
     settings = load_settings(
         None,
-        dingtalk={"client_id": standin.client_id, "client_secret": standin.client_secret},
+        dingtalk={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
         storage={"url": f"sqlite:///{folder / 'bench.sqlite3'}"},
     )
     app = Application(settings)
     await app.start()
     try:
-        await platform.acall(standin.wait_connected(timeout=20))
-        return await measure(platform, args, "bot")
+        await platform.ask(cmd="connected")
+        return await measure(platform, args)
     finally:
         await app.stop()
 
 
-async def measure(platform: PlatformThread, args: argparse.Namespace, tag: str) -> dict[str, Any]:
-    await throughput(platform, 50, f"{tag}-warm")
-    platform.reset()
-    rate = await throughput(platform, args.messages, tag)
-    platform.reset()
-    latencies = await ack_latency(platform, args.rate_messages, args.rate, tag)
-    platform.reset()
-    latencies.sort()
-    return {
-        "msgs_per_s": round(rate, 1),
-        "ack_p50_ms": round(statistics.median(latencies) * 1000, 2),
-        "ack_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
-        "acks": len(latencies),
-    }
-
-
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
-    platform = PlatformThread()
+    platform = await Platform.start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             baseline = await run_baseline(platform, args)
-            await platform.acall(asyncio.sleep(0.5))
+            await asyncio.sleep(0.5)
             bot = await run_bot(platform, args, Path(tmp))
     finally:
-        platform.stop()
+        await platform.stop()
     return {
+        "text": args.text,
         "messages": args.messages,
         "rate": args.rate,
         "baseline_sdk_echo": baseline,
@@ -196,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--rate-messages", type=int, default=2000)
+    parser.add_argument("--text", default="/help", help="what each pushed message says")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)

@@ -29,6 +29,8 @@ class GroupCommit(Generic[Item, Result]):
         if not self._flushing:
             self._flushing = True
             try:
+                # Let items that arrived in the same read from the socket join this batch.
+                await asyncio.sleep(0)
                 while self._pending:
                     batch, self._pending = self._pending, []
                     await self._run(batch)

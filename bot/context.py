@@ -171,6 +171,10 @@ class Context:
             ),
         )
 
+    def use_repos(self, repos: Repos) -> None:
+        """Share one repository set among the contexts of a batch (same session)."""
+        self._repos = repos
+
     @property
     def repos(self) -> Repos:
         """Repositories bound to this unit of work."""

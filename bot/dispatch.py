@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -13,11 +14,11 @@ from sqlalchemy.exc import IntegrityError
 from bot.batching import GroupCommit
 from bot.clock import Clock
 from bot.config import Settings
-from bot.context import Context, ConversationRef
+from bot.context import Context, ConversationRef, Repos
 from bot.errors import UserError
 from bot.events import BOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC, BotMessage, CardClick
 from bot.i18n import Text, has_cjk
-from bot.outbox import write_replies
+from bot.outbox import outbox_rows, write_replies
 from bot.replies import (
     CardReply,
     CardResponse,
@@ -86,6 +87,7 @@ class Dispatcher:
         self.db = db
         self.commands = commands
         self.on_outbox = on_outbox
+        self._known_conversations: dict[str, str] = {}
         self._recorder: GroupCommit[dict[str, Any], int | None] = GroupCommit(self._record_batch)
 
     # -- recording (before the ack) --------------------------------------------------------
@@ -113,68 +115,90 @@ class Dispatcher:
         await self.process_batch([event_id])
 
     async def process_batch(self, event_ids: list[int]) -> None:
-        """Handle recorded messages in one transaction, each in its own savepoint."""
-        failed: list[int] = []
-        written: list[OutboxMessage] = []
+        """Handle recorded messages in one transaction: one claim, one member upsert pass and
+        one outbox insert for the batch. If anything unexpected fails, the whole batch rolls
+        back and its messages are handled one by one, so one bad message spoils nothing else.
+        """
         try:
+            seen: dict[str, str] = {}
             async with self.db.transaction() as session:
-                for event_id in event_ids:
-                    savepoint = await session.begin_nested()
-                    try:
-                        rows = await self._process_in(session, event_id)
-                    except Exception as exc:
-                        await savepoint.rollback()
-                        log.error("inbox event %s failed (%s)", event_id, type(exc).__name__)
-                        failed.append(event_id)
-                        continue
-                    await savepoint.commit()
-                    written += rows
-        except Exception:
+                written = await self._process_in(session, event_ids, seen)
+        except Exception as exc:
             if len(event_ids) > 1:
-                log.exception("batch of %d failed to commit; one by one", len(event_ids))
+                log.warning(
+                    "a batch of %d failed (%s); one by one", len(event_ids), type(exc).__name__
+                )
                 for event_id in event_ids:
                     await self.process_batch([event_id])
                 return
-            log.exception("inbox event %s failed to commit", event_ids[0])
-            failed, written = event_ids, []
+            log.error("inbox event %s failed (%s); apologising", event_ids[0], type(exc).__name__)
+            await self._apologise(event_ids[0])
+            return
+        self._known_conversations.update(seen)  # only once they are surely written
         if written:
             self.on_outbox(written)
-        for event_id in failed:
-            await self._apologise(event_id)
 
-    async def _process_in(self, session: Any, event_id: int) -> list[OutboxMessage]:
+    async def _process_in(
+        self, session: Any, event_ids: list[int], seen: dict[str, str]
+    ) -> list[OutboxMessage]:
         now = self.clock.now()
-        claimed = await InboxRepo(session).claim(event_id, now)
-        if claimed is None:
-            return []  # another worker or process got it first
-        key, payload = claimed
-        try:
-            message = BotMessage.model_validate_json(payload)
-        except ValidationError as exc:
-            log.warning("inbox event %s (%s) is not a robot message: %s", event_id, key, exc)
-            return []
-        ctx = Context.from_event(
-            settings=self.settings,
-            clock=self.clock,
-            session=session,
-            commands=self.commands,
-            key=key,
-            message=message,
+        repos = Repos(session)
+        contexts: list[tuple[Context, BotMessage]] = []
+        for event_id, key, payload in await repos.inbox.claim_many(event_ids, now):
+            try:
+                message = BotMessage.model_validate_json(payload)
+            except ValidationError as exc:
+                log.warning("inbox event %s (%s) is not a robot message: %s", event_id, key, exc)
+                continue
+            ctx = Context.from_event(
+                settings=self.settings,
+                clock=self.clock,
+                session=session,
+                commands=self.commands,
+                key=key,
+                message=message,
+            )
+            ctx.use_repos(repos)
+            contexts.append((ctx, message))
+        seen.update(await self._touch(repos, [message for _, message in contexts], now))
+        rows: list[dict[str, Any]] = []
+        for ctx, message in contexts:
+            try:
+                await self._route_message(ctx, message)
+            except Exception:
+                ctx.log.exception("unexpected error handling msgId=%s", message.msg_id)
+                raise
+            rows += await outbox_rows(ctx)
+        return await repos.outbox.add_many(rows)
+
+    async def _touch(
+        self, repos: Repos, messages: list[BotMessage], now: datetime
+    ) -> dict[str, str]:
+        # Conversations this process already knows (with the same title) need no write.
+        new = {
+            m.conversation_id: {
+                "id": m.conversation_id,
+                "type": m.conversation_type,
+                "title": m.conversation_title[:200],
+                "first_seen_at": now,
+                "last_seen_at": now,
+            }
+            for m in messages
+            if self._known_conversations.get(m.conversation_id) != m.conversation_title[:200]
+        }
+        await repos.members.touch_conversations(list(new.values()))
+        await repos.members.touch_members(
+            [
+                {
+                    "conversation_id": m.conversation_id,
+                    "staff_id": m.staff_id[:200],
+                    "nick": m.sender_nick[:200],
+                    "now": now,
+                }
+                for m in messages
+            ]
         )
-        await ctx.repos.members.touch(
-            conversation_id=message.conversation_id,
-            conversation_type=message.conversation_type,
-            title=message.conversation_title[:200],
-            staff_id=message.staff_id[:200],
-            nick=message.sender_nick[:200],
-            now=now,
-        )
-        try:
-            await self._route_message(ctx, message)
-        except Exception:
-            ctx.log.exception("unexpected error handling msgId=%s", message.msg_id)
-            raise
-        return await write_replies(ctx)
+        return {c["id"]: c["title"] for c in new.values()}
 
     async def _route_message(self, ctx: Context, message: BotMessage) -> None:
         text = message.plain_text

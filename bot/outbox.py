@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter
 
@@ -26,18 +26,18 @@ def _split(reply: Reply) -> list[Reply]:
     ]
 
 
-async def write_replies(ctx: Context) -> list[OutboxMessage]:
-    """Write the context's replies to the outbox in its unit of work, each with a unique key.
+async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
+    """The outbox rows for the context's replies, each with a unique idempotency key.
 
-    The rows come back already leased to this process, so its sender can deliver them
-    straight after the commit without reading them again; if the process dies first, the
-    lease lapses and any sender picks them up.
+    Cards are remembered on the way (so a click can be traced to its group). The rows are
+    leased to this process, so its sender can deliver them straight after the commit without
+    reading them again; if the process dies first, the lease lapses and any sender takes them.
     """
     now = ctx.now
     due = utcnow()  # delivery timing is operational: real time, not the community's clock
     lease = due + timedelta(seconds=ctx.settings.sender.lease_seconds)
-    rows: list[OutboxMessage] = []
     message = ctx.message
+    rows: list[dict[str, Any]] = []
     replies = [part for reply in ctx.replies for part in _split(reply)]
     for index, reply in enumerate(replies):
         conversation_id = ctx.conversation.id if ctx.conversation else ""
@@ -58,27 +58,31 @@ async def write_replies(ctx: Context) -> list[OutboxMessage]:
                 entity_id=reply.entity_id,
                 now=now,
             )
-        row = OutboxMessage(
-                idem_key=f"{ctx.key}#{index}",
-                conversation_id=conversation_id,
-                conversation_type=conversation_type,
-                reply=reply.model_dump_json(),
-                reply_staff_id=ctx.member.staff_id if ctx.member else "",
-                session_webhook=webhook,
-                session_expires_at=expires,
-                status="pending",
-                attempts=0,
-                next_attempt_at=due,
-                lease_until=lease,
-                last_error="",
-                route="",
-                created_at=now,
-            )
-        await ctx.repos.outbox.add(row)
-        rows.append(row)
-    if rows:
-        await ctx.session.flush()  # ids for the hand-over
+        rows.append(
+            {
+                "idem_key": f"{ctx.key}#{index}",
+                "conversation_id": conversation_id,
+                "conversation_type": conversation_type,
+                "reply": reply.model_dump_json(),
+                "reply_staff_id": ctx.member.staff_id if ctx.member else "",
+                "session_webhook": webhook,
+                "session_expires_at": expires,
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": due,
+                "lease_until": lease,
+                "last_error": "",
+                "route": "",
+                "created_at": now,
+                "sent_at": None,
+            }
+        )
     return rows
+
+
+async def write_replies(ctx: Context) -> list[OutboxMessage]:
+    """Write the context's replies to the outbox in its unit of work; the rows, with ids."""
+    return await ctx.repos.outbox.add_many(await outbox_rows(ctx))
 
 
 _REPLY_ADAPTER: TypeAdapter[Reply] = TypeAdapter(Annotated[Reply, Field(discriminator="type")])

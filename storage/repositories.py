@@ -3,22 +3,47 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Executable, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import CardInstance, Conversation, InboxEvent, Member, OutboxMessage
+from storage.types import UTCDateTime
+
+_INBOX = InboxEvent.__table__
+_OUTBOX = OutboxMessage.__table__
+_CONVERSATIONS = Conversation.__table__
+_MEMBERS = Member.__table__
+_PREBUILT: dict[tuple[str, str], Any] = {}
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+def _prebuilt(session: AsyncSession, name: str, build: Callable[[Any], Executable]) -> Any:
+    """A hot statement built once per dialect and run with bound parameters.
+
+    Building a SQLAlchemy statement costs more than running it on SQLite; the hot paths
+    (claim, touch, mark sent) build theirs once.
+    """
+    key = (_dialect(session), name)
+    stmt = _PREBUILT.get(key)
+    if stmt is None:
+        insert = pg_insert if key[0] == "postgresql" else sqlite_insert
+        stmt = _PREBUILT[key] = build(insert)
+    return stmt
 
 
 def _insert(session: AsyncSession, model: Any) -> Any:
     """A dialect insert that supports ``on_conflict_do_nothing`` / ``do_update``."""
-    name = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return (pg_insert if name == "postgresql" else sqlite_insert)(model)
+    return (pg_insert if _dialect(session) == "postgresql" else sqlite_insert)(model)
 
 
 @dataclass(slots=True)
@@ -80,19 +105,27 @@ class InboxRepo:
             out.append(inserted.pop(r["key"], None))  # a key twice in one batch: first wins
         return out
 
-    async def claim(self, event_id: int, now: datetime) -> tuple[str, str] | None:
-        """Mark a received event done inside the processing transaction.
+    async def claim_many(self, event_ids: list[int], now: datetime) -> list[tuple[int, str, str]]:
+        """Mark received events done inside the processing transaction.
 
-        Returns (key, payload), or None when another worker or process already took it.
+        Returns (id, key, payload) for the events this caller took, in the order asked; an
+        event another worker or process already took is left out.
         """
-        result = await self.session.execute(
-            update(InboxEvent)
-            .where(InboxEvent.id == event_id, InboxEvent.status == "received")
-            .values(status="done", processed_at=now)
-            .returning(InboxEvent.key, InboxEvent.payload)
+        stmt = _prebuilt(
+            self.session,
+            "claim",
+            lambda _: (
+                update(_INBOX)
+                .where(
+                    _INBOX.c.id.in_(bindparam("ids", expanding=True)), _INBOX.c.status == "received"
+                )
+                .values(status="done", processed_at=bindparam("now", type_=UTCDateTime()))
+                .returning(_INBOX.c.id, _INBOX.c.key, _INBOX.c.payload)
+            ),
         )
-        row = result.one_or_none()
-        return (row[0], row[1]) if row is not None else None
+        result = await self.session.execute(stmt, {"ids": event_ids, "now": now})
+        taken = {row[0]: (row[0], row[1], row[2]) for row in result.all()}
+        return [taken[i] for i in event_ids if i in taken]
 
     async def mark(self, event_id: int, status: str, now: datetime) -> None:
         """Set an event's final status (``failed`` after an unexpected error)."""
@@ -142,9 +175,20 @@ class OutboxRepo:
 
     session: AsyncSession
 
-    async def add(self, message: OutboxMessage) -> None:
-        """Queue a reply in the current transaction (its idempotency key is unique)."""
-        self.session.add(message)
+    async def add_many(self, rows: list[dict[str, Any]]) -> list[OutboxMessage]:
+        """Insert replies in one statement (idempotency keys are unique); rows with their ids."""
+        if not rows:
+            return []
+        result = await self.session.execute(
+            sqlite_insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
+            if _dialect(self.session) == "sqlite"
+            else pg_insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True),
+            rows,
+        )
+        # Plain (transient) model objects: the sender reads their fields, nothing is tracked.
+        return [
+            OutboxMessage(id=oid, **row) for oid, row in zip(result.scalars(), rows, strict=True)
+        ]
 
     async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
         """Pending rows whose time has come and whose lease (if any) has lapsed."""
@@ -176,15 +220,24 @@ class OutboxRepo:
 
     async def mark_sent(self, sent: list[tuple[int, str]], now: datetime) -> None:
         """Record deliveries: (outbox id, route) pairs."""
-        by_route: dict[str, list[int]] = {}
-        for message_id, route in sent:
-            by_route.setdefault(route, []).append(message_id)
-        for route, ids in by_route.items():
-            await self.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id.in_(ids))
-                .values(status="sent", sent_at=now, lease_until=None, route=route, last_error="")
-            )
+        stmt = _prebuilt(
+            self.session,
+            "mark_sent",
+            lambda _: (
+                update(_OUTBOX)
+                .where(_OUTBOX.c.id == bindparam("oid"))
+                .values(
+                    status="sent",
+                    sent_at=bindparam("now", type_=UTCDateTime()),
+                    lease_until=None,
+                    route=bindparam("how"),
+                    last_error="",
+                )
+            ),
+        )
+        await self.session.execute(
+            stmt, [{"oid": message_id, "how": route, "now": now} for message_id, route in sent]
+        )
 
     async def mark_retry(
         self, message_id: int, attempts: int, at: datetime, error: str, *, failed: bool
@@ -219,46 +272,52 @@ class MemberRepo:
 
     session: AsyncSession
 
-    async def touch(
-        self,
-        *,
-        conversation_id: str,
-        conversation_type: str,
-        title: str,
-        staff_id: str,
-        nick: str,
-        now: datetime,
-    ) -> None:
-        """Remember that ``staff_id`` spoke in ``conversation_id`` just now."""
-        await self.session.execute(
-            _insert(self.session, Conversation)
-            .values(
-                id=conversation_id,
-                type=conversation_type,
-                title=title,
-                first_seen_at=now,
-                last_seen_at=now,
+    async def touch_conversations(self, conversations: list[dict[str, Any]]) -> None:
+        """Insert conversations seen for the first time; keep titles current."""
+
+        def build(insert: Any) -> Executable:
+            stmt = insert(_CONVERSATIONS)
+            return stmt.on_conflict_do_update(
+                index_elements=["id"],
+                set_={"last_seen_at": stmt.excluded.last_seen_at, "title": stmt.excluded.title},
             )
-            .on_conflict_do_update(
-                index_elements=["id"], set_={"last_seen_at": now, "title": title}
+
+        if conversations:
+            await self.session.execute(
+                _prebuilt(self.session, "touch_conversation", build), conversations
             )
-        )
-        if not staff_id:
-            return
-        stmt = _insert(self.session, Member).values(
-            conversation_id=conversation_id,
-            staff_id=staff_id,
-            nick=nick,
-            first_seen_at=now,
-            last_seen_at=now,
-            messages=1,
-        )
-        await self.session.execute(
-            stmt.on_conflict_do_update(
+
+    async def touch_members(self, members: list[dict[str, Any]]) -> None:
+        """Record that members spoke: first seen, last seen, nick and message count.
+
+        Each dict has conversation_id, staff_id, nick and now; one statement for the batch.
+        """
+
+        def build(insert: Any) -> Executable:
+            stmt = insert(_MEMBERS)
+            return stmt.on_conflict_do_update(
                 index_elements=["conversation_id", "staff_id"],
-                set_={"last_seen_at": now, "nick": nick, "messages": Member.messages + 1},
+                set_={
+                    "last_seen_at": stmt.excluded.last_seen_at,
+                    "nick": stmt.excluded.nick,
+                    "messages": _MEMBERS.c.messages + 1,
+                },
             )
-        )
+
+        rows = [
+            {
+                "conversation_id": m["conversation_id"],
+                "staff_id": m["staff_id"],
+                "nick": m["nick"],
+                "first_seen_at": m["now"],
+                "last_seen_at": m["now"],
+                "messages": 1,
+            }
+            for m in members
+            if m["staff_id"]
+        ]
+        if rows:
+            await self.session.execute(_prebuilt(self.session, "touch_member", build), rows)
 
     async def get(self, conversation_id: str, staff_id: str) -> Member | None:
         """A member of a conversation."""
