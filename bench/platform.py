@@ -1,8 +1,8 @@
 """The stand-in platform and load driver in a process of its own, driven over stdin/stdout.
 
 Commands (one JSON object per line): ``{"cmd": "connected"}``,
-``{"cmd": "throughput", "n": N, "text": T}``, ``{"cmd": "latency", "n": N, "rate": R,
-"text": T}``, ``{"cmd": "quit"}``. Each answers one JSON line.
+``{"cmd": "throughput", "n": N, "text": T, "groups": G}``, ``{"cmd": "latency", "n": N,
+"rate": R, "text": T, "groups": G}``, ``{"cmd": "quit"}``. Each answers one JSON line.
 """
 
 from __future__ import annotations
@@ -17,17 +17,21 @@ from typing import Any
 from bot.sandbox.standin import BOT_TOPIC, StandIn
 
 
-async def throughput(standin: StandIn, n: int, text: str) -> dict[str, Any]:
+def _message(standin: StandIn, text: str, i: int, groups: int) -> dict[str, Any]:
+    return standin.message(text, conversation=f"cid-bench-{i % groups}", sender=f"user{i % 97}")
+
+
+async def throughput(standin: StandIn, n: int, text: str, groups: int) -> dict[str, Any]:
     standin.sent.clear()
     started = time.perf_counter()
-    for _ in range(n):
-        await standin.push(BOT_TOPIC, standin.message(text), wait_ack=False)
+    for i in range(n):
+        await standin.push(BOT_TOPIC, _message(standin, text, i, groups), wait_ack=False)
     await standin.wait_sent(n, timeout=600)
     elapsed = time.perf_counter() - started
     return {"elapsed": elapsed, "sent": len(standin.sent)}
 
 
-async def latency(standin: StandIn, n: int, rate: float, text: str) -> dict[str, Any]:
+async def latency(standin: StandIn, n: int, rate: float, text: str, groups: int) -> dict[str, Any]:
     standin.sent.clear()
     loop = asyncio.get_running_loop()
     t0 = loop.time()
@@ -36,7 +40,8 @@ async def latency(standin: StandIn, n: int, rate: float, text: str) -> dict[str,
         delay = t0 + i / rate - loop.time()
         if delay > 0:
             await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(standin.push(BOT_TOPIC, standin.message(text), timeout=60)))
+        data = _message(standin, text, i, groups)
+        tasks.append(asyncio.create_task(standin.push(BOT_TOPIC, data, timeout=60)))
     pushes = await asyncio.gather(*tasks)
     await standin.wait_sent(n, timeout=600)
     return {"latencies": [p.latency for p in pushes if p.latency is not None]}
@@ -58,9 +63,11 @@ async def main(port: int) -> None:
             await standin.wait_connected(timeout=30)
             answer: dict[str, Any] = {"connections": len(standin.live())}
         elif cmd == "throughput":
-            answer = await throughput(standin, request["n"], request["text"])
+            answer = await throughput(standin, request["n"], request["text"], request["groups"])
         elif cmd == "latency":
-            answer = await latency(standin, request["n"], request["rate"], request["text"])
+            answer = await latency(
+                standin, request["n"], request["rate"], request["text"], request["groups"]
+            )
         else:
             answer = {"error": f"unknown command {cmd}"}
         print(json.dumps(answer), flush=True)

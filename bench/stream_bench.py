@@ -4,8 +4,9 @@ Both bots connect through the real ``dingtalk-stream`` client to the local stand
 runs with its load driver in a process of its own (``bench.platform``), as DingTalk would be
 on another machine. Two phases for each bot:
 
-* throughput: N messages pushed as fast as the platform can; messages per second from the
-  first push to the N-th reply the platform accepted;
+* throughput: N messages pushed as fast as the platform can, all in one group and then
+  spread over several groups; messages per second from the first push to the N-th reply
+  the platform accepted;
 * ack latency: messages pushed at a fixed rate (default 200/s); p50 / p99 from frame sent
   to ack received.
 
@@ -97,16 +98,22 @@ class EchoBot(dingtalk_stream.ChatbotHandler):  # type: ignore[misc]
 
 
 async def measure(platform: Platform, args: argparse.Namespace) -> dict[str, Any]:
-    await platform.ask(cmd="throughput", n=100, text=args.text)  # warm up
-    run = await platform.ask(cmd="throughput", n=args.messages, text=args.text)
-    lat = await platform.ask(cmd="latency", n=args.rate_messages, rate=args.rate, text=args.text)
+    text = args.text
+    await platform.ask(cmd="throughput", n=100, text=text, groups=1)  # warm up
+    result: dict[str, Any] = {}
+    for groups in args.groups:
+        run = await platform.ask(cmd="throughput", n=args.messages, text=text, groups=groups)
+        result[f"msgs_per_s_{groups}_groups"] = round(args.messages / run["elapsed"], 1)
+    lat = await platform.ask(
+        cmd="latency", n=args.rate_messages, rate=args.rate, text=text, groups=args.groups[-1]
+    )
     latencies = sorted(lat["latencies"])
-    return {
-        "msgs_per_s": round(args.messages / run["elapsed"], 1),
-        "ack_p50_ms": round(statistics.median(latencies) * 1000, 2),
-        "ack_p99_ms": round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
-        "acks": len(latencies),
-    }
+    result.update(
+        ack_p50_ms=round(statistics.median(latencies) * 1000, 2),
+        ack_p99_ms=round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2),
+        acks=len(latencies),
+    )
+    return result
 
 
 async def run_baseline(platform: Platform, args: argparse.Namespace) -> dict[str, Any]:
@@ -152,13 +159,20 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             bot = await run_bot(platform, args, Path(tmp))
     finally:
         await platform.stop()
+    ratios = {
+        f"throughput_ratio_{g}_groups": round(
+            bot[f"msgs_per_s_{g}_groups"] / baseline[f"msgs_per_s_{g}_groups"], 2
+        )
+        for g in args.groups
+    }
     return {
         "text": args.text,
         "messages": args.messages,
         "rate": args.rate,
+        "latency_groups": args.groups[-1],
         "baseline_sdk_echo": baseline,
         "community_bot": bot,
-        "throughput_ratio": round(bot["msgs_per_s"] / baseline["msgs_per_s"], 2),
+        **ratios,
         "targets": {"throughput_ratio": ">= 1.0", "ack_p99_ms_at_rate": "<= 20"},
     }
 
@@ -169,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--rate-messages", type=int, default=2000)
     parser.add_argument("--text", default="/help", help="what each pushed message says")
+    parser.add_argument(
+        "--groups", type=int, nargs="+", default=[1, 20], help="spread messages over G groups"
+    )
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)

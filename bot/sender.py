@@ -94,6 +94,7 @@ class Sender:
         self._inflight: set[int] = set()
         self._handed: list[OutboxMessage] = []
         self._next_poll = 0.0
+        self._marks: set[asyncio.Task[None]] = set()
         self._sent: GroupCommit[tuple[int, str], None] = GroupCommit(self._mark_sent)
 
     def wake(self) -> None:
@@ -110,11 +111,13 @@ class Sender:
         self._task = asyncio.create_task(self._run(), name="sender")
 
     async def stop(self) -> None:
-        """Stop the loop (rows in flight keep their lease and are retried after it lapses)."""
+        """Stop the loop; sent marks in flight are finished (rows mid-send keep their lease)."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._marks:
+            await asyncio.gather(*self._marks, return_exceptions=True)
 
     async def _run(self) -> None:
         while True:
@@ -166,27 +169,43 @@ class Sender:
     async def _deliver_in_order(self, rows: list[OutboxMessage]) -> None:
         for row in rows:
             async with self._slots:
-                try:
-                    await self._deliver(row)
-                finally:
-                    self._inflight.discard(row.id)
+                route = await self._deliver(row)
+            if route is None:
+                self._inflight.discard(row.id)
+                continue
+            # The next reply need not wait for this one's bookkeeping: the mark commits in the
+            # background (grouped with others) and the row stays leased until it has.
+            task = asyncio.create_task(self._mark(row, route))
+            self._marks.add(task)
+            task.add_done_callback(self._marks.discard)
 
-    async def _deliver(self, row: OutboxMessage) -> None:
+    async def _mark(self, row: OutboxMessage, route: str) -> None:
+        try:
+            await self._sent.submit((row.id, route))
+        except Exception:
+            log.exception(
+                "outbox %s sent via %s but not marked; its lease will lapse", row.id, route
+            )
+        finally:
+            self._inflight.discard(row.id)
+
+    async def _deliver(self, row: OutboxMessage) -> str | None:
+        """Send one row; the route it went by, or None when it failed or was deferred."""
         try:
             reply = parse_reply(row.reply)
             route = await self._send(row, reply)
         except _Deferred as wait:
             await self._reschedule(row, wait.seconds)
-            return
+            return None
         except PlatformError as exc:
             await self._failed_attempt(row, exc)
-            return
+            return None
         except Exception as exc:  # a bug: keep the row, log loudly, try again later
             log.exception("outbox %s (%s) could not be sent", row.id, row.idem_key)
             await self._failed_attempt(row, DeliveryFailed(f"{type(exc).__name__}: {exc}"))
-            return
-        await self._sent.submit((row.id, route))
+            return None
         log.debug("outbox %s (%s) sent via %s", row.id, row.idem_key, route)
+        return route
 
     async def _mark_sent(self, sent: list[tuple[int, str]]) -> list[None]:
         async with self.db.transaction() as session:
