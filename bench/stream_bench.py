@@ -63,6 +63,7 @@ class Platform:
             str(PORT),
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
+            limit=64 * 1024 * 1024,  # the latency answer is one long JSON line
         )
         platform = cls(proc)
         await platform._read()  # {"ready": url}

@@ -175,7 +175,7 @@ class Dispatcher:
         self, repos: Repos, messages: list[BotMessage], now: datetime
     ) -> dict[str, str]:
         # Conversations this process already knows (with the same title) need no write.
-        new = {
+        new: dict[str, dict[str, Any]] = {
             m.conversation_id: {
                 "id": m.conversation_id,
                 "type": m.conversation_type,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Executable, bindparam, delete, func, select, update
+from sqlalchemy import Executable, Table, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import CardInstance, Conversation, InboxEvent, Member, OutboxMessage
 from storage.types import UTCDateTime
 
-_INBOX = InboxEvent.__table__
-_OUTBOX = OutboxMessage.__table__
-_CONVERSATIONS = Conversation.__table__
-_MEMBERS = Member.__table__
+_INBOX: Table = InboxEvent.__table__  # type: ignore[assignment]
+_OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
+_CONVERSATIONS: Table = Conversation.__table__  # type: ignore[assignment]
+_MEMBERS: Table = Member.__table__  # type: ignore[assignment]
 _PREBUILT: dict[tuple[str, str], Any] = {}
 
 
@@ -275,7 +275,7 @@ class MemberRepo:
     async def touch_conversations(self, conversations: list[dict[str, Any]]) -> None:
         """Insert conversations seen for the first time; keep titles current."""
 
-        def build(insert: Any) -> Executable:
+        def build(insert: Any) -> Any:
             stmt = insert(_CONVERSATIONS)
             return stmt.on_conflict_do_update(
                 index_elements=["id"],
@@ -293,7 +293,7 @@ class MemberRepo:
         Each dict has conversation_id, staff_id, nick and now; one statement for the batch.
         """
 
-        def build(insert: Any) -> Executable:
+        def build(insert: Any) -> Any:
             stmt = insert(_MEMBERS)
             return stmt.on_conflict_do_update(
                 index_elements=["conversation_id", "staff_id"],
