@@ -15,7 +15,6 @@ from datetime import timedelta
 from typing import Any
 
 from bot.backoff import jittered
-from bot.batching import GroupCommit
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.errors import DeliveryFailed, PlatformError, SessionExpired, Throttled, Unauthorised
@@ -94,8 +93,9 @@ class Sender:
         self._inflight: set[int] = set()
         self._handed: list[OutboxMessage] = []
         self._next_poll = 0.0
-        self._marks: set[asyncio.Task[None]] = set()
-        self._sent: GroupCommit[tuple[int, str], None] = GroupCommit(self._mark_sent)
+        self._to_mark: list[tuple[int, str]] = []
+        self._mark_wake = asyncio.Event()
+        self._mark_task: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """Rows may be due: look now rather than at the next poll."""
@@ -109,15 +109,16 @@ class Sender:
     def start(self) -> None:
         """Run the delivery loop in the background."""
         self._task = asyncio.create_task(self._run(), name="sender")
+        self._mark_task = asyncio.create_task(self._mark_loop(), name="sender-marks")
 
     async def stop(self) -> None:
-        """Stop the loop; sent marks in flight are finished (rows mid-send keep their lease)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        if self._marks:
-            await asyncio.gather(*self._marks, return_exceptions=True)
+        """Stop the loops and commit the marks of what was sent (rows mid-send keep a lease)."""
+        for task in (self._task, self._mark_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self._flush_marks()
 
     async def _run(self) -> None:
         while True:
@@ -173,21 +174,29 @@ class Sender:
             if route is None:
                 self._inflight.discard(row.id)
                 continue
-            # The next reply need not wait for this one's bookkeeping: the mark commits in the
-            # background (grouped with others) and the row stays leased until it has.
-            task = asyncio.create_task(self._mark(row, route))
-            self._marks.add(task)
-            task.add_done_callback(self._marks.discard)
+            # The next reply need not wait for this one's bookkeeping: marks are committed in
+            # groups by a background task, and the row stays leased until its mark is in.
+            self._to_mark.append((row.id, route))
+            self._mark_wake.set()
 
-    async def _mark(self, row: OutboxMessage, route: str) -> None:
+    async def _mark_loop(self) -> None:
+        while True:
+            await self._mark_wake.wait()
+            self._mark_wake.clear()
+            await self._flush_marks()
+
+    async def _flush_marks(self) -> None:
+        batch, self._to_mark = self._to_mark, []
+        if not batch:
+            return
         try:
-            await self._sent.submit((row.id, route))
+            async with self.db.transaction() as session:
+                await OutboxRepo(session).mark_sent(batch, utcnow())
         except Exception:
-            log.exception(
-                "outbox %s sent via %s but not marked; its lease will lapse", row.id, route
-            )
+            log.exception("%d replies sent but not marked; their leases will lapse", len(batch))
         finally:
-            self._inflight.discard(row.id)
+            for message_id, _ in batch:
+                self._inflight.discard(message_id)
 
     async def _deliver(self, row: OutboxMessage) -> str | None:
         """Send one row; the route it went by, or None when it failed or was deferred."""
@@ -206,11 +215,6 @@ class Sender:
             return None
         log.debug("outbox %s (%s) sent via %s", row.id, row.idem_key, route)
         return route
-
-    async def _mark_sent(self, sent: list[tuple[int, str]]) -> list[None]:
-        async with self.db.transaction() as session:
-            await OutboxRepo(session).mark_sent(sent, utcnow())
-        return [None] * len(sent)
 
     async def _send(self, row: OutboxMessage, reply: Reply) -> str:
         if isinstance(reply, CardUpdate):
