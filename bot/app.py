@@ -56,6 +56,8 @@ class Application:
         self.jobs = JobQueue(self)
         self.jobs.run_repeating("inbox-retention", self._purge_inbox, interval=3600)
         self.jobs.run_repeating("inbox-sweep", self._sweep_inbox, interval=SWEEP_SECONDS)
+        for job in root.all_jobs():
+            self.jobs.run_repeating(job.id, job.callback, interval=job.every(settings))
         self.queue: asyncio.Queue[int] = asyncio.Queue()
         self.edge = StreamEdge(
             settings,

@@ -94,6 +94,31 @@ class CardsConfig(_Section):
     generic_template: str = ""
 
 
+class StoriesConfig(_Section):
+    """Story submission."""
+
+    review_default: bool = True
+    title_max: int = Field(default=40, ge=1, le=200)
+    body_max: int = Field(default=2000, ge=1, le=10_000)
+    top: int = Field(default=10, ge=1, le=50)
+
+
+class LikesConfig(_Section):
+    """Honest likes: what looks brushed, and what such likes still count for."""
+
+    daily_cap: int = Field(default=10, ge=1)
+    burst_window_seconds: float = Field(default=60.0, gt=0)
+    burst_min_likes: int = Field(default=8, ge=2)
+    burst_suspicious_share: float = Field(default=0.6, gt=0, le=1)
+    fresh_member_hours: float = Field(default=24.0, ge=0)
+    ring_min_mutual: int = Field(default=3, ge=1)
+    like_only_min_likes: int = Field(default=5, ge=1)
+    burst_weight: float = Field(default=0.1, ge=0, le=1)
+    ring_weight: float = Field(default=0.3, ge=0, le=1)
+    like_only_weight: float = Field(default=0.2, ge=0, le=1)
+    rescore_seconds: float = Field(default=30.0, gt=0)
+
+
 class StreamConfig(_Section):
     """The stream connection: reconnects and the half-open watchdog."""
 
@@ -129,6 +154,8 @@ class Settings(BaseSettings):
     admins: AdminsConfig = Field(default_factory=AdminsConfig)
     bot: BotConfig = Field(default_factory=BotConfig)
     cards: CardsConfig = Field(default_factory=CardsConfig)
+    stories: StoriesConfig = Field(default_factory=StoriesConfig)
+    likes: LikesConfig = Field(default_factory=LikesConfig)
     stream: StreamConfig = Field(default_factory=StreamConfig)
     sender: SenderConfig = Field(default_factory=SenderConfig)
 

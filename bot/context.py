@@ -17,6 +17,7 @@ from bot.events import BotMessage, CardClick
 from bot.i18n import Lang, Text
 from bot.replies import Reply, TextReply
 from storage.repositories import CardRepo, InboxRepo, MemberRepo, OutboxRepo
+from storage.stories import GroupSettingsRepo, LikeRepo, StoryRepo
 
 if TYPE_CHECKING:
     from bot.router import CommandTable
@@ -56,6 +57,21 @@ class Repos:
     def cards(self) -> CardRepo:
         """Delivered cards."""
         return CardRepo(self.session)
+
+    @cached_property
+    def groups(self) -> GroupSettingsRepo:
+        """Per-group switches."""
+        return GroupSettingsRepo(self.session)
+
+    @cached_property
+    def stories(self) -> StoryRepo:
+        """Stories."""
+        return StoryRepo(self.session)
+
+    @cached_property
+    def likes(self) -> LikeRepo:
+        """Likes."""
+        return LikeRepo(self.session)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +128,13 @@ class Context:
         message: BotMessage | None = None,
         click: CardClick | None = None,
         conversation: ConversationRef | None = None,
+        dingtalk_admin: bool = False,
     ) -> Context:
-        """A context for an inbound message or card click."""
+        """A context for an inbound message or card click.
+
+        ``dingtalk_admin`` is, for a click, DingTalk's admin flag from the member's latest
+        message (clicks carry none); it counts only where the config trusts it.
+        """
         member: MemberRef | None = None
         if message is not None:
             conversation = ConversationRef(
@@ -125,7 +146,9 @@ class Context:
                 is_admin(settings, message.staff_id, dingtalk_flag=message.is_admin),
             )
         elif click is not None:
-            member = MemberRef(click.user_id, "", is_admin(settings, click.user_id))
+            member = MemberRef(
+                click.user_id, "", is_admin(settings, click.user_id, dingtalk_flag=dingtalk_admin)
+            )
         extra = {
             "key": key,
             "conversation": conversation.id if conversation else "-",

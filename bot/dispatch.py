@@ -29,7 +29,7 @@ from bot.replies import (
 from bot.router import CommandTable, NotACommand, Parsed, UnknownCommand
 from storage.db import Database
 from storage.models import InboxEvent, OutboxMessage
-from storage.repositories import CardRepo, InboxRepo
+from storage.repositories import CardRepo, InboxRepo, MemberRepo
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,7 @@ class T:
         "Sorry, something went wrong handling that message. It has been logged; "
         "please try again later. (ref {ref})",
     )
+    admin_only_click = Text("抱歉，只有管理员可以这样操作。", "Sorry, only admins can do that.")
     card_gone = Text("这张卡片已失效。", "This card is no longer active.")
     card_oops = Text("操作失败，请稍后再试。", "That did not work; please try again later.")
 
@@ -193,6 +194,7 @@ class Dispatcher:
                     "conversation_id": m.conversation_id,
                     "staff_id": m.staff_id[:200],
                     "nick": m.sender_nick[:200],
+                    "admin": m.is_admin,
                     "now": now,
                 }
                 for m in messages
@@ -327,6 +329,7 @@ class Dispatcher:
                 "click %s on unknown card %s / action %r", key, click.out_track_id, click.action
             )
             return gone, None
+        member = await MemberRepo(session).get(card.conversation_id, click.user_id)
         ctx = Context.from_event(
             settings=self.settings,
             clock=self.clock,
@@ -335,12 +338,11 @@ class Dispatcher:
             key=key,
             click=click,
             conversation=ConversationRef(card.conversation_id),
+            dingtalk_admin=member is not None and member.dingtalk_admin,
         )
         if action.admin and not ctx.is_admin:
             ctx.log.warning("admin card action %r refused", click.action)
-            return CardResponse(
-                private_data={"message": ctx.t(T.admin_only, command=click.action)}
-            ), None
+            return CardResponse(private_data={"message": ctx.t(T.admin_only_click)}), None
         savepoint = await session.begin_nested()
         try:
             response = await action.handler(ctx)

@@ -50,7 +50,8 @@ async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
             conversation_id, conversation_type = "", "1"
         elif message is not None:
             webhook, expires = message.session_webhook, message.session_webhook_expires
-        if isinstance(reply, CardReply):
+        if isinstance(reply, CardReply) and reply.template_id:
+            # Only a real card can be clicked or updated; the markdown fallback cannot.
             await ctx.repos.cards.remember(
                 out_track_id=reply.out_track_id,
                 conversation_id=conversation_id,

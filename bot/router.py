@@ -19,6 +19,7 @@ from bot.errors import UserError
 from bot.i18n import Lang, Text, has_cjk
 
 if TYPE_CHECKING:
+    from bot.config import Settings
     from bot.context import Context
     from bot.replies import CardResponse
 
@@ -126,6 +127,15 @@ class ActionRoute:
 
 
 @dataclass(slots=True)
+class JobRoute:
+    """A repeating job a feature declares; ``every`` reads its interval from the settings."""
+
+    id: str
+    callback: Callable[[Context], Awaitable[None]]
+    every: Callable[[Settings], float]
+
+
+@dataclass(slots=True)
 class Router:
     """A feature's commands and card actions; routers nest, first match wins."""
 
@@ -134,6 +144,7 @@ class Router:
     routes: list[Route] = field(default_factory=list)
     actions: list[ActionRoute] = field(default_factory=list)
     children: list[Router] = field(default_factory=list)
+    jobs: list[JobRoute] = field(default_factory=list)
 
     def command(
         self,
@@ -174,6 +185,25 @@ class Router:
             return handler
 
         return register
+
+    def job(
+        self, job_id: str, *, every: Callable[[Settings], float]
+    ) -> Callable[[Callable[[Context], Awaitable[None]]], Callable[[Context], Awaitable[None]]]:
+        """Register a repeating job (run with a ``Context`` in its own unit of work)."""
+
+        def register(
+            callback: Callable[[Context], Awaitable[None]],
+        ) -> Callable[[Context], Awaitable[None]]:
+            self.jobs.append(JobRoute(job_id, callback, every))
+            return callback
+
+        return register
+
+    def all_jobs(self) -> Iterable[JobRoute]:
+        """This router's jobs, then its children's."""
+        yield from self.jobs
+        for child in self.children:
+            yield from child.all_jobs()
 
     def include_router(self, router: Router) -> None:
         """Nest another router under this one."""

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import UTCDateTime
@@ -88,6 +98,11 @@ class Member(Base):
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
     messages: Mapped[int] = mapped_column(Integer, default=0)
+    # Messages that were only likes or unlikes: "activity" is messages minus these.
+    like_messages: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # DingTalk's isAdmin flag on the member's latest message (trusted only if configured),
+    # so a card click, which carries no such flag, can be judged too.
+    dingtalk_admin: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class CardInstance(Base):
@@ -104,4 +119,59 @@ class CardInstance(Base):
     __table_args__ = (
         UniqueConstraint("conversation_id", "kind", "entity_id", "out_track_id"),
         Index("ix_cards_entity", "kind", "entity_id"),
+    )
+
+
+class GroupSettings(Base):
+    """Per-group switches (created on first use with the config's defaults)."""
+
+    __tablename__ = "group_settings"
+
+    conversation_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    review_stories: Mapped[bool] = mapped_column(Boolean, default=True)
+    likes_dirty: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Story(Base):
+    """A member's story ("我的钉钉故事"), scoped to its group."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    author_staff_id: Mapped[str] = mapped_column(String(200))
+    author_nick: Mapped[str] = mapped_column(String(200), default="")
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16))  # pending | approved | rejected | deleted
+    reject_reason: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    likes: Mapped[int] = mapped_column(Integer, default=0)
+    genuine_likes: Mapped[float] = mapped_column(Float, default=0.0)
+
+    __table_args__ = (
+        Index("ix_stories_group", "conversation_id", "status", "decided_at"),
+        Index("ix_stories_author", "conversation_id", "author_staff_id"),
+    )
+
+
+class Like(Base):
+    """One member's like of one story, with the weight it counts for and why."""
+
+    __tablename__ = "likes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    staff_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    reasons: Mapped[str] = mapped_column(String(200), default="")
+
+    __table_args__ = (
+        UniqueConstraint("story_id", "staff_id", name="uq_like_once"),
+        Index("ix_likes_group", "conversation_id", "created_at"),
+        Index("ix_likes_member", "conversation_id", "staff_id", "created_at"),
     )

@@ -290,7 +290,8 @@ class MemberRepo:
     async def touch_members(self, members: list[dict[str, Any]]) -> None:
         """Record that members spoke: first seen, last seen, nick and message count.
 
-        Each dict has conversation_id, staff_id, nick and now; one statement for the batch.
+        Each dict has conversation_id, staff_id, nick, admin (DingTalk's flag) and now; one
+        statement for the batch.
         """
 
         def build(insert: Any) -> Any:
@@ -301,6 +302,7 @@ class MemberRepo:
                     "last_seen_at": stmt.excluded.last_seen_at,
                     "nick": stmt.excluded.nick,
                     "messages": _MEMBERS.c.messages + 1,
+                    "dingtalk_admin": stmt.excluded.dingtalk_admin,
                 },
             )
 
@@ -312,6 +314,8 @@ class MemberRepo:
                 "first_seen_at": m["now"],
                 "last_seen_at": m["now"],
                 "messages": 1,
+                "like_messages": 0,
+                "dingtalk_admin": m["admin"],
             }
             for m in members
             if m["staff_id"]

@@ -1,0 +1,320 @@
+"""Repositories for stories and likes: every query scoped to its group, races settled in SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import GroupSettings, Like, Member, Story
+from storage.repositories import _insert
+
+_LIKES: Table = Like.__table__  # type: ignore[assignment]
+
+
+@dataclass(slots=True)
+class GroupSettingsRepo:
+    """Per-group switches."""
+
+    session: AsyncSession
+
+    async def get(self, conversation_id: str, *, review_default: bool) -> GroupSettings:
+        """The group's settings, created with the defaults on first use."""
+        await self.session.execute(
+            _insert(self.session, GroupSettings)
+            .values(
+                conversation_id=conversation_id,
+                review_stories=review_default,
+                likes_dirty=False,
+            )
+            .on_conflict_do_nothing(index_elements=["conversation_id"])
+        )
+        settings = await self.session.get(GroupSettings, conversation_id)
+        assert settings is not None
+        return settings
+
+    async def set_review(self, conversation_id: str, on: bool, *, review_default: bool) -> None:
+        """Turn story review on or off for the group."""
+        await self.get(conversation_id, review_default=review_default)
+        await self.session.execute(
+            update(GroupSettings)
+            .where(GroupSettings.conversation_id == conversation_id)
+            .values(review_stories=on)
+        )
+
+    async def mark_likes_dirty(self, conversation_id: str) -> None:
+        """New like evidence: the group's weights need recomputing."""
+        await self.session.execute(
+            update(GroupSettings)
+            .where(GroupSettings.conversation_id == conversation_id)
+            .values(likes_dirty=True)
+        )
+
+    async def dirty_groups(self) -> list[str]:
+        """Groups whose weights are out of date."""
+        rows = await self.session.execute(
+            select(GroupSettings.conversation_id).where(GroupSettings.likes_dirty.is_(True))
+        )
+        return list(rows.scalars())
+
+    async def clear_dirty(self, conversation_id: str) -> None:
+        """The group's weights are current."""
+        await self.session.execute(
+            update(GroupSettings)
+            .where(GroupSettings.conversation_id == conversation_id)
+            .values(likes_dirty=False)
+        )
+
+
+@dataclass(slots=True)
+class StoryRepo:
+    """Stories of one group at a time."""
+
+    session: AsyncSession
+
+    async def submit(
+        self,
+        *,
+        conversation_id: str,
+        author: str,
+        nick: str,
+        title: str,
+        body: str,
+        approved: bool,
+        now: datetime,
+    ) -> Story:
+        """A new story, pending review or already approved."""
+        story = Story(
+            conversation_id=conversation_id,
+            author_staff_id=author,
+            author_nick=nick,
+            title=title,
+            body=body,
+            status="approved" if approved else "pending",
+            reject_reason="",
+            decided_by="" if not approved else "(no review)",
+            created_at=now,
+            decided_at=now if approved else None,
+            likes=0,
+            genuine_likes=0.0,
+        )
+        self.session.add(story)
+        await self.session.flush()
+        return story
+
+    async def get(self, conversation_id: str, story_id: int) -> Story | None:
+        """A story of this group (a story of another group is as good as unknown)."""
+        story = await self.session.get(Story, story_id)
+        if story is None or story.conversation_id != conversation_id or story.status == "deleted":
+            return None
+        return story
+
+    async def pending(self, conversation_id: str, limit: int = 20) -> list[Story]:
+        """Stories waiting for review, oldest first."""
+        rows = await self.session.execute(
+            select(Story)
+            .where(Story.conversation_id == conversation_id, Story.status == "pending")
+            .order_by(Story.id)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def decide(
+        self,
+        conversation_id: str,
+        story_id: int,
+        *,
+        approve: bool,
+        by: str,
+        reason: str,
+        now: datetime,
+    ) -> Story | None:
+        """Approve or reject a pending story; None when it is not pending (someone was first)."""
+        result = await self.session.execute(
+            update(Story)
+            .where(
+                Story.id == story_id,
+                Story.conversation_id == conversation_id,
+                Story.status == "pending",
+            )
+            .values(
+                status="approved" if approve else "rejected",
+                decided_by=by,
+                decided_at=now,
+                reject_reason="" if approve else reason,
+            )
+            .returning(Story.id)
+        )
+        if result.scalar_one_or_none() is None:
+            return None
+        story = await self.session.get(Story, story_id, populate_existing=True)
+        return story
+
+    async def top(self, conversation_id: str, since: datetime | None, limit: int) -> list[Story]:
+        """Approved stories by genuine likes (then raw likes, then the oldest)."""
+        stmt = select(Story).where(
+            Story.conversation_id == conversation_id, Story.status == "approved"
+        )
+        if since is not None:
+            stmt = stmt.where(Story.decided_at >= since)
+        rows = await self.session.execute(
+            stmt.order_by(Story.genuine_likes.desc(), Story.likes.desc(), Story.id).limit(limit)
+        )
+        return list(rows.scalars())
+
+
+@dataclass(slots=True)
+class LikeRepo:
+    """Likes, one per member per story (a database constraint)."""
+
+    session: AsyncSession
+
+    async def add(self, story: Story, staff_id: str, now: datetime) -> bool:
+        """Like a story; False when this member already liked it."""
+        result = await self.session.execute(
+            _insert(self.session, Like)
+            .values(
+                story_id=story.id,
+                conversation_id=story.conversation_id,
+                staff_id=staff_id,
+                created_at=now,
+                weight=1.0,
+                reasons="",
+            )
+            .on_conflict_do_nothing(index_elements=["story_id", "staff_id"])
+            .returning(Like.id)
+        )
+        added = result.scalar_one_or_none() is not None
+        if added:
+            await self.recount(story.id)
+        return added
+
+    async def remove(self, story: Story, staff_id: str) -> bool:
+        """Withdraw a like; False when there was none."""
+        result = await self.session.execute(
+            delete(Like).where(Like.story_id == story.id, Like.staff_id == staff_id)
+        )
+        removed = bool(getattr(result, "rowcount", 0))
+        if removed:
+            await self.recount(story.id)
+        return removed
+
+    async def has(self, story_id: int, staff_id: str) -> bool:
+        """Whether this member likes that story."""
+        found = await self.session.execute(
+            select(Like.id).where(Like.story_id == story_id, Like.staff_id == staff_id)
+        )
+        return found.first() is not None
+
+    async def recount(self, story_id: int) -> None:
+        """Raw and genuine counts from the likes themselves (never a stale +1 in Python)."""
+        raw = select(func.count(Like.id)).where(Like.story_id == story_id).scalar_subquery()
+        genuine = (
+            select(func.coalesce(func.sum(Like.weight), 0.0))
+            .where(Like.story_id == story_id)
+            .scalar_subquery()
+        )
+        await self.session.execute(
+            update(Story).where(Story.id == story_id).values(likes=raw, genuine_likes=genuine)
+        )
+
+    async def of_story(self, story_id: int) -> list[Like]:
+        """Every like of a story, oldest first."""
+        rows = await self.session.execute(
+            select(Like).where(Like.story_id == story_id).order_by(Like.created_at, Like.id)
+        )
+        return list(rows.scalars())
+
+    async def scoring_input(
+        self, conversation_id: str
+    ) -> tuple[
+        list[tuple[int, int, str, str, datetime, float, str]], list[tuple[str, datetime, int, int]]
+    ]:
+        """Likes (id, story, liker, author, time, weight, reasons) and members (id, first
+        seen, other messages, stories) of a group: what the honest-likes scorer reads."""
+        likes = await self.session.execute(
+            select(
+                Like.id,
+                Like.story_id,
+                Like.staff_id,
+                Story.author_staff_id,
+                Like.created_at,
+                Like.weight,
+                Like.reasons,
+            )
+            .join(Story, Story.id == Like.story_id)
+            .where(Like.conversation_id == conversation_id, Story.status != "deleted")
+        )
+        stories = (
+            select(Story.author_staff_id, func.count(Story.id).label("n"))
+            .where(Story.conversation_id == conversation_id)
+            .group_by(Story.author_staff_id)
+            .subquery()
+        )
+        members = await self.session.execute(
+            select(
+                Member.staff_id,
+                Member.first_seen_at,
+                Member.messages - Member.like_messages,
+                func.coalesce(stories.c.n, 0),
+            )
+            .outerjoin(stories, stories.c.author_staff_id == Member.staff_id)
+            .where(Member.conversation_id == conversation_id)
+        )
+        return [tuple(r) for r in likes.all()], [tuple(r) for r in members.all()]  # type: ignore[misc]
+
+    async def save_weights(self, changes: list[dict[str, object]]) -> None:
+        """Write new weights and reasons: dicts of like id, weight, reasons."""
+        if changes:
+            await self.session.execute(
+                update(_LIKES)
+                .where(_LIKES.c.id == bindparam("lid"))
+                .values(weight=bindparam("w"), reasons=bindparam("r")),
+                changes,
+            )
+
+    async def recount_group(self, conversation_id: str) -> None:
+        """Raw and genuine counts of every story of the group in one statement."""
+        raw = (
+            select(func.count(Like.id))
+            .where(Like.story_id == Story.id)
+            .correlate(Story)
+            .scalar_subquery()
+        )
+        genuine = (
+            select(func.coalesce(func.sum(Like.weight), 0.0))
+            .where(Like.story_id == Story.id)
+            .correlate(Story)
+            .scalar_subquery()
+        )
+        await self.session.execute(
+            update(Story)
+            .where(Story.conversation_id == conversation_id)
+            .values(likes=raw, genuine_likes=genuine)
+        )
+
+    async def count_like_message(self, conversation_id: str, staff_id: str) -> None:
+        """A /like or /unlike message: not "other activity" for the like-only signal."""
+        await self.session.execute(
+            update(Member)
+            .where(Member.conversation_id == conversation_id, Member.staff_id == staff_id)
+            .values(like_messages=Member.like_messages + 1)
+        )
+
+    async def ensure_member(self, conversation_id: str, staff_id: str, now: datetime) -> None:
+        """A card clicker the bot never heard speak is still a member, first seen now."""
+        await self.session.execute(
+            _insert(self.session, Member)
+            .values(
+                conversation_id=conversation_id,
+                staff_id=staff_id,
+                nick="",
+                first_seen_at=now,
+                last_seen_at=now,
+                messages=0,
+                like_messages=0,
+            )
+            .on_conflict_do_nothing(index_elements=["conversation_id", "staff_id"])
+        )
