@@ -71,22 +71,32 @@ class Scores:
 
 @dataclass(slots=True)
 class LikeTable:
-    """Likes as columns (one entry per like), the scorer's input."""
+    """Likes as columns, members as integer codes into ``names`` (the scorer's input)."""
 
     story: Ints
-    liker: list[str]
-    author: list[str]
+    liker: Ints
+    author: Ints
     at: Floats
+    names: list[str]
+
+    @classmethod
+    def build(cls, story: Ints, likers: list[str], authors: list[str], at: Floats) -> LikeTable:
+        """Code likers and authors in one namespace (a dict pass: no sorting of strings)."""
+        codes: dict[str, int] = {}
+        n = len(likers)
+        liker = np.fromiter((codes.setdefault(m, len(codes)) for m in likers), np.int64, n)
+        author = np.fromiter((codes.setdefault(a, len(codes)) for a in authors), np.int64, n)
+        return cls(
+            np.asarray(story, np.int64), liker, author, np.asarray(at, np.float64), list(codes)
+        )
 
     @classmethod
     def from_rows(cls, rows: list[tuple[int, str, str, float]]) -> LikeTable:
         """From (story id, liker, author, epoch seconds) tuples."""
         if not rows:
-            return cls(np.zeros(0, np.int64), [], [], np.zeros(0, np.float64))
+            return cls.build(np.zeros(0, np.int64), [], [], np.zeros(0, np.float64))
         story, liker, author, at = zip(*rows, strict=True)
-        return cls(
-            np.asarray(story, np.int64), list(liker), list(author), np.asarray(at, np.float64)
-        )
+        return cls.build(np.asarray(story, np.int64), list(liker), list(author), np.asarray(at))
 
     def __len__(self) -> int:
         return len(self.story)
@@ -129,11 +139,10 @@ def score(
     scores = Scores(weight, reasons)
     if n == 0:
         return scores
-    names, liker = np.unique(np.asarray(likes.liker, dtype=object), return_inverse=True)
-    liker = liker.astype(np.int64)
-    author_names = np.asarray(likes.author, dtype=object)
+    names = likes.names
+    liker = likes.liker
     first_seen = np.array([members[m].first_seen if m in members else np.inf for m in names])
-    active = np.array([members[m].active if m in members else False for m in names])
+    active = np.array([members[m].active if m in members else False for m in names], bool)
 
     # Daily cap: rank each like among its member's likes of that local day.
     day = local_days(likes.at, zone)
@@ -146,19 +155,20 @@ def score(
     weight[over] = 0.0
     reasons[over] |= CAP
     for member_code, count in zip(*np.unique(liker[over], return_counts=True), strict=True):
-        scores.capped[str(names[member_code])] = int(count)
+        scores.capped[names[member_code]] = int(count)
 
     # Like-only members.
     given = np.bincount(liker, minlength=len(names))
+    # An author who never liked anything gives nothing, so is no like-only member.
     like_only_member = (~active) & (given >= cfg.like_only_min_likes)
     hit = like_only_member[liker]
     weight[hit] = np.minimum(weight[hit], cfg.like_only_weight)
     reasons[hit] |= LIKE_ONLY
     for member_code in np.flatnonzero(like_only_member):
-        scores.like_only[str(names[member_code])] = int(given[member_code])
+        scores.like_only[names[member_code]] = int(given[member_code])
 
     _bursts(likes, liker, first_seen, active, cfg, scores)
-    _rings(likes, liker, names, author_names, cfg, scores)
+    _rings(likes, cfg, scores)
     return scores
 
 
@@ -217,35 +227,20 @@ def _bursts(
         )
 
 
-def _rings(
-    likes: LikeTable,
-    liker: Ints,
-    names: npt.NDArray[np.object_],
-    author_names: npt.NDArray[np.object_],
-    cfg: LikesConfig,
-    scores: Scores,
-) -> None:
-    code = {str(name): i for i, name in enumerate(names)}
-    author = np.array([code.get(str(a), -1) for a in author_names], np.int64)
-    known = author >= 0  # authors who never liked anything cannot be in a ring
-    if not known.any():
-        return
-    m = len(names)
-    pair = liker * m + author
-    pairs, counts = np.unique(pair[known], return_counts=True)
+def _rings(likes: LikeTable, cfg: LikesConfig, scores: Scores) -> None:
+    m = len(likes.names)
+    pair = likes.liker * m + likes.author
+    pairs, counts = np.unique(pair, return_counts=True)
     reverse = (pairs % m) * m + pairs // m
-    pos = np.searchsorted(pairs, reverse)
-    pos_clipped = np.minimum(pos, len(pairs) - 1)
-    found = (pos < len(pairs)) & (pairs[pos_clipped] == reverse)
-    back = np.where(found, counts[pos_clipped], 0)
+    pos = np.minimum(np.searchsorted(pairs, reverse), len(pairs) - 1)
+    back = np.where(pairs[pos] == reverse, counts[pos], 0)
     mutual = (counts >= cfg.ring_min_mutual) & (back >= cfg.ring_min_mutual)
     if not mutual.any():
         return
-    ring_pairs = pairs[mutual]
-    hit = known & np.isin(pair, ring_pairs)
+    hit = np.isin(pair, pairs[mutual])
     scores.weight[hit] = np.minimum(scores.weight[hit], cfg.ring_weight)
     scores.reasons[hit] |= RING
-    for p, c, b in zip(ring_pairs, counts[mutual], back[mutual], strict=True):
+    for p, c, b in zip(pairs[mutual], counts[mutual], back[mutual], strict=True):
         a_code, b_code = divmod(int(p), m)
         if a_code < b_code:
-            scores.rings.append((str(names[a_code]), str(names[b_code]), int(c), int(b)))
+            scores.rings.append((likes.names[a_code], likes.names[b_code], int(c), int(b)))

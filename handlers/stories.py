@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import timedelta
-from typing import ClassVar
+from typing import Any, ClassVar
+
+import numpy as np
 
 from bot import safety
 from bot.context import Context
@@ -477,23 +479,37 @@ async def like_click(ctx: Context) -> CardResponse:
 # -- rankings and audits ----------------------------------------------------------------------
 
 
+def scoring_columns(
+    likes: list[Any], members: list[Any]
+) -> tuple[LikeTable, dict[str, MemberSignals]]:
+    """The scorer's input from ``LikeRepo.scoring_input`` rows."""
+    table = LikeTable.build(
+        np.fromiter((row[1] for row in likes), np.int64, len(likes)),
+        [row[2] for row in likes],
+        [row[3] for row in likes],
+        np.fromiter((row[4] for row in likes), np.float64, len(likes)),
+    )
+    signals = {
+        staff: MemberSignals(first_seen=first, active=other > 0 or stories > 0)
+        for staff, first, other, stories in members
+    }
+    return table, signals
+
+
 async def rescore(ctx: Context, conversation_id: str) -> Scores:
     """Recompute every like weight of a group from the evidence in the database."""
     likes, members = await ctx.repos.likes.scoring_input(conversation_id)
-    table = LikeTable.from_rows(
-        [(story, liker, author, at.timestamp()) for _, story, liker, author, at, _, _ in likes]
-    )
-    signals = {
-        staff: MemberSignals(first_seen=first.timestamp(), active=other > 0 or stories > 0)
-        for staff, first, other, stories in members
-    }
+    table, signals = scoring_columns(likes, members)
     scores = score(table, signals, ctx.settings.likes, ctx.settings.bot.tz)
-    changes: list[dict[str, object]] = []
-    for i, (like_id, _, _, _, _, old_weight, old_reasons) in enumerate(likes):
-        weight = float(scores.weight[i])
-        reasons = ",".join(reason_names(int(scores.reasons[i])))
-        if abs(weight - old_weight) > 1e-9 or reasons != old_reasons:
-            changes.append({"lid": like_id, "w": weight, "r": reasons})
+    old_weight = np.fromiter((row[5] for row in likes), np.float64, len(likes))
+    old_reasons = [row[6] for row in likes]
+    names = {mask: ",".join(reason_names(mask)) for mask in np.unique(scores.reasons).tolist()}
+    changed = set(np.flatnonzero(np.abs(scores.weight - old_weight) > 1e-9).tolist())
+    changed.update(i for i, old in enumerate(old_reasons) if old != names[int(scores.reasons[i])])
+    changes: list[dict[str, object]] = [
+        {"lid": likes[i][0], "w": float(scores.weight[i]), "r": names[int(scores.reasons[i])]}
+        for i in sorted(changed)
+    ]
     await ctx.repos.likes.save_weights(changes)
     if changes:
         await ctx.repos.likes.recount_group(conversation_id)
@@ -502,6 +518,15 @@ async def rescore(ctx: Context, conversation_id: str) -> Scores:
 
 
 @router.job("likes-rescore", every=lambda settings: settings.likes.rescore_seconds)
+async def rescore_if_dirty(ctx: Context, conversation_id: str) -> None:
+    """Bring a group's weights up to date before showing counts (cheap when they are)."""
+    group = await ctx.repos.groups.get(
+        conversation_id, review_default=ctx.settings.stories.review_default
+    )
+    if group.likes_dirty:
+        await rescore(ctx, conversation_id)
+
+
 async def rescore_dirty(ctx: Context) -> None:
     """The scheduled job: recompute the groups with new likes since the last run."""
     for conversation_id in await ctx.repos.groups.dirty_groups():
@@ -517,7 +542,7 @@ async def rescore_dirty(ctx: Context) -> None:
 async def stories(ctx: Context, scope: str | None) -> str:
     """Top stories by genuine likes, showing genuine and raw counts."""
     assert ctx.conversation is not None
-    await rescore(ctx, ctx.conversation.id)
+    await rescore_if_dirty(ctx, ctx.conversation.id)
     since = None if scope == "all" else ctx.now - timedelta(days=7)
     top = await ctx.repos.stories.top(ctx.conversation.id, since, ctx.settings.stories.top)
     if not top:
@@ -547,7 +572,7 @@ async def stories(ctx: Context, scope: str | None) -> str:
 async def likes_audit(ctx: Context, id: int) -> str:
     """Each like of a story, its weight and the reason."""
     assert ctx.conversation is not None
-    await rescore(ctx, ctx.conversation.id)
+    await rescore_if_dirty(ctx, ctx.conversation.id)
     story = await _story(ctx, id)
     await ctx.session.refresh(story)
     likes = await ctx.repos.likes.of_story(story.id)

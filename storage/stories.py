@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,6 +13,13 @@ from storage.models import GroupSettings, Like, Member, Story
 from storage.repositories import _insert
 
 _LIKES: Table = Like.__table__  # type: ignore[assignment]
+
+
+def _epoch(session: AsyncSession, column: Any) -> Any:
+    """Seconds since 1970 (UTC) of a UTCDateTime column, computed by the database."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        return func.extract("epoch", column)
+    return (func.julianday(column) - 2440587.5) * 86400.0
 
 
 @dataclass(slots=True)
@@ -227,20 +235,18 @@ class LikeRepo:
         )
         return list(rows.scalars())
 
-    async def scoring_input(
-        self, conversation_id: str
-    ) -> tuple[
-        list[tuple[int, int, str, str, datetime, float, str]], list[tuple[str, datetime, int, int]]
-    ]:
-        """Likes (id, story, liker, author, time, weight, reasons) and members (id, first
-        seen, other messages, stories) of a group: what the honest-likes scorer reads."""
+    async def scoring_input(self, conversation_id: str) -> tuple[list[Any], list[Any]]:
+        """Likes (id, story, liker, author, epoch seconds, weight, reasons) and members (id,
+        first seen in epoch seconds, other messages, stories) of a group: what the
+        honest-likes scorer reads. Times come as numbers straight from SQL (a million
+        datetime objects would cost more than the scoring)."""
         likes = await self.session.execute(
             select(
                 Like.id,
                 Like.story_id,
                 Like.staff_id,
                 Story.author_staff_id,
-                Like.created_at,
+                _epoch(self.session, Like.created_at),
                 Like.weight,
                 Like.reasons,
             )
@@ -256,14 +262,14 @@ class LikeRepo:
         members = await self.session.execute(
             select(
                 Member.staff_id,
-                Member.first_seen_at,
+                _epoch(self.session, Member.first_seen_at),
                 Member.messages - Member.like_messages,
                 func.coalesce(stories.c.n, 0),
             )
             .outerjoin(stories, stories.c.author_staff_id == Member.staff_id)
             .where(Member.conversation_id == conversation_id)
         )
-        return [tuple(r) for r in likes.all()], [tuple(r) for r in members.all()]  # type: ignore[misc]
+        return list(likes.all()), list(members.all())
 
     async def save_weights(self, changes: list[dict[str, object]]) -> None:
         """Write new weights and reasons: dicts of like id, weight, reasons."""
