@@ -517,7 +517,6 @@ async def rescore(ctx: Context, conversation_id: str) -> Scores:
     return scores
 
 
-@router.job("likes-rescore", every=lambda settings: settings.likes.rescore_seconds)
 async def rescore_if_dirty(ctx: Context, conversation_id: str) -> None:
     """Bring a group's weights up to date before showing counts (cheap when they are)."""
     group = await ctx.repos.groups.get(
@@ -527,6 +526,7 @@ async def rescore_if_dirty(ctx: Context, conversation_id: str) -> None:
         await rescore(ctx, conversation_id)
 
 
+@router.job("likes-rescore", every=lambda settings: settings.likes.rescore_seconds)
 async def rescore_dirty(ctx: Context) -> None:
     """The scheduled job: recompute the groups with new likes since the last run."""
     for conversation_id in await ctx.repos.groups.dirty_groups():
