@@ -287,3 +287,37 @@ async def test_admin_commands_of_stories_are_refused_to_members(
     for command in ("/审核", "/通过 1", "/驳回 1", "/likes 1", "/异常点赞", "/审核 关"):
         sent = await say(standin, command, sender="mallory")
         assert "只有管理员" in sent.text or "admins only" in sent.text, command
+
+
+async def test_likes_on_pending_and_deleted_stories_are_refused(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    app = await start(start_bot)
+    sent = await say(standin, "/故事 等待审核 | 还没通过", sender="alice")
+    pending_id = int(sent.text.split("#")[1].split("「")[0])
+    sent = await say(standin, f"/赞 {pending_id}", sender="bob")
+    assert "还没有通过审核" in sent.text
+
+    story_id, track = await submit_and_approve(standin, title="会被删除", author="dave")
+    # The story is deleted (as /forget does for its author's stories).
+    async with app.db.transaction() as session:
+        story = await session.get(Story, story_id)
+        assert story is not None
+        story.status = "deleted"
+    sent = await say(standin, f"/赞 {story_id}", sender="bob")
+    assert f"没有编号为 {story_id} 的故事" in sent.text
+    push = await standin.click(track, "bob", {"action": "like", "id": str(story_id)})
+    assert (
+        f"没有编号为 {story_id} 的故事"
+        in StandIn.response_of(push)["userPrivateData"]["cardParamMap"]["message"]
+    )
+    async with app.db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Like)) == 0
+
+
+async def test_admins_see_admin_commands_in_help(standin: StandIn, start_bot: BotFactory) -> None:
+    await start(start_bot)
+    member = await say(standin, "/帮助", sender="bob")
+    admin = await say(standin, "/帮助", sender="admin1")
+    assert "/故事 <标题> | <正文>" in member.text and "/审核" not in member.text
+    assert "管理员命令" in admin.text and "/审核" in admin.text and "/异常点赞" in admin.text
