@@ -91,6 +91,15 @@ class Dispatcher:
         self._known_conversations: dict[str, str] = {}
         self._recorder: GroupCommit[dict[str, Any], int | None] = GroupCommit(self._record_batch)
 
+    def _context(self, session: Any, **event: Any) -> Context:
+        return Context.from_event(
+            settings=self.settings,
+            clock=self.clock,
+            session=session,
+            commands=self.commands,
+            **event,
+        )
+
     # -- recording (before the ack) --------------------------------------------------------
 
     async def record(self, topic: str, data: dict[str, Any], frame_id: str) -> int | None:
@@ -151,11 +160,8 @@ class Dispatcher:
             except ValidationError as exc:
                 log.warning("inbox event %s (%s) is not a robot message: %s", event_id, key, exc)
                 continue
-            ctx = Context.from_event(
-                settings=self.settings,
-                clock=self.clock,
-                session=session,
-                commands=self.commands,
+            ctx = self._context(
+                session,
                 key=key,
                 message=message,
             )
@@ -251,11 +257,8 @@ class Dispatcher:
                     return
                 await repo.mark(event_id, "failed", self.clock.now())
                 message = BotMessage.model_validate(json.loads(row.payload))
-                ctx = Context.from_event(
-                    settings=self.settings,
-                    clock=self.clock,
-                    session=session,
-                    commands=self.commands,
+                ctx = self._context(
+                    session,
                     key=row.key,
                     message=message,
                 )
@@ -330,11 +333,8 @@ class Dispatcher:
             )
             return gone, None
         member = await MemberRepo(session).get(card.conversation_id, click.user_id)
-        ctx = Context.from_event(
-            settings=self.settings,
-            clock=self.clock,
-            session=session,
-            commands=self.commands,
+        ctx = self._context(
+            session,
             key=key,
             click=click,
             conversation=ConversationRef(card.conversation_id),
