@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.events import BotMessage, CardClick
 from bot.i18n import Lang, Text
 from bot.replies import Reply, TextReply
+from storage.admin import AuditRepo, BanRepo, PrivacyRepo
 from storage.repositories import CardRepo, InboxRepo, MemberRepo, OutboxRepo
 from storage.stories import GroupSettingsRepo, LikeRepo, StoryRepo
 
@@ -57,6 +58,21 @@ class Repos:
     def cards(self) -> CardRepo:
         """Delivered cards."""
         return CardRepo(self.session)
+
+    @cached_property
+    def audit(self) -> AuditRepo:
+        """The admin audit log."""
+        return AuditRepo(self.session)
+
+    @cached_property
+    def bans(self) -> BanRepo:
+        """Bans."""
+        return BanRepo(self.session)
+
+    @cached_property
+    def privacy(self) -> PrivacyRepo:
+        """The runtime's own data about members."""
+        return PrivacyRepo(self.session)
 
     @cached_property
     def groups(self) -> GroupSettingsRepo:

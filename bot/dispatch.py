@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
+from bot import safety
 from bot.batching import GroupCommit
 from bot.clock import Clock
 from bot.config import Settings
@@ -28,7 +29,7 @@ from bot.replies import (
 )
 from bot.router import CommandTable, NotACommand, Parsed, UnknownCommand
 from storage.db import Database
-from storage.models import InboxEvent, OutboxMessage
+from storage.models import CardInstance, InboxEvent, OutboxMessage
 from storage.repositories import CardRepo, InboxRepo, MemberRepo
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,14 @@ class T:
         "抱歉，处理这条消息时出了点问题，已记录下来，请稍后再试。（编号 {ref}）",
         "Sorry, something went wrong handling that message. It has been logged; "
         "please try again later. (ref {ref})",
+    )
+    module_off = Text(
+        "本群没有开启「{module}」功能。管理员可以发送 /模块 开启。",
+        "The {module} module is off in this group; an admin can turn it on with /modules.",
+    )
+    banned = Text(
+        "抱歉，你在本群暂时不能这样操作。如有疑问请联系群管理员。",
+        "Sorry, you can't do that in this group for now. Please ask an admin if unsure.",
     )
     admin_only_click = Text("抱歉，只有管理员可以这样操作。", "Sorry, only admins can do that.")
     card_gone = Text("这张卡片已失效。", "This card is no longer active.")
@@ -229,12 +238,14 @@ class Dispatcher:
         await self.run_command(ctx, resolution)
 
     async def run_command(self, ctx: Context, parsed: Parsed) -> None:
-        """Check the admin flag, run the handler in a savepoint, turn ``UserError`` into a reply."""
+        """Check module, admin and ban from the spec, run the handler in a savepoint, turn
+        ``UserError`` into a reply, and audit admin commands."""
         ctx.lang = parsed.lang
         spec = parsed.route.spec
-        if spec.admin and not ctx.is_admin:
-            ctx.log.warning("admin command /%s refused", spec.name)
-            ctx.reply(ctx.t(T.admin_only, command="/" + parsed.used_name))
+        refusal = await self._refusal(ctx, spec.module, admin=spec.admin, acts=spec.acts)
+        if refusal is not None:
+            ctx.log.warning("/%s refused: %s", spec.name, refusal)
+            ctx.reply(refusal.replace("{command}", "/" + parsed.used_name))
             return
         savepoint = await ctx.session.begin_nested()
         mark = len(ctx.replies)
@@ -246,7 +257,34 @@ class Dispatcher:
             ctx.reply(ctx.t(exc.text, **exc.params))
             return
         await savepoint.commit()
+        if spec.admin:
+            await self._audit(ctx, "/" + spec.name, parsed.kwargs)
         add_result(ctx, result)
+
+    async def _refusal(
+        self, ctx: Context, module: str | None, *, admin: bool, acts: bool
+    ) -> str | None:
+        """Why the member may not do this here, or None. One place for every command and
+        button: a module switched off, an admin-only action, a banned member."""
+        assert ctx.conversation is not None and ctx.member is not None
+        if module is not None and module in await ctx.repos.groups.disabled_modules(
+            ctx.conversation.id
+        ):
+            return ctx.t(T.module_off, module=ctx.t(MODULE_NAMES.get(module, Text(module, module))))
+        if admin and not ctx.is_admin:
+            return ctx.t(
+                T.admin_only if ctx.click is None else T.admin_only_click, command="{command}"
+            )
+        if acts and await ctx.repos.bans.is_banned(ctx.conversation.id, ctx.member.staff_id):
+            return ctx.t(T.banned)
+        return None
+
+    async def _audit(self, ctx: Context, action: str, detail: dict[str, Any]) -> None:
+        assert ctx.conversation is not None and ctx.member is not None
+        text = " ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, [], ""))
+        await ctx.repos.audit.record(
+            ctx.conversation.id, ctx.member.staff_id, action, safety.plain(text), ctx.now
+        )
 
     async def _apologise(self, event_id: int) -> None:
         try:
@@ -299,13 +337,14 @@ class Dispatcher:
                 return (json.loads(existing.response) if existing.response else {}), []
             now = self.clock.now()
             try:
-                click = CardClick.from_data(data)
+                click: CardClick | None = CardClick.from_data(data)
             except ValidationError:
                 click = None
+            card = await CardRepo(session).get(click.out_track_id) if click is not None else None
             event_id = await inbox.record(
                 key=key,
                 topic=CARD_CALLBACK_TOPIC,
-                conversation_id="",
+                conversation_id=card.conversation_id if card is not None else "",
                 staff_id=str(data.get("userId", ""))[:200],
                 payload=data,
                 now=now,
@@ -313,21 +352,20 @@ class Dispatcher:
             if event_id is None:
                 raise IntegrityError("duplicate click", None, Exception(key))
             await inbox.mark(event_id, "done", now)
-            response, ctx = await self._route_click(session, key, click)
+            response, ctx = await self._route_click(session, key, click, card)
             wire = response.to_wire()
             await inbox.set_response(event_id, wire)
             rows = await write_replies(ctx) if ctx is not None else []
             return wire, rows
 
     async def _route_click(
-        self, session: Any, key: str, click: CardClick | None
+        self, session: Any, key: str, click: CardClick | None, card: CardInstance | None
     ) -> tuple[CardResponse, Context | None]:
         gone = CardResponse(private_data={"message": T.card_gone.zh})
-        if click is None:
+        if click is None or card is None:
             return gone, None
-        card = await CardRepo(session).get(click.out_track_id)
-        action = self.commands.actions.get(click.action)
-        if card is None or action is None:
+        action = self.commands.action(click.action, card.kind)
+        if action is None:
             log.info(
                 "click %s on unknown card %s / action %r", key, click.out_track_id, click.action
             )
@@ -340,9 +378,10 @@ class Dispatcher:
             conversation=ConversationRef(card.conversation_id),
             dingtalk_admin=member is not None and member.dingtalk_admin,
         )
-        if action.admin and not ctx.is_admin:
-            ctx.log.warning("admin card action %r refused", click.action)
-            return CardResponse(private_data={"message": ctx.t(T.admin_only_click)}), None
+        refusal = await self._refusal(ctx, action.module, admin=action.admin, acts=action.acts)
+        if refusal is not None:
+            ctx.log.warning("card action %r refused: %s", click.action, refusal)
+            return CardResponse(private_data={"message": refusal}), None
         savepoint = await session.begin_nested()
         try:
             response = await action.handler(ctx)
@@ -351,8 +390,19 @@ class Dispatcher:
             ctx.replies.clear()
             return CardResponse(private_data={"message": ctx.t(exc.text, **exc.params)}), None
         await savepoint.commit()
+        if action.admin:
+            await self._audit(
+                ctx, f"card:{click.action}", {"card": card.kind, "id": click.entity_id}
+            )
         return response, ctx
 
+
+MODULE_NAMES = {
+    "stories": Text("故事", "stories"),
+    "skills": Text("技能交换", "skill swaps"),
+    "volunteers": Text("志愿活动", "volunteering"),
+    "digest": Text("周报", "weekly digest"),
+}
 
 _KINDS = {
     "picture": Text("图片", "a picture"),

@@ -27,6 +27,7 @@ ArgKind = Literal["str", "int", "float", "datetime", "choice", "rest", "many"]
 Handler = Callable[..., Awaitable[Any]]
 ActionHandler = Callable[["Context"], Awaitable["CardResponse"]]
 
+MODULES = ("stories", "skills", "volunteers", "digest")
 COMMAND_PREFIXES = ("/", "／")
 PIPES = re.compile(r"[|｜]")
 MAX_TEXT = 10_000  # characters of a member's message the bot reads at all
@@ -97,6 +98,7 @@ class CommandSpec:
     admin: bool = False
     module: str | None = None
     hidden: bool = False
+    acts: bool = False  # submits, likes, signs up or proposes: refused to banned members
 
     def usage(self, lang: Lang) -> str:
         """The usage line, e.g. ``/story <title> | <body>``."""
@@ -118,12 +120,29 @@ class Route:
 
 @dataclass(slots=True)
 class ActionRoute:
-    """A registered card-button verb."""
+    """A registered card-button verb (for one card kind, or any)."""
 
     verb: str
     handler: ActionHandler
     admin: bool = False
     module: str | None = None
+    acts: bool = False
+    kind: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacySection:
+    """Something a feature stores about a member: shown by /mydata, erased by /forget.
+
+    ``collect`` returns (how many, a few recent items as plain text); ``erase`` returns
+    how many it erased. Both get the context, the conversation and the member's staff id.
+    """
+
+    key: str
+    title: Text
+    collect: Callable[[Context, str, str], Awaitable[tuple[int, list[str]]]]
+    erase: Callable[[Context, str, str], Awaitable[int]]
+    order: int = 50
 
 
 @dataclass(slots=True)
@@ -145,6 +164,7 @@ class Router:
     actions: list[ActionRoute] = field(default_factory=list)
     children: list[Router] = field(default_factory=list)
     jobs: list[JobRoute] = field(default_factory=list)
+    privacy: list[PrivacySection] = field(default_factory=list)
 
     def command(
         self,
@@ -156,8 +176,13 @@ class Router:
         style: Literal["words", "pipe"] = "words",
         admin: bool = False,
         hidden: bool = False,
+        acts: bool = False,
     ) -> Callable[[Handler], Handler]:
-        """Register ``handler`` for ``/name`` and its aliases."""
+        """Register ``handler`` for ``/name`` and its aliases.
+
+        ``admin`` commands are refused to others; ``acts`` commands (submitting, liking,
+        signing up, proposing) are refused to members banned in the group.
+        """
         spec = CommandSpec(
             name=name,
             help=help,
@@ -167,6 +192,7 @@ class Router:
             admin=admin,
             module=self.module,
             hidden=hidden,
+            acts=acts,
         )
 
         def register(handler: Handler) -> Handler:
@@ -176,15 +202,32 @@ class Router:
 
         return register
 
-    def action(self, *verbs: str, admin: bool = False) -> Callable[[ActionHandler], ActionHandler]:
-        """Register ``handler`` for card buttons whose ``params.action`` is one of ``verbs``."""
+    def action(
+        self, *verbs: str, admin: bool = False, acts: bool = False, kind: str | None = None
+    ) -> Callable[[ActionHandler], ActionHandler]:
+        """Register ``handler`` for card buttons whose ``params.action`` is one of ``verbs``
+        (on cards of ``kind`` only, when given)."""
 
         def register(handler: ActionHandler) -> ActionHandler:
             for verb in verbs:
-                self.actions.append(ActionRoute(verb, handler, admin=admin, module=self.module))
+                self.actions.append(
+                    ActionRoute(
+                        verb, handler, admin=admin, module=self.module, acts=acts, kind=kind
+                    )
+                )
             return handler
 
         return register
+
+    def privacy_section(self, section: PrivacySection) -> None:
+        """Declare what this feature stores about members (for /mydata and /forget)."""
+        self.privacy.append(section)
+
+    def all_privacy(self) -> Iterable[PrivacySection]:
+        """Every privacy section of the tree."""
+        yield from self.privacy
+        for child in self.children:
+            yield from child.all_privacy()
 
     def job(
         self, job_id: str, *, every: Callable[[Settings], float]
@@ -278,11 +321,17 @@ class CommandTable:
                 if key in self._index:
                     raise ValueError(f"command /{name} registered twice")
                 self._index[key] = (route, name)
-        self.actions: dict[str, ActionRoute] = {}
+        self.actions: dict[tuple[str, str | None], ActionRoute] = {}
         for action in root.all_actions():
-            if action.verb in self.actions:
-                raise ValueError(f"card action {action.verb!r} registered twice")
-            self.actions[action.verb] = action
+            verb_kind = (action.verb, action.kind)
+            if verb_kind in self.actions:
+                raise ValueError(f"card action {action.verb!r} ({action.kind}) registered twice")
+            self.actions[verb_kind] = action
+        self.privacy = sorted(root.all_privacy(), key=lambda section: section.order)
+
+    def action(self, verb: str, kind: str) -> ActionRoute | None:
+        """The handler for a button: one for this card kind, else one for any kind."""
+        return self.actions.get((verb, kind)) or self.actions.get((verb, None))
 
     def find(self, name: str) -> Route | None:
         """The route for a command name or alias (with or without the slash)."""

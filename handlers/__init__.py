@@ -7,6 +7,6 @@ from bot.router import Router
 
 def default_routers() -> list[Router]:
     """The routers of every feature, in matching order."""
-    from handlers import help, stories
+    from handlers import admin, help, privacy, stories
 
-    return [help.router, stories.router]
+    return [help.router, stories.router, privacy.router, admin.router]

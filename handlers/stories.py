@@ -21,7 +21,7 @@ from bot.replies import (
     TextReply,
     ToMembers,
 )
-from bot.router import Arg, Router
+from bot.router import Arg, PrivacySection, Router
 from handlers.honest_likes import LikeTable, MemberSignals, Scores, reason_names, score
 from storage.models import Story
 
@@ -236,6 +236,49 @@ async def _card_updates(
     ]
 
 
+# -- privacy: what this feature stores about a member ----------------------------------------
+
+
+async def _my_stories(ctx: Context, conversation_id: str, staff_id: str) -> tuple[int, list[str]]:
+    stories = await ctx.repos.stories.by_author(conversation_id, staff_id)
+    return len(stories), [
+        f"#{s.id}「{safety.plain(s.title)}」（{_status(ctx, s.status)}）" for s in stories[:3]
+    ]
+
+
+async def _erase_stories(ctx: Context, conversation_id: str, staff_id: str) -> int:
+    erased = await ctx.repos.stories.delete_by_author(conversation_id, staff_id)
+    if erased:
+        await ctx.repos.groups.get(
+            conversation_id, review_default=ctx.settings.stories.review_default
+        )
+        await ctx.repos.groups.mark_likes_dirty(conversation_id)
+    return erased
+
+
+async def _my_likes(ctx: Context, conversation_id: str, staff_id: str) -> tuple[int, list[str]]:
+    likes = await ctx.repos.likes.given(conversation_id, staff_id)
+    return len(likes), [f"#{like.story_id}" for like in likes[:5]]
+
+
+async def _erase_likes(ctx: Context, conversation_id: str, staff_id: str) -> int:
+    erased = await ctx.repos.likes.delete_given(conversation_id, staff_id)
+    if erased:
+        await ctx.repos.groups.get(
+            conversation_id, review_default=ctx.settings.stories.review_default
+        )
+        await ctx.repos.groups.mark_likes_dirty(conversation_id)
+    return erased
+
+
+router.privacy_section(
+    PrivacySection("likes", Text("点过的赞", "likes given"), _my_likes, _erase_likes, order=20)
+)
+router.privacy_section(
+    PrivacySection("stories", Text("故事", "stories"), _my_stories, _erase_stories, order=30)
+)
+
+
 # -- submitting ------------------------------------------------------------------------------
 
 
@@ -245,6 +288,7 @@ async def _card_updates(
     help=T.help_story,
     style="pipe",
     args=[Arg("title", T.title), Arg("body", T.body, kind="rest")],
+    acts=True,
 )
 async def submit(ctx: Context, title: str, body: str) -> list[Reply]:
     """Submit a story: to the review queue, or straight to the group where review is off."""
@@ -423,7 +467,11 @@ async def _after_like_change(ctx: Context, story: Story) -> list[Reply]:
 
 
 @router.command(
-    "like", aliases=["赞"], help=T.help_like, args=[Arg("id", T.story_id, kind="int", low=1)]
+    "like",
+    aliases=["赞"],
+    help=T.help_like,
+    args=[Arg("id", T.story_id, kind="int", low=1)],
+    acts=True,
 )
 async def like(ctx: Context, id: int) -> list[Reply]:
     """Like a story (once; a second like is a friendly no-op)."""
@@ -453,7 +501,7 @@ async def unlike(ctx: Context, id: int) -> list[Reply]:
     return [TextReply(content=ctx.t(T.unliked, id=id)), *updates]
 
 
-@router.action("like")
+@router.action("like", acts=True)
 async def like_click(ctx: Context) -> CardResponse:
     """The like button toggles; the card shows the new count and the clicker's own state."""
     assert ctx.member is not None and ctx.conversation is not None

@@ -130,6 +130,8 @@ class GroupSettings(Base):
     conversation_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     review_stories: Mapped[bool] = mapped_column(Boolean, default=True)
     likes_dirty: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Modules switched off in this group, comma-separated (all are on by default).
+    disabled_modules: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
 
 class Story(Base):
@@ -175,3 +177,39 @@ class Like(Base):
         Index("ix_likes_group", "conversation_id", "created_at"),
         Index("ix_likes_member", "conversation_id", "staff_id", "created_at"),
     )
+
+
+class AuditEntry(Base):
+    """An admin action (command or card button), kept for `/audit`."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    staff_id: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[str] = mapped_column(String(500), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_audit_group", "conversation_id", "id"),)
+
+
+class Ban(Base):
+    """A member who may not submit, like, sign up or propose in one group."""
+
+    __tablename__ = "bans"
+
+    conversation_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    banned_by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ForgetRequest(Base):
+    """A member asked to have their data erased and must confirm within a few minutes."""
+
+    __tablename__ = "forget_requests"
+
+    conversation_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())

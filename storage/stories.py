@@ -52,6 +52,28 @@ class GroupSettingsRepo:
             .values(review_stories=on)
         )
 
+    async def disabled_modules(self, conversation_id: str) -> set[str]:
+        """Modules switched off in this group (no row yet: none)."""
+        value = await self.session.scalar(
+            select(GroupSettings.disabled_modules).where(
+                GroupSettings.conversation_id == conversation_id
+            )
+        )
+        return {m for m in (value or "").split(",") if m}
+
+    async def set_module(
+        self, conversation_id: str, module: str, on: bool, *, review_default: bool
+    ) -> None:
+        """Switch a module on or off for the group."""
+        settings = await self.get(conversation_id, review_default=review_default)
+        disabled = {m for m in settings.disabled_modules.split(",") if m}
+        disabled = disabled - {module} if on else disabled | {module}
+        await self.session.execute(
+            update(GroupSettings)
+            .where(GroupSettings.conversation_id == conversation_id)
+            .values(disabled_modules=",".join(sorted(disabled)))
+        )
+
     async def mark_likes_dirty(self, conversation_id: str) -> None:
         """New like evidence: the group's weights need recomputing."""
         await self.session.execute(
@@ -160,6 +182,24 @@ class StoryRepo:
         story = await self.session.get(Story, story_id, populate_existing=True)
         return story
 
+    async def by_author(self, conversation_id: str, staff_id: str) -> list[Story]:
+        """A member's stories in the group, newest first."""
+        rows = await self.session.execute(
+            select(Story)
+            .where(Story.conversation_id == conversation_id, Story.author_staff_id == staff_id)
+            .order_by(Story.id.desc())
+        )
+        return list(rows.scalars())
+
+    async def delete_by_author(self, conversation_id: str, staff_id: str) -> int:
+        """Erase a member's stories (and, by cascade, the likes they got)."""
+        result = await self.session.execute(
+            delete(Story).where(
+                Story.conversation_id == conversation_id, Story.author_staff_id == staff_id
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     async def top(self, conversation_id: str, since: datetime | None, limit: int) -> list[Story]:
         """Approved stories by genuine likes (then raw likes, then the oldest)."""
         stmt = select(Story).where(
@@ -227,6 +267,27 @@ class LikeRepo:
         await self.session.execute(
             update(Story).where(Story.id == story_id).values(likes=raw, genuine_likes=genuine)
         )
+
+    async def given(self, conversation_id: str, staff_id: str) -> list[Like]:
+        """The likes a member gave in the group, newest first."""
+        rows = await self.session.execute(
+            select(Like)
+            .where(Like.conversation_id == conversation_id, Like.staff_id == staff_id)
+            .order_by(Like.id.desc())
+        )
+        return list(rows.scalars())
+
+    async def delete_given(self, conversation_id: str, staff_id: str) -> int:
+        """Erase a member's likes; the stories they liked are recounted."""
+        result = await self.session.execute(
+            delete(Like)
+            .where(Like.conversation_id == conversation_id, Like.staff_id == staff_id)
+            .returning(Like.story_id)
+        )
+        stories = list(result.scalars())
+        for story_id in set(stories):
+            await self.recount(story_id)
+        return len(stories)
 
     async def of_story(self, story_id: int) -> list[Like]:
         """Every like of a story, oldest first."""

@@ -1,0 +1,163 @@
+"""The privacy dashboard: /mydata shows what the bot stores about me, /forget erases it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot import safety
+from bot.context import Context
+from bot.errors import UserError
+from bot.i18n import Text
+from bot.replies import CardButton, CardReply, CardResponse, Reply, TextReply, ToMembers
+from bot.router import Arg, PrivacySection, Router
+
+router = Router("privacy")
+
+CONFIRM_WINDOW = timedelta(minutes=10)
+
+
+class T:
+    """Texts of the privacy dashboard."""
+
+    help_mydata = Text("查看机器人在本群存储的关于我的数据", "what the bot stores about me here")
+    help_forget = Text("删除我在本群的数据（需要确认）", "erase my data in this group (asks first)")
+    confirm_word = Text("确认", "confirm")
+    profile = Text("个人资料", "profile")
+    raw = Text("仍保留的原始消息", "raw messages still kept")
+    header = Text(
+        "机器人在「{group}」存储的关于你的数据：", "What the bot stores about you in '{group}':"
+    )
+    line = Text("{title}：{n} 条{items}", "{title}: {n}{items}")
+    nothing = Text("（没有）", "(none)")
+    sent_privately = Text("已私信发给你。", "Sent to you privately.")
+    forget_prompt = Text(
+        "确定要删除你在本群存储的全部数据吗？请在 10 分钟内发送：/删除我的数据 确认",
+        "Erase everything the bot stores about you in this group? Within 10 minutes, send: "
+        "/forget confirm",
+    )
+    no_request = Text(
+        "没有待确认的删除请求，或已超过 10 分钟。请先发送 /删除我的数据",
+        "There is no erase request waiting (or it is over 10 minutes old). Send /forget first.",
+    )
+    erased = Text("已删除你在本群的数据：{what}。", "Erased your data in this group: {what}.")
+    erased_item = Text("{title} {n} 条", "{title} {n}")
+    erased_nothing = Text("没有需要删除的数据", "there was nothing to erase")
+    not_yours = Text("这是别人的删除确认。", "This confirmation is someone else's.")
+    first_seen = Text("首次出现 {date}", "first seen {date}")
+    messages = Text("消息 {n} 条", "{n} messages")
+    group_label = Text("本群", "this group")
+
+
+async def _profile(ctx: Context, conversation_id: str, staff_id: str) -> tuple[int, list[str]]:
+    member = await ctx.repos.members.get(conversation_id, staff_id)
+    if member is None:
+        return 0, []
+    date = member.first_seen_at.astimezone(ctx.settings.bot.tz).strftime("%Y-%m-%d")
+    return 1, [
+        safety.plain(member.nick or staff_id),
+        ctx.t(T.first_seen, date=date),
+        ctx.t(T.messages, n=member.messages),
+    ]
+
+
+async def _erase_profile(ctx: Context, conversation_id: str, staff_id: str) -> int:
+    return await ctx.repos.privacy.erase_profile(conversation_id, staff_id)
+
+
+async def _raw(ctx: Context, conversation_id: str, staff_id: str) -> tuple[int, list[str]]:
+    return await ctx.repos.privacy.raw_messages(conversation_id, staff_id), []
+
+
+async def _erase_raw(ctx: Context, conversation_id: str, staff_id: str) -> int:
+    return await ctx.repos.privacy.erase_raw_messages(conversation_id, staff_id)
+
+
+router.privacy_section(PrivacySection("profile", T.profile, _profile, _erase_profile, order=10))
+router.privacy_section(PrivacySection("raw", T.raw, _raw, _erase_raw, order=90))
+
+
+def _privately(ctx: Context, text: str) -> list[Reply]:
+    """In a group, send personal data one to one and say so; in a one-to-one chat, reply."""
+    assert ctx.conversation is not None and ctx.member is not None
+    if not ctx.conversation.is_group:
+        return [TextReply(content=text)]
+    return [
+        TextReply(content=text, to=ToMembers(staff_ids=[ctx.member.staff_id])),
+        TextReply(content=ctx.t(T.sent_privately)),
+    ]
+
+
+@router.command("mydata", aliases=["我的数据"], help=T.help_mydata)
+async def mydata(ctx: Context) -> list[Reply]:
+    """Everything stored about the member in this conversation, grouped, with recent items."""
+    assert ctx.conversation is not None and ctx.member is not None
+    group = ctx.conversation.title or ctx.t(T.group_label)
+    lines = [ctx.t(T.header, group=group)]
+    for section in ctx.commands.privacy:
+        n, items = await section.collect(ctx, ctx.conversation.id, ctx.member.staff_id)
+        shown = (
+            f"（{'，'.join(items)}）"
+            if items and ctx.lang == "zh"
+            else (f" ({', '.join(items)})" if items else "")
+        )
+        lines.append(ctx.t(T.line, title=ctx.t(section.title), n=n, items=shown))
+    return _privately(ctx, "\n".join(lines))
+
+
+@router.command(
+    "forget",
+    aliases=["删除我的数据"],
+    help=T.help_forget,
+    args=[
+        Arg("confirm", T.confirm_word, kind="choice", choices=("confirm", "确认"), optional=True)
+    ],
+)
+async def forget(ctx: Context, confirm: str | None) -> list[Reply]:
+    """Ask first; on confirmation within 10 minutes erase the member's data in every table."""
+    assert ctx.conversation is not None and ctx.member is not None
+    if confirm is None:
+        await ctx.repos.privacy.request_forget(ctx.conversation.id, ctx.member.staff_id, ctx.now)
+        replies: list[Reply] = [TextReply(content=ctx.t(T.forget_prompt))]
+        if ctx.settings.cards.generic_template:
+            replies.append(
+                CardReply(
+                    kind="forget",
+                    entity_id=ctx.member.staff_id,
+                    template_id=ctx.settings.cards.generic_template,
+                    out_track_id=f"forget-{ctx.key}",
+                    title=ctx.t(T.help_forget),
+                    data={"title": ctx.t(T.forget_prompt)},
+                    buttons=[
+                        CardButton(label="确认 / Confirm", action="confirm", id=ctx.member.staff_id)
+                    ],
+                    fallback_markdown=ctx.t(T.forget_prompt),
+                )
+            )
+        return replies
+    return [TextReply(content=await erase_member(ctx, ctx.conversation.id, ctx.member.staff_id))]
+
+
+async def erase_member(ctx: Context, conversation_id: str, staff_id: str) -> str:
+    """Erase everything every feature stores about a member in a group; say what went."""
+    if not await ctx.repos.privacy.take_forget_request(
+        conversation_id, staff_id, ctx.now - CONFIRM_WINDOW
+    ):
+        raise UserError(T.no_request)
+    parts = []
+    for section in ctx.commands.privacy:
+        n = await section.erase(ctx, conversation_id, staff_id)
+        if n:
+            parts.append(ctx.t(T.erased_item, title=ctx.t(section.title), n=n))
+    ctx.log.info("member data erased in %s: %s", conversation_id, parts)
+    what = ("，" if ctx.lang == "zh" else ", ").join(parts) or ctx.t(T.erased_nothing)
+    return ctx.t(T.erased, what=what)
+
+
+@router.action("confirm", kind="forget")
+async def confirm_click(ctx: Context) -> CardResponse:
+    """The confirm button of the erase card: only the member who asked may press it."""
+    assert ctx.click is not None and ctx.conversation is not None and ctx.member is not None
+    if ctx.click.entity_id != ctx.member.staff_id:
+        raise UserError(T.not_yours)
+    message = await erase_member(ctx, ctx.conversation.id, ctx.member.staff_id)
+    return CardResponse(private_data={"message": message})
