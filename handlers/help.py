@@ -38,25 +38,26 @@ def _line(ctx: Context, spec: CommandSpec) -> str:
     args=[Arg("command", T.command_label, kind="rest", optional=True, max_len=40)],
 )
 async def show_help(ctx: Context, command: str | None) -> str:
-    """List every command this member may use, or explain one."""
+    """List every command this member may use here (modules that are on), or explain one."""
+    assert ctx.conversation is not None
+    off = await ctx.repos.groups.disabled_modules(ctx.conversation.id)
+
+    def visible(spec: CommandSpec) -> bool:
+        return not spec.hidden and spec.module not in off and (ctx.is_admin or not spec.admin)
+
     if command:
         route = ctx.commands.find(command)
-        if route is None or route.spec.hidden or (route.spec.admin and not ctx.is_admin):
+        if route is None or not visible(route.spec):
             raise UserError(T.unknown, name=command.lstrip("/／")[:40])
         spec = route.spec
         names = ", ".join("/" + n for n in (spec.name, *spec.aliases))
         tag = ctx.t(T.admin_tag) if spec.admin else ""
         return f"{_line(ctx, spec)}{tag}\n{ctx.t(T.aliases, aliases=names)}"
-    member, admin = [], []
+    member: list[str] = []
+    admin: list[str] = []
     for route in ctx.commands.routes:
-        spec = route.spec
-        if spec.hidden:
-            continue
-        if spec.admin:
-            if ctx.is_admin:
-                admin.append(_line(ctx, spec))
-        else:
-            member.append(_line(ctx, spec))
+        if visible(route.spec):
+            (admin if route.spec.admin else member).append(_line(ctx, route.spec))
     lines = [ctx.t(T.header), *member]
     if admin:
         lines += ["", ctx.t(T.admin_header), *admin]
