@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.context import Context, ConversationRef, Repos
 from bot.errors import UserError
 from bot.events import BOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC, BotMessage, CardClick
-from bot.i18n import Text, has_cjk
+from bot.i18n import Text, guess_lang
 from bot.outbox import outbox_rows, write_replies
 from bot.replies import (
     CardReply,
@@ -300,7 +300,7 @@ class Dispatcher:
                     key=row.key,
                     message=message,
                 )
-                ctx.lang = "zh" if has_cjk(message.plain_text or "中") else "en"
+                ctx.lang = guess_lang(message.plain_text or "")
                 ctx.reply(ctx.t(T.oops, ref=event_id))
                 rows = await write_replies(ctx)
         except Exception:

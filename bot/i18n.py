@@ -24,3 +24,10 @@ class Text:
 def has_cjk(text: str) -> bool:
     """Whether ``text`` contains a CJK ideograph (used to guess the member's language)."""
     return any("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in text)
+
+
+def guess_lang(text: str) -> Lang:
+    """Chinese first: English only for text with Latin letters and no Chinese at all."""
+    if has_cjk(text):
+        return "zh"
+    return "en" if any("a" <= ch.lower() <= "z" for ch in text) else "zh"

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from bot import safety
 from bot.errors import UserError
-from bot.i18n import Lang, Text, has_cjk
+from bot.i18n import Lang, Text, guess_lang, has_cjk
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -347,7 +347,7 @@ class CommandTable:
                 the right form.
         """
         text = safety.clean(text).strip()
-        lang: Lang = "zh" if has_cjk(text) or not text else "en"
+        lang = guess_lang(text)
         if len(text) > MAX_TEXT:
             raise UserError(T.message_too_long, limit=MAX_TEXT)
         if not text.startswith(COMMAND_PREFIXES):
