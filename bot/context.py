@@ -19,6 +19,7 @@ from bot.replies import Reply, TextReply
 from storage.admin import AuditRepo, BanRepo, PrivacyRepo
 from storage.repositories import CardRepo, InboxRepo, MemberRepo, OutboxRepo
 from storage.stories import GroupSettingsRepo, LikeRepo, StoryRepo
+from storage.volunteers import EventRepo, HoursRepo, SignupRepo
 
 if TYPE_CHECKING:
     from bot.router import CommandTable
@@ -73,6 +74,21 @@ class Repos:
     def privacy(self) -> PrivacyRepo:
         """The runtime's own data about members."""
         return PrivacyRepo(self.session)
+
+    @cached_property
+    def events(self) -> EventRepo:
+        """Volunteer activities."""
+        return EventRepo(self.session)
+
+    @cached_property
+    def signups(self) -> SignupRepo:
+        """Sign-ups."""
+        return SignupRepo(self.session)
+
+    @cached_property
+    def hours(self) -> HoursRepo:
+        """Volunteer hours."""
+        return HoursRepo(self.session)
 
     @cached_property
     def groups(self) -> GroupSettingsRepo:

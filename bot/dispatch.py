@@ -98,6 +98,9 @@ class Dispatcher:
         self.commands = commands
         self.on_outbox = on_outbox
         self._known_conversations: dict[str, str] = {}
+        self._clicks: GroupCommit[tuple[str, dict[str, Any]], dict[str, Any]] = GroupCommit(
+            self._click_batch
+        )
         self._recorder: GroupCommit[dict[str, Any], int | None] = GroupCommit(self._record_batch)
 
     def _context(self, session: Any, **event: Any) -> Context:
@@ -311,52 +314,75 @@ class Dispatcher:
     # -- card clicks (answered inside the ack) ---------------------------------------------
 
     async def click(self, data: dict[str, Any], frame_id: str) -> dict[str, Any]:
-        """Record and handle a card click in one transaction; return the ack's response."""
+        """Record and handle a card click; return the ack's response (the card's update).
+
+        Clicks arriving together share one transaction, each in its own savepoint and in
+        arrival order, so a storm of clicks is answered quickly and strictly first come,
+        first served.
+        """
         key = event_key(CARD_CALLBACK_TOPIC, data, frame_id)
         try:
-            response, rows = await self._click_once(key, data)
+            return await self._clicks.submit((key, data))
         except IntegrityError:
-            # The same click, redelivered while the first was being handled: answer alike.
+            # The same click redelivered while another process handled it: answer alike.
             async with self.db.transaction() as session:
                 row = await InboxRepo(session).by_key(key)
             return json.loads(row.response) if row is not None and row.response else {}
         except Exception:
-            log.exception("unexpected error handling card click %s", key)
+            log.exception("card click %s could not be handled", key)
             return CardResponse(private_data={"message": T.card_oops.zh}).to_wire()
-        if rows:
-            self.on_outbox(rows)
-        return response
 
-    async def _click_once(
-        self, key: str, data: dict[str, Any]
-    ) -> tuple[dict[str, Any], list[OutboxMessage]]:
+    async def _click_batch(self, clicks: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        responses: list[dict[str, Any]] = []
+        written: list[OutboxMessage] = []
         async with self.db.transaction() as session:
-            inbox = InboxRepo(session)
-            existing = await inbox.by_key(key)
-            if existing is not None:
-                return (json.loads(existing.response) if existing.response else {}), []
-            now = self.clock.now()
-            try:
-                click: CardClick | None = CardClick.from_data(data)
-            except ValidationError:
-                click = None
-            card = await CardRepo(session).get(click.out_track_id) if click is not None else None
-            event_id = await inbox.record(
-                key=key,
-                topic=CARD_CALLBACK_TOPIC,
-                conversation_id=card.conversation_id if card is not None else "",
-                staff_id=str(data.get("userId", ""))[:200],
-                payload=data,
-                now=now,
-            )
-            if event_id is None:
-                raise IntegrityError("duplicate click", None, Exception(key))
-            await inbox.mark(event_id, "done", now)
-            response, ctx = await self._route_click(session, key, click, card)
-            wire = response.to_wire()
-            await inbox.set_response(event_id, wire)
-            rows = await write_replies(ctx) if ctx is not None else []
-            return wire, rows
+            for key, data in clicks:
+                savepoint = await session.begin_nested()
+                try:
+                    response, rows = await self._click_in(session, key, data)
+                except Exception:
+                    await savepoint.rollback()
+                    log.exception("unexpected error handling card click %s", key)
+                    responses.append(
+                        CardResponse(private_data={"message": T.card_oops.zh}).to_wire()
+                    )
+                    continue
+                await savepoint.commit()
+                responses.append(response)
+                written += rows
+        if written:
+            self.on_outbox(written)
+        return responses
+
+    async def _click_in(
+        self, session: Any, key: str, data: dict[str, Any]
+    ) -> tuple[dict[str, Any], list[OutboxMessage]]:
+        inbox = InboxRepo(session)
+        existing = await inbox.by_key(key)
+        if existing is not None:
+            return (json.loads(existing.response) if existing.response else {}), []
+        now = self.clock.now()
+        try:
+            click: CardClick | None = CardClick.from_data(data)
+        except ValidationError:
+            click = None
+        card = await CardRepo(session).get(click.out_track_id) if click is not None else None
+        event_id = await inbox.record(
+            key=key,
+            topic=CARD_CALLBACK_TOPIC,
+            conversation_id=card.conversation_id if card is not None else "",
+            staff_id=str(data.get("userId", ""))[:200],
+            payload=data,
+            now=now,
+        )
+        if event_id is None:
+            raise IntegrityError("duplicate click", None, Exception(key))
+        await inbox.mark(event_id, "done", now)
+        response, ctx = await self._route_click(session, key, click, card)
+        wire = response.to_wire()
+        await inbox.set_response(event_id, wire)
+        rows = await write_replies(ctx) if ctx is not None else []
+        return wire, rows
 
     async def _route_click(
         self, session: Any, key: str, click: CardClick | None, card: CardInstance | None

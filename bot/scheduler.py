@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -75,6 +76,8 @@ class JobQueue:
             coalesce=True,
             max_instances=1,
             misfire_grace_time=None,
+            # Run once at start-up too: what fell due while the bot was down goes out now.
+            next_run_time=datetime.now(UTC),
         )
 
     async def run_job(self, job_id: str) -> bool:

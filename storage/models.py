@@ -213,3 +213,64 @@ class ForgetRequest(Base):
     conversation_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     staff_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Event(Base):
+    """A volunteer activity in one group."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    hours: Mapped[float] = mapped_column(Float)
+    place: Mapped[str] = mapped_column(String(200))
+    seats: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | cancelled | done
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    reminded_24h: Mapped[bool] = mapped_column(Boolean, default=False)
+    reminded_1h: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_events_group", "conversation_id", "status", "starts_at"),)
+
+
+class Signup(Base):
+    """A member's sign-up: confirmed, or on the waitlist in arrival order (by id)."""
+
+    __tablename__ = "signups"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    staff_id: Mapped[str] = mapped_column(String(200))
+    nick: Mapped[str] = mapped_column(String(200), default="")
+    status: Mapped[str] = mapped_column(String(16))  # confirmed | waitlisted
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "staff_id", name="uq_signup_once"),
+        Index("ix_signups_event", "event_id", "status", "id"),
+        Index("ix_signups_member", "conversation_id", "staff_id"),
+    )
+
+
+class VolunteerHours(Base):
+    """Hours credited to a member for an activity they came to."""
+
+    __tablename__ = "volunteer_hours"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    staff_id: Mapped[str] = mapped_column(String(200))
+    event_id: Mapped[int] = mapped_column(BigInteger)
+    title: Mapped[str] = mapped_column(String(200))
+    hours: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "staff_id", name="uq_hours_once"),
+        Index("ix_hours_member", "conversation_id", "staff_id"),
+    )

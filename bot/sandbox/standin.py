@@ -56,6 +56,7 @@ class Sent:
     at_ids: list[str] = field(default_factory=list)
     out_track_id: str = ""
     at: float = field(default_factory=time.monotonic)
+    in_reply_to: str = ""  # the msgId whose session webhook carried it
 
     @property
     def text(self) -> str:
@@ -86,6 +87,7 @@ class Session:
     conversation_type: str
     sender: str
     expires_at_ms: int
+    msg_id: str = ""
 
 
 @dataclass
@@ -381,11 +383,14 @@ class StandIn:
         """Build a robot message as DingTalk sends it (with the leading space after @name)."""
         session = secrets.token_urlsafe(12)
         expires_ms = int((time.time() + session_ttl) * 1000)
-        self.sessions[session] = Session(conversation, conversation_type, sender, expires_ms)
+        msg_id = msg_id or f"msg{next(self._msg_seq):08d}{secrets.token_hex(4)}"
+        self.sessions[session] = Session(
+            conversation, conversation_type, sender, expires_ms, msg_id
+        )
         data: dict[str, Any] = {
             "conversationId": conversation,
             "conversationType": conversation_type,
-            "msgId": msg_id or f"msg{next(self._msg_seq):08d}{secrets.token_hex(4)}",
+            "msgId": msg_id,
             "msgtype": msgtype,
             "senderStaffId": sender,
             "senderId": f"$:LWCP_v1:${sender}",
@@ -544,7 +549,15 @@ class StandIn:
             return web.json_response({"errcode": 40035, "errmsg": "bad msgtype"})
         at_ids = list((body.get("at") or {}).get("atUserIds") or [])
         await self._record(
-            Sent("webhook", session.conversation_id, key, param, [session.sender], at_ids)
+            Sent(
+                "webhook",
+                session.conversation_id,
+                key,
+                param,
+                [session.sender],
+                at_ids,
+                in_reply_to=session.msg_id,
+            )
         )
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 

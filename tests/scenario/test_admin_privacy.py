@@ -239,26 +239,28 @@ async def test_ids_from_another_group_are_unknown_for_every_id_command(
     standin: StandIn, start_bot: BotFactory
 ) -> None:
     await start_bot(cards=CARDS, admins={"staff_ids": ["admin1"]})
-    story_id, _ = await submit_and_approve(standin)  # in cid-group-1
+    story_id, _ = await submit_and_approve(standin)  # all of these live in cid-group-1
     pending = await say(standin, "/故事 待审 | 另一个", sender="bob")
     pending_id = int(pending.text.split("#")[1].split("「")[0])
+    created = await say(
+        standin, "/活动 新建 植树 | 2030-03-12 09:00 | 3 | 公园 | 5", sender="admin1"
+    )
+    event_id = int(created.text.split("#")[1].split("「")[0])
     from bot.router import CommandTable, Router
 
     root = Router("all")
     for router in default_routers():
         root.include_router(router)
     specs = [r.spec for r in CommandTable(root).routes if any(a.name == "id" for a in r.spec.args)]
-    assert {s.name for s in specs} >= {"like", "unlike", "approve", "reject", "likes"}
+    expected = {"like", "unlike", "approve", "reject", "likes", "join", "leave"}
+    expected |= {"event seats", "event roster", "event done", "event cancel"}
+    assert {s.name for s in specs} >= expected
     for spec in specs:
-        for target in (story_id, pending_id):
+        for target in (story_id, pending_id, event_id):
             text = command_text(spec).replace(" 1", f" {target}", 1)
             sent = await say(standin, text, sender="admin1", conversation="cid-group-b")
-            assert str(target) in sent.text and (
-                "没有" in sent.text or "no story" in sent.text.lower()
-            ), (
-                text,
-                sent.text,
-            )
+            assert f"#{target}" in sent.text or f" {target} " in sent.text, (text, sent.text)
+            assert "没有" in sent.text or "There is no" in sent.text, (text, sent.text)
 
 
 async def test_retention_purges_old_raw_payloads(standin: StandIn, start_bot: BotFactory) -> None:

@@ -24,15 +24,15 @@ async def start(start_bot: BotFactory, **sections: dict[str, Any]) -> Applicatio
 MESSAGE_ROUTES = ("webhook", "group", "o2o")
 
 
-async def say(standin: StandIn, text: str, **kw: Any) -> Sent:
-    """Send a message and return the first message (not card) the bot sent after it."""
-    before = len(standin.sent)
-    await standin.say(text, **kw)
+async def say(standin: StandIn, text: str | None, **kw: Any) -> Sent:
+    """Send a message and return the first message (not card) the bot sent in reply to it."""
+    push = await standin.say(text, **kw)
+    msg_id = push.data["msgId"]
 
-    def new_message(s: Sent) -> bool:
-        return s.route in MESSAGE_ROUTES and standin.sent.index(s) >= before
+    def answer(s: Sent) -> bool:
+        return s.in_reply_to == msg_id and s.route in MESSAGE_ROUTES
 
-    return (await standin.wait_sent(where=new_message))[0]
+    return (await standin.wait_sent(where=answer))[0]
 
 
 async def reply_texts(standin: StandIn, text: str, count: int, **kw: Any) -> list[Sent]:

@@ -1,0 +1,274 @@
+"""Repositories for volunteer activities: sign-ups that can never overbook, hours.
+
+Every change to an activity's sign-ups first locks the activity's row (``FOR UPDATE`` on
+PostgreSQL; SQLite serialises writers anyway), so concurrent clicks are decided one after
+another and never confirm more members than there are seats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Event, Signup, VolunteerHours
+from storage.repositories import _insert
+
+
+@dataclass(slots=True)
+class EventRepo:
+    """Activities of one group at a time."""
+
+    session: AsyncSession
+
+    async def create(
+        self,
+        *,
+        conversation_id: str,
+        title: str,
+        starts_at: datetime,
+        hours: float,
+        place: str,
+        seats: int,
+        by: str,
+        now: datetime,
+    ) -> Event:
+        """A new open activity."""
+        event = Event(
+            conversation_id=conversation_id,
+            title=title,
+            starts_at=starts_at,
+            hours=hours,
+            place=place,
+            seats=seats,
+            status="open",
+            created_by=by,
+            created_at=now,
+            cancel_reason="",
+            reminded_24h=False,
+            reminded_1h=False,
+        )
+        self.session.add(event)
+        await self.session.flush()
+        return event
+
+    async def get(self, conversation_id: str, event_id: int, *, lock: bool = False) -> Event | None:
+        """An activity of this group (another group's is unknown); ``lock`` takes its row lock."""
+        stmt = select(Event).where(Event.id == event_id, Event.conversation_id == conversation_id)
+        if lock:
+            stmt = stmt.with_for_update()
+        return (
+            await self.session.execute(stmt.execution_options(populate_existing=True))
+        ).scalar_one_or_none()
+
+    async def upcoming(self, conversation_id: str, now: datetime, limit: int = 20) -> list[Event]:
+        """Open activities that have not started, soonest first."""
+        rows = await self.session.execute(
+            select(Event)
+            .where(
+                Event.conversation_id == conversation_id,
+                Event.status == "open",
+                Event.starts_at > now,
+            )
+            .order_by(Event.starts_at, Event.id)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def set_status(self, event: Event, status: str, reason: str = "") -> None:
+        """Cancel or close an activity."""
+        event.status = status
+        event.cancel_reason = reason
+        await self.session.flush()
+
+    async def set_seats(self, event: Event, seats: int) -> None:
+        """Change the capacity."""
+        event.seats = seats
+        await self.session.flush()
+
+    async def claim_reminders(self, now: datetime, before: datetime, *, hour: bool) -> list[int]:
+        """Take the reminders due now: open activities starting after ``now`` and no later
+        than ``before``, not yet reminded. The flag flips in the same statement, so each
+        reminder is sent once even with several processes or a restart."""
+        flag = Event.reminded_1h if hour else Event.reminded_24h
+        result = await self.session.execute(
+            update(Event)
+            .where(
+                Event.status == "open",
+                flag.is_(False),
+                Event.starts_at > now,
+                Event.starts_at <= before,
+            )
+            .values({flag: True})
+            .returning(Event.id)
+        )
+        return list(result.scalars())
+
+    async def by_id(self, event_id: int) -> Event | None:
+        """An activity by id alone (for jobs, which work across groups)."""
+        return await self.session.get(Event, event_id)
+
+
+@dataclass(slots=True)
+class SignupRepo:
+    """Sign-ups: confirmed while seats remain, then the waitlist in arrival order."""
+
+    session: AsyncSession
+
+    async def counts(self, event_id: int) -> tuple[int, int]:
+        """(confirmed, waitlisted)."""
+        rows = await self.session.execute(
+            select(Signup.status, func.count(Signup.id))
+            .where(Signup.event_id == event_id)
+            .group_by(Signup.status)
+        )
+        counts = dict(rows.all())
+        return int(counts.get("confirmed", 0)), int(counts.get("waitlisted", 0))
+
+    async def find(self, event_id: int, staff_id: str) -> Signup | None:
+        """A member's sign-up for an activity."""
+        return (
+            await self.session.execute(
+                select(Signup).where(Signup.event_id == event_id, Signup.staff_id == staff_id)
+            )
+        ).scalar_one_or_none()
+
+    async def join(
+        self, event: Event, staff_id: str, nick: str, now: datetime
+    ) -> tuple[Signup, bool]:
+        """Sign up (the caller holds the activity's lock); (sign-up, whether it is new)."""
+        existing = await self.find(event.id, staff_id)
+        if existing is not None:
+            return existing, False
+        confirmed, _ = await self.counts(event.id)
+        result = await self.session.execute(
+            _insert(self.session, Signup)
+            .values(
+                event_id=event.id,
+                conversation_id=event.conversation_id,
+                staff_id=staff_id,
+                nick=nick,
+                status="confirmed" if confirmed < event.seats else "waitlisted",
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["event_id", "staff_id"])
+            .returning(Signup.id)
+        )
+        new = result.scalar_one_or_none() is not None
+        signup = await self.find(event.id, staff_id)
+        assert signup is not None
+        return signup, new
+
+    async def position(self, signup: Signup) -> int:
+        """1-based place on the waitlist (0 when confirmed)."""
+        if signup.status != "waitlisted":
+            return 0
+        ahead = await self.session.scalar(
+            select(func.count(Signup.id)).where(
+                Signup.event_id == signup.event_id,
+                Signup.status == "waitlisted",
+                Signup.id < signup.id,
+            )
+        )
+        return int(ahead or 0) + 1
+
+    async def leave(self, event: Event, staff_id: str) -> Signup | None:
+        """Withdraw (the caller holds the lock); the removed sign-up, or None."""
+        signup = await self.find(event.id, staff_id)
+        if signup is None:
+            return None
+        await self.session.delete(signup)
+        await self.session.flush()
+        return signup
+
+    async def promote(self, event: Event) -> list[Signup]:
+        """Fill free seats from the waitlist, first come first served (caller holds the lock)."""
+        confirmed, _ = await self.counts(event.id)
+        free = event.seats - confirmed
+        if free <= 0:
+            return []
+        rows = await self.session.execute(
+            select(Signup)
+            .where(Signup.event_id == event.id, Signup.status == "waitlisted")
+            .order_by(Signup.id)
+            .limit(free)
+        )
+        promoted = list(rows.scalars())
+        for signup in promoted:
+            signup.status = "confirmed"
+        await self.session.flush()
+        return promoted
+
+    async def roster(self, event_id: int) -> tuple[list[Signup], list[Signup]]:
+        """(confirmed, waitlist), each in arrival order."""
+        rows = await self.session.execute(
+            select(Signup).where(Signup.event_id == event_id).order_by(Signup.id)
+        )
+        signups = list(rows.scalars())
+        return [s for s in signups if s.status == "confirmed"], [
+            s for s in signups if s.status == "waitlisted"
+        ]
+
+    async def of_member(self, conversation_id: str, staff_id: str) -> list[Signup]:
+        """A member's sign-ups in a group, newest first."""
+        rows = await self.session.execute(
+            select(Signup)
+            .where(Signup.conversation_id == conversation_id, Signup.staff_id == staff_id)
+            .order_by(Signup.id.desc())
+        )
+        return list(rows.scalars())
+
+
+@dataclass(slots=True)
+class HoursRepo:
+    """Volunteer hours, credited once per member per activity."""
+
+    session: AsyncSession
+
+    async def credit(self, event: Event, staff_ids: list[str], now: datetime) -> int:
+        """Credit the activity's hours to those who came; returns how many were credited."""
+        if not staff_ids:
+            return 0
+        result = await self.session.execute(
+            _insert(self.session, VolunteerHours)
+            .values(
+                [
+                    {
+                        "conversation_id": event.conversation_id,
+                        "staff_id": staff,
+                        "event_id": event.id,
+                        "title": event.title,
+                        "hours": event.hours,
+                        "at": now,
+                    }
+                    for staff in staff_ids
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["event_id", "staff_id"])
+            .returning(VolunteerHours.id)
+        )
+        return len(result.all())
+
+    async def of_member(self, conversation_id: str, staff_id: str) -> list[VolunteerHours]:
+        """A member's credited activities, newest first."""
+        rows = await self.session.execute(
+            select(VolunteerHours)
+            .where(
+                VolunteerHours.conversation_id == conversation_id,
+                VolunteerHours.staff_id == staff_id,
+            )
+            .order_by(VolunteerHours.id.desc())
+        )
+        return list(rows.scalars())
+
+    async def erase(self, conversation_id: str, staff_id: str) -> int:
+        """Forget a member's hours."""
+        result = await self.session.execute(
+            delete(VolunteerHours).where(
+                VolunteerHours.conversation_id == conversation_id,
+                VolunteerHours.staff_id == staff_id,
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
