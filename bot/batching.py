@@ -17,8 +17,11 @@ class GroupCommit(Generic[Item, Result]):
     no timer: an idle system flushes at once, a busy one in batches.
     """
 
-    def __init__(self, flush: Callable[[list[Item]], Awaitable[Sequence[Result]]]) -> None:
+    def __init__(
+        self, flush: Callable[[list[Item]], Awaitable[Sequence[Result]]], *, max_batch: int = 256
+    ) -> None:
         self._flush = flush
+        self._max_batch = max_batch
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._flushing = False
 
@@ -32,7 +35,8 @@ class GroupCommit(Generic[Item, Result]):
                 # Let items that arrived in the same read from the socket join this batch.
                 await asyncio.sleep(0)
                 while self._pending:
-                    batch, self._pending = self._pending, []
+                    batch = self._pending[: self._max_batch]
+                    del self._pending[: self._max_batch]
                     await self._run(batch)
             finally:
                 self._flushing = False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -99,7 +100,7 @@ class Dispatcher:
         self.on_outbox = on_outbox
         self._known_conversations: dict[str, str] = {}
         self._clicks: GroupCommit[tuple[str, dict[str, Any]], dict[str, Any]] = GroupCommit(
-            self._click_batch
+            self._click_batch, max_batch=64
         )
         self._recorder: GroupCommit[dict[str, Any], int | None] = GroupCommit(self._record_batch)
 
@@ -182,6 +183,7 @@ class Dispatcher:
         seen.update(await self._touch(repos, [message for _, message in contexts], now))
         rows: list[dict[str, Any]] = []
         for ctx, message in contexts:
+            await asyncio.sleep(0)  # SQLite runs inline: let pings and frames through
             try:
                 await self._route_message(ctx, message)
             except Exception:
@@ -337,6 +339,7 @@ class Dispatcher:
         written: list[OutboxMessage] = []
         async with self.db.transaction() as session:
             for key, data in clicks:
+                await asyncio.sleep(0)  # SQLite runs inline: let pings and frames through
                 savepoint = await session.begin_nested()
                 try:
                     response, rows = await self._click_in(session, key, data)
