@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,25 @@ def bot_settings(standin: StandIn, tmp_path: Path, **sections: dict[str, Any]) -
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)
     return load_settings(None, **base)
+
+
+@pytest.fixture
+async def pg_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database for one test (CI provides the server; see .ci/run)."""
+    base = os.environ.get("COMMUNITY_BOT_TEST_POSTGRES")
+    if not base:
+        pytest.skip("COMMUNITY_BOT_TEST_POSTGRES is not set (CI sets it and runs these)")
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    name = f"cb_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(base)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    admin = await asyncpg.connect(base)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
 
 
 @pytest.fixture

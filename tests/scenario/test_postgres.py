@@ -1,0 +1,68 @@
+"""The same code on PostgreSQL: migrations, flows, and two bot processes racing for seats."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import func, select
+
+from bot.sandbox.standin import StandIn
+from storage.models import Like, Signup
+from tests.conftest import BotFactory
+from tests.scenario.test_stories import say, submit_and_approve
+from tests.scenario.test_volunteers import CARDS as EVENT_CARDS
+from tests.scenario.test_volunteers import NOW, publish
+
+CARDS = {**EVENT_CARDS, "story_template": "tpl-story", "review_template": "tpl-review"}
+
+
+async def test_stories_likes_and_sign_ups_on_postgres(
+    standin: StandIn, start_bot: BotFactory, pg_url: str
+) -> None:
+    from bot.clock import ManualClock
+
+    app = await start_bot(cards=CARDS, storage={"url": pg_url}, clock=ManualClock(NOW))
+    story_id, track = await submit_and_approve(standin)
+    push = await standin.click(track, "bob", {"action": "like", "id": str(story_id)})
+    assert StandIn.response_of(push)["cardData"]["cardParamMap"]["likes"] == "1"
+    sent = await say(standin, f"/赞 {story_id}", sender="carol")
+    assert "现有 2 个赞" in sent.text
+    sent = await say(standin, "/故事榜 all", sender="carol")
+    assert "真实 2 赞" in sent.text
+    event_id, _ = await publish(standin, seats=1)
+    await say(standin, f"/报名 {event_id}", sender="bob")
+    sent = await say(standin, f"/报名 {event_id}", sender="carol")
+    assert "候补第 1 位" in sent.text
+    async with app.db.transaction() as session:
+        assert await session.scalar(select(func.count()).select_from(Like)) == 2
+
+
+async def test_two_bot_processes_racing_never_overbook(
+    standin: StandIn, start_bot: BotFactory, pg_url: str
+) -> None:
+    from bot.clock import ManualClock
+
+    clock = ManualClock(NOW)
+    first = await start_bot(cards=CARDS, storage={"url": pg_url}, clock=clock)
+    await start_bot(cards=CARDS, storage={"url": pg_url}, clock=clock)
+    await standin.wait_connected(2)
+    event_id, track = await publish(standin, seats=20)
+    # Pushes alternate between the two connections: both processes take sign-ups at once.
+    pushes = await asyncio.gather(
+        *(
+            standin.click(track, f"p{i:03d}", {"action": "join", "id": str(event_id)}, timeout=60)
+            for i in range(200)
+        )
+    )
+    states = [StandIn.response_of(p)["userPrivateData"]["cardParamMap"]["state"] for p in pushes]
+    assert states.count("已报名") == 20
+    positions = sorted(
+        int(s.split("第 ")[1].split(" 位")[0]) for s in states if s.startswith("候补")
+    )
+    assert positions == list(range(1, 181))
+    async with first.db.transaction() as session:
+        confirmed = await session.scalar(
+            select(func.count()).select_from(Signup).where(Signup.status == "confirmed")
+        )
+        total = await session.scalar(select(func.count()).select_from(Signup))
+    assert (confirmed, total) == (20, 200)
