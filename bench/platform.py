@@ -2,7 +2,8 @@
 
 Commands (one JSON object per line): ``{"cmd": "connected"}``,
 ``{"cmd": "throughput", "n": N, "text": T, "groups": G}``, ``{"cmd": "latency", "n": N,
-"rate": R, "text": T, "groups": G}``, ``{"cmd": "quit"}``. Each answers one JSON line.
+"rate": R, "text": T, "groups": G}``, ``{"cmd": "storm", "n": N, "sender": S, "text": T}``,
+``{"cmd": "quit"}``. Each answers one JSON line.
 """
 
 from __future__ import annotations
@@ -47,6 +48,32 @@ async def latency(standin: StandIn, n: int, rate: float, text: str, groups: int)
     return {"latencies": [p.latency for p in pushes if p.latency is not None]}
 
 
+async def storm(standin: StandIn, n: int, sender: str, text: str) -> dict[str, Any]:
+    """Publish an activity as ``sender``, then fire ``n`` join clicks from distinct members
+    at once; every click's answer latency and the state it reported, in sending order."""
+    before = len(standin.sent)
+    await standin.say(text, sender=sender)
+    [card] = await standin.wait_sent(
+        where=lambda s: s.route == "card" and standin.sent.index(s) >= before, timeout=30
+    )
+    event_id = standin.cards[card.out_track_id].data["id"]
+    clicks = [
+        standin.click(
+            card.out_track_id, f"m{i:05d}", {"action": "join", "id": event_id}, timeout=120
+        )
+        for i in range(n)
+    ]
+    pushes = await asyncio.gather(*clicks)
+    return {
+        "latencies": [p.latency for p in pushes],
+        "states": [
+            StandIn.response_of(p).get("userPrivateData", {}).get("cardParamMap", {}).get("state")
+            for p in pushes
+        ],
+        "event_id": event_id,
+    }
+
+
 async def main(port: int) -> None:
     standin = StandIn(port=port)
     await standin.start()
@@ -68,6 +95,8 @@ async def main(port: int) -> None:
             answer = await latency(
                 standin, request["n"], request["rate"], request["text"], request["groups"]
             )
+        elif cmd == "storm":
+            answer = await storm(standin, request["n"], request["sender"], request["text"])
         else:
             answer = {"error": f"unknown command {cmd}"}
         print(json.dumps(answer), flush=True)

@@ -99,6 +99,7 @@ class Dispatcher:
         self.commands = commands
         self.on_outbox = on_outbox
         self._known_conversations: dict[str, str] = {}
+        self._cards: dict[str, CardInstance] = {}
         self._clicks: GroupCommit[tuple[str, dict[str, Any]], dict[str, Any]] = GroupCommit(
             self._click_batch, max_batch=64
         )
@@ -361,15 +362,12 @@ class Dispatcher:
         self, session: Any, key: str, data: dict[str, Any]
     ) -> tuple[dict[str, Any], list[OutboxMessage]]:
         inbox = InboxRepo(session)
-        existing = await inbox.by_key(key)
-        if existing is not None:
-            return (json.loads(existing.response) if existing.response else {}), []
         now = self.clock.now()
         try:
             click: CardClick | None = CardClick.from_data(data)
         except ValidationError:
             click = None
-        card = await CardRepo(session).get(click.out_track_id) if click is not None else None
+        card = await self._card(session, click.out_track_id) if click is not None else None
         event_id = await inbox.record(
             key=key,
             topic=CARD_CALLBACK_TOPIC,
@@ -377,15 +375,27 @@ class Dispatcher:
             staff_id=str(data.get("userId", ""))[:200],
             payload=data,
             now=now,
+            status="done",
         )
         if event_id is None:
-            raise IntegrityError("duplicate click", None, Exception(key))
-        await inbox.mark(event_id, "done", now)
+            # The same click again (a redelivery): the answer it got the first time.
+            existing = await inbox.by_key(key)
+            return (json.loads(existing.response) if existing and existing.response else {}), []
         response, ctx = await self._route_click(session, key, click, card)
         wire = response.to_wire()
         await inbox.set_response(event_id, wire)
         rows = await write_replies(ctx) if ctx is not None else []
         return wire, rows
+
+    async def _card(self, session: Any, out_track_id: str) -> CardInstance | None:
+        """A delivered card (they never change, so each process remembers the ones it saw)."""
+        card = self._cards.get(out_track_id)
+        if card is None:
+            card = await CardRepo(session).get(out_track_id)
+            if card is not None:
+                session.expunge(card)
+                self._cards[out_track_id] = card
+        return card
 
     async def _route_click(
         self, session: Any, key: str, click: CardClick | None, card: CardInstance | None
@@ -399,7 +409,12 @@ class Dispatcher:
                 "click %s on unknown card %s / action %r", key, click.out_track_id, click.action
             )
             return gone, None
-        member = await MemberRepo(session).get(card.conversation_id, click.user_id)
+        # DingTalk's admin flag (remembered from messages) matters only for admin buttons.
+        member = (
+            await MemberRepo(session).get(card.conversation_id, click.user_id)
+            if action.admin
+            else None
+        )
         ctx = self._context(
             session,
             key=key,

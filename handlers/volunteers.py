@@ -189,8 +189,10 @@ async def event_card(ctx: Context, event: Event) -> CardReply:
     )
 
 
-async def _card_updates(ctx: Context, event: Event, skip: str = "") -> list[Reply]:
-    taken, waiting = await ctx.repos.signups.counts(event.id)
+async def _card_updates(
+    ctx: Context, event: Event, skip: str = "", counts: tuple[int, int] | None = None
+) -> list[Reply]:
+    taken, waiting = counts or await ctx.repos.signups.counts(event.id)
     data = _card_data(ctx, event, taken, waiting)
     return [
         CardUpdate(out_track_id=card.out_track_id, data=data)
@@ -354,9 +356,10 @@ def _click_event_id(ctx: Context) -> int:
 
 async def _click_answer(ctx: Context, event: Event, message: str, state: str) -> CardResponse:
     assert ctx.click is not None
-    for update in await _card_updates(ctx, event, skip=ctx.click.out_track_id):
-        ctx.reply(update)
     taken, waiting = await ctx.repos.signups.counts(event.id)
+    skip = ctx.click.out_track_id  # the ack itself updates the clicked card
+    for update in await _card_updates(ctx, event, skip=skip, counts=(taken, waiting)):
+        ctx.reply(update)
     return CardResponse(
         card_data={"taken": str(taken), "waitlist": str(waiting), "seats": str(event.seats)},
         private_data={"state": state, "message": message},

@@ -61,6 +61,7 @@ class InboxRepo:
         staff_id: str,
         payload: dict[str, Any],
         now: datetime,
+        status: str = "received",
     ) -> int | None:
         """Insert a push; return its id, or None when the key was already recorded."""
         stmt = (
@@ -71,8 +72,9 @@ class InboxRepo:
                 conversation_id=conversation_id,
                 staff_id=staff_id,
                 payload=json.dumps(payload, ensure_ascii=False),
-                status="received",
+                status=status,
                 received_at=now,
+                processed_at=now if status == "done" else None,
             )
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(InboxEvent.id)

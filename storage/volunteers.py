@@ -139,10 +139,8 @@ class SignupRepo:
         self, event: Event, staff_id: str, nick: str, now: datetime
     ) -> tuple[Signup, bool]:
         """Sign up (the caller holds the activity's lock); (sign-up, whether it is new)."""
-        existing = await self.find(event.id, staff_id)
-        if existing is not None:
-            return existing, False
         confirmed, _ = await self.counts(event.id)
+        status = "confirmed" if confirmed < event.seats else "waitlisted"
         result = await self.session.execute(
             _insert(self.session, Signup)
             .values(
@@ -150,16 +148,27 @@ class SignupRepo:
                 conversation_id=event.conversation_id,
                 staff_id=staff_id,
                 nick=nick,
-                status="confirmed" if confirmed < event.seats else "waitlisted",
+                status=status,
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["event_id", "staff_id"])
             .returning(Signup.id)
         )
-        new = result.scalar_one_or_none() is not None
-        signup = await self.find(event.id, staff_id)
-        assert signup is not None
-        return signup, new
+        new_id = result.scalar_one_or_none()
+        if new_id is None:
+            existing = await self.find(event.id, staff_id)
+            assert existing is not None
+            return existing, False
+        signup = Signup(
+            id=new_id,
+            event_id=event.id,
+            conversation_id=event.conversation_id,
+            staff_id=staff_id,
+            nick=nick,
+            status=status,
+            created_at=now,
+        )
+        return signup, True
 
     async def position(self, signup: Signup) -> int:
         """1-based place on the waitlist (0 when confirmed)."""
