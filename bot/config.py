@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -119,6 +119,16 @@ class LikesConfig(_Section):
     rescore_seconds: float = Field(default=30.0, gt=0)
 
 
+class DigestConfig(_Section):
+    """The weekly digest: the default slot, the catch-up window, what it shows."""
+
+    weekday: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"] = "mon"
+    time: str = Field(default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    grace_hours: float = Field(default=12.0, ge=0)
+    top: int = Field(default=5, ge=1, le=20)
+    max_bytes: int = Field(default=12_000, ge=1000, le=15_000)
+
+
 class StreamConfig(_Section):
     """The stream connection: reconnects and the half-open watchdog."""
 
@@ -156,6 +166,7 @@ class Settings(BaseSettings):
     cards: CardsConfig = Field(default_factory=CardsConfig)
     stories: StoriesConfig = Field(default_factory=StoriesConfig)
     likes: LikesConfig = Field(default_factory=LikesConfig)
+    digest: DigestConfig = Field(default_factory=DigestConfig)
     stream: StreamConfig = Field(default_factory=StreamConfig)
     sender: SenderConfig = Field(default_factory=SenderConfig)
 

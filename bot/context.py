@@ -17,6 +17,7 @@ from bot.events import BotMessage, CardClick
 from bot.i18n import Lang, Text
 from bot.replies import Reply, TextReply
 from storage.admin import AuditRepo, BanRepo, PrivacyRepo
+from storage.digest import DigestRepo
 from storage.repositories import CardRepo, InboxRepo, MemberRepo, OutboxRepo
 from storage.stories import GroupSettingsRepo, LikeRepo, StoryRepo
 from storage.volunteers import EventRepo, HoursRepo, SignupRepo
@@ -89,6 +90,11 @@ class Repos:
     def hours(self) -> HoursRepo:
         """Volunteer hours."""
         return HoursRepo(self.session)
+
+    @cached_property
+    def digest(self) -> DigestRepo:
+        """Digest runs and content."""
+        return DigestRepo(self.session)
 
     @cached_property
     def groups(self) -> GroupSettingsRepo:

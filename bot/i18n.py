@@ -31,3 +31,9 @@ def guess_lang(text: str) -> Lang:
     if has_cjk(text):
         return "zh"
     return "en" if any("a" <= ch.lower() <= "z" for ch in text) else "zh"
+
+
+def number(value: float) -> str:
+    """A count or an amount for people: at most one decimal, no trailing zeros (0.1 × 10 → 1)."""
+    text = f"{round(value, 1):.1f}"
+    return text[:-2] if text.endswith(".0") else text

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.backoff import jittered
@@ -168,15 +168,23 @@ class Sender:
         return [r for r in rows if r.id in owned]
 
     async def _deliver_in_order(self, rows: list[OutboxMessage]) -> None:
+        """Send one conversation's rows in order. When one must wait (throttled, paced, a
+        transient error), the rows after it wait too, so members never read part 2 first."""
+        held_until: datetime | None = None
         for row in rows:
-            async with self._slots:
-                route = await self._deliver(row)
-            if route is None:
+            if held_until is not None:
+                await self._reschedule(row, held_until)
                 self._inflight.discard(row.id)
+                continue
+            async with self._slots:
+                outcome = await self._deliver(row)
+            if not isinstance(outcome, str):
+                self._inflight.discard(row.id)
+                held_until = outcome
                 continue
             # The next reply need not wait for this one's bookkeeping: marks are committed in
             # groups by a background task, and the row stays leased until its mark is in.
-            self._to_mark.append((row.id, route))
+            self._to_mark.append((row.id, outcome))
             self._mark_wake.set()
 
     async def _mark_loop(self) -> None:
@@ -198,21 +206,21 @@ class Sender:
             for message_id, _ in batch:
                 self._inflight.discard(message_id)
 
-    async def _deliver(self, row: OutboxMessage) -> str | None:
-        """Send one row; the route it went by, or None when it failed or was deferred."""
+    async def _deliver(self, row: OutboxMessage) -> str | datetime | None:
+        """Send one row: the route it went by; when it must wait, the time of its next try;
+        None when it was given up."""
         try:
             reply = parse_reply(row.reply)
             route = await self._send(row, reply)
         except _Deferred as wait:
-            await self._reschedule(row, wait.seconds)
-            return None
+            at = utcnow() + timedelta(seconds=wait.seconds)
+            await self._reschedule(row, at)
+            return at
         except PlatformError as exc:
-            await self._failed_attempt(row, exc)
-            return None
+            return await self._failed_attempt(row, exc)
         except Exception as exc:  # a bug: keep the row, log loudly, try again later
             log.exception("outbox %s (%s) could not be sent", row.id, row.idem_key)
-            await self._failed_attempt(row, DeliveryFailed(f"{type(exc).__name__}: {exc}"))
-            return None
+            return await self._failed_attempt(row, DeliveryFailed(f"{type(exc).__name__}: {exc}"))
         log.debug("outbox %s (%s) sent via %s", row.id, row.idem_key, route)
         return route
 
@@ -269,14 +277,15 @@ class Sender:
             body["imGroupOpenDeliverModel"] = {"robotCode": robot}
         return body
 
-    async def _reschedule(self, row: OutboxMessage, seconds: float) -> None:
-        at = utcnow() + timedelta(seconds=seconds)
+    async def _reschedule(self, row: OutboxMessage, at: datetime) -> None:
+        """Try again at ``at`` without counting an attempt (paced, or held behind another)."""
         async with self.db.transaction() as session:
             await OutboxRepo(session).mark_retry(
                 row.id, row.attempts, at, row.last_error, failed=False
             )
 
-    async def _failed_attempt(self, row: OutboxMessage, exc: PlatformError) -> None:
+    async def _failed_attempt(self, row: OutboxMessage, exc: PlatformError) -> datetime | None:
+        """Count a failed attempt; the time of the next one, or None when given up."""
         attempts = row.attempts + 1
         if isinstance(exc, Unauthorised):
             self.api.invalidate_token()
@@ -292,12 +301,13 @@ class Sender:
             exc,
             " - giving up" if give_up else f" - retry in {delay:.2f}s",
         )
+        at = utcnow() + timedelta(seconds=delay)
         async with self.db.transaction() as session:
-            await OutboxRepo(session).mark_retry(
-                row.id, attempts, utcnow() + timedelta(seconds=delay), str(exc), failed=give_up
-            )
-        if not give_up:
-            asyncio.get_running_loop().call_later(delay, self.wake)
+            await OutboxRepo(session).mark_retry(row.id, attempts, at, str(exc), failed=give_up)
+        if give_up:
+            return None
+        asyncio.get_running_loop().call_later(delay, self.wake)
+        return at
 
     def backoff(self, attempts: int, *, throttled: bool = False) -> float:
         """Exponential backoff with full jitter, capped; throttling starts a step higher."""

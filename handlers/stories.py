@@ -11,7 +11,7 @@ import numpy as np
 from bot import safety
 from bot.context import Context
 from bot.errors import UserError
-from bot.i18n import Text
+from bot.i18n import Text, number
 from bot.replies import (
     CardButton,
     CardReply,
@@ -158,10 +158,6 @@ def _has_words(text: str) -> bool:
     return any(unicodedata.category(ch)[0] in "LN" for ch in text)
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".") if value != int(value) else str(int(value))
-
-
 def _status(ctx: Context, status: str) -> str:
     return ctx.t(
         {"pending": T.status_pending, "approved": T.status_approved}.get(status, T.status_rejected)
@@ -191,7 +187,7 @@ def story_card(ctx: Context, story: Story) -> CardReply:
             "body": safety.plain(story.body),
             "author": safety.plain(author),
             "likes": str(story.likes),
-            "genuine_likes": _fmt(story.genuine_likes),
+            "genuine_likes": number(story.genuine_likes),
         },
         buttons=[CardButton(label="赞 / Like", action="like", id=str(story.id))],
         fallback_markdown=(
@@ -462,7 +458,7 @@ async def _after_like_change(ctx: Context, story: Story) -> list[Reply]:
         ctx,
         "story",
         story.id,
-        {"likes": str(story.likes), "genuine_likes": _fmt(story.genuine_likes)},
+        {"likes": str(story.likes), "genuine_likes": number(story.genuine_likes)},
     )
 
 
@@ -519,7 +515,7 @@ async def like_click(ctx: Context) -> CardResponse:
         ctx.reply(update)
     message = message.replace("?", str(story.likes))
     return CardResponse(
-        card_data={"likes": str(story.likes), "genuine_likes": _fmt(story.genuine_likes)},
+        card_data={"likes": str(story.likes), "genuine_likes": number(story.genuine_likes)},
         private_data={"liked": state, "message": message},
     )
 
@@ -603,7 +599,7 @@ async def stories(ctx: Context, scope: str | None) -> str:
                 id=story.id,
                 title=story.title,
                 author=story.author_nick or story.author_staff_id,
-                genuine=_fmt(story.genuine_likes),
+                genuine=number(story.genuine_likes),
                 likes=story.likes,
             )
         )
@@ -626,7 +622,7 @@ async def likes_audit(ctx: Context, id: int) -> str:
     likes = await ctx.repos.likes.of_story(story.id)
     if not likes:
         return ctx.t(T.likes_none, id=id)
-    lines = [ctx.t(T.likes_header, id=id, likes=story.likes, genuine=_fmt(story.genuine_likes))]
+    lines = [ctx.t(T.likes_header, id=id, likes=story.likes, genuine=number(story.genuine_likes))]
     for like in likes:
         why = [ctx.t(T.reason_words[r]) for r in like.reasons.split(",") if r in T.reason_words]
         lines.append(
@@ -653,7 +649,7 @@ async def suspicious(ctx: Context) -> str:
 async def describe(ctx: Context, scores: Scores, conversation_id: str) -> str:
     """The evidence of a scoring run in plain words (empty when nothing looks brushed)."""
     lines: list[str] = []
-    hours = _fmt(ctx.settings.likes.fresh_member_hours)
+    hours = number(ctx.settings.likes.fresh_member_hours)
     for burst in scores.bursts:
         story = await ctx.repos.stories.get(conversation_id, burst.story_id)
         if story is None:
@@ -670,7 +666,7 @@ async def describe(ctx: Context, scores: Scores, conversation_id: str) -> str:
                 hours=hours,
                 inactive=burst.inactive,
                 discounted=burst.discounted,
-                genuine=_fmt(story.genuine_likes),
+                genuine=number(story.genuine_likes),
                 likes=story.likes,
             )
         )

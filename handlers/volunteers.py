@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from bot import safety
 from bot.context import Context
 from bot.errors import UserError
-from bot.i18n import Text
+from bot.i18n import Text, number
 from bot.replies import (
     CardButton,
     CardReply,
@@ -130,10 +130,6 @@ class T:
     join_hint = Text("发送 /报名 {id} 报名", "Send /join {id} to sign up")
 
 
-def _fmt(value: float) -> str:
-    return str(int(value)) if value == int(value) else f"{value:.1f}"
-
-
 def _when(ctx: Context, at: datetime) -> str:
     return at.astimezone(ctx.settings.bot.tz).strftime("%Y-%m-%d %H:%M")
 
@@ -160,7 +156,7 @@ def _card_data(ctx: Context, event: Event, taken: int, waiting: int) -> dict[str
         "title": safety.plain(event.title),
         "starts": _when(ctx, event.starts_at),
         "place": safety.plain(event.place),
-        "hours": _fmt(event.hours),
+        "hours": number(event.hours),
         "seats": str(event.seats),
         "taken": str(taken),
         "waitlist": str(waiting),
@@ -275,7 +271,7 @@ async def events(ctx: Context) -> str:
                 title=event.title,
                 when=_when(ctx, event.starts_at),
                 place=event.place,
-                hours=_fmt(event.hours),
+                hours=number(event.hours),
                 left=max(event.seats - taken, 0),
                 seats=event.seats,
                 waiting=ctx.t(T.waiting_note, n=waiting) if waiting else "",
@@ -450,7 +446,7 @@ async def event_done(ctx: Context, id: int, absent: list[str]) -> str:
     came = [s.staff_id for s in confirmed if s.staff_id not in set(absent)]
     credited = await ctx.repos.hours.credit(event, came, ctx.now)
     await ctx.repos.events.set_status(event, "done")
-    return ctx.t(T.done, id=id, n=credited, hours=_fmt(event.hours))
+    return ctx.t(T.done, id=id, n=credited, hours=number(event.hours))
 
 
 @router.command(
@@ -489,10 +485,10 @@ async def hours(ctx: Context) -> str:
     if not records:
         return ctx.t(T.my_hours_none)
     total = sum(r.hours for r in records)
-    lines = [ctx.t(T.my_hours, total=_fmt(total), n=len(records))]
+    lines = [ctx.t(T.my_hours, total=number(total), n=len(records))]
     for r in records[:20]:
         day = r.at.astimezone(ctx.settings.bot.tz).strftime("%Y-%m-%d")
-        lines.append(f"- #{r.event_id} {safety.plain(r.title)}：{_fmt(r.hours)} h，{day}")
+        lines.append(f"- #{r.event_id} {safety.plain(r.title)}：{number(r.hours)} h，{day}")
     return "\n".join(lines)
 
 
@@ -573,7 +569,7 @@ async def _erase_signups(ctx: Context, conversation_id: str, staff_id: str) -> i
 
 async def _my_hours(ctx: Context, conversation_id: str, staff_id: str) -> tuple[int, list[str]]:
     records = await ctx.repos.hours.of_member(conversation_id, staff_id)
-    return len(records), [f"#{r.event_id} {_fmt(r.hours)} h" for r in records[:3]]
+    return len(records), [f"#{r.event_id} {number(r.hours)} h" for r in records[:3]]
 
 
 async def _erase_hours(ctx: Context, conversation_id: str, staff_id: str) -> int:

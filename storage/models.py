@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.types import UTCDateTime
@@ -132,6 +133,10 @@ class GroupSettings(Base):
     likes_dirty: Mapped[bool] = mapped_column(Boolean, default=False)
     # Modules switched off in this group, comma-separated (all are on by default).
     disabled_modules: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # The group's digest slot (None: the config's default) and whether it is posted at all.
+    digest_weekday: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    digest_time: Mapped[str | None] = mapped_column(String(5), nullable=True)
+    digest_enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
 
 class Story(Base):
@@ -273,4 +278,19 @@ class VolunteerHours(Base):
     __table_args__ = (
         UniqueConstraint("event_id", "staff_id", name="uq_hours_once"),
         Index("ix_hours_member", "conversation_id", "staff_id"),
+        Index("ix_hours_group_at", "conversation_id", "at"),
     )
+
+
+class DigestRun(Base):
+    """One digest period of one group: recorded before sending, so it goes out once."""
+
+    __tablename__ = "digest_runs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    period: Mapped[str] = mapped_column(String(32))  # the slot, local "YYYY-MM-DD HH:MM"
+    status: Mapped[str] = mapped_column(String(16))  # posted | empty | skipped | manual
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("conversation_id", "period", name="uq_digest_once"),)

@@ -325,6 +325,20 @@ class MemberRepo:
         if rows:
             await self.session.execute(_prebuilt(self.session, "touch_member", build), rows)
 
+    async def title(self, conversation_id: str) -> str:
+        """A conversation's title (empty when unknown)."""
+        conversation = await self.session.get(Conversation, conversation_id)
+        return conversation.title if conversation is not None else ""
+
+    async def flagged_admins(self, conversation_id: str) -> list[str]:
+        """Members whose latest message carried DingTalk's admin flag."""
+        rows = await self.session.execute(
+            select(Member.staff_id).where(
+                Member.conversation_id == conversation_id, Member.dingtalk_admin.is_(True)
+            )
+        )
+        return list(rows.scalars())
+
     async def get(self, conversation_id: str, staff_id: str) -> Member | None:
         """A member of a conversation."""
         return await self.session.get(Member, (conversation_id, staff_id))
