@@ -158,14 +158,15 @@ async def test_throttled_group_sends_still_deliver_the_digest_once(
     standin: StandIn, start_bot: BotFactory
 ) -> None:
     clock = ManualClock(TUESDAY)
-    app = await start(
-        start_bot, clock, digest={"max_bytes": 1000, "top": 20}
-    )
+    app = await start(start_bot, clock, digest={"max_bytes": 1000, "top": 20})
     await week_of_activity(standin, clock)
     clock.set(TUESDAY + timedelta(hours=1))
     for i in range(12):
         await reply_texts(
-            standin, f"/故事 第{i:02d}个" + "很长的标题" * 6 + " | " + "正文" * 50, 2, sender=f"m{i}"
+            standin,
+            f"/故事 第{i:02d}个" + "很长的标题" * 6 + " | " + "正文" * 50,
+            2,
+            sender=f"m{i}",
         )
     standin.faults.throttle_every = 2
     clock.set(SLOT)
