@@ -19,6 +19,7 @@ from bot.replies import Reply, TextReply
 from storage.admin import AuditRepo, BanRepo, PrivacyRepo
 from storage.digest import DigestRepo
 from storage.repositories import CardRepo, InboxRepo, MemberRepo, OutboxRepo
+from storage.skills import LedgerRepo, SkillRepo, SwapRepo
 from storage.stories import GroupSettingsRepo, LikeRepo, StoryRepo
 from storage.volunteers import EventRepo, HoursRepo, SignupRepo
 
@@ -95,6 +96,21 @@ class Repos:
     def digest(self) -> DigestRepo:
         """Digest runs and content."""
         return DigestRepo(self.session)
+
+    @cached_property
+    def skills(self) -> SkillRepo:
+        """Skill offers and wants."""
+        return SkillRepo(self.session)
+
+    @cached_property
+    def swaps(self) -> SwapRepo:
+        """Skill swaps."""
+        return SwapRepo(self.session)
+
+    @cached_property
+    def ledger(self) -> LedgerRepo:
+        """Time credits."""
+        return LedgerRepo(self.session)
 
     @cached_property
     def groups(self) -> GroupSettingsRepo:

@@ -7,12 +7,13 @@ from bot.router import Router
 
 def default_routers() -> list[Router]:
     """The routers of every feature, in matching order."""
-    from handlers import admin, digest, help, privacy, stories, volunteers
+    from handlers import admin, digest, help, privacy, skills, stories, volunteers
 
     return [
         help.router,
         stories.router,
         volunteers.router,
+        skills.router,
         digest.router,
         privacy.router,
         admin.router,

@@ -294,3 +294,69 @@ class DigestRun(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (UniqueConstraint("conversation_id", "period", name="uq_digest_once"),)
+
+
+class SkillPost(Base):
+    """A skill a member offers to teach, or wants to learn, in one group."""
+
+    __tablename__ = "skill_posts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    staff_id: Mapped[str] = mapped_column(String(200))
+    nick: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(8))  # offer | want
+    skill: Mapped[str] = mapped_column(String(200))
+    keywords: Mapped[str] = mapped_column(String(500), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | withdrawn
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_posts_group", "conversation_id", "status", "kind"),
+        Index("ix_posts_member", "conversation_id", "staff_id"),
+    )
+
+
+class Swap(Base):
+    """A proposed swap: who teaches, who learns, and where it stands."""
+
+    __tablename__ = "swaps"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    post_id: Mapped[int] = mapped_column(BigInteger)
+    proposer: Mapped[str] = mapped_column(String(200))
+    partner: Mapped[str] = mapped_column(String(200))
+    teacher: Mapped[str] = mapped_column(String(200))
+    learner: Mapped[str] = mapped_column(String(200))
+    skill: Mapped[str] = mapped_column(String(200))
+    # proposed | accepted | declined | cancelled | done_pending | done
+    status: Mapped[str] = mapped_column(String(16))
+    hours: Mapped[float | None] = mapped_column(Float, nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_swaps_group", "conversation_id", "status"),
+        Index("ix_swaps_post", "post_id", "status"),
+    )
+
+
+class LedgerEntry(Base):
+    """One leg of a time-credit transfer; every swap's legs sum to zero."""
+
+    __tablename__ = "ledger"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    swap_id: Mapped[int] = mapped_column(BigInteger)
+    account: Mapped[str] = mapped_column(String(200))
+    amount: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        UniqueConstraint("swap_id", "account", name="uq_ledger_leg"),
+        Index("ix_ledger_account", "conversation_id", "account"),
+    )
