@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -275,3 +275,69 @@ async def test_retention_purges_old_raw_payloads(standin: StandIn, start_bot: Bo
     async with app.db.transaction() as session:
         left = (await session.execute(select(InboxEvent.staff_id))).scalars().all()
     assert left == ["carol"]
+
+
+async def test_mydata_and_forget_cover_every_module(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    from tests.scenario.test_skills import propose
+
+    clock = ManualClock(datetime(2026, 3, 10, 2, 0, tzinfo=UTC))
+    await start_bot(clock=clock, cards=CARDS, stories={"review_default": False})
+    # Stories and likes.
+    await reply_texts(standin, "/故事 全都有 | 每个模块都用一遍", 2, sender="alice")
+    await reply_texts(standin, "/故事 鲍勃的 | 故事", 2, sender="bob")
+    await say(standin, "/赞 2", sender="alice")
+    # Volunteering: one activity done (hours), one upcoming with a waitlist behind alice.
+    await say(standin, "/活动 新建 清扫 | 2026-03-11 09:00 | 2 | 小区 | 5", sender="admin1")
+    await say(standin, "/报名 1", sender="alice")
+    await say(standin, "/活动 新建 植树 | 2026-03-20 09:00 | 3 | 公园 | 1", sender="admin1")
+    await say(standin, "/报名 2", sender="alice")
+    await say(standin, "/报名 2", sender="carol")  # waitlisted behind alice
+    # Skills: a post, a swap, credits.
+    await say(standin, "/我会 吉他", sender="alice")
+    swap_id = await propose(standin, 1, "bob")
+    await say(standin, f"/交换 接受 {swap_id}", sender="alice")
+    await say(standin, f"/交换完成 {swap_id} 2", sender="bob")
+    await say(standin, f"/交换 确认 {swap_id}", sender="alice")
+    clock.set(datetime(2026, 3, 11, 6, 0, tzinfo=UTC))
+    await say(standin, "/活动 结束 1", sender="admin1")
+
+    report = await mydata(standin, "alice")
+    for line in (
+        "个人资料：1 条",
+        "点过的赞：1 条（#2）",
+        "故事：1 条",
+        "活动报名：2 条",
+        "志愿时长记录：1 条",
+        "技能帖：1 条（#1「吉他」）",
+        "交换：1 条（#1 已完成）",
+        "时间币记录（删除后匿名保留）：1 条（2）",
+        "仍保留的原始消息：",
+    ):
+        assert line in report, (line, report)
+
+    await say(standin, "/删除我的数据", sender="alice")
+    sent = await say(standin, "/删除我的数据 确认", sender="alice")
+    for part in (
+        "点过的赞 1 条",
+        "故事 1 条",
+        "活动报名 2 条",
+        "志愿时长记录 1 条",
+        "技能帖 1 条",
+        "交换 1 条",
+    ):
+        assert part in sent.text, (part, sent.text)
+    # carol moved up from the waitlist and was told.
+    await standin.wait_sent(
+        where=lambda s: s.route == "o2o" and "carol" in s.user_ids and "正式报名" in s.text
+    )
+    report = await mydata(standin, "alice")
+    assert "故事：0 条" in report and "技能帖：0 条" in report and "活动报名：0 条" in report
+    assert "时间币记录（删除后匿名保留）：0 条" in report
+    bob = await mydata(standin, "bob")
+    assert (
+        "故事：1 条" in bob
+        and "交换：0 条" in bob
+        and "时间币记录（删除后匿名保留）：1 条（-2）" in bob
+    )
