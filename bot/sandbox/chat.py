@@ -126,6 +126,7 @@ class Chat:
                 self.print_card(out_track_id)
         elif verb == "click" and arg.isdigit() and 0 < int(arg) <= len(self.buttons):
             out_track_id, action, entity, label = self.buttons[int(arg) - 1]
+            before = len(self.standin.sent)
             push = await self.standin.click(
                 out_track_id, self.member, {"action": action, "id": entity}
             )
@@ -135,6 +136,10 @@ class Chat:
                 values = (response.get(part) or {}).get("cardParamMap")
                 if values:
                     self.print(f"  card {part}: {json.dumps(values, ensure_ascii=False)}")
+            # A click can make the bot send more (a story posted on approval, a notice).
+            await quiet(self.standin, before, first=0.5)
+        elif verb == "click":
+            self.print(f"(there is no button {arg or '?'}; :cards lists the cards and buttons)")
         else:
             self.print(HELP)
         return True
