@@ -42,6 +42,16 @@ class T:
         "{i}. #{id} {title} — {author} · 真实 {genuine} 赞",
         "{i}. #{id} {title} by {author}: {genuine} genuine likes",
     )
+    skills = Text("技能交换", "Skill swaps")
+    post_line = Text(
+        "- {who} {kind}「{skill}」（/交换 {id}）", "- {who} {kind} '{skill}' (/swap {id})"
+    )
+    kind_offer = Text("会", "offers")
+    kind_want = Text("想学", "wants")
+    swap_line = Text(
+        "- 完成：{teacher} 教 {learner}「{skill}」{hours} 小时",
+        "- done: {teacher} taught {learner} '{skill}', {hours} h",
+    )
     events = Text("即将开始的活动", "Upcoming activities")
     event_line = Text(
         "- #{id} {title} · {when} · {place} · 剩余 {left}/{seats}",
@@ -146,6 +156,30 @@ async def build(
                     ],
                 )
             )
+    if "skills" not in off:
+        posts = await ctx.repos.digest.new_posts(conversation_id, start, end, top * 2)
+        swaps = await ctx.repos.digest.finished_swaps(conversation_id, start, end, top)
+        lines = [
+            ctx.t(
+                T.post_line,
+                who=safety.md(p.nick or p.staff_id),
+                kind=ctx.t(T.kind_offer if p.kind == "offer" else T.kind_want),
+                skill=safety.md(p.skill),
+                id=p.id,
+            )
+            for p in posts
+        ] + [
+            ctx.t(
+                T.swap_line,
+                teacher=safety.md(s.teacher),
+                learner=safety.md(s.learner),
+                skill=safety.md(s.skill),
+                hours=number(s.hours or 0),
+            )
+            for s in swaps
+        ]
+        if lines:
+            sections.append(Section(ctx.t(T.skills), lines))
     if "volunteers" not in off:
         upcoming = await ctx.repos.digest.upcoming_events(
             conversation_id, end, end + timedelta(days=UPCOMING_DAYS), top

@@ -15,7 +15,9 @@ from storage.models import (
     GroupSettings,
     Member,
     Signup,
+    SkillPost,
     Story,
+    Swap,
     VolunteerHours,
 )
 from storage.repositories import _insert
@@ -165,3 +167,37 @@ class DigestRepo:
             .order_by(board.c.total.desc(), board.c.staff_id)
         )
         return [(staff, nick, float(hours)) for staff, nick, hours in rows.all()]
+
+    async def new_posts(
+        self, conversation_id: str, start: datetime, end: datetime, limit: int
+    ) -> list[SkillPost]:
+        """Skill offers and wants posted in the window and still open."""
+        rows = await self.session.execute(
+            select(SkillPost)
+            .where(
+                SkillPost.conversation_id == conversation_id,
+                SkillPost.created_at >= start,
+                SkillPost.created_at < end,
+                SkillPost.status == "open",
+            )
+            .order_by(SkillPost.id)
+            .limit(limit)
+        )
+        return list(rows.scalars())
+
+    async def finished_swaps(
+        self, conversation_id: str, start: datetime, end: datetime, limit: int
+    ) -> list[Swap]:
+        """Swaps confirmed in the window."""
+        rows = await self.session.execute(
+            select(Swap)
+            .where(
+                Swap.conversation_id == conversation_id,
+                Swap.status == "done",
+                Swap.updated_at >= start,
+                Swap.updated_at < end,
+            )
+            .order_by(Swap.id)
+            .limit(limit)
+        )
+        return list(rows.scalars())

@@ -315,6 +315,7 @@ class SkillPost(Base):
     __table_args__ = (
         Index("ix_posts_group", "conversation_id", "status", "kind"),
         Index("ix_posts_member", "conversation_id", "staff_id"),
+        Index("ix_posts_recent", "conversation_id", "created_at"),
     )
 
 
@@ -341,6 +342,7 @@ class Swap(Base):
     __table_args__ = (
         Index("ix_swaps_group", "conversation_id", "status"),
         Index("ix_swaps_post", "post_id", "status"),
+        Index("ix_swaps_recent", "conversation_id", "status", "updated_at"),
     )
 
 

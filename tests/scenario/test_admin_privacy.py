@@ -116,7 +116,9 @@ async def test_banned_members_cannot_act_but_can_read_and_erase(
     replies = await reply_texts(standin, "/故事 大家的故事 | 欢迎点赞", 2, sender="alice")
     story_id = int(replies[0].text.split("#")[1].split(" ")[0])
     track = replies[1].out_track_id
-    created = await say(standin, "/活动 新建 清扫 | 2030-03-11 09:00 | 2 | 小区 | 5", sender="admin1")
+    created = await say(
+        standin, "/活动 新建 清扫 | 2030-03-11 09:00 | 2 | 小区 | 5", sender="admin1"
+    )
     event_id = int(created.text.split("#")[1].split("「")[0])
     await say(standin, "/封禁 mallory", sender="admin1")
     for text in ("/故事 我被禁了 | 还想发", f"/赞 {story_id}", f"/报名 {event_id}", "/我会 钓鱼"):

@@ -42,6 +42,13 @@ async def week_of_activity(standin: StandIn, clock: ManualClock) -> None:
     await reply_texts(
         standin, "/活动 新建 植树 | 2026-03-20 09:00 | 3 | 公园 | 10", 2, sender="admin1"
     )
+    await say(standin, "/我会 吉他", sender="frank")
+    await say(standin, "/我想学 书法", sender="gina")
+    proposal = await say(standin, "/交换 1", sender="gina")
+    swap_id = proposal.text.split("（#")[1].split("）")[0]
+    await say(standin, f"/交换 接受 {swap_id}", sender="frank")
+    await say(standin, f"/交换完成 {swap_id} 1.5", sender="frank")
+    await say(standin, f"/交换 确认 {swap_id}", sender="gina")
     clock.set(datetime(2026, 3, 11, 6, 0, tzinfo=UTC))
     await say(standin, "/活动 结束 1", sender="admin1")
 
@@ -64,6 +71,12 @@ async def test_the_digest_goes_out_at_the_slot_with_its_sections(
     assert "本周故事" in text and "1. #1 修自行车 — Alice · 真实 2 赞" in text
     assert "即将开始的活动" in text and "#2 植树" in text and "剩余 10/10" in text
     assert "本周志愿时长" in text and "1. Erin · 2 小时" in text
+    assert (
+        "技能交换" in text
+        and "- Frank 会「吉他」（/交换 1）" in text
+        and "- Gina 想学「书法」" in text
+    )
+    assert "完成：frank 教 gina「吉他」1.5 小时" in text
     assert await app.jobs.run_job("weekly-digest")  # the same minute again: nothing new
     clock.advance(timedelta(hours=1))
     assert await app.jobs.run_job("weekly-digest")
