@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import safety
 from bot.clock import Clock
 from bot.config import Settings
+from bot.errors import UserError
 from bot.events import BotMessage, CardClick
 from bot.i18n import Lang, Text
 from bot.replies import Reply, TextReply
@@ -273,6 +274,14 @@ class Context:
         """``text`` in the member's language; string parameters are made inert (no mentions)."""
         safe = {k: safety.plain(v) if isinstance(v, str) else v for k, v in params.items()}
         return text.render(self.lang, **safe)
+
+    def click_id(self, unknown: Text) -> int:
+        """The numeric entity id a card button sent; ``unknown`` (with ``{id}``) when it is
+        missing or not a number, so a forged or stale click gets a clear refusal."""
+        raw = self.click.entity_id if self.click is not None else ""
+        if not raw.isdigit() or len(raw) > 18:
+            raise UserError(unknown, id=safety.plain(raw[:20]) or "?")
+        return int(raw)
 
     def reply(self, reply: Reply | str) -> None:
         """Queue a reply; it is written to the outbox with this unit of work."""

@@ -557,22 +557,16 @@ async def confirm(ctx: Context, id: int) -> list[Reply]:
     return [TextReply(content=message), *await _swap_card_updates(ctx, found)]
 
 
-def _click_swap_id(ctx: Context) -> int:
-    assert ctx.click is not None
-    raw = ctx.click.entity_id
-    if not raw.isdigit() or len(raw) > 18:
-        raise UserError(T.unknown_swap, id=safety.plain(raw[:20]) or "?")
-    return int(raw)
-
-
 @router.action("accept", "decline", kind="swap", acts=True)
 async def answer_click(ctx: Context) -> CardResponse:
     """Accept or decline on the card (only the member invited)."""
     assert ctx.click is not None
-    message, replies = await _answer(ctx, _click_swap_id(ctx), accept=ctx.click.action == "accept")
+    message, replies = await _answer(
+        ctx, ctx.click_id(T.unknown_swap), accept=ctx.click.action == "accept"
+    )
     for reply in replies:
         ctx.reply(reply)
-    found = await _swap(ctx, _click_swap_id(ctx))
+    found = await _swap(ctx, ctx.click_id(T.unknown_swap))
     return CardResponse(
         card_data={"status": _status(ctx, found.status)}, private_data={"message": message}
     )
@@ -582,7 +576,7 @@ async def answer_click(ctx: Context) -> CardResponse:
 async def confirm_click(ctx: Context) -> CardResponse:
     """Confirm on the card (only the side that did not record it)."""
     assert ctx.click is not None
-    message, found = await _confirm(ctx, _click_swap_id(ctx))
+    message, found = await _confirm(ctx, ctx.click_id(T.unknown_swap))
     for reply in await _swap_card_updates(ctx, found, skip=ctx.click.out_track_id):
         ctx.reply(reply)
     return CardResponse(

@@ -403,18 +403,10 @@ async def reject(ctx: Context, id: int, reason: str | None) -> list[Reply]:
     return [TextReply(content=ctx.t(T.rejected_admin, id=id)), *replies]
 
 
-def _click_story_id(ctx: Context) -> int:
-    assert ctx.click is not None
-    raw = ctx.click.entity_id
-    if not raw.isdigit() or len(raw) > 18:
-        raise UserError(T.unknown, id=safety.plain(raw[:20]) or "?")
-    return int(raw)
-
-
 @router.action("approve", admin=True)
 async def approve_click(ctx: Context) -> CardResponse:
     """The approve button of a review card."""
-    story_id = _click_story_id(ctx)
+    story_id = ctx.click_id(T.unknown)
     for reply in await _decide(ctx, story_id, approve=True, reason=""):
         ctx.reply(reply)
     return CardResponse(
@@ -426,7 +418,7 @@ async def approve_click(ctx: Context) -> CardResponse:
 @router.action("reject", admin=True)
 async def reject_click(ctx: Context) -> CardResponse:
     """The reject button of a review card (no reason: the author is told none was given)."""
-    story_id = _click_story_id(ctx)
+    story_id = ctx.click_id(T.unknown)
     for reply in await _decide(ctx, story_id, approve=False, reason=""):
         ctx.reply(reply)
     return CardResponse(
@@ -501,7 +493,7 @@ async def unlike(ctx: Context, id: int) -> list[Reply]:
 async def like_click(ctx: Context) -> CardResponse:
     """The like button toggles; the card shows the new count and the clicker's own state."""
     assert ctx.member is not None and ctx.conversation is not None
-    story = await _likeable(ctx, _click_story_id(ctx))
+    story = await _likeable(ctx, ctx.click_id(T.unknown))
     member = ctx.member.staff_id
     await ctx.repos.likes.ensure_member(story.conversation_id, member, ctx.now)
     if await ctx.repos.likes.add(story, member, ctx.now):

@@ -342,14 +342,6 @@ async def leave(ctx: Context, id: int) -> list[Reply]:
     return [TextReply(content=ctx.t(T.left, id=id)), *await _card_updates(ctx, event)]
 
 
-def _click_event_id(ctx: Context) -> int:
-    assert ctx.click is not None
-    raw = ctx.click.entity_id
-    if not raw.isdigit() or len(raw) > 18:
-        raise UserError(T.unknown, id=safety.plain(raw[:20]) or "?")
-    return int(raw)
-
-
 async def _click_answer(ctx: Context, event: Event, message: str, state: str) -> CardResponse:
     assert ctx.click is not None
     taken, waiting = await ctx.repos.signups.counts(event.id)
@@ -365,14 +357,14 @@ async def _click_answer(ctx: Context, event: Event, message: str, state: str) ->
 @router.action("join", acts=True)
 async def join_click(ctx: Context) -> CardResponse:
     """The join button: answered at once with the counts and the clicker's own state."""
-    message, state, event = await _join(ctx, _click_event_id(ctx))
+    message, state, event = await _join(ctx, ctx.click_id(T.unknown))
     return await _click_answer(ctx, event, message, state)
 
 
 @router.action("leave")
 async def leave_click(ctx: Context) -> CardResponse:
     """The leave button."""
-    event_id = _click_event_id(ctx)
+    event_id = ctx.click_id(T.unknown)
     event = await _leave(ctx, event_id)
     return await _click_answer(ctx, event, ctx.t(T.left, id=event_id), "")
 
