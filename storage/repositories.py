@@ -41,6 +41,13 @@ def _prebuilt(session: AsyncSession, name: str, build: Callable[[Any], Executabl
     return stmt
 
 
+async def _core(session: AsyncSession, stmt: Any, params: Any = None) -> Any:
+    """Run a Core statement on the session's connection (same transaction), skipping the ORM
+    session's per-statement machinery: the hot paths pay for that on every message."""
+    connection = await session.connection()
+    return await connection.execute(stmt, params)
+
+
 def _insert(session: AsyncSession, model: Any) -> Any:
     """A dialect insert that supports ``on_conflict_do_nothing`` / ``do_update``."""
     return (pg_insert if _dialect(session) == "postgresql" else sqlite_insert)(model)
@@ -96,12 +103,12 @@ class InboxRepo:
             for r in rows
         ]
         stmt = (
-            _insert(self.session, InboxEvent)
+            _insert(self.session, _INBOX)
             .values(values)
             .on_conflict_do_nothing(index_elements=["key"])
-            .returning(InboxEvent.id, InboxEvent.key)
+            .returning(_INBOX.c.id, _INBOX.c.key)
         )
-        inserted = {key: event_id for event_id, key in (await self.session.execute(stmt)).all()}
+        inserted = {key: event_id for event_id, key in (await _core(self.session, stmt)).all()}
         out: list[int | None] = []
         for r in rows:
             out.append(inserted.pop(r["key"], None))  # a key twice in one batch: first wins
@@ -125,7 +132,7 @@ class InboxRepo:
                 .returning(_INBOX.c.id, _INBOX.c.key, _INBOX.c.payload)
             ),
         )
-        result = await self.session.execute(stmt, {"ids": event_ids, "now": now})
+        result = await _core(self.session, stmt, {"ids": event_ids, "now": now})
         taken = {row[0]: (row[0], row[1], row[2]) for row in result.all()}
         return [taken[i] for i in event_ids if i in taken]
 
@@ -181,10 +188,9 @@ class OutboxRepo:
         """Insert replies in one statement (idempotency keys are unique); rows with their ids."""
         if not rows:
             return []
-        result = await self.session.execute(
-            sqlite_insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
-            if _dialect(self.session) == "sqlite"
-            else pg_insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True),
+        result = await _core(
+            self.session,
+            _insert(self.session, _OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True),
             rows,
         )
         # Plain (transient) model objects: the sender reads their fields, nothing is tracked.
@@ -237,8 +243,10 @@ class OutboxRepo:
                 )
             ),
         )
-        await self.session.execute(
-            stmt, [{"oid": message_id, "how": route, "now": now} for message_id, route in sent]
+        await _core(
+            self.session,
+            stmt,
+            [{"oid": message_id, "how": route, "now": now} for message_id, route in sent],
         )
 
     async def mark_retry(
@@ -285,8 +293,8 @@ class MemberRepo:
             )
 
         if conversations:
-            await self.session.execute(
-                _prebuilt(self.session, "touch_conversation", build), conversations
+            await _core(
+                self.session, _prebuilt(self.session, "touch_conversation", build), conversations
             )
 
     async def touch_members(self, members: list[dict[str, Any]]) -> None:
@@ -323,7 +331,7 @@ class MemberRepo:
             if m["staff_id"]
         ]
         if rows:
-            await self.session.execute(_prebuilt(self.session, "touch_member", build), rows)
+            await _core(self.session, _prebuilt(self.session, "touch_member", build), rows)
 
     async def title(self, conversation_id: str) -> str:
         """A conversation's title (empty when unknown)."""

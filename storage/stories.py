@@ -10,9 +10,10 @@ from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import GroupSettings, Like, Member, Story
-from storage.repositories import _insert
+from storage.repositories import _core, _insert, _prebuilt
 
 _LIKES: Table = Like.__table__  # type: ignore[assignment]
+_SETTINGS: Table = GroupSettings.__table__  # type: ignore[assignment]
 
 
 def _epoch(session: AsyncSession, column: Any) -> Any:
@@ -54,11 +55,14 @@ class GroupSettingsRepo:
 
     async def disabled_modules(self, conversation_id: str) -> set[str]:
         """Modules switched off in this group (no row yet: none)."""
-        value = await self.session.scalar(
-            select(GroupSettings.disabled_modules).where(
-                GroupSettings.conversation_id == conversation_id
-            )
+        stmt = _prebuilt(
+            self.session,
+            "disabled_modules",
+            lambda _: select(_SETTINGS.c.disabled_modules).where(
+                _SETTINGS.c.conversation_id == bindparam("cid")
+            ),
         )
+        value = (await _core(self.session, stmt, {"cid": conversation_id})).scalar()
         return {m for m in (value or "").split(",") if m}
 
     async def set_module(
