@@ -62,6 +62,7 @@ CATALOG: dict[str, CardKind] = {
                 Button("确认 / Confirm", "confirm"),
             ),
         ),
+        CardKind("digest", "digest_template", ("id", "kind", "title", "content"), ()),
         CardKind(
             "forget",
             "generic_template",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -24,11 +23,10 @@ class SystemClock:
 
 
 class ManualClock:
-    """A clock that only moves when told to; listeners hear every move."""
+    """A clock that only moves when told to (tests move it instead of sleeping)."""
 
     def __init__(self, start: datetime | None = None) -> None:
         self._now = start or datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
-        self._moved = asyncio.Event()
 
     def now(self) -> datetime:
         """The clock's current time."""

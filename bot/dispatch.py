@@ -134,10 +134,6 @@ class Dispatcher:
 
     # -- processing (after the ack) --------------------------------------------------------
 
-    async def process(self, event_id: int) -> None:
-        """Handle one recorded message exactly once; never leave a member without an answer."""
-        await self.process_batch([event_id])
-
     async def process_batch(self, event_ids: list[int]) -> None:
         """Handle recorded messages in one transaction: one claim, one member upsert pass and
         one outbox insert for the batch. If anything unexpected fails, the whole batch rolls

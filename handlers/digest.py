@@ -10,8 +10,9 @@ from bot import safety
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import Text, number
-from bot.replies import MarkdownReply, Reply, TextReply, ToGroup, ToMembers
+from bot.replies import CardReply, MarkdownReply, Reply, TextReply, ToGroup, ToMembers
 from bot.router import Arg, Router
+from handlers.stories import describe, rescore, rescore_if_dirty
 from storage.models import GroupSettings
 
 router = Router("digest", module="digest")
@@ -135,8 +136,6 @@ async def build(
     tz = ctx.settings.bot.tz
     sections: list[Section] = []
     if "stories" not in off:
-        from handlers.stories import rescore_if_dirty
-
         await rescore_if_dirty(ctx, conversation_id)  # rank by up-to-date genuine likes
         stories = await ctx.repos.digest.top_stories(conversation_id, start, end, top)
         if stories:
@@ -281,8 +280,25 @@ async def post_digest(
         return False
     if not await ctx.repos.digest.claim(conversation_id, period, status, ctx.now):
         return False
-    for part in render(ctx, sections, start, end):
-        ctx.reply(part.model_copy(update={"to": ToGroup(conversation_id=conversation_id)}))
+    template = ctx.settings.cards.digest_template
+    for i, part in enumerate(render(ctx, sections, start, end), 1):
+        to = ToGroup(conversation_id=conversation_id)
+        if template:
+            # A card where the admin built a digest template; markdown otherwise.
+            ctx.reply(
+                CardReply(
+                    kind="digest",
+                    entity_id=period.replace(" ", "T"),
+                    template_id=template,
+                    out_track_id=f"digest-{conversation_id}-{period.replace(' ', 'T')}-{i}",
+                    title=part.title,
+                    data={"title": part.title, "content": part.text},
+                    fallback_markdown=part.text,
+                    to=to,
+                )
+            )
+        else:
+            ctx.reply(part.model_copy(update={"to": to}))
     await tell_admins(ctx, conversation_id, start, end)
     return True
 
@@ -291,8 +307,6 @@ async def tell_admins(ctx: Context, conversation_id: str, start: datetime, end: 
     """The week's suspicious-like findings go to the group's admins one to one, never public."""
     if "stories" in await ctx.repos.groups.disabled_modules(conversation_id):
         return
-    from handlers.stories import describe, rescore
-
     scores = await rescore(ctx, conversation_id)
     scores.bursts = [b for b in scores.bursts if start.timestamp() <= b.start < end.timestamp()]
     evidence = await describe(ctx, scores, conversation_id)

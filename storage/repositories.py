@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Executable, Table, bindparam, delete, func, select, update
@@ -350,13 +350,6 @@ class MemberRepo:
     async def get(self, conversation_id: str, staff_id: str) -> Member | None:
         """A member of a conversation."""
         return await self.session.get(Member, (conversation_id, staff_id))
-
-    async def first_seen_within(
-        self, conversation_id: str, staff_id: str, now: datetime, window: timedelta
-    ) -> bool:
-        """Whether the member was first seen in this conversation within ``window``."""
-        member = await self.get(conversation_id, staff_id)
-        return member is None or member.first_seen_at >= now - window
 
 
 @dataclass(slots=True)

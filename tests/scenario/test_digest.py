@@ -234,3 +234,20 @@ async def test_brushed_likes_go_to_admins_not_into_the_digest(
     assert note.user_ids == ["admin1"] and "10 个赞在 18 秒内" in note.text
     assert "异常" not in digest.text and "sock" not in digest.text
     assert "真实 1 赞" in digest.text  # the digest counts genuine likes only
+
+
+async def test_the_digest_is_a_card_where_a_template_is_configured(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    clock = ManualClock(TUESDAY)
+    app = await start(start_bot, clock, cards={"digest_template": "tpl-digest"})
+    await week_of_activity(standin, clock)
+    clock.set(SLOT)
+    assert await app.jobs.run_job("weekly-digest")
+    [card] = await standin.wait_sent(
+        where=lambda s: s.route == "card" and s.param.get("kind") == "digest"
+    )
+    data = standin.cards[card.out_track_id].data
+    assert standin.cards[card.out_track_id].space_id == f"dtv1.card//IM_GROUP.{GROUP}"
+    assert data["title"] == "社区周报 · 03-09 – 03-16" and "修自行车" in data["content"]
+    assert not digests(standin)  # no markdown copy besides the card
