@@ -19,9 +19,9 @@ from bot.i18n import Lang, Text
 from bot.replies import Reply, TextReply
 from storage.admin import AuditRepo, BanRepo, PrivacyRepo
 from storage.digest import DigestRepo
-from storage.repositories import CardRepo, InboxRepo, MemberRepo, OutboxRepo
+from storage.repositories import CardRepo, GroupSettingsRepo, InboxRepo, MemberRepo, OutboxRepo
 from storage.skills import LedgerRepo, SkillRepo, SwapRepo
-from storage.stories import GroupSettingsRepo, LikeRepo, StoryRepo
+from storage.stories import LikeRepo, StoryRepo
 from storage.volunteers import EventRepo, HoursRepo, SignupRepo
 
 if TYPE_CHECKING:

@@ -13,13 +13,21 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import CardInstance, Conversation, InboxEvent, Member, OutboxMessage
+from storage.models import (
+    CardInstance,
+    Conversation,
+    GroupSettings,
+    InboxEvent,
+    Member,
+    OutboxMessage,
+)
 from storage.types import UTCDateTime
 
 _INBOX: Table = InboxEvent.__table__  # type: ignore[assignment]
 _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 _CONVERSATIONS: Table = Conversation.__table__  # type: ignore[assignment]
 _MEMBERS: Table = Member.__table__  # type: ignore[assignment]
+_SETTINGS: Table = GroupSettings.__table__  # type: ignore[assignment]
 _PREBUILT: dict[tuple[str, str], Any] = {}
 
 
@@ -386,3 +394,82 @@ class CardRepo:
             )
         )
         return list(rows.scalars())
+
+
+@dataclass(slots=True)
+class GroupSettingsRepo:
+    """Per-group switches."""
+
+    session: AsyncSession
+
+    async def get(self, conversation_id: str, *, review_default: bool) -> GroupSettings:
+        """The group's settings, created with the defaults on first use."""
+        await self.session.execute(
+            _insert(self.session, GroupSettings)
+            .values(
+                conversation_id=conversation_id,
+                review_stories=review_default,
+                likes_dirty=False,
+            )
+            .on_conflict_do_nothing(index_elements=["conversation_id"])
+        )
+        settings = await self.session.get(GroupSettings, conversation_id)
+        assert settings is not None
+        return settings
+
+    async def set_review(self, conversation_id: str, on: bool, *, review_default: bool) -> None:
+        """Turn story review on or off for the group."""
+        await self.get(conversation_id, review_default=review_default)
+        await self.session.execute(
+            update(GroupSettings)
+            .where(GroupSettings.conversation_id == conversation_id)
+            .values(review_stories=on)
+        )
+
+    async def disabled_modules(self, conversation_id: str) -> set[str]:
+        """Modules switched off in this group (no row yet: none)."""
+        stmt = _prebuilt(
+            self.session,
+            "disabled_modules",
+            lambda _: select(_SETTINGS.c.disabled_modules).where(
+                _SETTINGS.c.conversation_id == bindparam("cid")
+            ),
+        )
+        value = (await _core(self.session, stmt, {"cid": conversation_id})).scalar()
+        return {m for m in (value or "").split(",") if m}
+
+    async def set_module(
+        self, conversation_id: str, module: str, on: bool, *, review_default: bool
+    ) -> None:
+        """Switch a module on or off for the group."""
+        settings = await self.get(conversation_id, review_default=review_default)
+        disabled = {m for m in settings.disabled_modules.split(",") if m}
+        disabled = disabled - {module} if on else disabled | {module}
+        await self.session.execute(
+            update(GroupSettings)
+            .where(GroupSettings.conversation_id == conversation_id)
+            .values(disabled_modules=",".join(sorted(disabled)))
+        )
+
+    async def mark_likes_dirty(self, conversation_id: str) -> None:
+        """New like evidence: the group's weights need recomputing."""
+        await self.session.execute(
+            update(GroupSettings)
+            .where(GroupSettings.conversation_id == conversation_id)
+            .values(likes_dirty=True)
+        )
+
+    async def dirty_groups(self) -> list[str]:
+        """Groups whose weights are out of date."""
+        rows = await self.session.execute(
+            select(GroupSettings.conversation_id).where(GroupSettings.likes_dirty.is_(True))
+        )
+        return list(rows.scalars())
+
+    async def clear_dirty(self, conversation_id: str) -> None:
+        """The group's weights are current."""
+        await self.session.execute(
+            update(GroupSettings)
+            .where(GroupSettings.conversation_id == conversation_id)
+            .values(likes_dirty=False)
+        )

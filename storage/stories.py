@@ -9,11 +9,10 @@ from typing import Any
 from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import GroupSettings, Like, Member, Story
-from storage.repositories import _core, _insert, _prebuilt
+from storage.models import Like, Member, Story
+from storage.repositories import _insert
 
 _LIKES: Table = Like.__table__  # type: ignore[assignment]
-_SETTINGS: Table = GroupSettings.__table__  # type: ignore[assignment]
 
 
 def _epoch(session: AsyncSession, column: Any) -> Any:
@@ -21,85 +20,6 @@ def _epoch(session: AsyncSession, column: Any) -> Any:
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         return func.extract("epoch", column)
     return (func.julianday(column) - 2440587.5) * 86400.0
-
-
-@dataclass(slots=True)
-class GroupSettingsRepo:
-    """Per-group switches."""
-
-    session: AsyncSession
-
-    async def get(self, conversation_id: str, *, review_default: bool) -> GroupSettings:
-        """The group's settings, created with the defaults on first use."""
-        await self.session.execute(
-            _insert(self.session, GroupSettings)
-            .values(
-                conversation_id=conversation_id,
-                review_stories=review_default,
-                likes_dirty=False,
-            )
-            .on_conflict_do_nothing(index_elements=["conversation_id"])
-        )
-        settings = await self.session.get(GroupSettings, conversation_id)
-        assert settings is not None
-        return settings
-
-    async def set_review(self, conversation_id: str, on: bool, *, review_default: bool) -> None:
-        """Turn story review on or off for the group."""
-        await self.get(conversation_id, review_default=review_default)
-        await self.session.execute(
-            update(GroupSettings)
-            .where(GroupSettings.conversation_id == conversation_id)
-            .values(review_stories=on)
-        )
-
-    async def disabled_modules(self, conversation_id: str) -> set[str]:
-        """Modules switched off in this group (no row yet: none)."""
-        stmt = _prebuilt(
-            self.session,
-            "disabled_modules",
-            lambda _: select(_SETTINGS.c.disabled_modules).where(
-                _SETTINGS.c.conversation_id == bindparam("cid")
-            ),
-        )
-        value = (await _core(self.session, stmt, {"cid": conversation_id})).scalar()
-        return {m for m in (value or "").split(",") if m}
-
-    async def set_module(
-        self, conversation_id: str, module: str, on: bool, *, review_default: bool
-    ) -> None:
-        """Switch a module on or off for the group."""
-        settings = await self.get(conversation_id, review_default=review_default)
-        disabled = {m for m in settings.disabled_modules.split(",") if m}
-        disabled = disabled - {module} if on else disabled | {module}
-        await self.session.execute(
-            update(GroupSettings)
-            .where(GroupSettings.conversation_id == conversation_id)
-            .values(disabled_modules=",".join(sorted(disabled)))
-        )
-
-    async def mark_likes_dirty(self, conversation_id: str) -> None:
-        """New like evidence: the group's weights need recomputing."""
-        await self.session.execute(
-            update(GroupSettings)
-            .where(GroupSettings.conversation_id == conversation_id)
-            .values(likes_dirty=True)
-        )
-
-    async def dirty_groups(self) -> list[str]:
-        """Groups whose weights are out of date."""
-        rows = await self.session.execute(
-            select(GroupSettings.conversation_id).where(GroupSettings.likes_dirty.is_(True))
-        )
-        return list(rows.scalars())
-
-    async def clear_dirty(self, conversation_id: str) -> None:
-        """The group's weights are current."""
-        await self.session.execute(
-            update(GroupSettings)
-            .where(GroupSettings.conversation_id == conversation_id)
-            .values(likes_dirty=False)
-        )
 
 
 @dataclass(slots=True)
