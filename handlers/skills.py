@@ -371,9 +371,9 @@ def swap_card(ctx: Context, swap: Swap, proposer_nick: str, partner_nick: str) -
 async def _swap_card_updates(ctx: Context, swap: Swap, skip: str = "") -> list[Reply]:
     data = {"status": _status(ctx, swap.status), "hours": number(swap.hours) if swap.hours else ""}
     return [
-        CardUpdate(out_track_id=card.out_track_id, data=data)
-        for card in await ctx.repos.cards.for_entity("swap", str(swap.id))
-        if card.out_track_id != skip
+        CardUpdate(out_track_id=track, data=data)
+        for track in await ctx.repos.cards.track_ids("swap", str(swap.id))
+        if track != skip
     ]
 
 

@@ -227,8 +227,8 @@ async def _card_updates(
     ctx: Context, kind: str, entity_id: int, data: dict[str, str]
 ) -> list[Reply]:
     return [
-        CardUpdate(out_track_id=card.out_track_id, data=data)
-        for card in await ctx.repos.cards.for_entity(kind, str(entity_id))
+        CardUpdate(out_track_id=track, data=data)
+        for track in await ctx.repos.cards.track_ids(kind, str(entity_id))
     ]
 
 

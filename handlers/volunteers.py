@@ -191,9 +191,9 @@ async def _card_updates(
     taken, waiting = counts or await ctx.repos.signups.counts(event.id)
     data = _card_data(ctx, event, taken, waiting)
     return [
-        CardUpdate(out_track_id=card.out_track_id, data=data)
-        for card in await ctx.repos.cards.for_entity("event", str(event.id))
-        if card.out_track_id != skip
+        CardUpdate(out_track_id=track, data=data)
+        for track in await ctx.repos.cards.track_ids("event", str(event.id))
+        if track != skip
     ]
 
 

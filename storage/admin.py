@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import AuditEntry, Ban, ForgetRequest, InboxEvent, Member, OutboxMessage
-from storage.repositories import _insert
+from storage.repositories import _core, _insert, _prebuilt
+
+_BANS: Table = Ban.__table__  # type: ignore[assignment]
 
 
 @dataclass(slots=True)
@@ -68,7 +70,15 @@ class BanRepo:
 
     async def is_banned(self, conversation_id: str, staff_id: str) -> bool:
         """Whether the member is banned in the group."""
-        return await self.session.get(Ban, (conversation_id, staff_id)) is not None
+        stmt = _prebuilt(
+            self.session,
+            "is_banned",
+            lambda _: select(_BANS.c.staff_id).where(
+                _BANS.c.conversation_id == bindparam("cid"), _BANS.c.staff_id == bindparam("sid")
+            ),
+        )
+        rows = await _core(self.session, stmt, {"cid": conversation_id, "sid": staff_id})
+        return rows.first() is not None
 
 
 @dataclass(slots=True)

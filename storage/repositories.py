@@ -28,6 +28,7 @@ _OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 _CONVERSATIONS: Table = Conversation.__table__  # type: ignore[assignment]
 _MEMBERS: Table = Member.__table__  # type: ignore[assignment]
 _SETTINGS: Table = GroupSettings.__table__  # type: ignore[assignment]
+_CARDS: Table = CardInstance.__table__  # type: ignore[assignment]
 _PREBUILT: dict[tuple[str, str], Any] = {}
 
 
@@ -79,22 +80,25 @@ class InboxRepo:
         status: str = "received",
     ) -> int | None:
         """Insert a push; return its id, or None when the key was already recorded."""
-        stmt = (
-            _insert(self.session, InboxEvent)
-            .values(
-                key=key,
-                topic=topic,
-                conversation_id=conversation_id,
-                staff_id=staff_id,
-                payload=json.dumps(payload, ensure_ascii=False),
-                status=status,
-                received_at=now,
-                processed_at=now if status == "done" else None,
-            )
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(InboxEvent.id)
+        stmt = _prebuilt(
+            self.session,
+            "inbox_record",
+            lambda insert: (
+                insert(_INBOX).on_conflict_do_nothing(index_elements=["key"]).returning(_INBOX.c.id)
+            ),
         )
-        return (await self.session.execute(stmt)).scalar_one_or_none()
+        params = {
+            "key": key,
+            "topic": topic,
+            "conversation_id": conversation_id,
+            "staff_id": staff_id,
+            "payload": json.dumps(payload, ensure_ascii=False),
+            "status": status,
+            "received_at": now,
+            "processed_at": now if status == "done" else None,
+            "response": None,
+        }
+        return (await _core(self.session, stmt, params)).scalar_one_or_none()  # type: ignore[no-any-return]
 
     async def record_many(self, rows: list[dict[str, Any]], now: datetime) -> list[int | None]:
         """Insert pushes in one statement; per row its new id, or None for a duplicate key."""
@@ -160,10 +164,17 @@ class InboxRepo:
 
     async def set_response(self, event_id: int, response: dict[str, Any]) -> None:
         """Store a card click's answer so a redelivered click gets the same one."""
-        await self.session.execute(
-            update(InboxEvent)
-            .where(InboxEvent.id == event_id)
-            .values(response=json.dumps(response, ensure_ascii=False))
+        stmt = _prebuilt(
+            self.session,
+            "inbox_response",
+            lambda _: (
+                update(_INBOX)
+                .where(_INBOX.c.id == bindparam("eid"))
+                .values(response=bindparam("body"))
+            ),
+        )
+        await _core(
+            self.session, stmt, {"eid": event_id, "body": json.dumps(response, ensure_ascii=False)}
         )
 
     async def unprocessed_ids(self, limit: int = 1000) -> list[int]:
@@ -386,14 +397,17 @@ class CardRepo:
         """The card with that track id."""
         return await self.session.get(CardInstance, out_track_id)
 
-    async def for_entity(self, kind: str, entity_id: str) -> list[CardInstance]:
-        """Every delivered card showing that entity (to update them all)."""
-        rows = await self.session.execute(
-            select(CardInstance).where(
-                CardInstance.kind == kind, CardInstance.entity_id == entity_id
-            )
+    async def track_ids(self, kind: str, entity_id: str) -> list[str]:
+        """The track ids of every delivered card showing that entity (to update them all)."""
+        stmt = _prebuilt(
+            self.session,
+            "card_tracks",
+            lambda _: select(_CARDS.c.out_track_id).where(
+                _CARDS.c.kind == bindparam("kind"), _CARDS.c.entity_id == bindparam("entity")
+            ),
         )
-        return list(rows.scalars())
+        rows = await _core(self.session, stmt, {"kind": kind, "entity": entity_id})
+        return [str(track) for track in rows.scalars()]
 
 
 @dataclass(slots=True)

@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Event, Signup, VolunteerHours
-from storage.repositories import _insert
+from storage.repositories import _core, _insert, _prebuilt
+
+_SIGNUPS: Table = Signup.__table__  # type: ignore[assignment]
 
 
 @dataclass(slots=True)
@@ -119,12 +121,16 @@ class SignupRepo:
 
     async def counts(self, event_id: int) -> tuple[int, int]:
         """(confirmed, waitlisted)."""
-        rows = await self.session.execute(
-            select(Signup.status, func.count(Signup.id))
-            .where(Signup.event_id == event_id)
-            .group_by(Signup.status)
+        stmt = _prebuilt(
+            self.session,
+            "signup_counts",
+            lambda _: (
+                select(_SIGNUPS.c.status, func.count(_SIGNUPS.c.id))
+                .where(_SIGNUPS.c.event_id == bindparam("eid"))
+                .group_by(_SIGNUPS.c.status)
+            ),
         )
-        counts = dict(rows.all())
+        counts = dict((await _core(self.session, stmt, {"eid": event_id})).all())
         return int(counts.get("confirmed", 0)), int(counts.get("waitlisted", 0))
 
     async def find(self, event_id: int, staff_id: str) -> Signup | None:
@@ -141,18 +147,26 @@ class SignupRepo:
         """Sign up (the caller holds the activity's lock); (sign-up, whether it is new)."""
         confirmed, _ = await self.counts(event.id)
         status = "confirmed" if confirmed < event.seats else "waitlisted"
-        result = await self.session.execute(
-            _insert(self.session, Signup)
-            .values(
-                event_id=event.id,
-                conversation_id=event.conversation_id,
-                staff_id=staff_id,
-                nick=nick,
-                status=status,
-                created_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["event_id", "staff_id"])
-            .returning(Signup.id)
+        stmt = _prebuilt(
+            self.session,
+            "signup_insert",
+            lambda insert: (
+                insert(_SIGNUPS)
+                .on_conflict_do_nothing(index_elements=["event_id", "staff_id"])
+                .returning(_SIGNUPS.c.id)
+            ),
+        )
+        result = await _core(
+            self.session,
+            stmt,
+            {
+                "event_id": event.id,
+                "conversation_id": event.conversation_id,
+                "staff_id": staff_id,
+                "nick": nick,
+                "status": status,
+                "created_at": now,
+            },
         )
         new_id = result.scalar_one_or_none()
         if new_id is None:
@@ -174,13 +188,18 @@ class SignupRepo:
         """1-based place on the waitlist (0 when confirmed)."""
         if signup.status != "waitlisted":
             return 0
-        ahead = await self.session.scalar(
-            select(func.count(Signup.id)).where(
-                Signup.event_id == signup.event_id,
-                Signup.status == "waitlisted",
-                Signup.id < signup.id,
-            )
+        stmt = _prebuilt(
+            self.session,
+            "waitlist_position",
+            lambda _: select(func.count(_SIGNUPS.c.id)).where(
+                _SIGNUPS.c.event_id == bindparam("eid"),
+                _SIGNUPS.c.status == "waitlisted",
+                _SIGNUPS.c.id < bindparam("sid"),
+            ),
         )
+        ahead = (
+            await _core(self.session, stmt, {"eid": signup.event_id, "sid": signup.id})
+        ).scalar()
         return int(ahead or 0) + 1
 
     async def leave(self, event: Event, staff_id: str) -> Signup | None:
