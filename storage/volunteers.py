@@ -9,14 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import Select, Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Event, Signup, VolunteerHours
 from storage.repositories import _core, _insert, _prebuilt
 
 _SIGNUPS: Table = Signup.__table__  # type: ignore[assignment]
+_EVENTS: Table = Event.__table__  # type: ignore[assignment]
 
 
 @dataclass(slots=True)
@@ -57,13 +59,21 @@ class EventRepo:
         return event
 
     async def get(self, conversation_id: str, event_id: int, *, lock: bool = False) -> Event | None:
-        """An activity of this group (another group's is unknown); ``lock`` takes its row lock."""
-        stmt = select(Event).where(Event.id == event_id, Event.conversation_id == conversation_id)
-        if lock:
-            stmt = stmt.with_for_update()
-        return (
-            await self.session.execute(stmt.execution_options(populate_existing=True))
-        ).scalar_one_or_none()
+        """An activity of this group (another group's is unknown); ``lock`` takes its row lock.
+
+        The row comes back as a detached ``Event``: read it, and change it through
+        ``set_status`` / ``set_seats``."""
+        name = "event_lock" if lock else "event_get"
+
+        def build(_: object) -> Select[Any]:
+            stmt = select(_EVENTS).where(
+                _EVENTS.c.id == bindparam("eid"), _EVENTS.c.conversation_id == bindparam("cid")
+            )
+            return stmt.with_for_update() if lock else stmt
+
+        params = {"eid": event_id, "cid": conversation_id}
+        row = (await _core(self.session, _prebuilt(self.session, name, build), params)).first()
+        return Event(**row._mapping) if row is not None else None
 
     async def upcoming(self, conversation_id: str, now: datetime, limit: int = 20) -> list[Event]:
         """Open activities that have not started, soonest first."""
@@ -81,14 +91,20 @@ class EventRepo:
 
     async def set_status(self, event: Event, status: str, reason: str = "") -> None:
         """Cancel or close an activity."""
-        event.status = status
-        event.cancel_reason = reason
-        await self.session.flush()
+        await _core(
+            self.session,
+            update(_EVENTS)
+            .where(_EVENTS.c.id == event.id)
+            .values(status=status, cancel_reason=reason),
+        )
+        event.status, event.cancel_reason = status, reason
 
     async def set_seats(self, event: Event, seats: int) -> None:
         """Change the capacity."""
+        await _core(
+            self.session, update(_EVENTS).where(_EVENTS.c.id == event.id).values(seats=seats)
+        )
         event.seats = seats
-        await self.session.flush()
 
     async def claim_reminders(self, now: datetime, before: datetime, *, hour: bool) -> list[int]:
         """Take the reminders due now: open activities starting after ``now`` and no later
