@@ -196,12 +196,11 @@ async def test_the_ledger_always_sums_to_zero(
     standin: StandIn, start_bot: BotFactory, swaps: list[tuple[int, int, float, bool]]
 ) -> None:
     # Hypothesis runs every example inside one test, with the same fixtures: the bot is
-    # started by the first example and keeps its ledger, so the invariant is checked as the
-    # random sequences pile up.
-    app = getattr(test_the_ledger_always_sums_to_zero, "_app", None)
+    # started by the first example (per stand-in, so per test run) and keeps its ledger, so
+    # the invariant is checked as the random sequences pile up.
+    app = _LEDGER_BOTS.get(id(standin))
     if app is None:
-        app = await start_bot(cards={})
-        test_the_ledger_always_sums_to_zero._app = app  # type: ignore[attr-defined]
+        app = _LEDGER_BOTS[id(standin)] = await start_bot(cards={})
     members = ["ann", "ben", "cat", "dan"]
     for teacher_i, learner_i, hours, confirm in swaps:
         if teacher_i == learner_i:
