@@ -177,6 +177,9 @@ async def test_forget_anonymises_the_ledger_and_it_still_sums_to_zero(
     assert "-3" in sent.text  # bob's history is intact
 
 
+_LEDGER_BOTS: dict[int, Any] = {}
+
+
 @settings(
     max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
