@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sqlite3
 import statistics
 import sys
@@ -24,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.report import report
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.context import Context
@@ -221,11 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     result = asyncio.run(main_async(args.scale, args.growth, args.repeats))
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    return 0
+    return report(result, args.out)
 
 
 if __name__ == "__main__":

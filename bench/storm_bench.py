@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bench.report import report
 from bench.stream_bench import CLIENT_ID, CLIENT_SECRET, Platform
 from bot.app import Application
 from bot.config import load_settings
@@ -86,11 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     result = asyncio.run(main_async(args))
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    return 0
+    return report(result, args.out)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ os.environ["DINGTALK_OPENAPI_ENDPOINT"] = f"http://127.0.0.1:{PORT}"
 
 import dingtalk_stream  # noqa: E402
 
+from bench.report import report  # noqa: E402
 from bot.app import Application  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.sandbox.standin import StandIn  # noqa: E402
@@ -195,11 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("dingtalk_stream.client", "dingtalk_stream.handler"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
     result = asyncio.run(main_async(args))
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        args.out.write_text(text + "\n", encoding="utf-8")
-    return 0
+    return report(result, args.out)
 
 
 if __name__ == "__main__":

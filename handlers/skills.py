@@ -44,9 +44,6 @@ class T:
     help_credits = Text("我的时间币余额和记录", "my time-credit balance and history")
     kind_offer = Text("会", "offers")
     kind_want = Text("想学", "wants")
-    too_long = Text(
-        "技能名称最多 {limit} 个字符。", "A skill name can be at most {limit} characters."
-    )
     no_words = Text(
         "技能名称需要包含文字。用法：/我会 技能 | 说明",
         "A skill needs some words. Usage: /offer <skill> | <detail>",

@@ -47,7 +47,6 @@ class T:
     help_cancel = Text("取消活动并通知报名者", "cancel an activity and tell everyone")
     help_hours = Text("我的志愿时长", "my volunteer hours")
 
-    too_long = Text("{what}最多 {limit} 个字符。", "The {what} can be at most {limit} characters.")
     past = Text(
         "开始时间 {when} 已经过去了，请填写将来的时间（YYYY-MM-DD HH:MM）。",
         "The start time {when} is in the past; give a future time (YYYY-MM-DD HH:MM).",
