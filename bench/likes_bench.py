@@ -24,11 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from bench.report import report
+from bench.report import job_context, report
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.context import Context
-from bot.router import CommandTable, Router
 from handlers.honest_likes import score
 from handlers.stories import rescore, scoring_columns
 from storage.db import Database
@@ -119,18 +118,10 @@ def generate(path: Path, n_likes: int, seed: int = 7) -> dict[str, int]:
 async def measure(path: Path) -> dict[str, Any]:
     settings = load_settings(None, storage={"url": f"sqlite:///{path}"})
     db = Database(settings.storage.url)
-    commands = CommandTable(Router("bench"))
     clock = ManualClock()
 
     def ctx_for(session: Any) -> Context:
-        return Context.from_job(
-            settings=settings,
-            clock=clock,
-            session=session,
-            commands=commands,
-            job_id="bench",
-            key="bench",
-        )
+        return job_context(settings, clock, session)
 
     async with db.transaction() as session:
         started = time.perf_counter()

@@ -6,6 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.context import Context
+from bot.router import CommandTable, Router
+
 
 def report(result: dict[str, Any], out: Path | None) -> int:
     """Print a benchmark's result as JSON, also to ``out`` when given; the exit code."""
@@ -14,3 +21,15 @@ def report(result: dict[str, Any], out: Path | None) -> int:
     if out:
         out.write_text(text + "\n", encoding="utf-8")
     return 0
+
+
+def job_context(settings: Settings, clock: Clock, session: AsyncSession) -> Context:
+    """A job context with no commands, for timing what a scheduled job runs."""
+    return Context.from_job(
+        settings=settings,
+        clock=clock,
+        session=session,
+        commands=CommandTable(Router("bench")),
+        job_id="bench",
+        key="bench",
+    )
