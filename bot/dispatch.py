@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +29,7 @@ from bot.replies import (
     MarkdownReply,
     TextReply,
 )
-from bot.router import CommandTable, NotACommand, Parsed, UnknownCommand
+from bot.router import ActionRoute, CommandTable, NotACommand, Parsed, UnknownCommand
 from storage.db import Database
 from storage.models import CardInstance, InboxEvent, OutboxMessage
 from storage.repositories import CardRepo, InboxRepo, MemberRepo
@@ -101,7 +102,7 @@ class Dispatcher:
         self._known_conversations: dict[str, str] = {}
         self._cards: dict[str, CardInstance] = {}
         self._clicks: GroupCommit[tuple[str, dict[str, Any]], dict[str, Any]] = GroupCommit(
-            self._click_batch, max_batch=64
+            self._click_batch, max_batch=128
         )
         self._recorder: GroupCommit[dict[str, Any], int | None] = GroupCommit(self._record_batch)
 
@@ -178,11 +179,12 @@ class Dispatcher:
             ctx.use_repos(repos)
             contexts.append((ctx, message))
         seen.update(await self._touch(repos, [message for _, message in contexts], now))
+        gate = _Gate(repos)
         rows: list[dict[str, Any]] = []
         for ctx, message in contexts:
             await asyncio.sleep(0)  # SQLite runs inline: let pings and frames through
             try:
-                await self._route_message(ctx, message)
+                await self._route_message(ctx, message, gate)
             except Exception:
                 ctx.log.exception("unexpected error handling msgId=%s", message.msg_id)
                 raise
@@ -219,7 +221,7 @@ class Dispatcher:
         )
         return {c["id"]: c["title"] for c in new.values()}
 
-    async def _route_message(self, ctx: Context, message: BotMessage) -> None:
+    async def _route_message(self, ctx: Context, message: BotMessage, gate: _Gate) -> None:
         text = message.plain_text
         if text is None:
             ctx.reply(ctx.t(T.not_text, kind=_kind_name(message.msgtype, ctx)))
@@ -237,14 +239,14 @@ class Dispatcher:
             ctx.lang = resolution.lang
             ctx.reply(ctx.t(T.unknown, word=resolution.word))
             return
-        await self.run_command(ctx, resolution)
+        await self.run_command(ctx, resolution, gate)
 
-    async def run_command(self, ctx: Context, parsed: Parsed) -> None:
+    async def run_command(self, ctx: Context, parsed: Parsed, gate: _Gate) -> None:
         """Check module, admin and ban from the spec, run the handler in a savepoint, turn
         ``UserError`` into a reply, and audit admin commands."""
         ctx.lang = parsed.lang
         spec = parsed.route.spec
-        refusal = await self._refusal(ctx, spec.module, admin=spec.admin, acts=spec.acts)
+        refusal = await gate.refusal(ctx, spec.module, admin=spec.admin, acts=spec.acts)
         if refusal is not None:
             ctx.log.warning("/%s refused: %s", spec.name, refusal)
             ctx.reply(refusal.replace("{command}", "/" + parsed.used_name))
@@ -261,25 +263,8 @@ class Dispatcher:
         await savepoint.commit()
         if spec.admin:
             await self._audit(ctx, "/" + spec.name, parsed.kwargs)
+            gate.changed()
         add_result(ctx, result)
-
-    async def _refusal(
-        self, ctx: Context, module: str | None, *, admin: bool, acts: bool
-    ) -> str | None:
-        """Why the member may not do this here, or None. One place for every command and
-        button: a module switched off, an admin-only action, a banned member."""
-        assert ctx.conversation is not None and ctx.member is not None
-        if module is not None and module in await ctx.repos.groups.disabled_modules(
-            ctx.conversation.id
-        ):
-            return ctx.t(T.module_off, module=ctx.t(MODULE_NAMES.get(module, Text(module, module))))
-        if admin and not ctx.is_admin:
-            return ctx.t(
-                T.admin_only if ctx.click is None else T.admin_only_click, command="{command}"
-            )
-        if acts and await ctx.repos.bans.is_banned(ctx.conversation.id, ctx.member.staff_id):
-            return ctx.t(T.banned)
-        return None
 
     async def _audit(self, ctx: Context, action: str, detail: dict[str, Any]) -> None:
         assert ctx.conversation is not None and ctx.member is not None
@@ -332,56 +317,162 @@ class Dispatcher:
             return CardResponse(private_data={"message": T.card_oops.zh}).to_wire()
 
     async def _click_batch(self, clicks: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
-        responses: list[dict[str, Any]] = []
-        written: list[OutboxMessage] = []
+        now = self.clock.now()
         async with self.db.transaction() as session:
+            repos = Repos(session)
+            items: list[_Clicked] = []
             for key, data in clicks:
-                await asyncio.sleep(0)  # SQLite runs inline: let pings and frames through
-                savepoint = await session.begin_nested()
                 try:
-                    response, rows = await self._click_in(session, key, data)
-                except Exception:
-                    await savepoint.rollback()
-                    log.exception("unexpected error handling card click %s", key)
+                    click: CardClick | None = CardClick.from_data(data)
+                except ValidationError:
+                    click = None
+                card = await self._card(session, click.out_track_id) if click is not None else None
+                route = (
+                    self.commands.action(click.action, card.kind)
+                    if click is not None and card is not None
+                    else None
+                )
+                items.append(_Clicked(key, data, click, card, route))
+            event_ids = await repos.inbox.record_many(
+                [
+                    {
+                        "key": item.key,
+                        "topic": CARD_CALLBACK_TOPIC,
+                        "conversation_id": item.card.conversation_id if item.card else "",
+                        "staff_id": str(item.data.get("userId", ""))[:200],
+                        "payload": item.data,
+                    }
+                    for item in items
+                ],
+                now,
+                status="done",
+            )
+            fresh = [item for item, event_id in zip(items, event_ids, strict=True) if event_id]
+            gate = _Gate(repos)
+            await gate.prefetch_bans(
+                (item.card.conversation_id, item.click.user_id)
+                for item in fresh
+                if item.route is not None and item.route.acts and item.card and item.click
+            )
+            start = 0
+            while start < len(fresh):
+                await asyncio.sleep(0)  # SQLite runs inline: let pings and frames through
+                route = fresh[start].route
+                end = start + 1
+                if route is not None and route.batch is not None:
+                    while end < len(fresh) and fresh[end].route is route:
+                        end += 1
+                await self._click_run(session, gate, fresh[start:end])
+                start = end
+            answered = {item.key: item.response for item in fresh}
+            await repos.inbox.set_responses(
+                [
+                    (event_id, item.response)
+                    for item, event_id in zip(items, event_ids, strict=True)
+                    if event_id and item.response is not None
+                ]
+            )
+            rows: list[dict[str, Any]] = []
+            for item in fresh:
+                if item.ctx is not None and item.ctx.replies:
+                    rows += await outbox_rows(item.ctx)
+            written = await repos.outbox.add_many(rows) if rows else []
+            responses: list[dict[str, Any]] = []
+            for item, event_id in zip(items, event_ids, strict=True):
+                if event_id:
+                    responses.append(item.response or {})
+                elif item.key in answered:  # the same click twice in one batch
+                    responses.append(answered[item.key] or {})
+                else:  # a redelivery: the answer it got the first time
+                    existing = await repos.inbox.by_key(item.key)
                     responses.append(
-                        CardResponse(private_data={"message": T.card_oops.zh}).to_wire()
+                        json.loads(existing.response) if existing and existing.response else {}
                     )
-                    continue
-                await savepoint.commit()
-                responses.append(response)
-                written += rows
         if written:
             self.on_outbox(written)
         return responses
 
-    async def _click_in(
-        self, session: Any, key: str, data: dict[str, Any]
-    ) -> tuple[dict[str, Any], list[OutboxMessage]]:
-        inbox = InboxRepo(session)
-        now = self.clock.now()
+    async def _click_run(self, session: Any, gate: _Gate, run: list[_Clicked]) -> None:
+        """Handle consecutive clicks on one button together (a batch action) or a single
+        click; each gets ``response`` and, when it changed something, ``ctx``."""
+        route = run[0].route
+        allowed: list[_Clicked] = []
+        for item in run:
+            if route is None or item.card is None or item.click is None:
+                log.info("click %s on an unknown card or button", item.key)
+                item.response = CardResponse(private_data={"message": T.card_gone.zh}).to_wire()
+                continue
+            # DingTalk's admin flag (remembered from messages) matters only for admin buttons.
+            member = (
+                await MemberRepo(session).get(item.card.conversation_id, item.click.user_id)
+                if route.admin
+                else None
+            )
+            item.ctx = self._context(
+                session,
+                key=item.key,
+                click=item.click,
+                conversation=ConversationRef(item.card.conversation_id),
+                dingtalk_admin=member is not None and member.dingtalk_admin,
+            )
+            item.ctx.use_repos(gate.repos)
+            refusal = await gate.refusal(item.ctx, route.module, admin=route.admin, acts=route.acts)
+            if refusal is not None:
+                item.ctx.log.warning("card action %r refused: %s", item.click.action, refusal)
+                item.response = CardResponse(private_data={"message": refusal}).to_wire()
+                item.ctx = None
+                continue
+            allowed.append(item)
+        if not allowed or route is None:
+            return
+        savepoint = await session.begin_nested()
         try:
-            click: CardClick | None = CardClick.from_data(data)
-        except ValidationError:
-            click = None
-        card = await self._card(session, click.out_track_id) if click is not None else None
-        event_id = await inbox.record(
-            key=key,
-            topic=CARD_CALLBACK_TOPIC,
-            conversation_id=card.conversation_id if card is not None else "",
-            staff_id=str(data.get("userId", ""))[:200],
-            payload=data,
-            now=now,
-            status="done",
-        )
-        if event_id is None:
-            # The same click again (a redelivery): the answer it got the first time.
-            existing = await inbox.by_key(key)
-            return (json.loads(existing.response) if existing and existing.response else {}), []
-        response, ctx = await self._route_click(session, key, click, card)
-        wire = response.to_wire()
-        await inbox.set_response(event_id, wire)
-        rows = await write_replies(ctx) if ctx is not None else []
-        return wire, rows
+            answers = await self._run_action(route, [item.ctx for item in allowed if item.ctx])
+        except UserError as exc:
+            await savepoint.rollback()
+            for item in allowed:
+                assert item.ctx is not None
+                item.response = _refused(item.ctx, exc)
+                item.ctx = None
+            return
+        except Exception:
+            await savepoint.rollback()
+            if len(allowed) > 1:
+                log.warning("a run of %d clicks failed; one by one", len(allowed))
+                for item in allowed:
+                    await self._click_run(session, gate, [item])
+                return
+            log.exception("unexpected error handling card click %s", allowed[0].key)
+            allowed[0].response = CardResponse(private_data={"message": T.card_oops.zh}).to_wire()
+            allowed[0].ctx = None
+            return
+        await savepoint.commit()
+        for item, answer in zip(allowed, answers, strict=True):
+            assert item.ctx is not None and item.click is not None and item.card is not None
+            if isinstance(answer, UserError):
+                item.response = _refused(item.ctx, answer)
+                item.ctx = None
+                continue
+            item.response = answer.to_wire()
+            if route.admin:
+                await self._audit(
+                    item.ctx,
+                    f"card:{item.click.action}",
+                    {"card": item.card.kind, "id": item.click.entity_id},
+                )
+                gate.changed()
+
+    @staticmethod
+    async def _run_action(
+        route: ActionRoute, ctxs: list[Context]
+    ) -> list[CardResponse | UserError]:
+        if route.batch is not None:
+            answers = list(await route.batch(ctxs))
+            if len(answers) != len(ctxs):
+                raise RuntimeError(f"{route.verb}: {len(answers)} answers for {len(ctxs)} clicks")
+            return answers
+        assert route.handler is not None and len(ctxs) == 1
+        return [await route.handler(ctxs[0])]
 
     async def _card(self, session: Any, out_track_id: str) -> CardInstance | None:
         """A delivered card (they never change, so each process remembers the ones it saw)."""
@@ -393,48 +484,80 @@ class Dispatcher:
                 self._cards[out_track_id] = card
         return card
 
-    async def _route_click(
-        self, session: Any, key: str, click: CardClick | None, card: CardInstance | None
-    ) -> tuple[CardResponse, Context | None]:
-        gone = CardResponse(private_data={"message": T.card_gone.zh})
-        if click is None or card is None:
-            return gone, None
-        action = self.commands.action(click.action, card.kind)
-        if action is None:
-            log.info(
-                "click %s on unknown card %s / action %r", key, click.out_track_id, click.action
+
+def _refused(ctx: Context, exc: UserError) -> dict[str, Any]:
+    ctx.replies.clear()
+    return CardResponse(private_data={"message": ctx.t(exc.text, **exc.params)}).to_wire()
+
+
+@dataclass(slots=True)
+class _Clicked:
+    """A card click on its way through a batch."""
+
+    key: str
+    data: dict[str, Any]
+    click: CardClick | None
+    card: CardInstance | None
+    route: ActionRoute | None
+    ctx: Context | None = None
+    response: dict[str, Any] | None = None
+
+
+class _Gate:
+    """The module, admin and ban checks of a batch, with what it read kept for the batch.
+
+    An admin action may switch a module off or ban someone, so after one the cache is
+    dropped and later items of the batch read afresh, exactly as if they came one by one.
+    """
+
+    def __init__(self, repos: Repos) -> None:
+        self.repos = repos
+        self._disabled: dict[str, set[str]] = {}
+        self._bans_known: set[tuple[str, str]] = set()
+        self._banned: set[tuple[str, str]] = set()
+
+    async def prefetch_bans(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Read in one query per group whether these members are banned."""
+        by_group: dict[str, set[str]] = {}
+        for conversation_id, staff_id in pairs:
+            if (conversation_id, staff_id) not in self._bans_known:
+                by_group.setdefault(conversation_id, set()).add(staff_id)
+        for conversation_id, staff_ids in by_group.items():
+            banned = await self.repos.bans.banned_among(conversation_id, sorted(staff_ids))
+            self._bans_known.update((conversation_id, s) for s in staff_ids)
+            self._banned.update((conversation_id, s) for s in banned)
+
+    def changed(self) -> None:
+        """Forget what was read: an admin action may have changed it."""
+        self._disabled.clear()
+        self._bans_known.clear()
+        self._banned.clear()
+
+    async def refusal(
+        self, ctx: Context, module: str | None, *, admin: bool, acts: bool
+    ) -> str | None:
+        """Why the member may not do this here, or None. One place for every command and
+        button: a module switched off, an admin-only action, a banned member."""
+        assert ctx.conversation is not None and ctx.member is not None
+        conversation_id, staff_id = ctx.conversation.id, ctx.member.staff_id
+        if module is not None:
+            disabled = self._disabled.get(conversation_id)
+            if disabled is None:
+                disabled = await self.repos.groups.disabled_modules(conversation_id)
+                self._disabled[conversation_id] = disabled
+            if module in disabled:
+                return ctx.t(
+                    T.module_off, module=ctx.t(MODULE_NAMES.get(module, Text(module, module)))
+                )
+        if admin and not ctx.is_admin:
+            return ctx.t(
+                T.admin_only if ctx.click is None else T.admin_only_click, command="{command}"
             )
-            return gone, None
-        # DingTalk's admin flag (remembered from messages) matters only for admin buttons.
-        member = (
-            await MemberRepo(session).get(card.conversation_id, click.user_id)
-            if action.admin
-            else None
-        )
-        ctx = self._context(
-            session,
-            key=key,
-            click=click,
-            conversation=ConversationRef(card.conversation_id),
-            dingtalk_admin=member is not None and member.dingtalk_admin,
-        )
-        refusal = await self._refusal(ctx, action.module, admin=action.admin, acts=action.acts)
-        if refusal is not None:
-            ctx.log.warning("card action %r refused: %s", click.action, refusal)
-            return CardResponse(private_data={"message": refusal}), None
-        savepoint = await session.begin_nested()
-        try:
-            response = await action.handler(ctx)
-        except UserError as exc:
-            await savepoint.rollback()
-            ctx.replies.clear()
-            return CardResponse(private_data={"message": ctx.t(exc.text, **exc.params)}), None
-        await savepoint.commit()
-        if action.admin:
-            await self._audit(
-                ctx, f"card:{click.action}", {"card": card.kind, "id": click.entity_id}
-            )
-        return response, ctx
+        if acts:
+            await self.prefetch_bans([(conversation_id, staff_id)])
+            if (conversation_id, staff_id) in self._banned:
+                return ctx.t(T.banned)
+        return None
 
 
 MODULE_NAMES = {

@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 ArgKind = Literal["str", "int", "float", "datetime", "choice", "rest", "many"]
 Handler = Callable[..., Awaitable[Any]]
 ActionHandler = Callable[["Context"], Awaitable["CardResponse"]]
+BatchActionHandler = Callable[
+    [Sequence["Context"]], Awaitable[Sequence["CardResponse | UserError"]]
+]
 
 MODULES = ("stories", "skills", "volunteers", "digest")
 COMMAND_PREFIXES = ("/", "／")
@@ -123,11 +126,12 @@ class ActionRoute:
     """A registered card-button verb (for one card kind, or any)."""
 
     verb: str
-    handler: ActionHandler
+    handler: ActionHandler | None
     admin: bool = False
     module: str | None = None
     acts: bool = False
     kind: str | None = None
+    batch: BatchActionHandler | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +217,35 @@ class Router:
                 self.actions.append(
                     ActionRoute(
                         verb, handler, admin=admin, module=self.module, acts=acts, kind=kind
+                    )
+                )
+            return handler
+
+        return register
+
+    def batch_action(
+        self, *verbs: str, admin: bool = False, acts: bool = False, kind: str | None = None
+    ) -> Callable[[BatchActionHandler], BatchActionHandler]:
+        """Register ``handler`` for clicks on ``verbs`` that arrive together.
+
+        A storm of clicks on one button is handled as a set: the handler gets the contexts of
+        consecutive clicks in arrival order (one, when a click comes alone) and returns one
+        answer for each, a ``UserError`` refusing that click alone (having changed nothing for
+        it). Raising refuses the whole run, and an unexpected error makes the dispatcher retry
+        the clicks one by one.
+        """
+
+        def register(handler: BatchActionHandler) -> BatchActionHandler:
+            for verb in verbs:
+                self.actions.append(
+                    ActionRoute(
+                        verb,
+                        None,
+                        admin=admin,
+                        module=self.module,
+                        acts=acts,
+                        kind=kind,
+                        batch=handler,
                     )
                 )
             return handler

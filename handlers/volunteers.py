@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence, Set
 from datetime import datetime, timedelta
 
 from bot import safety
@@ -185,14 +186,14 @@ async def event_card(ctx: Context, event: Event) -> CardReply:
 
 
 async def _card_updates(
-    ctx: Context, event: Event, skip: str = "", counts: tuple[int, int] | None = None
+    ctx: Context, event: Event, skip: Set[str] = frozenset(), counts: tuple[int, int] | None = None
 ) -> list[Reply]:
     taken, waiting = counts or await ctx.repos.signups.counts(event.id)
     data = _card_data(ctx, event, taken, waiting)
     return [
         CardUpdate(out_track_id=track, data=data)
         for track in await ctx.repos.cards.track_ids("event", str(event.id))
-        if track != skip
+        if track not in skip
     ]
 
 
@@ -282,28 +283,34 @@ async def events(ctx: Context) -> str:
 # -- signing up ------------------------------------------------------------------------------
 
 
-async def _join(ctx: Context, event_id: int) -> tuple[str, str, Event]:
-    """Sign up once; (message, the member's own state, the activity)."""
-    assert ctx.member is not None
+async def _join(ctxs: Sequence[Context], event_id: int) -> tuple[list[tuple[str, str]], Event]:
+    """Sign up each context's member once, in order: (message, own state) each, and the
+    activity. A closed or unknown activity refuses them all."""
+    ctx = ctxs[0]
     event = await _open_event(ctx, event_id)
     if ctx.now >= event.starts_at:
         raise UserError(T.closed, id=event_id)
-    signup, new = await ctx.repos.signups.join(event, ctx.member.staff_id, ctx.member.nick, ctx.now)
-    pos = await ctx.repos.signups.position(signup)
-    state = ctx.t(T.state_wait, pos=pos) if pos else ctx.t(T.state_in)
-    if new:
-        message = (
-            ctx.t(T.waitlisted, id=event.id, pos=pos)
-            if pos
-            else ctx.t(T.joined, id=event.id, title=event.title)
-        )
-    else:
-        message = (
-            ctx.t(T.already_waiting, id=event.id, pos=pos)
-            if pos
-            else ctx.t(T.already_in, id=event.id)
-        )
-    return message, state, event
+    members = [(c.member.staff_id, c.member.nick) for c in ctxs if c.member is not None]
+    assert len(members) == len(ctxs)
+    placements = await ctx.repos.signups.join_many(event, members, ctx.now)
+    out = []
+    for c, placement in zip(ctxs, placements, strict=True):
+        pos = placement.position
+        state = c.t(T.state_wait, pos=pos) if pos else c.t(T.state_in)
+        if placement.new:
+            message = (
+                c.t(T.waitlisted, id=event.id, pos=pos)
+                if pos
+                else c.t(T.joined, id=event.id, title=event.title)
+            )
+        else:
+            message = (
+                c.t(T.already_waiting, id=event.id, pos=pos)
+                if pos
+                else c.t(T.already_in, id=event.id)
+            )
+        out.append((message, state))
+    return out, event
 
 
 async def _leave(ctx: Context, event_id: int) -> Event:
@@ -325,7 +332,7 @@ async def _leave(ctx: Context, event_id: int) -> Event:
 )
 async def join(ctx: Context, id: int) -> list[Reply]:
     """Sign up: confirmed while seats remain, else waitlisted with the position."""
-    message, _, event = await _join(ctx, id)
+    [(message, _)], event = await _join([ctx], id)
     return [TextReply(content=message), *await _card_updates(ctx, event)]
 
 
@@ -345,19 +352,46 @@ async def _click_answer(ctx: Context, event: Event, message: str, state: str) ->
     assert ctx.click is not None
     taken, waiting = await ctx.repos.signups.counts(event.id)
     skip = ctx.click.out_track_id  # the ack itself updates the clicked card
-    for update in await _card_updates(ctx, event, skip=skip, counts=(taken, waiting)):
+    for update in await _card_updates(ctx, event, skip={skip}, counts=(taken, waiting)):
         ctx.reply(update)
+    return _answer(event, taken, waiting, message, state)
+
+
+def _answer(event: Event, taken: int, waiting: int, message: str, state: str) -> CardResponse:
     return CardResponse(
         card_data={"taken": str(taken), "waitlist": str(waiting), "seats": str(event.seats)},
         private_data={"state": state, "message": message},
     )
 
 
-@router.action("join", acts=True)
-async def join_click(ctx: Context) -> CardResponse:
-    """The join button: answered at once with the counts and the clicker's own state."""
-    message, state, event = await _join(ctx, ctx.click_id(T.unknown))
-    return await _click_answer(ctx, event, message, state)
+@router.batch_action("join", acts=True)
+async def join_clicks(ctxs: Sequence[Context]) -> list[CardResponse | UserError]:
+    """The join button, for every click that arrived together: signed up in arrival order,
+    each answered at once with the counts and the clicker's own state."""
+    answers: list[CardResponse | UserError | None] = [None] * len(ctxs)
+    by_event: dict[int, list[int]] = {}
+    for index, ctx in enumerate(ctxs):
+        try:
+            by_event.setdefault(ctx.click_id(T.unknown), []).append(index)
+        except UserError as exc:
+            answers[index] = exc
+    for event_id, indexes in by_event.items():
+        group = [ctxs[i] for i in indexes]
+        try:
+            outcomes, event = await _join(group, event_id)
+        except UserError as exc:
+            for i in indexes:
+                answers[i] = exc
+            continue
+        taken, waiting = await group[0].repos.signups.counts(event.id)
+        # Every answer carries the counts after the whole run; the other copies of the card
+        # are updated once, by the last click's context.
+        clicked = {c.click.out_track_id for c in group if c.click is not None}
+        for update in await _card_updates(group[-1], event, skip=clicked, counts=(taken, waiting)):
+            group[-1].reply(update)
+        for i, (message, state) in zip(indexes, outcomes, strict=True):
+            answers[i] = _answer(event, taken, waiting, message, state)
+    return [answer for answer in answers if answer is not None]
 
 
 @router.action("leave")

@@ -80,6 +80,19 @@ class BanRepo:
         rows = await _core(self.session, stmt, {"cid": conversation_id, "sid": staff_id})
         return rows.first() is not None
 
+    async def banned_among(self, conversation_id: str, staff_ids: list[str]) -> set[str]:
+        """Which of these members are banned in the group (one query for a batch)."""
+        stmt = _prebuilt(
+            self.session,
+            "banned_among",
+            lambda _: select(_BANS.c.staff_id).where(
+                _BANS.c.conversation_id == bindparam("cid"),
+                _BANS.c.staff_id.in_(bindparam("sids", expanding=True)),
+            ),
+        )
+        rows = await _core(self.session, stmt, {"cid": conversation_id, "sids": staff_ids})
+        return {row[0] for row in rows.all()}
+
 
 @dataclass(slots=True)
 class PrivacyRepo:

@@ -100,8 +100,12 @@ class InboxRepo:
         }
         return (await _core(self.session, stmt, params)).scalar_one_or_none()  # type: ignore[no-any-return]
 
-    async def record_many(self, rows: list[dict[str, Any]], now: datetime) -> list[int | None]:
-        """Insert pushes in one statement; per row its new id, or None for a duplicate key."""
+    async def record_many(
+        self, rows: list[dict[str, Any]], now: datetime, *, status: str = "received"
+    ) -> list[int | None]:
+        """Insert pushes in one statement; per row its new id, or None for a duplicate key.
+
+        ``status="done"`` records events handled in the same unit of work (card clicks)."""
         values = [
             {
                 "key": r["key"],
@@ -109,18 +113,25 @@ class InboxRepo:
                 "conversation_id": r["conversation_id"],
                 "staff_id": r["staff_id"],
                 "payload": json.dumps(r["payload"], ensure_ascii=False),
-                "status": "received",
+                "status": status,
                 "received_at": now,
+                "processed_at": now if status == "done" else None,
             }
             for r in rows
         ]
-        stmt = (
-            _insert(self.session, _INBOX)
-            .values(values)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(_INBOX.c.id, _INBOX.c.key)
+        # One prebuilt statement run for many rows: SQLAlchemy sends them as multi-row
+        # INSERTs ("insertmanyvalues") without compiling a statement of that size each time.
+        stmt = _prebuilt(
+            self.session,
+            "inbox_record_many",
+            lambda insert: (
+                insert(_INBOX)
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(_INBOX.c.id, _INBOX.c.key)
+            ),
         )
-        inserted = {key: event_id for event_id, key in (await _core(self.session, stmt)).all()}
+        result = await _core(self.session, stmt, values)
+        inserted = {key: event_id for event_id, key in result.all()}
         out: list[int | None] = []
         for r in rows:
             out.append(inserted.pop(r["key"], None))  # a key twice in one batch: first wins
@@ -164,6 +175,12 @@ class InboxRepo:
 
     async def set_response(self, event_id: int, response: dict[str, Any]) -> None:
         """Store a card click's answer so a redelivered click gets the same one."""
+        await self.set_responses([(event_id, response)])
+
+    async def set_responses(self, responses: list[tuple[int, dict[str, Any]]]) -> None:
+        """Store clicks' answers (one round trip), so a redelivered click gets the same one."""
+        if not responses:
+            return
         stmt = _prebuilt(
             self.session,
             "inbox_response",
@@ -174,7 +191,12 @@ class InboxRepo:
             ),
         )
         await _core(
-            self.session, stmt, {"eid": event_id, "body": json.dumps(response, ensure_ascii=False)}
+            self.session,
+            stmt,
+            [
+                {"eid": event_id, "body": json.dumps(response, ensure_ascii=False)}
+                for event_id, response in responses
+            ],
         )
 
     async def unprocessed_ids(self, limit: int = 1000) -> list[int]:

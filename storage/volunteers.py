@@ -7,11 +7,12 @@ another and never confirm more members than there are seats.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, bindparam, delete, func, select, update
+from sqlalchemy import Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Event, Signup, VolunteerHours
@@ -129,6 +130,14 @@ class EventRepo:
         return await self.session.get(Event, event_id)
 
 
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a sign-up stands: ``position`` on the waitlist, 0 when confirmed."""
+
+    new: bool
+    position: int
+
+
 @dataclass(slots=True)
 class SignupRepo:
     """Sign-ups: confirmed while seats remain, then the waitlist in arrival order."""
@@ -157,48 +166,69 @@ class SignupRepo:
             )
         ).scalar_one_or_none()
 
-    async def join(
-        self, event: Event, staff_id: str, nick: str, now: datetime
-    ) -> tuple[Signup, bool]:
-        """Sign up (the caller holds the activity's lock); (sign-up, whether it is new)."""
-        confirmed, _ = await self.counts(event.id)
-        status = "confirmed" if confirmed < event.seats else "waitlisted"
+    async def find_many(self, event_id: int, staff_ids: Sequence[str]) -> list[Signup]:
+        """These members' sign-ups for an activity (those that exist)."""
         stmt = _prebuilt(
             self.session,
-            "signup_insert",
-            lambda insert: (
-                insert(_SIGNUPS)
-                .on_conflict_do_nothing(index_elements=["event_id", "staff_id"])
-                .returning(_SIGNUPS.c.id)
+            "signup_find_many",
+            lambda _: select(_SIGNUPS).where(
+                _SIGNUPS.c.event_id == bindparam("eid"),
+                _SIGNUPS.c.staff_id.in_(bindparam("sids", expanding=True)),
             ),
         )
-        result = await _core(
-            self.session,
-            stmt,
-            {
-                "event_id": event.id,
-                "conversation_id": event.conversation_id,
-                "staff_id": staff_id,
-                "nick": nick,
-                "status": status,
-                "created_at": now,
-            },
-        )
-        new_id = result.scalar_one_or_none()
-        if new_id is None:
-            existing = await self.find(event.id, staff_id)
-            assert existing is not None
-            return existing, False
-        signup = Signup(
-            id=new_id,
-            event_id=event.id,
-            conversation_id=event.conversation_id,
-            staff_id=staff_id,
-            nick=nick,
-            status=status,
-            created_at=now,
-        )
-        return signup, True
+        rows = await _core(self.session, stmt, {"eid": event_id, "sids": list(staff_ids)})
+        return [Signup(**row._mapping) for row in rows.all()]
+
+    async def join_many(
+        self, event: Event, members: Sequence[tuple[str, str]], now: datetime
+    ) -> list[Placement]:
+        """Sign up (staff id, nick) pairs in arrival order; the caller holds the activity's lock.
+
+        Confirmed while seats remain, then waitlisted; a member already signed up keeps their
+        place. One count, one lookup and one insert however many arrive together, which is
+        what lets a storm of clicks be answered quickly.
+        """
+        confirmed, waiting = await self.counts(event.id)
+        existing = {
+            s.staff_id: s
+            for s in await self.find_many(event.id, list(dict.fromkeys(m for m, _ in members)))
+        }
+        placed: dict[str, Placement] = {}
+        rows: list[dict[str, Any]] = []
+        out: list[Placement] = []
+        for staff_id, nick in members:
+            before = placed.get(staff_id)
+            if before is not None:
+                out.append(Placement(new=False, position=before.position))
+                continue
+            signup = existing.get(staff_id)
+            if signup is not None:
+                placement = Placement(new=False, position=await self.position(signup))
+            else:
+                if confirmed < event.seats:
+                    confirmed += 1
+                    placement = Placement(new=True, position=0)
+                else:
+                    # New rows get higher ids than every sign-up already there (the lock
+                    # serialises writers), so the position is simply the waitlist's length.
+                    waiting += 1
+                    placement = Placement(new=True, position=waiting)
+                rows.append(
+                    {
+                        "event_id": event.id,
+                        "conversation_id": event.conversation_id,
+                        "staff_id": staff_id,
+                        "nick": nick,
+                        "status": "waitlisted" if placement.position else "confirmed",
+                        "created_at": now,
+                    }
+                )
+            placed[staff_id] = placement
+            out.append(placement)
+        if rows:
+            stmt = _prebuilt(self.session, "signup_insert_many", lambda _: insert(_SIGNUPS))
+            await _core(self.session, stmt, rows)  # in order: ids follow arrival
+        return out
 
     async def position(self, signup: Signup) -> int:
         """1-based place on the waitlist (0 when confirmed)."""

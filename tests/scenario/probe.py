@@ -6,6 +6,8 @@ savepoints) without depending on any feature module.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import Text
@@ -60,3 +62,23 @@ async def press(ctx: Context) -> CardResponse:
 @router.action("guarded", admin=True)
 async def guarded(ctx: Context) -> CardResponse:
     return CardResponse(card_data={"guarded": "yes"})
+
+
+RUNS: list[list[str]] = []  # who was in each run the "tally" button saw, in order
+
+
+@router.batch_action("tally")
+async def tally(ctxs: Sequence[Context]) -> list[CardResponse | UserError]:
+    """Handles clicks arriving together: ``nope`` is refused alone, ``boom`` spoils its run."""
+    members = [ctx.member.staff_id for ctx in ctxs if ctx.member is not None]
+    RUNS.append(members)
+    if "boom" in members:
+        raise RuntimeError("the tally exploded")
+    answers: list[CardResponse | UserError] = []
+    for ctx, member in zip(ctxs, members, strict=True):
+        if member == "nope":
+            answers.append(UserError(Text("不许点", "not you")))
+            continue
+        ctx.reply(TextReply(content=f"tallied {member}"))
+        answers.append(CardResponse(private_data={"message": f"run of {len(ctxs)}"}))
+    return answers

@@ -261,6 +261,62 @@ async def test_clicks_on_unknown_cards_or_verbs_and_forged_admin_clicks_are_refu
     assert allowed["cardData"]["cardParamMap"] == {"guarded": "yes"}
 
 
+async def test_clicks_arriving_together_are_handled_as_a_run_and_a_failure_spoils_nothing(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    app = await start_bot(routers=[probe.router])
+    probe.RUNS.clear()
+    await standin.say("/probe card")
+    [card_sent] = await standin.wait_sent(where=lambda s: s.route == "card")
+    track = card_sent.out_track_id
+    members = [f"m{i:02d}" for i in range(30)]
+    members[7], members[20] = "boom", "nope"
+    clicks = [
+        standin.click(track, member, {"action": "tally", "id": "7"}, message_id=f"tally-{member}")
+        for member in members
+    ]
+    pushes = await asyncio.gather(*clicks)
+    pushes.append(  # a redelivered frame: the answer it got the first time
+        await standin.click(track, "m05", {"action": "tally", "id": "7"}, message_id="tally-m05")
+    )
+    answers = [StandIn.response_of(p)["userPrivateData"]["cardParamMap"] for p in pushes]
+    by_member = dict(zip(members, answers, strict=False))
+    assert by_member["boom"]["message"] == "操作失败，请稍后再试。"
+    assert by_member["nope"]["message"] == "不许点"
+    assert answers[-1] == by_member["m05"]
+    ok = [m for m in members if m not in ("boom", "nope")]
+    assert all(by_member[m]["message"].startswith("run of ") for m in ok)
+    # Clicks were handled together; the run with "boom" failed and was retried one by one.
+    assert max(len(run) for run in probe.RUNS) > 1
+    assert ["boom"] in probe.RUNS
+    seen = [m for run in probe.RUNS for m in run if m not in ("boom", "nope")]
+    assert sorted(set(seen)) == sorted(ok)
+    # Each handled click wrote its reply once (the group's pace delivers them over minutes).
+    async with app.db.transaction() as session:
+        replies = (await session.execute(select(OutboxMessage.reply))).scalars().all()
+    tallied = [json.loads(r)["content"] for r in replies if "tallied" in r]
+    assert sorted(tallied) == sorted(f"tallied {m}" for m in ok)
+
+
+async def test_the_same_click_twice_in_one_batch_is_handled_once(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    app = await start_bot(routers=[probe.router])
+    await standin.say("/probe card")
+    [card_sent] = await standin.wait_sent(where=lambda s: s.route == "card")
+    data = {
+        "outTrackId": card_sent.out_track_id,
+        "userId": "bob",
+        "content": json.dumps({"cardPrivateData": {"params": {"action": "tally", "id": "7"}}}),
+    }
+    probe.RUNS.clear()
+    first, second = await asyncio.gather(
+        app.dispatcher.click(data, "twice"), app.dispatcher.click(data, "twice")
+    )
+    assert first == second and first["userPrivateData"]["cardParamMap"]["message"] == "run of 1"
+    assert probe.RUNS == [["bob"]]
+
+
 async def test_admin_commands_are_refused_to_members(
     standin: StandIn, start_bot: BotFactory, caplog: pytest.LogCaptureFixture
 ) -> None:

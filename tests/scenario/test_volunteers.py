@@ -234,3 +234,49 @@ async def test_a_storm_of_join_clicks_never_overbooks(
         f"s{i:04d}" for i in range(50, 300)
     ]
     assert states[60] == "候补第 11 位"
+
+
+async def test_clicks_arriving_together_keep_arrival_order_and_are_answered_alone(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    app = await start(start_bot)
+    event_id, track = await publish(standin, seats=2)
+    other_id, other_track = await publish(standin, seats=5, title="清扫")
+    await say(standin, "/封禁 mallory", sender="admin1")
+    join = {"action": "join", "id": str(event_id)}
+    await standin.click(track, "ann", join)
+    burst = [
+        (track, "bob", join),
+        (track, "bob", join),  # twice: a friendly no-op
+        (track, "ann", {"action": "leave", "id": str(event_id)}),
+        (track, "cat", join),  # gets ann's seat only if the leave is handled first
+        (track, "dan", join),
+        (track, "mallory", join),  # banned
+        (track, "eve", {"action": "join", "id": "abc"}),
+        (other_track, "eve", {"action": "join", "id": str(other_id)}),
+    ]
+    pushes = await asyncio.gather(*(standin.click(t, who, p) for t, who, p in burst))
+    answers = [StandIn.response_of(p)["userPrivateData"]["cardParamMap"] for p in pushes]
+    assert [a.get("state") for a in answers[:2]] == ["已报名", "已报名"]
+    assert answers[1]["message"] == f"你已经报名了活动 #{event_id}。"
+    assert answers[2]["message"] == f"已取消报名活动 #{event_id}。"
+    assert answers[3]["state"] == "已报名"
+    assert answers[4]["state"] == "候补第 1 位"
+    assert "暂时不能" in answers[5]["message"] and "state" not in answers[5]
+    assert answers[6]["message"] == "本群没有编号为 abc 的活动。"
+    assert answers[7]["state"] == "已报名"
+    # Every answer on the first card carries counts at least as new as the click's own.
+    last = StandIn.response_of(pushes[4])["cardData"]["cardParamMap"]
+    assert (last["taken"], last["waitlist"]) == ("2", "1")
+    async with app.db.transaction() as session:
+        rows = (
+            await session.execute(
+                select(Signup.event_id, Signup.staff_id, Signup.status).order_by(Signup.id)
+            )
+        ).all()
+    assert rows == [
+        (event_id, "bob", "confirmed"),
+        (event_id, "cat", "confirmed"),
+        (event_id, "dan", "waitlisted"),
+        (other_id, "eve", "confirmed"),
+    ]
