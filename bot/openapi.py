@@ -23,6 +23,7 @@ from bot.errors import (
     TransientError,
     Unauthorised,
 )
+from bot.http import AsyncioTransport
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,7 @@ class OpenAPI:
     def __init__(self, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
         self.settings = settings
         self.base = settings.dingtalk.openapi_endpoint
-        self._transport = httpx.AsyncHTTPTransport(
-            limits=httpx.Limits(max_connections=64, max_keepalive_connections=32)
-        )
+        self._transport = AsyncioTransport()
         self._timeout = httpx.Timeout(settings.sender.http_timeout).as_dict()
         self.client = client or httpx.AsyncClient(
             transport=self._transport, timeout=settings.sender.http_timeout, trust_env=False

@@ -26,6 +26,7 @@ from bot import __version__
 from bot.backoff import jittered
 from bot.config import Settings
 from bot.events import BOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC
+from bot.http import AsyncioTransport
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,9 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         self.settings = settings
         self.register_callback_handler(BOT_MESSAGE_TOPIC, _MessageHandler(record, recorded))
         self.register_callback_handler(CARD_CALLBACK_TOPIC, _CardHandler(click))
-        self._http = http or httpx.AsyncClient(timeout=10.0, trust_env=False)
+        self._http = http or httpx.AsyncClient(
+            transport=AsyncioTransport(), timeout=10.0, trust_env=False
+        )
         self._frames: set[asyncio.Task[None]] = set()
         self._ws: Any = None
         self.connected = asyncio.Event()

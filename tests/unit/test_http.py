@@ -1,0 +1,129 @@
+"""The asyncio transport under httpx: TLS, keep-alive, timeouts, flow control, errors."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import AsyncIterator
+
+import httpcore
+import httpx
+import pytest
+import trustme
+from aiohttp import web
+
+from bot.http import AsyncioTransport
+
+
+async def _serve(app: web.Application, ssl_context: ssl.SSLContext | None = None) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
+    await site.start()
+    return runner
+
+
+def _port(runner: web.AppRunner) -> int:
+    return int(runner.addresses[0][1])
+
+
+async def _echo(request: web.Request) -> web.Response:
+    body = await request.read()
+    return web.json_response(
+        {"len": len(body), "peer": request.transport.get_extra_info("peername")[1]}
+    )  # type: ignore[union-attr]
+
+
+async def _big(request: web.Request) -> web.Response:
+    return web.Response(body=b"x" * 3_000_000)
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[str]:
+    app = web.Application(client_max_size=16 * 1024 * 1024)
+    app.router.add_post("/echo", _echo)
+    app.router.add_get("/big", _big)
+    runner = await _serve(app)
+    yield f"http://127.0.0.1:{_port(runner)}"
+    await runner.cleanup()
+
+
+async def test_requests_share_a_kept_alive_connection_and_big_bodies_flow(
+    server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def no_anyio(*args: object, **kwargs: object) -> None:
+        raise AssertionError("went through httpcore's anyio backend")
+
+    monkeypatch.setattr(httpcore.AnyIOBackend, "connect_tcp", no_anyio)
+    async with httpx.AsyncClient(transport=AsyncioTransport(), trust_env=False) as client:
+        first = await client.post(server + "/echo", content=b"hello")
+        second = await client.post(server + "/echo", content=b"x" * 5_000_000)
+        big = await client.get(server + "/big")
+    assert first.json()["len"] == 5 and second.json()["len"] == 5_000_000
+    assert first.json()["peer"] == second.json()["peer"]  # the same client socket
+    assert big.content == b"x" * 3_000_000
+
+
+async def test_tls_with_a_verified_certificate() -> None:
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    app = web.Application()
+    app.router.add_post("/echo", _echo)
+    runner = await _serve(app, server_ctx)
+    url = f"https://localhost:{_port(runner)}/echo"
+    try:
+        transport = AsyncioTransport(verify=client_ctx)
+        async with httpx.AsyncClient(transport=transport, trust_env=False) as client:
+            assert (await client.post(url, content=b"secret")).json()["len"] == 6
+        # Without the CA the handshake fails with httpx's own error type.
+        async with httpx.AsyncClient(transport=AsyncioTransport(), trust_env=False) as client:
+            with pytest.raises(httpx.ConnectError):
+                await client.post(url, content=b"secret")
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_silent_server_times_out_and_a_closed_port_fails_to_connect() -> None:
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with httpx.AsyncClient(transport=AsyncioTransport(), timeout=0.2) as client:
+        with pytest.raises(httpx.ReadTimeout):
+            await client.post(f"http://127.0.0.1:{port}/x", content=b"?")
+    server.close()
+    for writer in accepted:
+        writer.close()
+    await server.wait_closed()
+    async with httpx.AsyncClient(transport=AsyncioTransport(), timeout=1) as client:
+        with pytest.raises(httpx.ConnectError):
+            await client.post(f"http://127.0.0.1:{port}/x", content=b"?")
+
+
+async def test_an_idle_connection_the_server_closed_is_replaced() -> None:
+    connections = 0
+
+    async def once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        await reader.readuntil(b"\r\n\r\n")
+        await reader.readexactly(2)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        writer.close()  # keep-alive was promised, but the server hangs up anyway
+
+    server = await asyncio.start_server(once, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/x"
+    async with httpx.AsyncClient(transport=AsyncioTransport(), timeout=2) as client:
+        for _ in range(3):
+            assert (await client.post(url, content=b"hi")).text == "ok"
+            await asyncio.sleep(0.05)  # let the close arrive while the connection is idle
+    assert connections == 3
+    server.close()
+    await server.wait_closed()
