@@ -11,10 +11,12 @@ Result = TypeVar("Result")
 
 
 class GroupCommit(Generic[Item, Result]):
-    """The first caller flushes everything submitted while it waited; the others just wait.
+    """Items submitted while a flush is under way wait for the next one, which takes them all.
 
-    ``flush`` gets a batch and returns one result per item, in order. No background task and
-    no timer: an idle system flushes at once, a busy one in batches.
+    ``flush`` gets a batch and returns one result per item, in order. An idle system flushes
+    at once (after letting items that arrived in the same read join), a busy one in batches.
+    The flushing runs in a task of its own, so each caller resumes as soon as its own batch
+    is done, in submission order, not when the whole burst is.
     """
 
     def __init__(
@@ -23,32 +25,43 @@ class GroupCommit(Generic[Item, Result]):
         self._flush = flush
         self._max_batch = max_batch
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
-        self._flushing = False
+        self._flusher: asyncio.Task[None] | None = None
 
     async def submit(self, item: Item) -> Result:
         """Add ``item`` to the next batch and wait for its result."""
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
-        if not self._flushing:
-            self._flushing = True
-            try:
-                # Let items that arrived in the same read from the socket join this batch.
-                await asyncio.sleep(0)
-                while self._pending:
-                    batch = self._pending[: self._max_batch]
-                    del self._pending[: self._max_batch]
-                    await self._run(batch)
-            finally:
-                self._flushing = False
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_pending())
         return await future
+
+    async def _flush_pending(self) -> None:
+        try:
+            # Let items that arrived in the same read from the socket join this batch.
+            await asyncio.sleep(0)
+            while self._pending:
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                await self._run(batch)
+        finally:
+            self._flusher = None
+            for _, future in self._pending:  # only if cancelled: nobody waits forever
+                if not future.done():
+                    future.cancel()
+            self._pending.clear()
 
     async def _run(self, batch: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:
             results = await self._flush([item for item, _ in batch])
-        except Exception as exc:
+        except BaseException as exc:
             for _, future in batch:
                 if not future.done():
-                    future.set_exception(exc)
+                    if isinstance(exc, Exception):
+                        future.set_exception(exc)
+                    else:
+                        future.cancel()
+            if not isinstance(exc, Exception):
+                raise
             return
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():

@@ -512,7 +512,6 @@ class _Gate:
 
     def __init__(self, repos: Repos) -> None:
         self.repos = repos
-        self._disabled: dict[str, set[str]] = {}
         self._bans_known: set[tuple[str, str]] = set()
         self._banned: set[tuple[str, str]] = set()
 
@@ -529,7 +528,7 @@ class _Gate:
 
     def changed(self) -> None:
         """Forget what was read: an admin action may have changed it."""
-        self._disabled.clear()
+        self.repos.groups.forget()
         self._bans_known.clear()
         self._banned.clear()
 
@@ -540,15 +539,10 @@ class _Gate:
         button: a module switched off, an admin-only action, a banned member."""
         assert ctx.conversation is not None and ctx.member is not None
         conversation_id, staff_id = ctx.conversation.id, ctx.member.staff_id
-        if module is not None:
-            disabled = self._disabled.get(conversation_id)
-            if disabled is None:
-                disabled = await self.repos.groups.disabled_modules(conversation_id)
-                self._disabled[conversation_id] = disabled
-            if module in disabled:
-                return ctx.t(
-                    T.module_off, module=ctx.t(MODULE_NAMES.get(module, Text(module, module)))
-                )
+        if module is not None and module in await self.repos.groups.disabled_modules(
+            conversation_id
+        ):
+            return ctx.t(T.module_off, module=ctx.t(MODULE_NAMES.get(module, Text(module, module))))
         if admin and not ctx.is_admin:
             return ctx.t(
                 T.admin_only if ctx.click is None else T.admin_only_click, command="{command}"

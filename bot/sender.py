@@ -91,6 +91,9 @@ class Sender:
         self._slots = asyncio.Semaphore(self.cfg.concurrency)
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[int] = set()
+        # Rows that must keep their order and are waiting (throttled, paced, failed): until
+        # when. Later rows with the same key wait as long, so they never overtake.
+        self._held: dict[tuple[str, str], datetime] = {}
         self._handed: list[OutboxMessage] = []
         self._next_poll = 0.0
         self._to_mark: list[tuple[int, str]] = []
@@ -146,12 +149,20 @@ class Sender:
         if not rows:
             return False
         rows.sort(key=lambda r: r.id)
-        by_conversation: dict[str, list[OutboxMessage]] = defaultdict(list)
+        in_order: dict[tuple[str, str], list[OutboxMessage]] = defaultdict(list)
         for row in rows:
             self._inflight.add(row.id)
-            by_conversation[row.conversation_id or f"o2o:{row.reply_staff_id}"].append(row)
-        # Order is kept within a conversation; conversations go in parallel.
-        await asyncio.gather(*(self._deliver_in_order(batch) for batch in by_conversation.values()))
+            in_order[(row.conversation_id, row.reply_staff_id)].append(row)
+        # Order is kept among the replies to one member in one conversation (and among a
+        # group's own posts, which answer nobody); the rest go in parallel, so one slow or
+        # throttled reply does not hold up everyone else's in a busy group.
+        now = utcnow()
+        for key, until in list(self._held.items()):
+            if until <= now:
+                del self._held[key]
+        await asyncio.gather(
+            *(self._deliver_in_order(key, batch) for key, batch in in_order.items())
+        )
         return True
 
     async def _lease_due(self, limit: int, exclude: set[int]) -> list[OutboxMessage]:
@@ -167,10 +178,11 @@ class Sender:
             owned = set(await repo.lease([r.id for r in rows], now, until))
         return [r for r in rows if r.id in owned]
 
-    async def _deliver_in_order(self, rows: list[OutboxMessage]) -> None:
-        """Send one conversation's rows in order. When one must wait (throttled, paced, a
-        transient error), the rows after it wait too, so members never read part 2 first."""
-        held_until: datetime | None = None
+    async def _deliver_in_order(self, key: tuple[str, str], rows: list[OutboxMessage]) -> None:
+        """Send rows that must keep their order. When one must wait (throttled, paced, a
+        transient error), the rows after it wait too, so members never read part 2 first;
+        rows with the same key that come later wait as well."""
+        held_until = self._held.get(key)
         for row in rows:
             if held_until is not None:
                 await self._reschedule(row, held_until)
@@ -181,6 +193,8 @@ class Sender:
             if not isinstance(outcome, str):
                 self._inflight.discard(row.id)
                 held_until = outcome
+                if outcome is not None:
+                    self._held[key] = outcome
                 continue
             # The next reply need not wait for this one's bookkeeping: marks are committed in
             # groups by a background task, and the row stays leased until its mark is in.

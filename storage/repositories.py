@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -434,9 +434,15 @@ class CardRepo:
 
 @dataclass(slots=True)
 class GroupSettingsRepo:
-    """Per-group switches."""
+    """Per-group switches. Within its unit of work the repository remembers which modules
+    are off in a group (every command checks), and forgets when they change."""
 
     session: AsyncSession
+    _disabled: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def forget(self) -> None:
+        """Drop what was remembered (something may have changed the settings meanwhile)."""
+        self._disabled.clear()
 
     async def get(self, conversation_id: str, *, review_default: bool) -> GroupSettings:
         """The group's settings, created with the defaults on first use."""
@@ -462,8 +468,11 @@ class GroupSettingsRepo:
             .values(review_stories=on)
         )
 
-    async def disabled_modules(self, conversation_id: str) -> set[str]:
+    async def disabled_modules(self, conversation_id: str) -> frozenset[str]:
         """Modules switched off in this group (no row yet: none)."""
+        known = self._disabled.get(conversation_id)
+        if known is not None:
+            return known
         stmt = _prebuilt(
             self.session,
             "disabled_modules",
@@ -472,12 +481,16 @@ class GroupSettingsRepo:
             ),
         )
         value = (await _core(self.session, stmt, {"cid": conversation_id})).scalar()
-        return {m for m in (value or "").split(",") if m}
+        known = self._disabled[conversation_id] = frozenset(
+            m for m in (value or "").split(",") if m
+        )
+        return known
 
     async def set_module(
         self, conversation_id: str, module: str, on: bool, *, review_default: bool
     ) -> None:
         """Switch a module on or off for the group."""
+        self._disabled.pop(conversation_id, None)
         settings = await self.get(conversation_id, review_default=review_default)
         disabled = {m for m in settings.disabled_modules.split(",") if m}
         disabled = disabled - {module} if on else disabled | {module}

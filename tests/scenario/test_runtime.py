@@ -174,6 +174,23 @@ async def test_throttling_every_third_send_still_delivers_each_reply_once(
     await eventually_all_sent(app)
 
 
+async def test_a_members_replies_keep_their_order_while_others_go_alongside(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    await start_bot()
+    standin.faults.throttle_every = 2  # every other webhook call: errcode 130101
+    for i in range(8):
+        await standin.say(f"/nosuch-a{i}", sender="alice", wait_ack=False)
+        await standin.say(f"/nosuch-b{i}", sender="bob", wait_ack=False)
+    await standin.wait_sent(16, timeout=15)
+    for member in ("a", "b"):
+        texts = [s.text for s in standin.sent if f"/nosuch-{member}" in s.text]
+        assert texts == [
+            f"There is no command '/nosuch-{member}{i}'. Send /help for the list." for i in range(8)
+        ]
+    assert len([r for r in standin.rejected if r[1] == "130101"]) >= 4
+
+
 async def eventually_all_sent(app: Application, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
