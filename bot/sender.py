@@ -27,6 +27,8 @@ from storage.repositories import OutboxRepo
 
 log = logging.getLogger(__name__)
 
+MARK_GATHER_SECONDS = 0.02
+
 SESSION_MARGIN = timedelta(seconds=5)
 POLL_SECONDS = 0.25
 
@@ -204,6 +206,9 @@ class Sender:
     async def _mark_loop(self) -> None:
         while True:
             await self._mark_wake.wait()
+            # Gather the marks of a moment into one transaction: the rows stay leased until
+            # their mark is in, so nothing else sends them meanwhile.
+            await asyncio.sleep(MARK_GATHER_SECONDS)
             self._mark_wake.clear()
             await self._flush_marks()
 
