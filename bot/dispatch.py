@@ -300,9 +300,10 @@ class Dispatcher:
     async def click(self, data: dict[str, Any], frame_id: str) -> dict[str, Any]:
         """Record and handle a card click; return the ack's response (the card's update).
 
-        Clicks arriving together share one transaction, each in its own savepoint and in
-        arrival order, so a storm of clicks is answered quickly and strictly first come,
-        first served.
+        Clicks arriving together share one transaction and are handled in arrival order:
+        consecutive clicks on a batch action's button as one run (in one savepoint), any
+        other click in a savepoint of its own. A storm of clicks is answered quickly and
+        strictly first come, first served.
         """
         key = event_key(CARD_CALLBACK_TOPIC, data, frame_id)
         try:
@@ -320,19 +321,7 @@ class Dispatcher:
         now = self.clock.now()
         async with self.db.transaction() as session:
             repos = Repos(session)
-            items: list[_Clicked] = []
-            for key, data in clicks:
-                try:
-                    click: CardClick | None = CardClick.from_data(data)
-                except ValidationError:
-                    click = None
-                card = await self._card(session, click.out_track_id) if click is not None else None
-                route = (
-                    self.commands.action(click.action, card.kind)
-                    if click is not None and card is not None
-                    else None
-                )
-                items.append(_Clicked(key, data, click, card, route))
+            items = [await self._clicked(session, key, data) for key, data in clicks]
             event_ids = await repos.inbox.record_many(
                 [
                     {
@@ -377,20 +366,40 @@ class Dispatcher:
                 if item.ctx is not None and item.ctx.replies:
                     rows += await outbox_rows(item.ctx)
             written = await repos.outbox.add_many(rows) if rows else []
-            responses: list[dict[str, Any]] = []
-            for item, event_id in zip(items, event_ids, strict=True):
-                if event_id:
-                    responses.append(item.response or {})
-                elif item.key in answered:  # the same click twice in one batch
-                    responses.append(answered[item.key] or {})
-                else:  # a redelivery: the answer it got the first time
-                    existing = await repos.inbox.by_key(item.key)
-                    responses.append(
-                        json.loads(existing.response) if existing and existing.response else {}
-                    )
+            responses = [
+                await self._answer(repos, item, event_id, answered)
+                for item, event_id in zip(items, event_ids, strict=True)
+            ]
         if written:
             self.on_outbox(written)
         return responses
+
+    async def _clicked(self, session: Any, key: str, data: dict[str, Any]) -> _Clicked:
+        try:
+            click: CardClick | None = CardClick.from_data(data)
+        except ValidationError:
+            click = None
+        card = await self._card(session, click.out_track_id) if click is not None else None
+        route = (
+            self.commands.action(click.action, card.kind)
+            if click is not None and card is not None
+            else None
+        )
+        return _Clicked(key, data, click, card, route)
+
+    @staticmethod
+    async def _answer(
+        repos: Repos,
+        item: _Clicked,
+        event_id: int | None,
+        answered: dict[str, dict[str, Any] | None],
+    ) -> dict[str, Any]:
+        if event_id:
+            return item.response or {}
+        if item.key in answered:  # the same click twice in one batch
+            return answered[item.key] or {}
+        existing = await repos.inbox.by_key(item.key)  # a redelivery: the first answer
+        return json.loads(existing.response) if existing and existing.response else {}
 
     async def _click_run(self, session: Any, gate: _Gate, run: list[_Clicked]) -> None:
         """Handle consecutive clicks on one button together (a batch action) or a single
