@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -179,12 +179,11 @@ class Dispatcher:
             ctx.use_repos(repos)
             contexts.append((ctx, message))
         seen.update(await self._touch(repos, [message for _, message in contexts], now))
-        gate = _Gate(repos)
         rows: list[dict[str, Any]] = []
         for ctx, message in contexts:
             await asyncio.sleep(0)  # SQLite runs inline: let pings and frames through
             try:
-                await self._route_message(ctx, message, gate)
+                await self._route_message(ctx, message)
             except Exception:
                 ctx.log.exception("unexpected error handling msgId=%s", message.msg_id)
                 raise
@@ -221,7 +220,7 @@ class Dispatcher:
         )
         return {c["id"]: c["title"] for c in new.values()}
 
-    async def _route_message(self, ctx: Context, message: BotMessage, gate: _Gate) -> None:
+    async def _route_message(self, ctx: Context, message: BotMessage) -> None:
         text = message.plain_text
         if text is None:
             ctx.reply(ctx.t(T.not_text, kind=_kind_name(message.msgtype, ctx)))
@@ -239,14 +238,14 @@ class Dispatcher:
             ctx.lang = resolution.lang
             ctx.reply(ctx.t(T.unknown, word=resolution.word))
             return
-        await self.run_command(ctx, resolution, gate)
+        await self.run_command(ctx, resolution)
 
-    async def run_command(self, ctx: Context, parsed: Parsed, gate: _Gate) -> None:
+    async def run_command(self, ctx: Context, parsed: Parsed) -> None:
         """Check module, admin and ban from the spec, run the handler in a savepoint, turn
         ``UserError`` into a reply, and audit admin commands."""
         ctx.lang = parsed.lang
         spec = parsed.route.spec
-        refusal = await gate.refusal(ctx, spec.module, admin=spec.admin, acts=spec.acts)
+        refusal = await self._refusal(ctx, spec.module, admin=spec.admin, acts=spec.acts)
         if refusal is not None:
             ctx.log.warning("/%s refused: %s", spec.name, refusal)
             ctx.reply(refusal.replace("{command}", "/" + parsed.used_name))
@@ -263,8 +262,25 @@ class Dispatcher:
         await savepoint.commit()
         if spec.admin:
             await self._audit(ctx, "/" + spec.name, parsed.kwargs)
-            gate.changed()
+            ctx.repos.forget()  # it may have switched a module off or banned someone
         add_result(ctx, result)
+
+    @staticmethod
+    async def _refusal(ctx: Context, module: str | None, *, admin: bool, acts: bool) -> str | None:
+        """Why the member may not do this here, or None. One place for every command and
+        button: a module switched off, an admin-only action, a banned member."""
+        assert ctx.conversation is not None and ctx.member is not None
+        if module is not None and module in await ctx.repos.groups.disabled_modules(
+            ctx.conversation.id
+        ):
+            return ctx.t(T.module_off, module=ctx.t(MODULE_NAMES.get(module, Text(module, module))))
+        if admin and not ctx.is_admin:
+            return ctx.t(
+                T.admin_only if ctx.click is None else T.admin_only_click, command="{command}"
+            )
+        if acts and await ctx.repos.bans.is_banned(ctx.conversation.id, ctx.member.staff_id):
+            return ctx.t(T.banned)
+        return None
 
     async def _audit(self, ctx: Context, action: str, detail: dict[str, Any]) -> None:
         assert ctx.conversation is not None and ctx.member is not None
@@ -337,12 +353,12 @@ class Dispatcher:
                 status="done",
             )
             fresh = [item for item, event_id in zip(items, event_ids, strict=True) if event_id]
-            gate = _Gate(repos)
-            await gate.prefetch_bans(
-                (item.card.conversation_id, item.click.user_id)
-                for item in fresh
-                if item.route is not None and item.route.acts and item.card and item.click
-            )
+            acting: dict[str, list[str]] = {}  # read the bans of a batch in one query a group
+            for item in fresh:
+                if item.route is not None and item.route.acts and item.card and item.click:
+                    acting.setdefault(item.card.conversation_id, []).append(item.click.user_id)
+            for conversation_id, staff_ids in acting.items():
+                await repos.bans.banned_among(conversation_id, staff_ids)
             start = 0
             while start < len(fresh):
                 await asyncio.sleep(0)  # SQLite runs inline: let pings and frames through
@@ -351,7 +367,7 @@ class Dispatcher:
                 if route is not None and route.batch is not None:
                     while end < len(fresh) and fresh[end].route is route:
                         end += 1
-                await self._click_run(session, gate, fresh[start:end])
+                await self._click_run(session, repos, fresh[start:end])
                 start = end
             answered = {item.key: item.response for item in fresh}
             await repos.inbox.set_responses(
@@ -401,7 +417,7 @@ class Dispatcher:
         existing = await repos.inbox.by_key(item.key)  # a redelivery: the first answer
         return json.loads(existing.response) if existing and existing.response else {}
 
-    async def _click_run(self, session: Any, gate: _Gate, run: list[_Clicked]) -> None:
+    async def _click_run(self, session: Any, repos: Repos, run: list[_Clicked]) -> None:
         """Handle consecutive clicks on one button together (a batch action) or a single
         click; each gets ``response`` and, when it changed something, ``ctx``."""
         route = run[0].route
@@ -424,8 +440,10 @@ class Dispatcher:
                 conversation=ConversationRef(item.card.conversation_id),
                 dingtalk_admin=member is not None and member.dingtalk_admin,
             )
-            item.ctx.use_repos(gate.repos)
-            refusal = await gate.refusal(item.ctx, route.module, admin=route.admin, acts=route.acts)
+            item.ctx.use_repos(repos)
+            refusal = await self._refusal(
+                item.ctx, route.module, admin=route.admin, acts=route.acts
+            )
             if refusal is not None:
                 item.ctx.log.warning("card action %r refused: %s", item.click.action, refusal)
                 item.response = CardResponse(private_data={"message": refusal}).to_wire()
@@ -449,7 +467,7 @@ class Dispatcher:
             if len(allowed) > 1:
                 log.warning("a run of %d clicks failed; one by one", len(allowed))
                 for item in allowed:
-                    await self._click_run(session, gate, [item])
+                    await self._click_run(session, repos, [item])
                 return
             log.exception("unexpected error handling card click %s", allowed[0].key)
             allowed[0].response = CardResponse(private_data={"message": T.card_oops.zh}).to_wire()
@@ -469,7 +487,7 @@ class Dispatcher:
                     f"card:{item.click.action}",
                     {"card": item.card.kind, "id": item.click.entity_id},
                 )
-                gate.changed()
+                repos.forget()
 
     @staticmethod
     async def _run_action(
@@ -510,57 +528,6 @@ class _Clicked:
     route: ActionRoute | None
     ctx: Context | None = None
     response: dict[str, Any] | None = None
-
-
-class _Gate:
-    """The module, admin and ban checks of a batch, with what it read kept for the batch.
-
-    An admin action may switch a module off or ban someone, so after one the cache is
-    dropped and later items of the batch read afresh, exactly as if they came one by one.
-    """
-
-    def __init__(self, repos: Repos) -> None:
-        self.repos = repos
-        self._bans_known: set[tuple[str, str]] = set()
-        self._banned: set[tuple[str, str]] = set()
-
-    async def prefetch_bans(self, pairs: Iterable[tuple[str, str]]) -> None:
-        """Read in one query per group whether these members are banned."""
-        by_group: dict[str, set[str]] = {}
-        for conversation_id, staff_id in pairs:
-            if (conversation_id, staff_id) not in self._bans_known:
-                by_group.setdefault(conversation_id, set()).add(staff_id)
-        for conversation_id, staff_ids in by_group.items():
-            banned = await self.repos.bans.banned_among(conversation_id, sorted(staff_ids))
-            self._bans_known.update((conversation_id, s) for s in staff_ids)
-            self._banned.update((conversation_id, s) for s in banned)
-
-    def changed(self) -> None:
-        """Forget what was read: an admin action may have changed it."""
-        self.repos.groups.forget()
-        self._bans_known.clear()
-        self._banned.clear()
-
-    async def refusal(
-        self, ctx: Context, module: str | None, *, admin: bool, acts: bool
-    ) -> str | None:
-        """Why the member may not do this here, or None. One place for every command and
-        button: a module switched off, an admin-only action, a banned member."""
-        assert ctx.conversation is not None and ctx.member is not None
-        conversation_id, staff_id = ctx.conversation.id, ctx.member.staff_id
-        if module is not None and module in await self.repos.groups.disabled_modules(
-            conversation_id
-        ):
-            return ctx.t(T.module_off, module=ctx.t(MODULE_NAMES.get(module, Text(module, module))))
-        if admin and not ctx.is_admin:
-            return ctx.t(
-                T.admin_only if ctx.click is None else T.admin_only_click, command="{command}"
-            )
-        if acts:
-            await self.prefetch_bans([(conversation_id, staff_id)])
-            if (conversation_id, staff_id) in self._banned:
-                return ctx.t(T.banned)
-        return None
 
 
 MODULE_NAMES = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Table, bindparam, delete, func, select, update
@@ -47,9 +47,15 @@ class AuditRepo:
 
 @dataclass(slots=True)
 class BanRepo:
-    """Who may not act in which group."""
+    """Who may not act in which group. Within its unit of work the repository remembers what
+    it read (every action checks), and forgets a member it bans or unbans."""
 
     session: AsyncSession
+    _known: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+    def forget(self) -> None:
+        """Drop what was remembered (something may have changed the bans meanwhile)."""
+        self._known.clear()
 
     async def ban(self, conversation_id: str, staff_id: str, by: str, now: datetime) -> bool:
         """Ban; False when already banned."""
@@ -59,6 +65,7 @@ class BanRepo:
             .on_conflict_do_nothing(index_elements=["conversation_id", "staff_id"])
             .returning(Ban.staff_id)
         )
+        self._known.pop((conversation_id, staff_id), None)  # read afresh (may roll back)
         return result.scalar_one_or_none() is not None
 
     async def unban(self, conversation_id: str, staff_id: str) -> bool:
@@ -66,32 +73,29 @@ class BanRepo:
         result = await self.session.execute(
             delete(Ban).where(Ban.conversation_id == conversation_id, Ban.staff_id == staff_id)
         )
+        self._known.pop((conversation_id, staff_id), None)
         return bool(getattr(result, "rowcount", 0))
 
     async def is_banned(self, conversation_id: str, staff_id: str) -> bool:
         """Whether the member is banned in the group."""
-        stmt = _prebuilt(
-            self.session,
-            "is_banned",
-            lambda _: select(_BANS.c.staff_id).where(
-                _BANS.c.conversation_id == bindparam("cid"), _BANS.c.staff_id == bindparam("sid")
-            ),
-        )
-        rows = await _core(self.session, stmt, {"cid": conversation_id, "sid": staff_id})
-        return rows.first() is not None
+        return staff_id in await self.banned_among(conversation_id, [staff_id])
 
     async def banned_among(self, conversation_id: str, staff_ids: list[str]) -> set[str]:
-        """Which of these members are banned in the group (one query for a batch)."""
-        stmt = _prebuilt(
-            self.session,
-            "banned_among",
-            lambda _: select(_BANS.c.staff_id).where(
-                _BANS.c.conversation_id == bindparam("cid"),
-                _BANS.c.staff_id.in_(bindparam("sids", expanding=True)),
-            ),
-        )
-        rows = await _core(self.session, stmt, {"cid": conversation_id, "sids": staff_ids})
-        return {row[0] for row in rows.all()}
+        """Which of these members are banned in the group (one query for those not yet read)."""
+        unread = [s for s in dict.fromkeys(staff_ids) if (conversation_id, s) not in self._known]
+        if unread:
+            stmt = _prebuilt(
+                self.session,
+                "banned_among",
+                lambda _: select(_BANS.c.staff_id).where(
+                    _BANS.c.conversation_id == bindparam("cid"),
+                    _BANS.c.staff_id.in_(bindparam("sids", expanding=True)),
+                ),
+            )
+            rows = await _core(self.session, stmt, {"cid": conversation_id, "sids": unread})
+            banned = {row[0] for row in rows.all()}
+            self._known.update(((conversation_id, s), s in banned) for s in unread)
+        return {s for s in staff_ids if self._known[(conversation_id, s)]}
 
 
 @dataclass(slots=True)

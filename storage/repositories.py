@@ -68,38 +68,6 @@ class InboxRepo:
 
     session: AsyncSession
 
-    async def record(
-        self,
-        *,
-        key: str,
-        topic: str,
-        conversation_id: str,
-        staff_id: str,
-        payload: dict[str, Any],
-        now: datetime,
-        status: str = "received",
-    ) -> int | None:
-        """Insert a push; return its id, or None when the key was already recorded."""
-        stmt = _prebuilt(
-            self.session,
-            "inbox_record",
-            lambda insert: (
-                insert(_INBOX).on_conflict_do_nothing(index_elements=["key"]).returning(_INBOX.c.id)
-            ),
-        )
-        params = {
-            "key": key,
-            "topic": topic,
-            "conversation_id": conversation_id,
-            "staff_id": staff_id,
-            "payload": json.dumps(payload, ensure_ascii=False),
-            "status": status,
-            "received_at": now,
-            "processed_at": now if status == "done" else None,
-            "response": None,
-        }
-        return (await _core(self.session, stmt, params)).scalar_one_or_none()  # type: ignore[no-any-return]
-
     async def record_many(
         self, rows: list[dict[str, Any]], now: datetime, *, status: str = "received"
     ) -> list[int | None]:
@@ -172,10 +140,6 @@ class InboxRepo:
         return (
             await self.session.execute(select(InboxEvent).where(InboxEvent.key == key))
         ).scalar_one_or_none()
-
-    async def set_response(self, event_id: int, response: dict[str, Any]) -> None:
-        """Store a card click's answer so a redelivered click gets the same one."""
-        await self.set_responses([(event_id, response)])
 
     async def set_responses(self, responses: list[tuple[int, dict[str, Any]]]) -> None:
         """Store clicks' answers (one round trip), so a redelivered click gets the same one."""

@@ -398,13 +398,17 @@ async def test_recorded_but_unprocessed_pushes_are_handled_on_start_up(
     data = standin.message("/nosuch-orphan")
     db = Database(app.settings.storage.url)
     async with db.transaction() as session:
-        await InboxRepo(session).record(
-            key="msg:" + data["msgId"],
-            topic=BOT_TOPIC,
-            conversation_id="cid-group-1",
-            staff_id="alice",
-            payload=data,
-            now=app.clock.now(),
+        await InboxRepo(session).record_many(
+            [
+                {
+                    "key": "msg:" + data["msgId"],
+                    "topic": BOT_TOPIC,
+                    "conversation_id": "cid-group-1",
+                    "staff_id": "alice",
+                    "payload": data,
+                }
+            ],
+            app.clock.now(),
         )
     await db.dispose()
     await start_bot()
