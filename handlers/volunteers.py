@@ -348,20 +348,23 @@ async def leave(ctx: Context, id: int) -> list[Reply]:
     return [TextReply(content=ctx.t(T.left, id=id)), *await _card_updates(ctx, event)]
 
 
-async def _click_answer(ctx: Context, event: Event, message: str, state: str) -> CardResponse:
-    assert ctx.click is not None
-    taken, waiting = await ctx.repos.signups.counts(event.id)
-    skip = ctx.click.out_track_id  # the ack itself updates the clicked card
-    for update in await _card_updates(ctx, event, skip={skip}, counts=(taken, waiting)):
-        ctx.reply(update)
-    return _answer(event, taken, waiting, message, state)
-
-
-def _answer(event: Event, taken: int, waiting: int, message: str, state: str) -> CardResponse:
-    return CardResponse(
-        card_data={"taken": str(taken), "waitlist": str(waiting), "seats": str(event.seats)},
-        private_data={"state": state, "message": message},
-    )
+async def _click_answers(
+    ctxs: Sequence[Context], event: Event, outcomes: list[tuple[str, str]]
+) -> list[CardResponse]:
+    """Answers to clicks on an activity's card, one per (message, own state): each carries
+    the counts after all of them. The acks update the clicked cards; the activity's other
+    cards are updated once, by the last click's context."""
+    taken, waiting = await ctxs[0].repos.signups.counts(event.id)
+    clicked = {c.click.out_track_id for c in ctxs if c.click is not None}
+    for update in await _card_updates(ctxs[-1], event, skip=clicked, counts=(taken, waiting)):
+        ctxs[-1].reply(update)
+    return [
+        CardResponse(
+            card_data={"taken": str(taken), "waitlist": str(waiting), "seats": str(event.seats)},
+            private_data={"state": state, "message": message},
+        )
+        for message, state in outcomes
+    ]
 
 
 @router.batch_action("join", acts=True)
@@ -383,14 +386,8 @@ async def join_clicks(ctxs: Sequence[Context]) -> list[CardResponse | UserError]
             for i in indexes:
                 answers[i] = exc
             continue
-        taken, waiting = await group[0].repos.signups.counts(event.id)
-        # Every answer carries the counts after the whole run; the other copies of the card
-        # are updated once, by the last click's context.
-        clicked = {c.click.out_track_id for c in group if c.click is not None}
-        for update in await _card_updates(group[-1], event, skip=clicked, counts=(taken, waiting)):
-            group[-1].reply(update)
-        for i, (message, state) in zip(indexes, outcomes, strict=True):
-            answers[i] = _answer(event, taken, waiting, message, state)
+        for i, answer in zip(indexes, await _click_answers(group, event, outcomes), strict=True):
+            answers[i] = answer
     return [answer for answer in answers if answer is not None]
 
 
@@ -399,7 +396,8 @@ async def leave_click(ctx: Context) -> CardResponse:
     """The leave button."""
     event_id = ctx.click_id(T.unknown)
     event = await _leave(ctx, event_id)
-    return await _click_answer(ctx, event, ctx.t(T.left, id=event_id), "")
+    [answer] = await _click_answers([ctx], event, [(ctx.t(T.left, id=event_id), "")])
+    return answer
 
 
 # -- managing --------------------------------------------------------------------------------
