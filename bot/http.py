@@ -224,12 +224,13 @@ class AsyncioTransport(httpx.AsyncHTTPTransport):
         limits: httpx.Limits = LIMITS,
         verify: ssl.SSLContext | bool = True,
     ) -> None:
-        super().__init__(limits=limits, verify=verify, trust_env=False)
+        # One TLS context (loading the CA bundle is the slow part) for the parent and the pool.
         ssl_context = (
             verify
             if isinstance(verify, ssl.SSLContext)
             else httpx.create_ssl_context(verify=verify, trust_env=False)
         )
+        super().__init__(limits=limits, verify=ssl_context, trust_env=False)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context,
             max_connections=limits.max_connections,
