@@ -164,7 +164,8 @@ class _Stream(httpcore.AsyncNetworkStream):
 
 
 class AsyncioBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network layer on asyncio's transports (TCP, TLS, Unix sockets)."""
+    """httpcore's network layer on asyncio's transports (TCP and TLS; the bot never talks
+    over a Unix socket, so that stays httpcore's NotImplementedError)."""
 
     async def connect_tcp(
         self,
@@ -192,22 +193,6 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             for option in socket_options or ():
                 sock.setsockopt(*option)
-        return _Stream(transport, protocol)
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
-        try:
-            async with asyncio.timeout(timeout):
-                transport, protocol = await loop.create_unix_connection(_Protocol, path)
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(str(exc) or "connect timed out") from exc
-        except OSError as exc:
-            raise httpcore.ConnectError(str(exc)) from exc
         return _Stream(transport, protocol)
 
     async def sleep(self, seconds: float) -> None:
