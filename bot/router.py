@@ -213,12 +213,7 @@ class Router:
         (on cards of ``kind`` only, when given)."""
 
         def register(handler: ActionHandler) -> ActionHandler:
-            for verb in verbs:
-                self.actions.append(
-                    ActionRoute(
-                        verb, handler, admin=admin, module=self.module, acts=acts, kind=kind
-                    )
-                )
+            self._add_actions(verbs, handler, None, admin=admin, acts=acts, kind=kind)
             return handler
 
         return register
@@ -236,21 +231,33 @@ class Router:
         """
 
         def register(handler: BatchActionHandler) -> BatchActionHandler:
-            for verb in verbs:
-                self.actions.append(
-                    ActionRoute(
-                        verb,
-                        None,
-                        admin=admin,
-                        module=self.module,
-                        acts=acts,
-                        kind=kind,
-                        batch=handler,
-                    )
-                )
+            self._add_actions(verbs, None, handler, admin=admin, acts=acts, kind=kind)
             return handler
 
         return register
+
+    def _add_actions(
+        self,
+        verbs: Sequence[str],
+        handler: ActionHandler | None,
+        batch: BatchActionHandler | None,
+        *,
+        admin: bool,
+        acts: bool,
+        kind: str | None,
+    ) -> None:
+        for verb in verbs:
+            self.actions.append(
+                ActionRoute(
+                    verb,
+                    handler,
+                    admin=admin,
+                    module=self.module,
+                    acts=acts,
+                    kind=kind,
+                    batch=batch,
+                )
+            )
 
     def privacy_section(self, section: PrivacySection) -> None:
         """Declare what this feature stores about members (for /mydata and /forget)."""
