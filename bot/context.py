@@ -43,12 +43,6 @@ class Repos:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def forget(self) -> None:
-        """Drop what the repositories remember within this unit of work (the modules switched
-        off, the bans): after an admin action they are read afresh."""
-        self.groups.forget()
-        self.bans.forget()
-
     @cached_property
     def inbox(self) -> InboxRepo:
         """The durable inbox."""

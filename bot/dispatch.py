@@ -262,7 +262,6 @@ class Dispatcher:
         await savepoint.commit()
         if spec.admin:
             await self._audit(ctx, "/" + spec.name, parsed.kwargs)
-            ctx.repos.forget()  # it may have switched a module off or banned someone
         add_result(ctx, result)
 
     @staticmethod
@@ -487,7 +486,6 @@ class Dispatcher:
                     f"card:{item.click.action}",
                     {"card": item.card.kind, "id": item.click.entity_id},
                 )
-                repos.forget()
 
     @staticmethod
     async def _run_action(

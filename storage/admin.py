@@ -53,10 +53,6 @@ class BanRepo:
     session: AsyncSession
     _known: dict[tuple[str, str], bool] = field(default_factory=dict)
 
-    def forget(self) -> None:
-        """Drop what was remembered (something may have changed the bans meanwhile)."""
-        self._known.clear()
-
     async def ban(self, conversation_id: str, staff_id: str, by: str, now: datetime) -> bool:
         """Ban; False when already banned."""
         result = await self.session.execute(

@@ -399,14 +399,10 @@ class CardRepo:
 @dataclass(slots=True)
 class GroupSettingsRepo:
     """Per-group switches. Within its unit of work the repository remembers which modules
-    are off in a group (every command checks), and forgets when they change."""
+    are off in a group (every command checks), and forgets a group whose modules it switches."""
 
     session: AsyncSession
     _disabled: dict[str, frozenset[str]] = field(default_factory=dict)
-
-    def forget(self) -> None:
-        """Drop what was remembered (something may have changed the settings meanwhile)."""
-        self._disabled.clear()
 
     async def get(self, conversation_id: str, *, review_default: bool) -> GroupSettings:
         """The group's settings, created with the defaults on first use."""

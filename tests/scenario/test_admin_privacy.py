@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -83,6 +84,41 @@ async def test_admin_actions_are_audited(standin: StandIn, start_bot: BotFactory
             await session.execute(select(AuditEntry.action).order_by(AuditEntry.id))
         ).scalars()
         assert list(actions) == ["/approve", "/ban", "/audit"]  # looking at the log is logged too
+
+
+async def test_an_admin_change_applies_to_the_rest_of_the_same_batch(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    app = await start_bot()
+    order = [
+        ("/帮助", "bob"),  # recorded first, alone; the rest queue up behind it
+        ("/活动", "alice"),  # reads the group's modules and bans: they are remembered
+        ("/报名 1", "mallory"),
+        ("/模块 volunteers 关", "admin1"),
+        ("/封禁 mallory", "admin1"),
+        ("/活动", "alice"),  # must see the module switched off
+        ("/模块 volunteers 开", "admin1"),
+        ("/报名 1", "mallory"),  # must see the ban
+    ]
+    # Hold the database so every push is recorded in one commit and handled in one batch.
+    async with app.db.transaction():
+        pushes = [await standin.say(text, sender=who, wait_ack=False) for text, who in order]
+        await asyncio.sleep(0.2)
+    sent = [
+        await standin.wait_sent(where=lambda s, m=p.data["msgId"]: s.in_reply_to == m, timeout=10)
+        for p in pushes
+    ]
+    async with app.db.transaction() as session:
+        handled = (
+            (await session.execute(select(InboxEvent.processed_at).order_by(InboxEvent.id)))
+            .scalars()
+            .all()
+        )
+    assert len(handled) == len(order) and len(set(handled[1:])) == 1  # one batch
+    texts = [s[0].text for s in sent][1:]
+    assert "没有即将开始的活动" in texts[0] and "没有编号为 1 的活动" in texts[1]
+    assert "没有开启「志愿活动」功能" in texts[4]
+    assert "暂时不能这样操作" in texts[6]
 
 
 async def test_modules_switch_off_and_on(standin: StandIn, start_bot: BotFactory) -> None:
