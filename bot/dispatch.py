@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from bot import safety
+from bot import metrics, safety
 from bot.batching import GroupCommit
 from bot.clock import Clock
 from bot.config import Settings
@@ -160,6 +160,7 @@ class Dispatcher:
         async with self.db.transaction() as session:
             await InboxRepo(session).record_dead(row, _brief(exc), self.clock.now())
         self.dead_letters += 1
+        metrics.ERRORS.labels(kind="dead_letter").inc()
         log.error(
             "push %s (%s) could not be recorded (%s); acked and kept as a dead letter",
             row["key"],
@@ -356,6 +357,7 @@ class Dispatcher:
             log.exception("inbox event %s could not be marked dead", event_id)
             return
         self.dead_letters += 1
+        metrics.ERRORS.labels(kind="dead_letter").inc()
         log.error("inbox event %s kept as a dead letter: %s", event_id, error)
 
     # -- card clicks (answered inside the ack) ---------------------------------------------
@@ -371,7 +373,8 @@ class Dispatcher:
         data = storable(data)
         key = event_key(CARD_CALLBACK_TOPIC, data, frame_id)
         try:
-            return await self._clicks.submit((key, data))
+            with metrics.timed(metrics.CLICK_LATENCY):
+                return await self._clicks.submit((key, data))
         except Exception:
             log.exception("card click %s could not be handled", key)
             return CardResponse(private_data={"message": T.card_oops.zh}).to_wire()
