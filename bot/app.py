@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot import metrics
+from bot.alerts import FLUSH_JOB, ErrorPath
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.context import Context
@@ -26,6 +27,7 @@ from storage.repositories import InboxRepo
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 5.0
+ALERT_FLUSH_SECONDS = 60.0  # how often repeated failures are summed up for the operators
 BATCH = 64  # pushes handled in one transaction when they queue up
 
 
@@ -58,6 +60,13 @@ class Application:
             on_outbox=self.sender.hand_over,
         )
         self.jobs = JobQueue(self)
+        # One error path: handler, click, job and delivery failures are logged, counted and
+        # told to the operators (``self.errors.add_error_handler`` adds handlers of your own).
+        self.errors = ErrorPath(self)
+        self.dispatcher.on_failure = self.errors.report
+        self.sender.on_failure = self.errors.report
+        self.jobs.on_failure = self.errors.report
+        self.jobs.run_repeating(FLUSH_JOB, self.errors.flush, interval=ALERT_FLUSH_SECONDS)
         self.jobs.run_repeating("inbox-retention", self._purge_inbox, interval=3600)
         self.jobs.run_repeating("inbox-sweep", self._sweep_inbox, interval=SWEEP_SECONDS)
         for job in root.all_jobs():

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
 from bot.i18n import Text
 
 
@@ -53,3 +57,38 @@ class SessionExpired(PlatformError):
 
 class DeliveryFailed(PlatformError):
     """DingTalk answered but did not deliver (bad request, card delivery failure)."""
+
+
+FailureKind = Literal["handler", "click", "job", "delivery", "quota"]
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Something failed that people should hear about (see ``bot.alerts.ErrorPath``)."""
+
+    kind: FailureKind
+    where: str  # the command, button, job or route: what an operator recognises
+    error: BaseException | None = None
+    key: str = ""  # the message, click, job run or outbox key (for the logs)
+    conversation: str = ""
+    member: str = ""
+    outbox_id: int | None = None
+    detail: str = ""  # one line of what DingTalk or the code said, for the logs
+
+
+FailureSink = Callable[[Failure], None]
+
+
+def ignore_failure(failure: Failure) -> None:
+    """The sink until the application connects the error path."""
+
+
+# DingTalk's answer when the organisation's monthly quota of metered API calls is spent
+# (DINGTALK.md "Quotas": standard edition, 10,000 calls a month,
+# Forbidden.AccessDenied.ApiCountLimitForOrg).
+QUOTA_CODE = "ApiCountLimitForOrg"
+
+
+def is_quota(code: str | None) -> bool:
+    """Whether DingTalk's error code says the organisation's monthly API quota is spent."""
+    return bool(code) and QUOTA_CODE in str(code)

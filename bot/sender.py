@@ -18,7 +18,17 @@ from bot import metrics
 from bot.backoff import jittered
 from bot.clock import utcnow
 from bot.config import Settings
-from bot.errors import DeliveryFailed, PlatformError, SessionExpired, Throttled, Unauthorised
+from bot.errors import (
+    DeliveryFailed,
+    Failure,
+    FailureSink,
+    PlatformError,
+    SessionExpired,
+    Throttled,
+    Unauthorised,
+    ignore_failure,
+    is_quota,
+)
 from bot.openapi import OpenAPI
 from bot.outbox import parse_reply
 from bot.replies import CardReply, CardUpdate, MarkdownReply, Reply, TextReply, ToGroup, ToMembers
@@ -91,6 +101,7 @@ class Sender:
         self.api = api
         self.pace = Pace(self.cfg.group_messages_per_minute, self.cfg.group_burst)
         self._wake = asyncio.Event()
+        self.on_failure: FailureSink = ignore_failure  # a reply given up (bot.alerts)
         self._slots = asyncio.Semaphore(self.cfg.concurrency)
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[int] = set()
@@ -340,6 +351,18 @@ class Sender:
         async with self.db.transaction() as session:
             await OutboxRepo(session).mark_retry(row.id, attempts, at, str(exc), failed=give_up)
         if give_up:
+            self.on_failure(
+                Failure(
+                    "quota" if is_quota(exc.code) else "delivery",
+                    metrics.route_of(exc),
+                    exc,
+                    key=row.idem_key,
+                    conversation=row.conversation_id,
+                    member=row.reply_staff_id,
+                    outbox_id=row.id,
+                    detail=str(exc),
+                )
+            )
             return None
         asyncio.get_running_loop().call_later(delay, self.wake)
         return at

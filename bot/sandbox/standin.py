@@ -42,6 +42,10 @@ class Faults:
     expire_sessions: bool = False
     hold_sends: asyncio.Event | None = None
     redeliver_after: float = 60.0
+    # The next N OpenAPI sends find the organisation's monthly quota of metered calls spent
+    # (DINGTALK.md "Quotas": Forbidden.AccessDenied.ApiCountLimitForOrg; 403 like the rest of
+    # the Forbidden.AccessDenied family).
+    quota_exhausted: int = 0
 
 
 @dataclass
@@ -524,6 +528,11 @@ class StandIn:
                     request, 401, "InvalidAuthentication", "token invalid or expired"
                 )
             self._authed_calls += 1
+            if self.faults.quota_exhausted > 0:
+                self.faults.quota_exhausted -= 1
+                return self._reject(
+                    request, 403, "Forbidden.AccessDenied.ApiCountLimitForOrg", "quota spent"
+                )
             every = self.faults.expire_token_every
             if every and self._authed_calls % every == 0:
                 self._tokens.pop(token, None)
