@@ -186,6 +186,10 @@ def anonymous(conversation_id: str, staff_id: str) -> str:
     return f"erased:{digest[:16]}"
 
 
+class LedgerConflict(Exception):
+    """A swap's legs could not both be booked; nothing was."""
+
+
 @dataclass(slots=True)
 class LedgerRepo:
     """Double-entry time credits: the teacher's +h and the learner's -h, once per swap."""
@@ -200,32 +204,38 @@ class LedgerRepo:
         learner: str,
         hours: float,
         now: datetime,
-    ) -> bool:
-        """Book a swap's two legs; False when they were already booked."""
-        result = await self.session.execute(
-            _insert(self.session, LedgerEntry)
-            .values(
-                [
-                    {
-                        "conversation_id": conversation_id,
-                        "swap_id": swap_id,
-                        "account": teacher,
-                        "amount": hours,
-                        "at": now,
-                    },
-                    {
-                        "conversation_id": conversation_id,
-                        "swap_id": swap_id,
-                        "account": learner,
-                        "amount": -hours,
-                        "at": now,
-                    },
-                ]
+    ) -> None:
+        """Book a swap's two legs together, or nothing: raises ``LedgerConflict`` (with no
+        leg written) when either leg exists already, e.g. a leftover of an erased swap whose
+        number came back. A one-legged booking would leave the ledger out of balance."""
+        # The savepoint rolls back when the block raises, so no leg survives a conflict.
+        async with self.session.begin_nested():
+            result = await self.session.execute(
+                _insert(self.session, LedgerEntry)
+                .values(
+                    [
+                        {
+                            "conversation_id": conversation_id,
+                            "swap_id": swap_id,
+                            "account": teacher,
+                            "amount": hours,
+                            "at": now,
+                        },
+                        {
+                            "conversation_id": conversation_id,
+                            "swap_id": swap_id,
+                            "account": learner,
+                            "amount": -hours,
+                            "at": now,
+                        },
+                    ]
+                )
+                .on_conflict_do_nothing(index_elements=["swap_id", "account"])
+                .returning(LedgerEntry.id)
             )
-            .on_conflict_do_nothing(index_elements=["swap_id", "account"])
-            .returning(LedgerEntry.id)
-        )
-        return len(result.all()) == 2
+            booked = len(result.all())
+            if booked != 2:
+                raise LedgerConflict(f"swap {swap_id}: {booked} of 2 legs could be booked")
 
     async def balance(self, conversation_id: str, account: str) -> float:
         """An account's balance."""

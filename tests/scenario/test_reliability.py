@@ -6,15 +6,20 @@ import asyncio
 import json
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
 
 from bot import dispatch
 from bot.clock import ManualClock
 from bot.sandbox.standin import BOT_TOPIC, CARD_TOPIC, StandIn
-from storage.models import InboxEvent, Signup
+from storage.models import InboxEvent, LedgerEntry, Signup
 from tests.conftest import BotFactory, eventually
+from tests.scenario.test_skills import first_id, propose
+from tests.scenario.test_stories import say
 from tests.scenario.test_volunteers import publish, start
 
 POISON = "\ud83d"  # half an emoji: what a UTF-16 truncation leaves
@@ -139,3 +144,80 @@ async def test_garbage_frames_are_acked_so_they_are_not_redelivered_forever(
     push = await standin.say("/nosuch-alive")
     assert push.ack is not None
     await standin.wait_sent(where=lambda s: "/nosuch-alive" in s.text)
+
+
+_LEDGER_BOTS: dict[int, Any] = {}
+MEMBERS = ["ann", "ben", "cat", "dan"]
+_step = st.one_of(
+    st.tuples(
+        st.just("swap"),
+        st.integers(0, 3),
+        st.integers(0, 3),
+        st.sampled_from([0.5, 1.0, 2.5]),
+        st.booleans(),
+    ),
+    st.tuples(st.just("forget"), st.integers(0, 3)),
+    st.tuples(st.just("reuse"), st.integers(0, 3), st.integers(0, 3)),
+)
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(_step, min_size=1, max_size=5))
+@example([("reuse", 0, 1), ("forget", 1), ("swap", 1, 2, 1.0, True), ("reuse", 2, 0)])
+async def test_the_ledger_sums_to_zero_after_swaps_erasures_races_and_number_reuse(
+    standin: StandIn, start_bot: BotFactory, steps: list[tuple[Any, ...]]
+) -> None:
+    # One bot per stand-in (so per test run): the examples pile up in one ledger.
+    app = _LEDGER_BOTS.get(id(standin))
+    if app is None:
+        app = _LEDGER_BOTS[id(standin)] = await start_bot(cards={})
+    for step in steps:
+        if step[0] == "forget":
+            await say(standin, "/删除我的数据", sender=MEMBERS[step[1]])
+            await say(standin, "/删除我的数据 确认", sender=MEMBERS[step[1]])
+            continue
+        teacher_i, learner_i = step[1], step[2]
+        if teacher_i == learner_i:
+            continue
+        teacher, learner = MEMBERS[teacher_i], MEMBERS[learner_i]
+        posted = await say(standin, f"/我会 技能{teacher_i}{learner_i}", sender=teacher)
+        swap_id = await propose(standin, first_id(posted.text), learner)
+        await say(standin, f"/交换 接受 {swap_id}", sender=teacher)
+        await say(standin, f"/交换完成 {swap_id} 2", sender=learner)
+        if step[0] == "reuse":
+            # A leftover of an erased swap that had this number (what an id handed out
+            # twice leaves behind): balanced on its own, sharing the teacher's account.
+            async with app.db.transaction() as session:
+                for account, amount in ((teacher, 4.0), ("erased:someone", -4.0)):
+                    session.add(
+                        LedgerEntry(
+                            conversation_id="cid-group-1",
+                            swap_id=swap_id,
+                            account=account,
+                            amount=amount,
+                            at=app.clock.now(),
+                        )
+                    )
+            sent = await say(standin, f"/交换 确认 {swap_id}", sender=teacher)
+            assert "没能记账" in sent.text and "+" not in sent.text, sent.text
+            continue
+        race = step[4]
+        confirms = [say(standin, f"/交换 确认 {swap_id}", sender=teacher)]
+        if race:  # pressed twice at once: booked once
+            confirms.append(say(standin, f"/交换 确认 {swap_id}", sender=teacher))
+        answers = await asyncio.gather(*confirms)
+        assert sum("已确认" in a.text for a in answers) == 1, [a.text for a in answers]
+    async with app.db.transaction() as session:
+        total = await session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0.0)))
+        per_swap = (
+            await session.execute(
+                select(LedgerEntry.swap_id, func.count(), func.sum(LedgerEntry.amount)).group_by(
+                    LedgerEntry.swap_id
+                )
+            )
+        ).all()
+    assert abs(total) < 1e-9
+    for swap, legs, amount in per_swap:
+        assert legs in (2, 4) and abs(amount) < 1e-9, (swap, legs, amount)
