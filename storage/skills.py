@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import LedgerEntry, SkillPost, Swap
 from storage.repositories import _insert
+from storage.secrets import pseudonym_of
 
 
 @dataclass(slots=True)
@@ -180,12 +180,6 @@ class SwapRepo:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-def anonymous(conversation_id: str, staff_id: str) -> str:
-    """The ledger account an erased member's legs move to (not reversible to the id)."""
-    digest = hashlib.sha256(f"{conversation_id}\0{staff_id}\0community-bot".encode()).hexdigest()
-    return f"erased:{digest[:16]}"
-
-
 class LedgerConflict(Exception):
     """A swap's legs could not both be booked; nothing was."""
 
@@ -270,6 +264,6 @@ class LedgerRepo:
         result = await self.session.execute(
             update(LedgerEntry)
             .where(LedgerEntry.conversation_id == conversation_id, LedgerEntry.account == staff_id)
-            .values(account=anonymous(conversation_id, staff_id))
+            .values(account=await pseudonym_of(self.session, conversation_id, staff_id))
         )
         return int(getattr(result, "rowcount", 0) or 0)
