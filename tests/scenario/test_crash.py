@@ -13,7 +13,9 @@ from tests.conftest import eventually
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def write_config(standin: StandIn, tmp_path: Path, storage_url: str) -> Path:
+def write_config(standin: StandIn, tmp_path: Path, storage_url: str | None = None) -> Path:
+    """A config file for a bot process; storage in ``storage_url`` (default SQLite here)."""
+    storage_url = storage_url or f"sqlite:///{tmp_path / 'bot.sqlite3'}"
     path = tmp_path / "config.toml"
     path.write_text(
         f"""
