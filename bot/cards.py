@@ -7,7 +7,56 @@ this catalog so the templates in DingTalk's card builder match what the bot send
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+
+# 创建并投放卡片 / 更新卡片 (open.dingtalk.com/document/development/create-and-deliver-cards):
+# cardParamMap "key：参数名（最长不超过100B）", "value: 参数值（最长不超过1KB）"; both are
+# strings ("属性字段只支持 String 类型").
+CARD_KEY_MAX_BYTES = 100
+CARD_VALUE_MAX_BYTES = 1024
+_CUT_MARK = "…"
+
+
+def new_out_track_id(kind: str) -> str:
+    """A fresh ``outTrackId``, unique forever (never derived from a row id).
+
+    创建并投放卡片: "一个 outTrackId 唯一标识一张卡片…需要设置全新的 outTrackId，否则更改不会生效";
+    a reused one is refused with ``param.cardAlreadyExist``. The official Python SDK
+    (dingtalk-stream ``CardReplier.gen_card_id``) hashes sender, conversation, message and a
+    ``uuid1``; the official card examples (open-dingtalk/dingtalk-card-examples, golang) use a
+    bare uuid. A random uuid4 is unique across database resets and across deployments that
+    share one app, which a row id is not.
+    """
+    return f"{kind[:20]}-{uuid.uuid4().hex}"
+
+
+def cut_utf8(text: str, limit: int) -> str:
+    """``text`` cut at a character boundary so its UTF-8 encoding fits ``limit`` bytes."""
+    raw = text.encode()
+    if len(raw) <= limit:
+        return text
+    return raw[:limit].decode(errors="ignore")
+
+
+def fit_value(value: str, more: str = "") -> str:
+    """A card value within 1 KB; a longer one is cut and ends with ``more`` (how to see it all)."""
+    if len(value.encode()) <= CARD_VALUE_MAX_BYTES:
+        return value
+    tail = f"{_CUT_MARK}\n{more}" if more else _CUT_MARK
+    room = CARD_VALUE_MAX_BYTES - len(tail.encode())
+    return cut_utf8(value, max(room, 0)).rstrip() + tail
+
+
+def fit_card_data(data: dict[str, str], more: str = "") -> dict[str, str]:
+    """``cardParamMap`` as the card platform accepts it: string values of at most 1 KB, keys of
+    at most 100 bytes (a longer key is a bug in the catalogue: it raises)."""
+    fitted: dict[str, str] = {}
+    for key, value in data.items():
+        if len(key.encode()) > CARD_KEY_MAX_BYTES:
+            raise ValueError(f"card variable name longer than {CARD_KEY_MAX_BYTES} bytes: {key!r}")
+        fitted[key] = fit_value(str(value), more)
+    return fitted
 
 
 @dataclass(frozen=True, slots=True)

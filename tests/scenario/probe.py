@@ -29,7 +29,6 @@ async def probe(ctx: Context, what: str) -> object:
             kind="probe",
             entity_id="7",
             template_id="tpl-probe",
-            out_track_id=f"probe-{ctx.key}",
             title="probe",
             data={"presses": "0"},
             fallback_markdown="probe card",
