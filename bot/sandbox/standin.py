@@ -163,6 +163,8 @@ class StandIn:
         # (dingtalk-stream-sdk-go #19; openclaw-connector #402). Tests assert this stays empty.
         self.violations: list[tuple[str, str]] = []
         self._flow_controlled: set[str] = set()
+        # Every body the bot sent to a sending API, as it arrived (path, JSON).
+        self.requests: list[tuple[str, Any]] = []
         self.cards: dict[str, Card] = {}
         self.sessions: dict[str, Session] = {}
         self.connections: list[_Conn] = []
@@ -577,6 +579,12 @@ class StandIn:
         self.rejected.append((request.path, code))
         return _error(status, code, message)
 
+    async def _read(self, request: web.Request) -> Any:
+        """A request's JSON body, kept as sent (tests/contract checks it against the docs)."""
+        body = await request.json()
+        self.requests.append((request.path, body))
+        return body
+
     async def _record(self, sent: Sent) -> None:
         self.sent.append(sent)
         for listener in self.listeners:
@@ -593,7 +601,7 @@ class StandIn:
         blocked = await self._gate(request, authed=False)
         if blocked is not None:
             return blocked
-        body = await request.json()
+        body = await self._read(request)
         msgtype = body.get("msgtype")
         if msgtype == "text":
             key, param = "sampleText", {"content": body["text"]["content"]}
@@ -604,6 +612,11 @@ class StandIn:
         else:
             return web.json_response({"errcode": 40035, "errmsg": "bad msgtype"})
         at_ids = list((body.get("at") or {}).get("atUserIds") or [])
+        shown = json.dumps(param, ensure_ascii=False)
+        for at_id in at_ids:
+            if f"@{at_id}" not in shown:
+                # The session webhook renders a mention only when "@id" is in the text too.
+                self.violations.append(("webhook", f"@{at_id} in atUserIds but not in the text"))
         await self._record(
             Sent(
                 "webhook",
@@ -621,7 +634,7 @@ class StandIn:
         blocked = await self._gate(request, authed=True)
         if blocked is not None:
             return blocked
-        body = await request.json()
+        body = await self._read(request)
         if body.get("robotCode") != self.client_id or not body.get("openConversationId"):
             return _error(400, "InvalidParameter", "robotCode or openConversationId")
         refused = self._check_msg_param(request, body)
@@ -656,7 +669,7 @@ class StandIn:
         blocked = await self._gate(request, authed=True)
         if blocked is not None:
             return blocked
-        body = await request.json()
+        body = await self._read(request)
         users = body.get("userIds") or []
         if not 0 < len(users) <= 20:
             return _error(400, "InvalidParameter.userIds", "1 to 20 userIds")
@@ -695,7 +708,7 @@ class StandIn:
         blocked = await self._gate(request, authed=True)
         if blocked is not None:
             return blocked
-        body = await request.json()
+        body = await self._read(request)
         data = ((body.get("cardData") or {}).get("cardParamMap")) or {}
         space = str(body.get("openSpaceId", ""))
         template = body.get("cardTemplateId")
@@ -786,7 +799,7 @@ class StandIn:
         blocked = await self._gate(request, authed=True)
         if blocked is not None:
             return blocked
-        body = await request.json()
+        body = await self._read(request)
         card = self.cards.get(body.get("outTrackId", ""))
         if card is None:
             return self._reject(request, 400, "param.cardNotExist", "卡片不存在")
