@@ -282,7 +282,7 @@ async def post_digest(
     if not await ctx.repos.digest.claim(conversation_id, period, status, ctx.now):
         return False
     template = ctx.settings.cards.digest_template
-    for i, part in enumerate(render(ctx, sections, start, end), 1):
+    for part in render(ctx, sections, start, end):
         to = ToGroup(conversation_id=conversation_id)
         if template and len(part.text.encode()) <= CARD_VALUE_MAX_BYTES:
             # A card where the admin built a digest template and the part fits a card value
