@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from bot import metrics
 from bot.config import Settings
 from bot.errors import (
     DeliveryFailed,
@@ -189,6 +190,7 @@ class OpenAPI:
         if code == 0:
             return
         message = f"webhook errcode {code}: {data.get('errmsg', '')}"
+        metrics.DINGTALK_ERRORS.labels(str(code)[:64]).inc()
         if code in SESSION_EXPIRED_CODES:
             raise SessionExpired(message, status=response.status_code, code=str(code))
         if code in WEBHOOK_THROTTLED_CODES or response.status_code == 429:
@@ -244,6 +246,7 @@ def classify(path: str, response: httpx.Response) -> PlatformError:
             f"{path}: HTTP {status} {_not_json(response.content)}", status=status, code=HTML_BAN
         )
     code = str(data.get("code", "")) if isinstance(data, dict) else ""
+    metrics.DINGTALK_ERRORS.labels(code[:64] or f"HTTP {response.status_code}").inc()
     message = f"{path}: HTTP {response.status_code} {code}".strip()
     if code == QUOTA_CODE:
         return QuotaExhausted(message, status=status, code=code)

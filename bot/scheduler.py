@@ -7,7 +7,9 @@ application clock inside the job (``ctx.now``), so tests move the clock and call
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,8 +17,10 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import metrics
 from bot.context import Context
 from bot.outbox import write_replies
+from storage.models import OutboxMessage
 
 if TYPE_CHECKING:
     from bot.app import Application
@@ -24,6 +28,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 JobCallback = Callable[[Context], Awaitable[None]]
+
+WATCH_SECONDS = 5.0
+# A job that has not started for this many of its intervals (plus a minute's slack for a
+# busy machine) means the scheduler has stopped firing.
+STALE_INTERVALS = 3
 
 
 @dataclass(slots=True)
@@ -42,6 +51,8 @@ class JobQueue:
         self.app = app
         self.jobs: dict[str, Job] = {}
         self._scheduler: AsyncIOScheduler | None = None
+        self._last_start: dict[str, float] = {}
+        self._running: set[str] = set()
 
     def run_repeating(self, job_id: str, callback: JobCallback, *, interval: float) -> None:
         """Run ``callback`` every ``interval`` seconds (and on demand with ``run_job``)."""
@@ -57,6 +68,25 @@ class JobQueue:
         for job in self.jobs.values():
             self._add(job)
         self._scheduler.start()
+
+    async def run(self) -> None:
+        """Run the scheduler and watch it, for a supervisor: raises when it stopped firing."""
+        self.start()
+        started = time.monotonic()
+        try:
+            while True:
+                await asyncio.sleep(WATCH_SECONDS)
+                if self._scheduler is None or not self._scheduler.running:
+                    raise RuntimeError("the job scheduler is not running")
+                now = time.monotonic()
+                for job in self.jobs.values():
+                    last = max(self._last_start.get(job.id, started), started)
+                    if job.id not in self._running and (
+                        now - last > STALE_INTERVALS * job.interval + 60
+                    ):
+                        raise RuntimeError(f"job {job.id} has not run for {now - last:.0f}s")
+        finally:
+            self.shutdown()
 
     def shutdown(self) -> None:
         """Stop scheduling (a running job finishes)."""
@@ -84,22 +114,36 @@ class JobQueue:
         """Run a job now in its own unit of work; errors are logged, never raised."""
         job = self.jobs[job_id]
         app = self.app
+        self._last_start[job_id] = time.monotonic()
+        self._running.add(job_id)
+        try:
+            return await self._run_job(job, app)
+        finally:
+            self._running.discard(job_id)
+
+    async def _run_job(self, job: Job, app: Application) -> bool:
+        job_id = job.id
         key = f"job:{job_id}:{app.clock.now().isoformat()}"
         try:
-            async with app.db.transaction() as session:
-                ctx = Context.from_job(
-                    settings=app.settings,
-                    clock=app.clock,
-                    session=session,
-                    commands=app.commands,
-                    job_id=job_id,
-                    key=key,
-                )
-                await job.callback(ctx)
-                rows = await write_replies(ctx)
+            with metrics.timed(metrics.JOB_LATENCY, job_id):
+                rows = await self._run_in_transaction(job, key)
         except Exception:
             log.exception("job %s failed", job_id)
             return False
         if rows:
             app.sender.hand_over(rows)
         return True
+
+    async def _run_in_transaction(self, job: Job, key: str) -> list[OutboxMessage]:
+        app = self.app
+        async with app.db.transaction() as session:
+            ctx = Context.from_job(
+                settings=app.settings,
+                clock=app.clock,
+                session=session,
+                commands=app.commands,
+                job_id=job.id,
+                key=key,
+            )
+            await job.callback(ctx)
+            return await write_replies(ctx)

@@ -14,6 +14,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import metrics
 from bot.backoff import jittered
 from bot.cards import fit_card_data
 from bot.clock import utcnow
@@ -166,6 +167,12 @@ class Sender:
         self._task = asyncio.create_task(self._run(), name="sender")
         self._mark_task = asyncio.create_task(self._mark_loop(), name="sender-marks")
 
+    async def run(self) -> None:
+        """The delivery and mark loops, for a supervisor; ends (raises) if either fails."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._run(), name="sender")
+            group.create_task(self._mark_loop(), name="sender-marks")
+
     async def stop(self) -> None:
         """Stop the loops and commit the marks of what was sent (rows mid-send keep a lease)."""
         for task in (self._task, self._mark_task):
@@ -280,9 +287,11 @@ class Sender:
         None when it was given up."""
         self._remember_session(row)
         try:
-            reply = parse_reply(row.reply)
-            route = await self._send(row, reply)
+            with metrics.timed(metrics.SEND_LATENCY):
+                reply = parse_reply(row.reply)
+                route = await self._send(row, reply)
         except _Deferred as wait:
+            metrics.REPLIES.labels("group", "deferred").inc()
             at = utcnow() + timedelta(seconds=wait.seconds)
             await self._reschedule(row, at)
             return at
@@ -291,6 +300,7 @@ class Sender:
         except Exception as exc:  # a bug: keep the row, log loudly, try again later
             log.exception("outbox %s (%s) could not be sent", row.id, row.idem_key)
             return await self._failed_attempt(row, DeliveryFailed(f"{type(exc).__name__}: {exc}"))
+        metrics.REPLIES.labels(route, "sent").inc()
         log.debug("outbox %s (%s) sent via %s", row.id, row.idem_key, route)
         if route != "webhook":
             self._quota_told = False  # the OpenAPI answers again: tell again if it runs out
@@ -485,6 +495,7 @@ class Sender:
             delay = self.cfg.backoff_max  # nothing comes back soon: the longest wait
         else:
             delay = self.backoff(attempts, throttled=isinstance(exc, Throttled))
+        metrics.count_failed_send(exc, given_up=give_up)
         level = logging.ERROR if give_up else logging.WARNING
         log.log(
             level,

@@ -13,16 +13,22 @@ import asyncio
 import json
 import logging
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote_plus
 
 import dingtalk_stream
 import httpx
-import websockets
 from dingtalk_stream.frames import AckMessage, CallbackMessage, SystemMessage
 
-from bot import __version__
+# Imported by name: ``websockets.exceptions`` is not an attribute of the package until some
+# submodule has imported it, and referring to it in an ``except`` clause of a fresh
+# interpreter killed the connection loop with an AttributeError (issue 11).
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+
+from bot import __version__, metrics
 from bot.backoff import jittered
 from bot.config import Settings
 from bot.events import BOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC
@@ -46,6 +52,7 @@ class _MessageHandler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
         data = message.data if isinstance(message.data, dict) else {}
         event_id = await self._record(BOT_MESSAGE_TOPIC, data, message.headers.message_id or "")
         if event_id is None:
+            metrics.DUPLICATES.inc()
             log.info("duplicate push msgId=%s acked and dropped", data.get("msgId"))
         else:
             self._recorded(event_id)
@@ -92,6 +99,7 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         self._ws: Any = None
         self.connected = asyncio.Event()
         self.connections = 0
+        self._announced = False
 
     # -- the connection loop ----------------------------------------------------------------
 
@@ -103,7 +111,7 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         while True:
             try:
                 uri = await self._open()
-                async with websockets.connect(
+                async with ws_connect(
                     uri,
                     ping_interval=cfg.ping_interval,
                     ping_timeout=cfg.ping_timeout,
@@ -115,6 +123,7 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                     failures = 0
                     self._ws = ws
                     self.connections += 1
+                    metrics.RECONNECTS.inc()
                     self.connected.set()
                     log.info("stream connected (connection #%d)", self.connections)
                     async for raw in ws:
@@ -124,10 +133,17 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                 log.info("stream closed by the server; reconnecting")
             except asyncio.CancelledError:
                 raise
-            except (OSError, websockets.exceptions.WebSocketException, _GatewayRefused) as exc:
+            except _GatewayRefused as exc:
                 failures += 1
                 delay = self._backoff(failures)
-                log.warning("stream connection failed (%s); retry in %.2fs", _brief(exc), delay)
+                log.log(exc.level, "%s; retry in %.1fs", exc, delay)
+                self.connected.clear()
+                await asyncio.sleep(delay)
+                continue
+            except (OSError, WebSocketException) as exc:
+                failures += 1
+                delay = self._backoff(failures)
+                log.warning("stream connection failed (%s); retry in %.1fs", _ws_brief(exc), delay)
                 self.connected.clear()
                 await asyncio.sleep(delay)
                 continue
@@ -147,12 +163,20 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         return jittered(failures, initial=cfg.backoff_initial, cap=cfg.backoff_max)
 
     async def _open(self) -> str:
-        """Ask the gateway for an endpoint and a single-use ticket."""
+        """Ask the gateway for an endpoint and a single-use ticket.
+
+        Raises:
+            _GatewayRefused: with one line that says what went wrong and what to check.
+        """
         cfg = self.settings.dingtalk
         topics = [{"type": "CALLBACK", "topic": t} for t in self.callback_handler_map]
+        url = cfg.openapi_endpoint + "/v1.0/gateway/connections/open"
+        if self.connections == 0 and not self._announced:
+            self._announced = True
+            log.info("connecting to DingTalk stream at %s as client_id %s", url, cfg.client_id)
         try:
             response = await self._http.post(
-                cfg.openapi_endpoint + "/v1.0/gateway/connections/open",
+                url,
                 json={
                     "clientId": cfg.client_id,
                     "clientSecret": cfg.client_secret.get_secret_value(),
@@ -163,24 +187,57 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                 headers={"Accept": "application/json"},
             )
         except httpx.HTTPError as exc:
-            raise _GatewayRefused(f"connections/open: {type(exc).__name__}") from exc
-        if response.status_code != 200:
-            raise _GatewayRefused(f"connections/open: HTTP {response.status_code}")
-        body = response.json()
-        endpoint, ticket = body.get("endpoint"), body.get("ticket")
+            raise _GatewayRefused(
+                f"cannot reach DingTalk at {cfg.openapi_endpoint}: {_network_cause(exc)}"
+                " (check the network, DNS and [network] proxy)"
+            ) from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        code = str(body.get("code", "")) if isinstance(body, dict) else ""
+        message = str(body.get("message", "")) if isinstance(body, dict) else ""
+        status = response.status_code
+        if status in (400, 401, 403) and (code in _CREDENTIAL_CODES or status == 401):
+            # A wrong clientId / clientSecret answers HTTP 401 {"code": "authFailed",
+            # "message": "鉴权失败"} (field reports: zfanswer/dify-on-dingtalk #28,
+            # agentscope-ai/QwenPaw #1027).
+            raise _GatewayRefused(
+                f"DingTalk refused the app's credentials (HTTP {status}, code {code or '-'}"
+                f"{': ' + message[:80] if message else ''}): check dingtalk.client_id and"
+                " dingtalk.client_secret (or COMMUNITY_BOT_DINGTALK__CLIENT_SECRET) against the"
+                " app's AppKey / AppSecret in the developer console",
+                level=logging.ERROR,
+            )
+        if status != 200:
+            # Not JSON: a proxy's or load balancer's page (openclaw-channel-dingtalk #289 got an
+            # HTML "plain HTTP request was sent to HTTPS port").
+            what = f"code {code}" if code else "not a DingTalk answer"
+            raise _GatewayRefused(
+                f"DingTalk stream gateway answered HTTP {status} ({what}) at {url}"
+            )
+        endpoint = body.get("endpoint") if isinstance(body, dict) else None
+        ticket = body.get("ticket") if isinstance(body, dict) else None
         if not endpoint or not ticket:
-            raise _GatewayRefused("connections/open: no endpoint or ticket")
+            raise _GatewayRefused(f"DingTalk stream gateway gave no endpoint or ticket at {url}")
         return f"{endpoint}?ticket={quote_plus(ticket)}"
 
     # -- frames -------------------------------------------------------------------------------
 
     async def _on_frame(self, ws: Any, raw: str | bytes) -> None:
+        started = time.perf_counter()
         try:
             frame = json.loads(raw)
         except ValueError:
-            log.warning("unreadable frame dropped")
+            log.warning("unreadable frame dropped (it has no id to acknowledge)")
             return
+        if not isinstance(frame, dict):
+            log.warning("frame that is not a JSON object dropped")
+            return
+        headers = frame.get("headers")
+        message_id = headers.get("messageId") if isinstance(headers, dict) else None
         kind = frame.get("type", "")
+        metrics.FRAMES.labels(str(kind)[:20]).inc()
         try:
             if kind == SystemMessage.TYPE:
                 msg = SystemMessage.from_dict(frame)
@@ -191,26 +248,67 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                     await ws.close()
                 return
             if kind == CallbackMessage.TYPE:
-                msg = CallbackMessage.from_dict(frame)
-                handler = self.callback_handler_map.get(msg.headers.topic)
-                if handler is None:
-                    log.warning("callback for unsubscribed topic %s", msg.headers.topic)
+                try:
+                    msg = CallbackMessage.from_dict(frame)
+                except (ValueError, TypeError, AttributeError):
+                    msg = None
+                handler = (
+                    self.callback_handler_map.get(msg.headers.topic) if msg is not None else None
+                )
+                if msg is None or handler is None or not isinstance(msg.data, dict):
+                    log.warning("callback frame %s unreadable or unsubscribed", message_id)
+                    await self._ack_garbage(ws, message_id)
                     return
                 ack = await handler.raw_process(msg)
-                await self._send_ack(ws, ack)
+                if await self._send_ack(ws, ack):
+                    metrics.ACKS.labels(msg.headers.topic).inc()
+                    metrics.ACK_LATENCY.labels(msg.headers.topic).observe(
+                        time.perf_counter() - started
+                    )
                 return
-            log.warning("frame of unknown type %r ignored", kind)
+            log.warning("frame %s of unknown type %r acked and ignored", message_id, kind)
+            await self._ack_garbage(ws, message_id)
         except Exception:
-            # Not acked: DingTalk pushes it again, and the inbox makes that harmless.
-            log.exception("frame %s not acknowledged", frame.get("headers", {}).get("messageId"))
+            # Not acked: recording failed (the database), DingTalk pushes it again and the
+            # inbox makes that harmless. Pushes that can never be stored are acked by the
+            # recorder as dead letters, so only a transient failure lands here.
+            log.exception("frame %s not acknowledged", message_id)
 
-    async def _send_ack(self, ws: Any, ack: AckMessage) -> None:
+    async def _ack_garbage(self, ws: Any, message_id: Any) -> None:
+        """Acknowledge a frame nobody can handle: DingTalk redelivers every unacked callback,
+        ignored ones included, so garbage would come back forever (ragflow PR #16183 review:
+        "you must acknowledge every received event ... to prevent redelivering")."""
+        if not isinstance(message_id, str) or not message_id:
+            return
+        ack = AckMessage()
+        ack.code = AckMessage.STATUS_OK
+        ack.headers.message_id = message_id
+        ack.headers.content_type = "application/json"
+        ack.message = "OK"
+        ack.data = {"response": None}
+        await self._send_ack(ws, ack)
+
+    async def _send_ack(self, ws: Any, ack: AckMessage) -> bool:
         try:
             await ws.send(json.dumps(ack.to_dict(), ensure_ascii=False))
-        except websockets.exceptions.ConnectionClosed:
+        except ConnectionClosed:
             log.info(
                 "socket closed before ack %s; the push will be redelivered", ack.headers.message_id
             )
+            return False
+        return True
+
+    async def ping(self) -> bool:
+        """Whether the gateway answers a WebSocket ping (for /readyz; the caller times it)."""
+        ws = self._ws
+        if ws is None:
+            return False
+        try:
+            pong = await ws.ping()
+            await pong
+        except ConnectionClosed:
+            return False
+        return True
 
     async def aclose(self) -> None:
         """Close the socket and wait for frames being handled."""
@@ -222,10 +320,44 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
 
 
 class _GatewayRefused(Exception):
-    """The gateway did not hand out a ticket."""
+    """The gateway did not hand out a ticket; the message is the one log line about it."""
+
+    def __init__(self, message: str, *, level: int = logging.WARNING) -> None:
+        super().__init__(message)
+        self.level = level
 
 
-def _brief(exc: BaseException) -> str:
+# connections/open answers for a wrong clientId or clientSecret (authFailed: field reports
+# above; the token API's invalidClientIdOrSecret / InvalidAuthentication for good measure).
+_CREDENTIAL_CODES = {"authFailed", "invalidClientIdOrSecret", "InvalidAuthentication"}
+
+
+def _network_cause(exc: BaseException) -> str:
+    """Name what failed underneath an httpx error: DNS, a refused connection, a timeout."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # a chain, not a cycle, but never trust that
+        if seen is None:
+            break
+        if isinstance(seen, socket.gaierror):
+            return f"name not resolved (DNS: {seen.strerror or seen})"
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, httpx.TimeoutException | TimeoutError):
+            return f"timed out ({type(seen).__name__})"
+        if isinstance(seen, httpx.ProxyError):
+            return f"the proxy refused the request ({seen})"
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc)
+    if "Name or service not known" in text or "getaddrinfo" in text or "nodename" in text:
+        return "name not resolved (DNS)"
+    if "refused" in text.lower():
+        return "connection refused"
+    return f"{type(exc).__name__}: {text}"[:200]
+
+
+def _ws_brief(exc: BaseException) -> str:
+    if isinstance(exc, InvalidStatus):
+        return f"WebSocket handshake answered HTTP {exc.response.status_code}"
     return f"{type(exc).__name__}: {exc}"[:200]
 
 

@@ -23,6 +23,14 @@ from storage.types import UTCDateTime
 # SQLite only auto-increments INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
+# Tables whose numbers people see (#story, #activity, #post, #swap) and type back, and that
+# cards carry: a number must never be handed to a second entity. A plain SQLite INTEGER
+# PRIMARY KEY reuses the largest id once its row is deleted (erasing the newest story gave
+# its number to the next one); AUTOINCREMENT never does ("the ROWID chosen for the new row
+# is at least one larger than the largest ROWID that has ever before existed in that same
+# table", https://www.sqlite.org/autoinc.html). PostgreSQL sequences never go back either.
+NEVER_REUSED: dict[str, bool] = {"sqlite_autoincrement": True}
+
 
 class Base(DeclarativeBase):
     """Declarative base for every model."""
@@ -41,6 +49,8 @@ class InboxEvent(Base):
     payload: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="received")
     response: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Why a push could not be stored or handled (status "dead": acked, kept, never retried).
+    error: Mapped[str] = mapped_column(Text, default="", server_default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
@@ -49,6 +59,15 @@ class InboxEvent(Base):
         Index("ix_inbox_received", "received_at"),
         Index("ix_inbox_member", "conversation_id", "staff_id"),
     )
+
+
+class InstallSecret(Base):
+    """A secret generated once per installation (e.g. the key of the ledger's pseudonyms)."""
+
+    __tablename__ = "install_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
 
 
 class OutboxMessage(Base):
@@ -161,6 +180,7 @@ class Story(Base):
     __table_args__ = (
         Index("ix_stories_group", "conversation_id", "status", "decided_at"),
         Index("ix_stories_author", "conversation_id", "author_staff_id"),
+        NEVER_REUSED,
     )
 
 
@@ -239,7 +259,10 @@ class Event(Base):
     reminded_24h: Mapped[bool] = mapped_column(Boolean, default=False)
     reminded_1h: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    __table_args__ = (Index("ix_events_group", "conversation_id", "status", "starts_at"),)
+    __table_args__ = (
+        Index("ix_events_group", "conversation_id", "status", "starts_at"),
+        NEVER_REUSED,
+    )
 
 
 class Signup(Base):
@@ -316,6 +339,7 @@ class SkillPost(Base):
         Index("ix_posts_group", "conversation_id", "status", "kind"),
         Index("ix_posts_member", "conversation_id", "staff_id"),
         Index("ix_posts_recent", "conversation_id", "created_at"),
+        NEVER_REUSED,
     )
 
 
@@ -343,6 +367,7 @@ class Swap(Base):
         Index("ix_swaps_group", "conversation_id", "status"),
         Index("ix_swaps_post", "post_id", "status"),
         Index("ix_swaps_recent", "conversation_id", "status", "updated_at"),
+        NEVER_REUSED,
     )
 
 

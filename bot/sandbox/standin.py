@@ -169,6 +169,7 @@ class StandIn:
         self.sessions: dict[str, Session] = {}
         self.connections: list[_Conn] = []
         self.opens = 0
+        self.refused_opens = 0  # connections/open refused for bad credentials
         self.holding = 0  # send requests waiting on faults.hold_sends
         self.listeners: list[Callable[[Sent], None]] = []
         self._tickets: dict[str, float] = {}
@@ -229,7 +230,11 @@ class StandIn:
     async def _open(self, request: web.Request) -> web.Response:
         body = await request.json()
         if body.get("clientId") != self.client_id or body.get("clientSecret") != self.client_secret:
-            return _error(401, "InvalidAuthentication", "bad clientId or clientSecret")
+            # What DingTalk answers for a wrong clientId / clientSecret (field reports:
+            # zfanswer/dify-on-dingtalk #28, agentscope-ai/QwenPaw #1027).
+            self.refused_opens += 1
+            await self._notify()
+            return _error(401, "authFailed", "鉴权失败")
         if self.faults.refuse_opens > 0:
             self.faults.refuse_opens -= 1
             return _error(503, "ServiceUnavailable", "gateway busy")
@@ -310,8 +315,23 @@ class StandIn:
         }
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[message_id] = future
-        await conn.ws.send_str(json.dumps(frame, ensure_ascii=False))
+        await conn.ws.send_str(_frame_text(frame))
         return message_id, future, conn
+
+    async def push_raw(
+        self, text: str, message_id: str, *, timeout: float = 2.0
+    ) -> dict[str, Any] | None:
+        """Send any text as a frame (garbage included); the ack for ``message_id``, or None."""
+        await self.wait_connected()
+        conn = self.live()[0]
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[message_id] = future
+        await conn.ws.send_str(text)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            self._pending.pop(message_id, None)
+            return None
 
     async def push(
         self,
@@ -841,6 +861,18 @@ class StandIn:
 def _component_id(action: str) -> str:
     """A button's component id as the card builder makes them (``single_button_node_…``)."""
     return "single_button_node_" + uuid.uuid5(uuid.NAMESPACE_OID, action).hex[:11]
+
+
+def _frame_text(frame: dict[str, Any]) -> str:
+    """A frame as the WebSocket carries it: UTF-8, so text holding a lone UTF-16 surrogate
+    (half an emoji, as a UTF-16 truncation leaves) can only travel as a JSON escape
+    (``\\ud83d``), which a JSON parser turns back into the lone surrogate."""
+    text = json.dumps(frame, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(frame, ensure_ascii=True)
+    return text
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
