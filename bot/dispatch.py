@@ -483,6 +483,12 @@ class Dispatcher:
         except ValidationError:
             click = None
         card = await self._card(session, click.out_track_id) if click is not None else None
+        if click is not None and card is not None:
+            # The entity is the one this database put on the card (found by its outTrackId,
+            # unique forever), not whatever the button's params say: a template's 回传参数
+            # need only the constant ``action`` (docs/cards.md), and no params can point a
+            # card at another story, event or swap.
+            click = click.model_copy(update={"params": {**click.params, "id": card.entity_id}})
         route = (
             self.commands.action(click.action, card.kind)
             if click is not None and card is not None

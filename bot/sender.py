@@ -388,18 +388,21 @@ class Sender:
         flow = [u for u in staff_ids if u in result.flow_controlled and u not in bad]
         delivered = [u for u in staff_ids if u not in bad and u not in flow]
         now = utcnow()
-        extra: list[dict[str, Any]] = []
-        for reason, ids in refused.items():
-            if ids:
-                log.warning(
-                    "outbox %s: batchSend refused %d user(s) (%s); recorded as failed",
-                    row.id,
-                    len(ids),
-                    reason,
-                )
-                extra.append(
-                    self._derived_row(row, reply, ids, f"#{reason}", now, "failed", reason)
-                )
+        groups = [(reason, ids) for reason, ids in refused.items() if ids]
+        for reason, ids in groups:
+            log.warning(
+                "outbox %s: batchSend refused %d user(s) (%s); recorded as failed",
+                row.id,
+                len(ids),
+                reason,
+            )
+        keep = delivered or flow
+        # When nobody got it and nobody waits, the row itself records the first refusal.
+        own = groups.pop(0) if not keep else None
+        extra = [
+            self._derived_row(row, reply, ids, f"#{reason}", now, "failed", reason)
+            for reason, ids in groups
+        ]
         if delivered and flow:
             at = now + timedelta(seconds=self.backoff(row.attempts + 1, throttled=True))
             extra.append(
@@ -407,18 +410,18 @@ class Sender:
                     row, reply, flow, f"#flow{row.attempts}", at, "pending", "flowControlled"
                 )
             )
-        keep = delivered or flow
         async with self.db.transaction() as session:
             repo = OutboxRepo(session)
-            if keep:
-                await repo.rewrite(row.id, _to_members(reply, keep).model_dump_json())
+            narrowed = keep or (own[1] if own else staff_ids)
+            if narrowed != staff_ids:
+                await repo.rewrite(row.id, _to_members(reply, narrowed).model_dump_json())
             await repo.add_many(extra)
         if extra:
             self.wake()
         if not delivered and flow:
             raise Throttled(f"batchSend flow-controlled {len(flow)} user(s)")
-        if not keep:
-            raise DeliveryFailed("batchSend refused every user", code="batchSend.refused")
+        if own is not None:
+            raise DeliveryFailed(own[0], code="batchSend.refused")
 
     def _derived_row(
         self,

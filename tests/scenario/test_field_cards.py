@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cards import CARD_VALUE_MAX_BYTES
+from bot.cards import CARD_VALUE_MAX_BYTES, CATALOG
 from bot.sandbox.standin import CARD_TOPIC, StandIn
 from tests.conftest import BotFactory
 from tests.scenario import probe
@@ -127,3 +127,21 @@ async def test_one_to_one_cards_carry_the_robot_models_and_clicks_have_the_real_
     only_value = {k: v for k, v in data.items() if k != "content"}
     again = await standin.push(CARD_TOPIC, only_value)
     assert StandIn.response_of(again)["userPrivateData"]["cardParamMap"]["message"] == "你按下了"
+
+
+async def test_a_click_acts_on_the_cards_own_entity_whatever_its_params_say(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    await start_bot(cards=CARDS)
+    first, track = await submit_and_approve(standin)
+    second, _ = await submit_and_approve(standin, title="第二个故事")
+    # The builder's 回传参数 may carry a stale or forged id: the card's own story counts.
+    push = await standin.click(track, "bob", {"action": "like", "id": str(second)})
+    response = StandIn.response_of(push)
+    assert f"#{first}" in response["userPrivateData"]["cardParamMap"]["message"]
+    assert response["cardData"]["cardParamMap"]["likes"] == "1"
+    assert standin.cards[track].data["id"] == str(first)
+    # What every card carries is what docs/cards.md tells the admin to build.
+    for card in standin.cards.values():
+        kind = CATALOG[card.data["kind"]]
+        assert set(card.data) <= set(kind.variables), (kind.kind, set(card.data))

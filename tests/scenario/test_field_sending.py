@@ -126,3 +126,25 @@ async def test_an_html_ban_page_is_a_failure_to_retry_never_a_success(
     await standin.say("/probe group" if route == "group" else "/帮助")
     await standin.wait_sent(where=lambda s: s.route == route)
     assert "html-ban" in {code for _, code in standin.rejected}
+
+
+async def test_a_one_to_one_reply_to_an_invalid_user_is_failed_with_the_reason(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    standin.faults.invalid_users = {"ghost"}
+    standin.faults.expire_sessions = True  # so the reply goes through batchSend
+    app = await start_bot()
+    await standin.say("/帮助", sender="ghost", conversation="cid-o2o-ghost", conversation_type="1")
+
+    async def failed() -> list[OutboxMessage]:
+        return [r for r in await _rows(app) if r.status == "failed"]
+
+    rows: list[OutboxMessage] = []
+    for _ in range(200):
+        rows = await failed()
+        if rows:
+            break
+        await app.sender.deliver_due()
+    assert [(r.last_error, r.attempts) for r in rows] == [("invalidStaffIdList", 1)]
+    assert [r.status for r in await _rows(app)] == ["failed"]
+    assert not [s for s in standin.sent if s.route == "o2o"]
