@@ -451,7 +451,7 @@ class Sender:
             "next_attempt_at": at,
             "lease_until": None,
             "last_error": error,
-            "route": "",
+            "route": row.route,  # keeps an erasure's scrub-after-delivery flag
             "created_at": at,
             "sent_at": None,
         }
