@@ -45,6 +45,14 @@ class Unauthorised(PlatformError):
     retryable = True
 
 
+class QuotaExhausted(PlatformError):
+    """``Forbidden.AccessDenied.ApiCountLimitForOrg``: the organisation's monthly OpenAPI call
+    quota is used up (DINGTALK.md "Quotas": 10,000 metered calls a month on the standard
+    edition). Retried with the longest backoff: the quota comes back next month or on upgrade."""
+
+    retryable = True
+
+
 class TransientError(PlatformError):
     """A 5xx, a timeout or a dropped connection: try again later."""
 
@@ -81,14 +89,3 @@ FailureSink = Callable[[Failure], None]
 
 def ignore_failure(failure: Failure) -> None:
     """The sink until the application connects the error path."""
-
-
-# DingTalk's answer when the organisation's monthly quota of metered API calls is spent
-# (DINGTALK.md "Quotas": standard edition, 10,000 calls a month,
-# Forbidden.AccessDenied.ApiCountLimitForOrg).
-QUOTA_CODE = "ApiCountLimitForOrg"
-
-
-def is_quota(code: str | None) -> bool:
-    """Whether DingTalk's error code says the organisation's monthly API quota is spent."""
-    return bool(code) and QUOTA_CODE in str(code)
