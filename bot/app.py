@@ -87,6 +87,7 @@ class Application:
             Probes(stream_connected=self.edge.connected.is_set, stream_ping=self.edge.ping),
         )
         self._stopped = asyncio.Event()
+        self._in_hand: set[asyncio.Future[None]] = set()
 
     async def start(self, *, connect: bool = True) -> None:
         """Migrate, recover unprocessed pushes, start workers, sender, jobs and the stream."""
@@ -106,27 +107,54 @@ class Application:
         _freeze_startup_objects()
         log.info("bot started (%d commands)", len(self.commands.routes))
 
-    async def stop(self) -> None:
-        """Stop everything; pushes already recorded are processed on the next start."""
-        await self.supervisor.stop()
+    async def stop(self, *, grace: float | None = None) -> None:
+        """Stop: close the stream so DingTalk pushes elsewhere or later, finish the message
+        batches and the sends in hand, commit sent-marks, then close everything. After
+        ``grace`` seconds (``ops.shutdown_timeout``) what is still in hand is cut off; recorded
+        pushes and unsent replies stay in the database for the next start."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self.settings.ops.shutdown_timeout if grace is None else grace)
         self.jobs.shutdown()
-        await self.edge.aclose()
+        await self.supervisor.cancel("stream")  # no new pushes from here on
+        await self.edge.aclose()  # frames in hand are recorded (their acks may not get out)
+        self.sender.stopping = True
+        await self.supervisor.stop()  # idle workers stop; batches in hand go on (shielded)
+        try:
+            async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                if self._in_hand:
+                    await asyncio.gather(*self._in_hand, return_exceptions=True)
+                await self.sender.finish()
+                await self.errors.drain()
+        except TimeoutError:
+            log.warning("shutdown timeout: stopping with work in hand (redone on the next start)")
+            for batch in self._in_hand:
+                batch.cancel()
         await self.sender.stop()
         await self.ops.stop()
         await self.api.aclose()
         await self.db.dispose()
         self._stopped.set()
+        log.info("bot stopped")
 
-    async def run_forever(self) -> None:
-        """Start and run until cancelled (SIGINT / SIGTERM in the CLI).
+    async def run_forever(self, stop: asyncio.Event | None = None) -> None:
+        """Start and run until ``stop`` is set (SIGTERM / SIGINT in the CLI) or cancelled;
+        then stop gracefully.
 
         Raises:
             RuntimeError: a supervised task could not be kept running (exit non-zero).
         """
         await self.start()
+        stop = stop or asyncio.Event()
         try:
-            await self.supervisor.failed.wait()
-            raise RuntimeError("a supervised task could not be kept running")
+            stopped = asyncio.ensure_future(stop.wait())
+            failed = asyncio.ensure_future(self.supervisor.failed.wait())
+            try:
+                await asyncio.wait({stopped, failed}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopped.cancel()
+                failed.cancel()
+            if self.supervisor.failed.is_set():
+                raise RuntimeError("a supervised task could not be kept running")
         finally:
             await self.stop()
 
@@ -135,8 +163,12 @@ class Application:
             batch = [await self.queue.get()]
             while len(batch) < BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
+            # Shielded: a shutdown lets the batch in hand finish (``stop`` waits for it).
+            work = asyncio.ensure_future(self.dispatcher.process_batch(batch))
+            self._in_hand.add(work)
+            work.add_done_callback(self._in_hand.discard)
             try:
-                await self.dispatcher.process_batch(batch)
+                await asyncio.shield(work)
             finally:
                 for _ in batch:
                     self.queue.task_done()

@@ -164,6 +164,8 @@ class Sender:
         self._to_mark: list[tuple[int, str]] = []
         self._mark_wake = asyncio.Event()
         self._mark_task: asyncio.Task[None] | None = None
+        self._round: asyncio.Future[bool] | None = None  # the delivery round in hand
+        self.stopping = False
         self._sessions: dict[str, tuple[str, str, datetime]] = {}
         self._quota_told = False
 
@@ -189,17 +191,36 @@ class Sender:
 
     async def stop(self) -> None:
         """Stop the loops and commit the marks of what was sent (rows mid-send keep a lease)."""
+        self.stopping = True
         for task in (self._task, self._mark_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        if self._round is not None and not self._round.done():
+            self._round.cancel()  # past the shutdown timeout: what is mid-send keeps a lease
+            await asyncio.gather(self._round, return_exceptions=True)
+        await self._flush_marks()
+
+    async def finish(self) -> None:
+        """Shutdown: start nothing new, let the sends in flight complete, commit their marks,
+        and give back the leases of rows not started (so the next process sends them at
+        once). Cancelling a send in flight could leave a message delivered but unmarked."""
+        self.stopping = True
+        if self._round is not None:
+            await asyncio.gather(self._round, return_exceptions=True)
+        handed, self._handed = self._handed, []
+        for row in handed:
+            await self._reschedule(row, utcnow())
         await self._flush_marks()
 
     async def _run(self) -> None:
-        while True:
+        while not self.stopping:
             try:
-                busy = await self.deliver_due()
+                # Shielded: stopping the loop must not cut a request to DingTalk in half
+                # (the message may be delivered with no mark); ``finish`` waits for it.
+                self._round = asyncio.ensure_future(self.deliver_due())
+                busy = await asyncio.shield(self._round)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -262,6 +283,8 @@ class Sender:
         rows with the same key that come later wait as well."""
         held_until = self._held.get(key)
         for row in rows:
+            if self.stopping:  # shutting down: give the row back for the next process
+                held_until = held_until or utcnow()
             if held_until is not None:
                 await self._reschedule(row, held_until)
                 self._inflight.discard(row.id)
