@@ -25,16 +25,19 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Autocommit at the driver level; SQLAlchemy's "begin" hook issues BEGIN IMMEDIATE so a
-    # write transaction takes the lock up front instead of failing to upgrade it later.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Autocommit at the driver level; SQLAlchemy's "begin" hook issues BEGIN IMMEDIATE
+        # so a write transaction takes the lock up front instead of failing to upgrade it.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return on_connect
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -59,7 +62,13 @@ class Database:
             kwargs["max_overflow"] = 20
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            # aiosqlite waits for another connection's lock in its own thread; the inline
+            # driver must not wait in the loop's and retries off it instead (busy_timeout 0;
+            # storage/inline_sqlite.py).
+            inline = parsed.get_driver_name() == "inline"
+            event.listen(
+                self.engine.sync_engine, "connect", _sqlite_pragmas(0 if inline else 30000)
+            )
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer. Queueing writers here (FIFO) instead of in SQLite's busy

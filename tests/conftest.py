@@ -17,6 +17,10 @@ from bot.config import Settings, load_settings
 from bot.router import Router
 from bot.sandbox.standin import StandIn
 
+# "sqlite" is the bot's inline driver; CI runs the scenario tests again with
+# COMMUNITY_BOT_TEST_SQLITE=sqlite+aiosqlite, the stock driver (see .ci/run).
+SQLITE = os.environ.get("COMMUNITY_BOT_TEST_SQLITE", "sqlite")
+
 
 def bot_settings(standin: StandIn, tmp_path: Path, **sections: dict[str, Any]) -> Settings:
     """Settings for a bot pointed at ``standin`` with fast reconnects and retries."""
@@ -26,7 +30,7 @@ def bot_settings(standin: StandIn, tmp_path: Path, **sections: dict[str, Any]) -
             "client_secret": standin.client_secret,
             "openapi_endpoint": standin.url,
         },
-        "storage": {"url": f"sqlite:///{tmp_path / 'bot.sqlite3'}"},
+        "storage": {"url": f"{SQLITE}:///{tmp_path / 'bot.sqlite3'}"},
         "admins": {"staff_ids": ["admin1"]},
         "stream": {
             "ping_interval": 0.5,
