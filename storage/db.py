@@ -24,6 +24,11 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
+# Set ``session.info[SCRUB] = True`` in a unit of work that erased personal data: after the
+# commit, SQLite's WAL is checkpointed and truncated so no old page copy keeps it.
+SCRUB = "scrub"
+CHECKPOINT_TRIES = 100  # 5 s of 50 ms waits for readers to finish
+
 
 def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -35,6 +40,11 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted and overwritten content is zeroed on disk, not just unlinked, so an erased
+        # member's data cannot be read back from free pages (https://sqlite.org/pragma.html
+        # #pragma_secure_delete); with the WAL checkpoint after an erasure (``scrub``) no
+        # readable page of the database files keeps it.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     return on_connect
@@ -82,8 +92,33 @@ class Database:
             async with self.sessions() as session, session.begin():
                 yield session
             return
-        async with self._writer, self.sessions() as session, session.begin():
-            yield session
+        async with self._writer:
+            async with self.sessions() as session, session.begin():
+                yield session
+            if session.info.pop(SCRUB, False):
+                await self._checkpoint()
+
+    async def _checkpoint(self) -> None:
+        """Copy the WAL into the database file and truncate it: the WAL keeps old versions
+        of pages (an erased member's rows among them) until a checkpoint resets it
+        (https://sqlite.org/pragma.html#pragma_wal_checkpoint)."""
+        async with self.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                # The inline driver's busy_timeout is 0 (it must not wait in the loop's
+                # thread), so a reader makes the checkpoint answer "busy" at once: wait for
+                # it here, off the loop's back, about as long as busy_timeout would.
+                for _ in range(CHECKPOINT_TRIES):
+                    await cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    busy, _, _ = await cursor.fetchone()
+                    if not busy:
+                        break
+                    await asyncio.sleep(0.05)
+            finally:
+                await cursor.close()
+        if busy:
+            log.warning("WAL checkpoint after an erasure was blocked by a reader")
 
     async def migrate(self) -> None:
         """Bring the schema to the newest revision (safe with several processes on PostgreSQL)."""
