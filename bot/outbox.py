@@ -63,6 +63,7 @@ async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
                 kind=reply.kind,
                 entity_id=reply.entity_id,
                 now=now,
+                actions=[button.action for button in reply.buttons],
             )
         rows.append(
             {

@@ -144,8 +144,11 @@ class Sender:
             if busy:
                 continue
             self._wake.clear()
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation
+            # that arrives as the wake-up does, and the sender then never stops.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=POLL_SECONDS)
+                async with asyncio.timeout(POLL_SECONDS):
+                    await self._wake.wait()
 
     async def deliver_due(self, limit: int = 500) -> bool:
         """Lease and deliver what is due; return whether anything was found."""

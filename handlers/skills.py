@@ -597,6 +597,7 @@ async def _answer(ctx: Context, swap_id: int, *, accept: bool) -> tuple[str, lis
     aliases=["交换 接受"],
     help=T.help_accept,
     args=[Arg("id", T.swap_id, kind="int", low=1)],
+    acts=True,
 )
 async def accept(ctx: Context, id: int) -> list[Reply]:
     """Accept: both are introduced and the proposer is told."""
@@ -624,6 +625,7 @@ async def decline(ctx: Context, id: int) -> list[Reply]:
         Arg("id", T.swap_id, kind="int", low=1),
         Arg("hours", T.hours, kind="float", low=0.5, high=24),
     ],
+    acts=True,
 )
 async def done(ctx: Context, id: int, hours: float) -> list[Reply]:
     """Either side records a finished swap; the other must confirm before credits move."""
@@ -686,6 +688,7 @@ async def _confirm(ctx: Context, swap_id: int) -> tuple[str, Swap]:
     aliases=["交换 确认"],
     help=T.help_confirm,
     args=[Arg("id", T.swap_id, kind="int", low=1)],
+    acts=True,
 )
 async def confirm(ctx: Context, id: int) -> list[Reply]:
     """The other side confirms; only then do the hours move, once."""
@@ -708,7 +711,7 @@ async def answer_click(ctx: Context) -> CardResponse:
     )
 
 
-@router.action("confirm", kind="swap")
+@router.action("confirm", kind="swap", acts=True)
 async def confirm_click(ctx: Context) -> CardResponse:
     """Confirm on the card (only the side that did not record it)."""
     assert ctx.click is not None

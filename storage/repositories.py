@@ -433,9 +433,16 @@ class CardRepo:
     session: AsyncSession
 
     async def remember(
-        self, *, out_track_id: str, conversation_id: str, kind: str, entity_id: str, now: datetime
+        self,
+        *,
+        out_track_id: str,
+        conversation_id: str,
+        kind: str,
+        entity_id: str,
+        now: datetime,
+        actions: list[str] | None = None,
     ) -> None:
-        """Record a card instance (idempotent)."""
+        """Record a card instance with its buttons' verbs (idempotent)."""
         await self.session.execute(
             _insert(self.session, CardInstance)
             .values(
@@ -443,6 +450,7 @@ class CardRepo:
                 conversation_id=conversation_id,
                 kind=kind,
                 entity_id=entity_id,
+                actions=",".join(actions or [])[:200],
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["out_track_id"])

@@ -6,6 +6,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.sandbox.standin import StandIn
 from tests.conftest import BotFactory
 from tests.scenario.test_stories import say
@@ -20,6 +22,7 @@ con.execute("COMMIT")
 """
 
 
+@pytest.mark.backends("sqlite")
 async def test_a_held_write_lock_does_not_freeze_the_loop(
     standin: StandIn, start_bot: BotFactory, tmp_path: Path
 ) -> None:

@@ -1,14 +1,14 @@
 """skill names never reuse an id (SQLite AUTOINCREMENT), so the largest is a version
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-30 13:15:00.000000
 """
 
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
