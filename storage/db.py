@@ -102,21 +102,25 @@ class Database:
         """Copy the WAL into the database file and truncate it: the WAL keeps old versions
         of pages (an erased member's rows among them) until a checkpoint resets it
         (https://sqlite.org/pragma.html#pragma_wal_checkpoint)."""
+        busy = 1
         async with self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
-            cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
-            try:
-                # The inline driver's busy_timeout is 0 (it must not wait in the loop's
-                # thread), so a reader makes the checkpoint answer "busy" at once: wait for
-                # it here, off the loop's back, about as long as busy_timeout would.
-                for _ in range(CHECKPOINT_TRIES):
-                    await cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # ``driver_connection`` is aiosqlite's connection or the inline driver's; both
+            # answer ``await execute(sql)`` with a cursor (the raw DBAPI cursor SQLAlchemy
+            # adapts does not, and outside a transaction is where a checkpoint must run).
+            driver: Any = raw.driver_connection
+            # The inline driver's busy_timeout is 0 (it must not wait in the loop's thread),
+            # so a reader makes the checkpoint answer "busy" at once: wait for it here, with
+            # asyncio.sleep, about as long as busy_timeout would.
+            for _ in range(CHECKPOINT_TRIES):
+                cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                try:
                     busy, _, _ = await cursor.fetchone()
-                    if not busy:
-                        break
-                    await asyncio.sleep(0.05)
-            finally:
-                await cursor.close()
+                finally:
+                    await cursor.close()
+                if not busy:
+                    break
+                await asyncio.sleep(0.05)
         if busy:
             log.warning("WAL checkpoint after an erasure was blocked by a reader")
 
