@@ -106,7 +106,6 @@ async def test_malformed_pushes_are_acked_and_harmless(standin: StandIn, bot: An
         {"action": 5, "id": "1"},
         {"action": "like", "id": "1e9999"},
         {"action": "like", "id": "-1"},
-        {"action": "like"},
         {"action": ["like"], "id": ["1"]},
         {"action": "like", "id": "1" * 400},
         {"action": "approve", "id": "1"},
