@@ -129,6 +129,9 @@ class Application:
             log.warning("shutdown timeout: stopping with work in hand (redone on the next start)")
             for batch in self._in_hand:
                 batch.cancel()
+        # A job still running finishes (or is cancelled) before the database closes: a
+        # connection closed under a unit of work can hang its clean-up.
+        await self.jobs.drain()
         await self.sender.stop()
         await self.ops.stop()
         await self.api.aclose()

@@ -1,4 +1,5 @@
-"""SIGTERM to a real bot process under load: nothing acked is lost, nothing is sent twice."""
+"""Stopping: SIGTERM to a real bot process under load (nothing acked is lost, nothing is sent
+twice), and a running job is waited for before the database closes."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from sqlalchemy import text
+
+from bot.context import Context
 from bot.sandbox.standin import BOT_TOPIC, StandIn
-from tests.conftest import eventually
+from tests.conftest import BotFactory, eventually
 from tests.scenario.test_crash import start_process, write_config
 
 
@@ -67,3 +71,29 @@ async def test_sigterm_under_load_finishes_the_work_in_hand_and_loses_nothing(
     log = (tmp_path / "bot.log").read_text(encoding="utf-8", errors="replace")
     assert "SIGTERM: stopping" in log and "bot stopped" in log
     assert "shutdown timeout" not in log
+
+
+async def test_stop_waits_for_a_running_job_before_closing_the_database(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    app = await start_bot()
+    started, release = asyncio.Event(), asyncio.Event()
+    finished: list[int] = []
+
+    async def slow(ctx: Context) -> None:
+        started.set()
+        await release.wait()
+        finished.append(int(await ctx.session.scalar(text("SELECT 1")) or 0))
+
+    app.jobs.run_repeating("slow", slow, interval=3600)
+    running = asyncio.create_task(app.jobs.run_job("slow"))
+    await started.wait()
+    stopping = asyncio.create_task(app.stop())
+    await asyncio.sleep(0.2)
+    # A database closed under the job would strand its unit of work (with the stock
+    # aiosqlite driver, its clean-up then awaits a thread that is gone, for ever).
+    assert not stopping.done()
+    release.set()
+    await asyncio.wait_for(stopping, timeout=10)
+    assert finished == [1]
+    assert await running
