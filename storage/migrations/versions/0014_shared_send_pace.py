@@ -1,7 +1,7 @@
 """the per-group send pace, shared by every bot process
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-30 13:50:00.000000
 
 Each process kept its own token bucket per group, so N processes could post N times a
@@ -11,8 +11,8 @@ group's rate. The bucket now lives in this table, taken in one statement.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
