@@ -121,6 +121,7 @@ class StandIn:
         port: int = 0,
         ping_interval: float | None = None,
         disconnect_grace: float = 10.0,
+        robot_name: str = "社区助手",
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
@@ -129,6 +130,7 @@ class StandIn:
         self.port = port
         self.ping_interval = ping_interval
         self.disconnect_grace = disconnect_grace
+        self.robot_name = robot_name
         self.faults = Faults()
         self.sent: list[Sent] = []
         self.rejected: list[tuple[str, str]] = []
@@ -399,8 +401,13 @@ class StandIn:
         msg_id: str | None = None,
         msgtype: str = "text",
         session_ttl: float = 5400.0,
+        rich_text: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
-        """Build a robot message as DingTalk sends it (with the leading space after @name)."""
+        """Build a robot message as DingTalk sends it (with the leading space after @name).
+
+        ``msgtype="richText"`` sends ``rich_text`` as the fragments, or, given only ``text``,
+        the HarmonyOS client's shape of ``@robot text`` (see ``harmony``).
+        """
         session = secrets.token_urlsafe(12)
         expires_ms = int((time.time() + session_ttl) * 1000)
         msg_id = msg_id or f"msg{next(self._msg_seq):08d}{secrets.token_hex(4)}"
@@ -430,9 +437,29 @@ class StandIn:
             data["conversationTitle"] = title
         if msgtype == "text" and text is not None:
             data["text"] = {"content": " " + text if conversation_type == "2" else text}
+        elif msgtype == "richText":
+            data["content"] = {"richText": rich_text or self.harmony(text or "")}
+        elif msgtype == "picture":
+            # Both codes come with a picture (developerpedia docs/learn/bot/message.md).
+            data["content"] = {k: v for k, v in self.picture().items() if k != "type"}
         elif msgtype != "text":
             data["content"] = {"downloadCode": secrets.token_hex(8)}
         return data
+
+    def harmony(self, text: str) -> list[dict[str, Any]]:
+        """``@robot text`` as the HarmonyOS client sends it: ``richText`` whose first fragment
+        repeats the robot's name (AstrBot PR #9389 logs both clients' payloads)."""
+        return [{"text": f"@{self.robot_name}"}, {"text": text}]
+
+    @staticmethod
+    def picture() -> dict[str, Any]:
+        """A picture as DingTalk describes one, in a ``picture`` message or a ``richText``
+        fragment (developerpedia docs/learn/stream/faq.md, docs/learn/bot/message.md)."""
+        return {
+            "pictureDownloadCode": "pic" + secrets.token_hex(8),
+            "downloadCode": "dl" + secrets.token_hex(8),
+            "type": "picture",
+        }
 
     async def say(self, text: str | None, **kwargs: Any) -> Push:
         """Push a robot message (see ``message`` for the options) and wait for its ack."""
