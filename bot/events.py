@@ -37,6 +37,34 @@ def _replacement(match: re.Match[str]) -> str:
     return "" if match.group() == "\x00" else "\ufffd"
 
 
+# DingTalk's encrypted ids (``senderId``, ``chatbotUserId``) look like "$:LWCP_v1:$…"
+# (developerpedia docs/learn/bot/message.md samples). A member known only by such an id has
+# no staff id: the OpenAPI's userIds take staff ids only, and batchSend answers
+# ``staffId.notExisted`` or lists the id as invalid (DingTalk-Real-AI/dingtalk-openclaw-connector
+# #431; robot_1_0 BatchSendOTOResponseBody.invalidStaffIdList).
+NON_STAFF_PREFIX = "$:"
+
+
+def member_id(staff_id: str, sender_id: str) -> str:
+    """The one id a member is known by: the staff id, else the encrypted ``senderId``.
+
+    ``senderStaffId`` is absent for external contacts and before the app is published
+    (help.dingtalk.io receive-message field table; eryajf/chatgpt-dingtalk #63). Such a
+    member still needs an identity, and it must never pass for a staff id.
+    """
+    if staff_id:
+        return staff_id
+    if not sender_id:
+        return ""
+    return sender_id if sender_id.startswith(NON_STAFF_PREFIX) else NON_STAFF_PREFIX + sender_id
+
+
+def is_staff_id(value: str) -> bool:
+    """Whether ``value`` may be used as a userId in an OpenAPI call (batchSend, IM_ROBOT
+    cards, at-lists): a staff id, not a member known only by their encrypted id."""
+    return bool(value) and not value.startswith(NON_STAFF_PREFIX)
+
+
 def _ms_to_dt(value: Any) -> datetime | None:
     if value in (None, ""):
         return None
@@ -108,8 +136,9 @@ class BotMessage(BaseModel):
 
     @property
     def staff_id(self) -> str:
-        """The sender's stable id: the staff id, or the DingTalk id where there is none."""
-        return self.sender_staff_id or self.sender_id
+        """The sender's stable id: the staff id, or the encrypted DingTalk id where there is
+        none (see ``member_id``; check ``is_staff_id`` before using it as a userId)."""
+        return member_id(self.sender_staff_id, self.sender_id)
 
     @property
     def plain_text(self) -> str | None:

@@ -19,6 +19,7 @@ from bot.backoff import jittered
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.errors import DeliveryFailed, PlatformError, SessionExpired, Throttled, Unauthorised
+from bot.events import is_staff_id
 from bot.openapi import OpenAPI
 from bot.outbox import parse_reply
 from bot.replies import CardReply, CardUpdate, MarkdownReply, Reply, TextReply, ToGroup, ToMembers
@@ -257,13 +258,32 @@ class Sender:
         if isinstance(reply, CardUpdate):
             await self.api.card_update(reply.out_track_id, reply.data)
             return "card_update"
-        if isinstance(reply, CardReply) and reply.template_id:
+        # A member known only by the encrypted senderId has no staff id, and no OpenAPI call
+        # may name them (batchSend: staffId.notExisted, openclaw-connector #431): no one-to-one
+        # card (IM_ROBOT.<staffId>) for them, the markdown goes by the session webhook.
+        private_ok = is_staff_id(row.reply_staff_id)
+        if (
+            isinstance(reply, CardReply)
+            and reply.template_id
+            and (row.conversation_type != "1" or private_ok)
+        ):
             await self.api.card_deliver(self._card_body(row, reply))
             return "card"
         msg_key, param, at_ids = as_message(reply)
+        at_ids = [sid for sid in at_ids if is_staff_id(sid)]
         to = reply.to
         if isinstance(to, ToMembers):
-            await self.api.members_send(to.staff_ids, msg_key, param)
+            staff = [sid for sid in to.staff_ids if is_staff_id(sid)]
+            if len(staff) < len(to.staff_ids):
+                log.warning(
+                    "outbox %s: %d recipient(s) without a staff id left out of a one-to-one"
+                    " send (external contacts, or the app is not published)",
+                    row.id,
+                    len(to.staff_ids) - len(staff),
+                )
+            if not staff:
+                raise DeliveryFailed(_NO_STAFF_ID)
+            await self.api.members_send(staff, msg_key, param)
             return "members"
         if not isinstance(to, ToGroup) and row.session_webhook and self._session_valid(row):
             try:
@@ -276,6 +296,8 @@ class Sender:
             except DeliveryFailed as exc:
                 log.warning("outbox %s: webhook failed (%s), using the OpenAPI", row.id, exc)
         if row.conversation_type == "1" and not isinstance(to, ToGroup):
+            if not private_ok:
+                raise DeliveryFailed(_NO_STAFF_ID)
             await self.api.members_send([row.reply_staff_id], msg_key, param)
             return "members"
         wait = self.pace.take(row.conversation_id)
@@ -343,6 +365,12 @@ class Sender:
         """Exponential backoff with full jitter, capped; throttling starts a step higher."""
         step = attempts + (1 if throttled else 0)
         return jittered(step, initial=self.cfg.backoff_initial, cap=self.cfg.backoff_max)
+
+
+_NO_STAFF_ID = (
+    "no recipient has a staff id (external contacts, or the app is not published):"
+    " one-to-one delivery through the OpenAPI is impossible"
+)
 
 
 class _Deferred(Exception):

@@ -9,6 +9,7 @@ from datetime import datetime, time, timedelta
 from bot import safety
 from bot.context import Context
 from bot.errors import UserError
+from bot.events import is_staff_id
 from bot.i18n import Text, number
 from bot.replies import CardReply, MarkdownReply, Reply, TextReply, ToGroup, ToMembers
 from bot.router import Arg, Router
@@ -377,6 +378,8 @@ async def preview(ctx: Context) -> list[Reply]:
         part.model_copy(update={"to": ToMembers(staff_ids=[ctx.member.staff_id])})
         for part in render(ctx, sections, end - timedelta(days=7), end)
     ]
+    if not is_staff_id(ctx.member.staff_id):
+        return parts  # no private delivery possible: the outbox says so (bot/outbox.py)
     return [*parts, TextReply(content=ctx.t(T.preview_sent))]
 
 

@@ -402,11 +402,14 @@ class StandIn:
         msgtype: str = "text",
         session_ttl: float = 5400.0,
         rich_text: list[dict[str, Any]] | None = None,
+        staff: bool = True,
     ) -> dict[str, Any]:
         """Build a robot message as DingTalk sends it (with the leading space after @name).
 
         ``msgtype="richText"`` sends ``rich_text`` as the fragments, or, given only ``text``,
-        the HarmonyOS client's shape of ``@robot text`` (see ``harmony``).
+        the HarmonyOS client's shape of ``@robot text`` (see ``harmony``). ``staff=False``
+        sends no ``senderStaffId``, as for external contacts and unpublished apps
+        (help.dingtalk.io receive-message field table; eryajf/chatgpt-dingtalk #63).
         """
         session = secrets.token_urlsafe(12)
         expires_ms = int((time.time() + session_ttl) * 1000)
@@ -419,7 +422,6 @@ class StandIn:
             "conversationType": conversation_type,
             "msgId": msg_id,
             "msgtype": msgtype,
-            "senderStaffId": sender,
             "senderId": f"$:LWCP_v1:${sender}",
             "senderNick": nick or sender.capitalize(),
             "senderCorpId": self.corp_id,
@@ -433,6 +435,8 @@ class StandIn:
             "sessionWebhook": f"{self.url}/robot/sendBySession?session={session}",
             "sessionWebhookExpiredTime": expires_ms,
         }
+        if staff:
+            data["senderStaffId"] = sender
         if conversation_type == "2":
             data["conversationTitle"] = title
         if msgtype == "text" and text is not None:
@@ -629,9 +633,28 @@ class StandIn:
         users = body.get("userIds") or []
         if not 0 < len(users) <= 20:
             return _error(400, "InvalidParameter.userIds", "1 to 20 userIds")
+        # userIds are staff ids. An encrypted senderId ("$:LWCP_v1:$…") is no staff id: with
+        # no valid user the call fails with staffId.notExisted (DingTalk-Real-AI/
+        # dingtalk-openclaw-connector #431, "staff 不存在"); otherwise the invalid ones are
+        # listed in invalidStaffIdList (robot_1_0 BatchSendOTOResponseBody).
+        invalid = [u for u in users if not isinstance(u, str) or u.startswith("$:")]
+        valid = [u for u in users if u not in invalid]
+        if not valid:
+            return self._reject(
+                request,
+                400,
+                "staffId.notExisted",
+                "staff 不存在；解决方案:请确认 userIds 是否正确；",
+            )
         param = json.loads(body.get("msgParam") or "{}")
-        await self._record(Sent("o2o", "", body.get("msgKey", ""), param, list(users)))
-        return web.json_response({"processQueryKey": uuid.uuid4().hex})
+        await self._record(Sent("o2o", "", body.get("msgKey", ""), param, list(valid)))
+        return web.json_response(
+            {
+                "processQueryKey": uuid.uuid4().hex,
+                "invalidStaffIdList": invalid,
+                "flowControlledStaffIdList": [],
+            }
+        )
 
     async def _card_create(self, request: web.Request) -> web.Response:
         blocked = await self._gate(request, authed=True)
