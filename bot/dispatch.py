@@ -494,7 +494,7 @@ class Dispatcher:
         card = await self._card(session, click.out_track_id) if click is not None else None
         route = (
             self.commands.action(click.action, card.kind)
-            if click is not None and card is not None
+            if click is not None and card is not None and _on_card(click, card)
             else None
         )
         return _Clicked(key, data, click, card, route)
@@ -605,6 +605,26 @@ class Dispatcher:
                 session.expunge(card)
                 self._cards[out_track_id] = card
         return card
+
+
+def _on_card(click: CardClick, card: CardInstance) -> bool:
+    """Whether the click's verb is one of the card's buttons and its id the card's entity:
+    a forged click (an "approve" sent on an event card) is refused and logged. Cards with
+    no recorded buttons (delivered before they were recorded) are judged by kind alone."""
+    if not card.actions:
+        return True
+    if click.action in card.actions.split(",") and click.entity_id == card.entity_id:
+        return True
+    log.warning(
+        "forged click refused: %r on %r for %s card %s (entity %s, buttons %s)",
+        click.action[:40],
+        click.entity_id[:40],
+        card.kind,
+        card.out_track_id,
+        card.entity_id,
+        card.actions,
+    )
+    return False
 
 
 def _brief(exc: BaseException) -> str:

@@ -11,7 +11,9 @@ from bot.clock import utcnow
 from bot.context import Context
 from bot.events import is_staff_id
 from bot.replies import CardReply, CardUpdate, Reply, TextReply, ToCurrent, ToGroup, ToMembers
+from storage.db import SCRUB
 from storage.models import OutboxMessage
+from storage.repositories import SCRUB_AFTER_DELIVERY
 
 BATCH_SEND_LIMIT = 20  # DingTalk's oToMessages/batchSend takes at most 20 users
 
@@ -79,6 +81,9 @@ async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
     lease = due + timedelta(seconds=ctx.settings.sender.lease_seconds)
     message = ctx.message
     rows: list[dict[str, Any]] = []
+    # Replies of a unit of work that erased someone's data may name them (and hold their id
+    # for routing): they are deleted once delivered, and the database files scrubbed again.
+    scrub = SCRUB_AFTER_DELIVERY if ctx.session.info.get(SCRUB) else ""
     replies = [part for reply in _private_to_non_staff(ctx, ctx.replies) for part in _split(reply)]
     for index, reply in enumerate(replies):
         conversation_id = ctx.conversation.id if ctx.conversation else ""
@@ -99,6 +104,7 @@ async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
                 kind=reply.kind,
                 entity_id=reply.entity_id,
                 now=now,
+                actions=[button.action for button in reply.buttons],
             )
         rows.append(
             {
@@ -114,7 +120,7 @@ async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
                 "next_attempt_at": due,
                 "lease_until": lease,
                 "last_error": "",
-                "route": "",
+                "route": scrub,
                 "created_at": now,
                 "sent_at": None,
             }

@@ -24,7 +24,7 @@ from handlers.skill_match import (
     substrings,
 )
 from storage.models import SkillPost, Swap
-from storage.skills import SkillRepo
+from storage.skills import LedgerConflict, SkillRepo
 
 router = Router("skills", module="skills")
 
@@ -144,6 +144,11 @@ class T:
     confirmed = Text(
         "交换 #{id} 已确认：{teacher} +{hours}，{learner} -{hours} 时间币。",
         "Swap #{id} confirmed: {teacher} +{hours}, {learner} -{hours} credits.",
+    )
+    ledger_conflict = Text(
+        "交换 #{id} 的时间币没能记账（账目冲突），什么都没有变动。已记录，请联系管理员。",
+        "Swap #{id} could not be booked (a ledger conflict); nothing changed. "
+        "It has been logged; please contact an admin.",
     )
     credits_header = Text("你在本群的时间币：{balance}", "Your time credits here: {balance}")
     credits_line = Text("- 交换 #{swap}：{amount}（{day}）", "- swap #{swap}: {amount} ({day})")
@@ -561,6 +566,7 @@ async def _answer(ctx: Context, swap_id: int, *, accept: bool) -> tuple[str, lis
     aliases=["交换 接受"],
     help=T.help_accept,
     args=[Arg("id", T.swap_id, kind="int", low=1)],
+    acts=True,
 )
 async def accept(ctx: Context, id: int) -> list[Reply]:
     """Accept: both are introduced and the proposer is told."""
@@ -588,6 +594,7 @@ async def decline(ctx: Context, id: int) -> list[Reply]:
         Arg("id", T.swap_id, kind="int", low=1),
         Arg("hours", T.hours, kind="float", low=0.5, high=24),
     ],
+    acts=True,
 )
 async def done(ctx: Context, id: int, hours: float) -> list[Reply]:
     """Either side records a finished swap; the other must confirm before credits move."""
@@ -626,9 +633,15 @@ async def _confirm(ctx: Context, swap_id: int) -> tuple[str, Swap]:
     if not await ctx.repos.swaps.move(found, ("done_pending",), "done", ctx.now):
         raise UserError(T.not_open, id=swap_id, status=_status(ctx, found.status))
     assert found.hours is not None
-    await ctx.repos.ledger.transfer(
-        ctx.conversation.id, found.id, found.teacher, found.learner, found.hours, ctx.now
-    )
+    try:
+        await ctx.repos.ledger.transfer(
+            ctx.conversation.id, found.id, found.teacher, found.learner, found.hours, ctx.now
+        )
+    except LedgerConflict as exc:
+        # Never a reply claiming +N when nothing was booked: the UserError rolls back the
+        # status change too, and operators see the conflict in the log.
+        ctx.log.error("swap #%s not booked: %s", found.id, exc)
+        raise UserError(T.ledger_conflict, id=swap_id) from None
     message = ctx.t(
         T.confirmed,
         id=swap_id,
@@ -644,6 +657,7 @@ async def _confirm(ctx: Context, swap_id: int) -> tuple[str, Swap]:
     aliases=["交换 确认"],
     help=T.help_confirm,
     args=[Arg("id", T.swap_id, kind="int", low=1)],
+    acts=True,
 )
 async def confirm(ctx: Context, id: int) -> list[Reply]:
     """The other side confirms; only then do the hours move, once."""
@@ -666,7 +680,7 @@ async def answer_click(ctx: Context) -> CardResponse:
     )
 
 
-@router.action("confirm", kind="swap")
+@router.action("confirm", kind="swap", acts=True)
 async def confirm_click(ctx: Context) -> CardResponse:
     """Confirm on the card (only the side that did not record it)."""
     assert ctx.click is not None

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import SCRUB
 from storage.models import (
     CardInstance,
     Conversation,
@@ -30,6 +31,9 @@ _MEMBERS: Table = Member.__table__  # type: ignore[assignment]
 _SETTINGS: Table = GroupSettings.__table__  # type: ignore[assignment]
 _CARDS: Table = CardInstance.__table__  # type: ignore[assignment]
 _PREBUILT: dict[tuple[str, str], Any] = {}
+
+# The ``route`` of a waiting outbox row that an erasure wants gone once it is delivered.
+SCRUB_AFTER_DELIVERY = "scrub"
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -277,7 +281,23 @@ class OutboxRepo:
         return list(result.scalars())
 
     async def mark_sent(self, sent: list[tuple[int, str]], now: datetime) -> None:
-        """Record deliveries: (outbox id, route) pairs."""
+        """Record deliveries: (outbox id, route) pairs. Rows an erasure flagged while they
+        were waiting are deleted instead, and the database files are scrubbed after."""
+        scrub = _prebuilt(
+            self.session,
+            "scrub_sent",
+            lambda _: (
+                delete(_OUTBOX)
+                .where(
+                    _OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
+                    _OUTBOX.c.route == SCRUB_AFTER_DELIVERY,
+                )
+                .returning(_OUTBOX.c.id)
+            ),
+        )
+        scrubbed = await _core(self.session, scrub, {"ids": [oid for oid, _ in sent]})
+        if scrubbed.first() is not None:
+            self.session.info[SCRUB] = True
         stmt = _prebuilt(
             self.session,
             "mark_sent",
@@ -290,6 +310,10 @@ class OutboxRepo:
                     lease_until=None,
                     route=bindparam("how"),
                     last_error="",
+                    # Routing needs these no more: a delivered row keeps no member's id
+                    # and no session link (erasure then finds nothing left to scrub here).
+                    reply_staff_id="",
+                    session_webhook="",
                 )
             ),
         )
@@ -409,9 +433,16 @@ class CardRepo:
     session: AsyncSession
 
     async def remember(
-        self, *, out_track_id: str, conversation_id: str, kind: str, entity_id: str, now: datetime
+        self,
+        *,
+        out_track_id: str,
+        conversation_id: str,
+        kind: str,
+        entity_id: str,
+        now: datetime,
+        actions: list[str] | None = None,
     ) -> None:
-        """Record a card instance (idempotent)."""
+        """Record a card instance with its buttons' verbs (idempotent)."""
         await self.session.execute(
             _insert(self.session, CardInstance)
             .values(
@@ -419,6 +450,7 @@ class CardRepo:
                 conversation_id=conversation_id,
                 kind=kind,
                 entity_id=entity_id,
+                actions=",".join(actions or [])[:200],
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["out_track_id"])
