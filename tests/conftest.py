@@ -129,6 +129,9 @@ async def standin() -> AsyncIterator[StandIn]:
     await server.start()
     yield server
     await server.stop()
+    # What the real platform accepts but gets wrong: "@id" text where nothing can mention
+    # (groupMessages/send, batchSend) or a webhook mention missing its "@id" text.
+    assert not server.violations, server.violations
 
 
 BotFactory = Callable[..., Any]
