@@ -27,16 +27,18 @@ from bot.errors import (
     Throttled,
     Unauthorised,
 )
+from bot.events import is_staff_id
 from bot.openapi import CARD_NOT_DELIVERED, BatchResult, OpenAPI
 from bot.outbox import parse_reply
 from bot.replies import CardReply, CardUpdate, MarkdownReply, Reply, TextReply, ToGroup, ToMembers
-from storage.db import Database
+from storage.db import Database, is_transient
 from storage.models import OutboxMessage
-from storage.repositories import OutboxRepo
+from storage.repositories import OutboxRepo, PaceRepo
 
 log = logging.getLogger(__name__)
 
 MARK_GATHER_SECONDS = 0.02
+MARK_RETRY_SECONDS = 0.2
 
 SESSION_MARGIN = timedelta(seconds=5)
 POLL_SECONDS = 0.25
@@ -282,20 +284,31 @@ class Sender:
             # their mark is in, so nothing else sends them meanwhile.
             await asyncio.sleep(MARK_GATHER_SECONDS)
             self._mark_wake.clear()
-            await self._flush_marks()
+            if not await self._flush_marks():
+                # The database is away for a moment (a restart, a failover): try the marks
+                # again soon, while the rows' leases still keep other senders off them; a
+                # mark that comes too late means the reply is sent twice.
+                await asyncio.sleep(MARK_RETRY_SECONDS)
+                self._mark_wake.set()
 
-    async def _flush_marks(self) -> None:
+    async def _flush_marks(self) -> bool:
+        """Commit the gathered marks; False when the database could not take them now (they
+        are kept for another try)."""
         batch, self._to_mark = self._to_mark, []
         if not batch:
-            return
+            return True
         try:
             async with self.db.transaction() as session:
                 await OutboxRepo(session).mark_sent(batch, utcnow())
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                log.warning("%d sent replies not marked yet (%s); retrying", len(batch), exc)
+                self._to_mark = batch + self._to_mark
+                return False
             log.exception("%d replies sent but not marked; their leases will lapse", len(batch))
-        finally:
-            for message_id, _ in batch:
-                self._inflight.discard(message_id)
+        for message_id, _ in batch:
+            self._inflight.discard(message_id)
+        return True
 
     async def _deliver(self, row: OutboxMessage) -> str | datetime | None:
         """Send one row: the route it went by; when it must wait, the time of its next try;
@@ -330,7 +343,15 @@ class Sender:
             # 更新卡片 has the same 100 B key / 1 KB value limits as 创建并投放卡片.
             await self.api.card_update(reply.out_track_id, fit_card_data(reply.data))
             return "card_update"
-        if isinstance(reply, CardReply) and reply.template_id:
+        # A member known only by the encrypted senderId has no staff id, and no OpenAPI call
+        # may name them (batchSend: staffId.notExisted, openclaw-connector #431): no one-to-one
+        # card (IM_ROBOT.<staffId>) for them, the markdown goes by the session webhook.
+        private_ok = is_staff_id(row.reply_staff_id)
+        if (
+            isinstance(reply, CardReply)
+            and reply.template_id
+            and (row.conversation_type != "1" or private_ok)
+        ):
             try:
                 await self.api.card_deliver(self._card_body(row, reply))
                 return "card"
@@ -350,6 +371,7 @@ class Sender:
                     fix,
                 )
         msg_key, param, at_ids = as_message(reply)
+        at_ids = [sid for sid in at_ids if is_staff_id(sid)]
         to = reply.to
         if isinstance(to, ToMembers):
             return await self._members(row, reply, to.staff_ids, msg_key, param)
@@ -364,12 +386,26 @@ class Sender:
             except DeliveryFailed as exc:
                 log.warning("outbox %s: webhook failed (%s), using the OpenAPI", row.id, exc)
         if row.conversation_type == "1" and not isinstance(to, ToGroup):
+            if not private_ok:
+                raise DeliveryFailed(_NO_STAFF_ID)
             return await self._members(row, reply, [row.reply_staff_id], msg_key, param)
-        wait = self.pace.take(row.conversation_id)
+        wait = await self.take_pace(row.conversation_id)
         if wait > 0:
             raise _Deferred(wait)
         await self.api.group_send(row.conversation_id, msg_key, param)
         return "group"
+
+    async def take_pace(self, conversation_id: str) -> float:
+        """A token of the group's send pace; 0 when granted, else the seconds to wait.
+
+        The bucket lives in the database, shared by every process: N processes together
+        post at the group's rate, not N times it (DingTalk throttles a robot at 20 messages
+        a minute per group: DINGTALK.md "Errors and limits").
+        """
+        async with self.db.transaction() as session:
+            return await PaceRepo(session).take(
+                "group:" + conversation_id, utcnow().timestamp(), self.pace.rate, self.pace.burst
+            )
 
     def _session_valid(self, row: OutboxMessage) -> bool:
         expires = row.session_expires_at
@@ -384,6 +420,19 @@ class Sender:
         msg_param: dict[str, Any],
     ) -> str:
         """oToMessages/batchSend, whose HTTP 200 may still refuse some of the users."""
+        # Members known only by their encrypted senderId are no userIds: batchSend answers
+        # staffId.notExisted for them (openclaw-connector #431), so they are never sent.
+        staff = [sid for sid in staff_ids if is_staff_id(sid)]
+        if len(staff) < len(staff_ids):
+            log.warning(
+                "outbox %s: %d recipient(s) without a staff id left out of a one-to-one send"
+                " (external contacts, or the app is not published)",
+                row.id,
+                len(staff_ids) - len(staff),
+            )
+        if not staff:
+            raise DeliveryFailed(_NO_STAFF_ID)
+        staff_ids = staff
         result = await self.api.members_send(staff_ids, msg_key, msg_param)
         if result.complete:
             return "members"
@@ -586,6 +635,12 @@ class Sender:
         """Exponential backoff with full jitter, capped; throttling starts a step higher."""
         step = attempts + (1 if throttled else 0)
         return jittered(step, initial=self.cfg.backoff_initial, cap=self.cfg.backoff_max)
+
+
+_NO_STAFF_ID = (
+    "no recipient has a staff id (external contacts, or the app is not published):"
+    " one-to-one delivery through the OpenAPI is impossible"
+)
 
 
 def _to_members(reply: Reply, staff_ids: list[str]) -> Reply:
