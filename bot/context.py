@@ -168,6 +168,9 @@ class Context:
     click: CardClick | None = None
     job_id: str | None = None
     replies: list[Reply] = field(default_factory=list)
+    # What the audit log records for an admin command, when the handler knows better than
+    # its raw arguments (members named as {m:<staff id>}, shown by name in /audit).
+    audit_detail: str | None = None
     log: ContextLogger = field(default_factory=lambda: ContextLogger(logging.getLogger("bot")))
     _repos: Repos | None = None
 

@@ -283,9 +283,15 @@ class Dispatcher:
 
     async def _audit(self, ctx: Context, action: str, detail: dict[str, Any]) -> None:
         assert ctx.conversation is not None and ctx.member is not None
-        text = " ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, [], ""))
+        if ctx.audit_detail is not None:
+            text = ctx.audit_detail
+        else:
+            # The arguments as the admin gave them, read by people: no keys, no reprs.
+            text = safety.plain(
+                " ".join(_audit_value(v) for v in detail.values() if v not in (None, [], ""))
+            )
         await ctx.repos.audit.record(
-            ctx.conversation.id, ctx.member.staff_id, action, safety.plain(text), ctx.now
+            ctx.conversation.id, ctx.member.staff_id, action, text, ctx.now
         )
 
     async def _apologise(self, event_id: int) -> None:
@@ -508,6 +514,16 @@ class Dispatcher:
                 session.expunge(card)
                 self._cards[out_track_id] = card
         return card
+
+
+def _audit_value(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return "、".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)
 
 
 def _refused(ctx: Context, exc: UserError) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import safety
+from bot import people
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import Text
@@ -54,7 +54,7 @@ async def _profile(ctx: Context, conversation_id: str, staff_id: str) -> tuple[i
         return 0, []
     date = member.first_seen_at.astimezone(ctx.settings.bot.tz).strftime("%Y-%m-%d")
     return 1, [
-        safety.plain(member.nick or staff_id),
+        people.shown(member.nick, ctx),
         ctx.t(T.first_seen, date=date),
         ctx.t(T.messages, n=member.messages),
     ]

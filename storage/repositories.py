@@ -356,6 +356,35 @@ class MemberRepo:
         """A member of a conversation."""
         return await self.session.get(Member, (conversation_id, staff_id))
 
+    async def nicks(self, conversation_id: str, staff_ids: list[str]) -> dict[str, str]:
+        """The nick last seen from each of these members in the group (those who have one)."""
+        wanted = [s for s in dict.fromkeys(staff_ids) if s]
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(Member.staff_id, Member.nick).where(
+                Member.conversation_id == conversation_id, Member.staff_id.in_(wanted)
+            )
+        )
+        return {staff: nick for staff, nick in rows.all() if nick}
+
+    async def directory(self, conversation_id: str) -> dict[str, str]:
+        """Every member the bot has seen in the group, with the nick last seen (may be empty)."""
+        rows = await self.session.execute(
+            select(Member.staff_id, Member.nick).where(Member.conversation_id == conversation_id)
+        )
+        return dict(rows.tuples().all())
+
+    async def groups_of(self, staff_id: str) -> list[tuple[str, str]]:
+        """The group chats the member has spoken in: (conversation id, title), by title."""
+        rows = await self.session.execute(
+            select(Conversation.id, Conversation.title)
+            .join(Member, Member.conversation_id == Conversation.id)
+            .where(Member.staff_id == staff_id, Conversation.type == "2")
+            .order_by(Conversation.title, Conversation.id)
+        )
+        return list(rows.tuples().all())
+
 
 @dataclass(slots=True)
 class CardRepo:

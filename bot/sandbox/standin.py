@@ -379,8 +379,15 @@ class StandIn:
         msg_id: str | None = None,
         msgtype: str = "text",
         session_ttl: float = 5400.0,
+        at: list[str] | None = None,
     ) -> dict[str, Any]:
-        """Build a robot message as DingTalk sends it (with the leading space after @name)."""
+        """Build a robot message as DingTalk sends it (with the leading space after @name).
+
+        ``at`` lists the staff ids of members @-mentioned besides the robot: each appears in
+        ``atUsers`` as ``{"dingtalkId", "staffId"}``, after the robot's own entry, which has
+        no staff id (the official receive-message sample; dingtalk-stream ``AtUser``). The
+        text keeps their ``@nick`` as the member typed it.
+        """
         session = secrets.token_urlsafe(12)
         expires_ms = int((time.time() + session_ttl) * 1000)
         msg_id = msg_id or f"msg{next(self._msg_seq):08d}{secrets.token_hex(4)}"
@@ -401,7 +408,8 @@ class StandIn:
             "chatbotUserId": "$:LWCP_v1:$robot",
             "chatbotCorpId": self.corp_id,
             "isInAtList": True,
-            "atUsers": [{"dingtalkId": "$:LWCP_v1:$robot"}],
+            "atUsers": [{"dingtalkId": "$:LWCP_v1:$robot"}]
+            + [{"dingtalkId": f"$:LWCP_v1:${staff}", "staffId": staff} for staff in at or []],
             "createAt": int(time.time() * 1000),
             "sessionWebhook": f"{self.url}/robot/sendBySession?session={session}",
             "sessionWebhookExpiredTime": expires_ms,
