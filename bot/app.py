@@ -8,11 +8,13 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
+from bot import metrics
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.context import Context
 from bot.dispatch import Dispatcher
 from bot.openapi import OpenAPI
+from bot.ops import OpsServer, Probes
 from bot.router import CommandTable, Router
 from bot.scheduler import JobQueue
 from bot.sender import Sender
@@ -66,11 +68,18 @@ class Application:
             recorded=self.queue.put_nowait,
             click=self.dispatcher.click,
         )
+        self.ops = OpsServer(
+            settings,
+            self.db,
+            Probes(stream_connected=self.edge.connected.is_set, stream_ping=self.edge.ping),
+        )
         self._tasks: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
 
     async def start(self, *, connect: bool = True) -> None:
         """Migrate, recover unprocessed pushes, start workers, sender, jobs and the stream."""
+        await self.ops.start()
+        self._tasks.append(asyncio.create_task(metrics.watch_loop_lag(), name="loop-lag"))
         await self.db.migrate()
         async with self.db.transaction() as session:
             await self._sweep_ids(InboxRepo(session))
@@ -92,6 +101,7 @@ class Application:
         self._tasks.clear()
         await self.edge.aclose()
         await self.sender.stop()
+        await self.ops.stop()
         await self.api.aclose()
         await self.db.dispose()
         self._stopped.set()

@@ -152,6 +152,30 @@ class SenderConfig(_Section):
     http_timeout: float = Field(default=10.0, gt=0)
 
 
+class OpsConfig(_Section):
+    """Operating the bot: health and metrics endpoints, logs, alerts, shutdown."""
+
+    # host:port for /livez, /readyz and /metrics; empty turns the endpoints off.
+    listen: str = Field(default="127.0.0.1:9464", pattern=r"^$|^\[?[0-9A-Za-z.:-]*\]?:\d{1,5}$")
+    log_format: Literal["text", "json"] = "text"
+    # /readyz fails when the stream has not answered a ping within this many seconds.
+    ready_timeout: float = Field(default=5.0, gt=0)
+    # Who is told one to one when something fails (default: admins.staff_ids).
+    alert_staff_ids: list[str] | None = None
+    # The same failure is told once per interval; repeats are summed up after it.
+    alert_interval_seconds: float = Field(default=3600.0, gt=0)
+    # SIGTERM: finish the work in hand for at most this long, then stop.
+    shutdown_timeout: float = Field(default=20.0, gt=0)
+
+    @property
+    def host_port(self) -> tuple[str, int] | None:
+        """``listen`` split into host and port, or None when the endpoints are off."""
+        if not self.listen:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]") or "0.0.0.0", int(port)
+
+
 class Settings(BaseSettings):
     """Everything the bot is told from outside."""
 
@@ -169,6 +193,7 @@ class Settings(BaseSettings):
     digest: DigestConfig = Field(default_factory=DigestConfig)
     stream: StreamConfig = Field(default_factory=StreamConfig)
     sender: SenderConfig = Field(default_factory=SenderConfig)
+    ops: OpsConfig = Field(default_factory=OpsConfig)
 
     @classmethod
     def settings_customise_sources(

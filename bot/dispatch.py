@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from bot import safety
+from bot import metrics, safety
 from bot.batching import GroupCommit
 from bot.clock import Clock
 from bot.config import Settings
@@ -328,7 +328,8 @@ class Dispatcher:
         """
         key = event_key(CARD_CALLBACK_TOPIC, data, frame_id)
         try:
-            return await self._clicks.submit((key, data))
+            with metrics.timed(metrics.CLICK_LATENCY):
+                return await self._clicks.submit((key, data))
         except IntegrityError:
             # The same click redelivered while another process handled it: answer alike.
             async with self.db.transaction() as session:

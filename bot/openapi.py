@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from bot import metrics
 from bot.config import Settings
 from bot.errors import (
     DeliveryFailed,
@@ -171,6 +172,7 @@ class OpenAPI:
         if code == 0:
             return
         message = f"webhook errcode {code}: {data.get('errmsg', '')}"
+        metrics.DINGTALK_ERRORS.labels(str(code)[:64]).inc()
         if code in SESSION_EXPIRED_CODES:
             raise SessionExpired(message, status=response.status_code, code=str(code))
         if code in WEBHOOK_THROTTLED_CODES or response.status_code == 429:
@@ -215,6 +217,7 @@ def classify(path: str, response: httpx.Response) -> PlatformError:
     except ValueError:
         data = {}
     code = str(data.get("code", "")) if isinstance(data, dict) else ""
+    metrics.DINGTALK_ERRORS.labels(code[:64] or f"HTTP {response.status_code}").inc()
     message = f"{path}: HTTP {response.status_code} {code}".strip()
     status = response.status_code
     if status in (400, 401) and (code == "InvalidAuthentication" or status == 401):

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import metrics
 from bot.context import Context
 from bot.outbox import write_replies
+from storage.models import OutboxMessage
 
 if TYPE_CHECKING:
     from bot.app import Application
@@ -86,20 +88,25 @@ class JobQueue:
         app = self.app
         key = f"job:{job_id}:{app.clock.now().isoformat()}"
         try:
-            async with app.db.transaction() as session:
-                ctx = Context.from_job(
-                    settings=app.settings,
-                    clock=app.clock,
-                    session=session,
-                    commands=app.commands,
-                    job_id=job_id,
-                    key=key,
-                )
-                await job.callback(ctx)
-                rows = await write_replies(ctx)
+            with metrics.timed(metrics.JOB_LATENCY, job_id):
+                rows = await self._run_in_transaction(job, key)
         except Exception:
             log.exception("job %s failed", job_id)
             return False
         if rows:
             app.sender.hand_over(rows)
         return True
+
+    async def _run_in_transaction(self, job: Job, key: str) -> list[OutboxMessage]:
+        app = self.app
+        async with app.db.transaction() as session:
+            ctx = Context.from_job(
+                settings=app.settings,
+                clock=app.clock,
+                session=session,
+                commands=app.commands,
+                job_id=job.id,
+                key=key,
+            )
+            await job.callback(ctx)
+            return await write_replies(ctx)

@@ -14,6 +14,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot import metrics
 from bot.backoff import jittered
 from bot.clock import utcnow
 from bot.config import Settings
@@ -229,9 +230,11 @@ class Sender:
         """Send one row: the route it went by; when it must wait, the time of its next try;
         None when it was given up."""
         try:
-            reply = parse_reply(row.reply)
-            route = await self._send(row, reply)
+            with metrics.timed(metrics.SEND_LATENCY):
+                reply = parse_reply(row.reply)
+                route = await self._send(row, reply)
         except _Deferred as wait:
+            metrics.REPLIES.labels("group", "deferred").inc()
             at = utcnow() + timedelta(seconds=wait.seconds)
             await self._reschedule(row, at)
             return at
@@ -240,6 +243,7 @@ class Sender:
         except Exception as exc:  # a bug: keep the row, log loudly, try again later
             log.exception("outbox %s (%s) could not be sent", row.id, row.idem_key)
             return await self._failed_attempt(row, DeliveryFailed(f"{type(exc).__name__}: {exc}"))
+        metrics.REPLIES.labels(route, "sent").inc()
         log.debug("outbox %s (%s) sent via %s", row.id, row.idem_key, route)
         return route
 
@@ -310,6 +314,7 @@ class Sender:
             self.api.invalidate_token()
         give_up = not exc.retryable or attempts >= self.cfg.max_attempts
         delay = self.backoff(attempts, throttled=isinstance(exc, Throttled))
+        metrics.count_failed_send(exc, given_up=give_up)
         level = logging.ERROR if give_up else logging.WARNING
         log.log(
             level,

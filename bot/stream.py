@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import socket
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote_plus
@@ -22,7 +23,7 @@ import httpx
 import websockets
 from dingtalk_stream.frames import AckMessage, CallbackMessage, SystemMessage
 
-from bot import __version__
+from bot import __version__, metrics
 from bot.backoff import jittered
 from bot.config import Settings
 from bot.events import BOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC
@@ -46,6 +47,7 @@ class _MessageHandler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
         data = message.data if isinstance(message.data, dict) else {}
         event_id = await self._record(BOT_MESSAGE_TOPIC, data, message.headers.message_id or "")
         if event_id is None:
+            metrics.DUPLICATES.inc()
             log.info("duplicate push msgId=%s acked and dropped", data.get("msgId"))
         else:
             self._recorded(event_id)
@@ -115,6 +117,7 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                     failures = 0
                     self._ws = ws
                     self.connections += 1
+                    metrics.RECONNECTS.inc()
                     self.connected.set()
                     log.info("stream connected (connection #%d)", self.connections)
                     async for raw in ws:
@@ -175,12 +178,14 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
     # -- frames -------------------------------------------------------------------------------
 
     async def _on_frame(self, ws: Any, raw: str | bytes) -> None:
+        started = time.perf_counter()
         try:
             frame = json.loads(raw)
         except ValueError:
             log.warning("unreadable frame dropped")
             return
         kind = frame.get("type", "")
+        metrics.FRAMES.labels(str(kind)[:20]).inc()
         try:
             if kind == SystemMessage.TYPE:
                 msg = SystemMessage.from_dict(frame)
@@ -197,20 +202,38 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                     log.warning("callback for unsubscribed topic %s", msg.headers.topic)
                     return
                 ack = await handler.raw_process(msg)
-                await self._send_ack(ws, ack)
+                if await self._send_ack(ws, ack):
+                    metrics.ACKS.labels(msg.headers.topic).inc()
+                    metrics.ACK_LATENCY.labels(msg.headers.topic).observe(
+                        time.perf_counter() - started
+                    )
                 return
             log.warning("frame of unknown type %r ignored", kind)
         except Exception:
             # Not acked: DingTalk pushes it again, and the inbox makes that harmless.
             log.exception("frame %s not acknowledged", frame.get("headers", {}).get("messageId"))
 
-    async def _send_ack(self, ws: Any, ack: AckMessage) -> None:
+    async def _send_ack(self, ws: Any, ack: AckMessage) -> bool:
         try:
             await ws.send(json.dumps(ack.to_dict(), ensure_ascii=False))
         except websockets.exceptions.ConnectionClosed:
             log.info(
                 "socket closed before ack %s; the push will be redelivered", ack.headers.message_id
             )
+            return False
+        return True
+
+    async def ping(self) -> bool:
+        """Whether the gateway answers a WebSocket ping (for /readyz; the caller times it)."""
+        ws = self._ws
+        if ws is None:
+            return False
+        try:
+            pong = await ws.ping()
+            await pong
+        except websockets.exceptions.ConnectionClosed:
+            return False
+        return True
 
     async def aclose(self) -> None:
         """Close the socket and wait for frames being handled."""

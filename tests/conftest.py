@@ -35,6 +35,8 @@ def bot_settings(standin: StandIn, tmp_path: Path, **sections: dict[str, Any]) -
             "backoff_max": 0.5,
         },
         "sender": {"backoff_initial": 0.05, "backoff_max": 0.4, "lease_seconds": 1.0},
+        # Any free port: several bots (and several engineers' test runs) share the machine.
+        "ops": {"listen": "127.0.0.1:0"},
     }
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)

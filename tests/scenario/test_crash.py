@@ -33,6 +33,9 @@ backoff_max = 0.5
 backoff_initial = 0.05
 backoff_max = 0.5
 lease_seconds = 1.0
+
+[ops]
+listen = "127.0.0.1:0"
 """,
         encoding="utf-8",
     )

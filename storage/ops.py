@@ -1,0 +1,36 @@
+"""Read-only figures for health and metrics: backlog of the inbox, pending outbox rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import InboxEvent, OutboxMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """Work waiting: pushes recorded but not handled, replies not yet delivered."""
+
+    inbox_backlog: int
+    outbox_pending: int
+    outbox_oldest_seconds: float
+
+
+async def backlog(session: AsyncSession, now: datetime) -> Backlog:
+    """Count waiting work (both queries use the status indexes)."""
+    inbox = await session.scalar(
+        select(func.count()).select_from(InboxEvent).where(InboxEvent.status == "received")
+    )
+    pending, oldest = (
+        await session.execute(
+            select(func.count(), func.min(OutboxMessage.created_at)).where(
+                OutboxMessage.status == "pending"
+            )
+        )
+    ).one()
+    age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+    return Backlog(int(inbox or 0), int(pending or 0), age)
