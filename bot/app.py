@@ -145,7 +145,10 @@ class Application:
 
     async def _purge_inbox(self, ctx: Context) -> None:
         hours = self.settings.storage.inbox_retention_hours
-        removed = await ctx.repos.inbox.purge_before(ctx.now - timedelta(hours=hours))
+        days = self.settings.storage.dedupe_retention_days
+        removed = await ctx.repos.inbox.purge_before(
+            ctx.now - timedelta(hours=hours), ctx.now - timedelta(days=max(days, hours / 24))
+        )
         if removed:
             ctx.log.info("purged %d raw inbound payloads older than %sh", removed, hours)
 

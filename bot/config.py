@@ -53,6 +53,9 @@ class StorageConfig(_Section):
 
     url: str = "sqlite:///./data/community-bot.sqlite3"
     inbox_retention_hours: float = Field(default=48.0, gt=0)
+    # De-duplication keys (msgId) outlive the raw payloads, so a late redelivery is still
+    # recognised; only the key is kept, without payload, sender or conversation.
+    dedupe_retention_days: float = Field(default=30.0, gt=0)
 
 
 class AdminsConfig(_Section):

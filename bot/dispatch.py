@@ -19,7 +19,7 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.context import Context, ConversationRef, Repos
 from bot.errors import UserError
-from bot.events import BOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC, BotMessage, CardClick
+from bot.events import BOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC, BotMessage, CardClick, storable
 from bot.i18n import Text, guess_lang
 from bot.outbox import outbox_rows, write_replies
 from bot.replies import (
@@ -102,9 +102,12 @@ class Dispatcher:
         self._known_conversations: dict[str, str] = {}
         self._cards: dict[str, CardInstance] = {}
         self._clicks: GroupCommit[tuple[str, dict[str, Any]], dict[str, Any]] = GroupCommit(
-            self._click_batch, max_batch=128
+            self._click_flush, max_batch=128
         )
         self._recorder: GroupCommit[dict[str, Any], int | None] = GroupCommit(self._record_batch)
+        # Pushes acked but kept as dead letters (they could not be stored or handled) since
+        # this process started; the inbox rows with status "dead" are the durable count.
+        self.dead_letters = 0
 
     def _context(self, session: Any, **event: Any) -> Context:
         return Context.from_event(
@@ -118,7 +121,10 @@ class Dispatcher:
     # -- recording (before the ack) --------------------------------------------------------
 
     async def record(self, topic: str, data: dict[str, Any], frame_id: str) -> int | None:
-        """Store a push durably; return its inbox id, or None for a duplicate."""
+        """Store a push durably; return its inbox id, or None for a duplicate or a push kept
+        as a dead letter (both are acked and not handled). Raises only when nothing could be
+        written at all (the database is down): then the push stays unacked and comes again."""
+        data = storable(data)
         return await self._recorder.submit(
             {
                 "key": event_key(topic, data, frame_id),
@@ -130,8 +136,38 @@ class Dispatcher:
         )
 
     async def _record_batch(self, rows: list[dict[str, Any]]) -> list[int | None]:
+        try:
+            async with self.db.transaction() as session:
+                return await InboxRepo(session).record_many(rows, self.clock.now())
+        except Exception as exc:
+            if len(rows) == 1:
+                return [await self._dead_letter(rows[0], exc)]
+            # One push must never take its neighbours down: record them one by one.
+            log.warning("recording %d pushes failed (%s); one by one", len(rows), _brief(exc))
+        return [await self._record_alone(row) for row in rows]
+
+    async def _record_alone(self, row: dict[str, Any]) -> int | None:
+        try:
+            async with self.db.transaction() as session:
+                [event_id] = await InboxRepo(session).record_many([row], self.clock.now())
+            return event_id
+        except Exception as exc:
+            return await self._dead_letter(row, exc)
+
+    async def _dead_letter(self, row: dict[str, Any], exc: BaseException) -> int | None:
+        """Keep a push that cannot be recorded as a dead letter (then it is acked). If even
+        that fails the database itself is failing: raise, and the push is redelivered."""
         async with self.db.transaction() as session:
-            return await InboxRepo(session).record_many(rows, self.clock.now())
+            await InboxRepo(session).record_dead(row, _brief(exc), self.clock.now())
+        self.dead_letters += 1
+        metrics.ERRORS.labels(kind="dead_letter").inc()
+        log.error(
+            "push %s (%s) could not be recorded (%s); acked and kept as a dead letter",
+            row["key"],
+            row["topic"],
+            _brief(exc),
+        )
+        return None
 
     # -- processing (after the ack) --------------------------------------------------------
 
@@ -152,8 +188,8 @@ class Dispatcher:
                 for event_id in event_ids:
                     await self.process_batch([event_id])
                 return
-            log.error("inbox event %s failed (%s); apologising", event_ids[0], type(exc).__name__)
-            await self._apologise(event_ids[0])
+            log.error("inbox event %s failed (%s); apologising", event_ids[0], _brief(exc))
+            await self._apologise(event_ids[0], exc)
             return
         self._known_conversations.update(seen)  # only once they are surely written
         if written:
@@ -294,14 +330,14 @@ class Dispatcher:
             ctx.conversation.id, ctx.member.staff_id, action, text, ctx.now
         )
 
-    async def _apologise(self, event_id: int) -> None:
+    async def _apologise(self, event_id: int, error: BaseException) -> None:
         try:
             async with self.db.transaction() as session:
                 repo = InboxRepo(session)
                 row = await session.get(InboxEvent, event_id)
                 if row is None or row.status != "received":
                     return
-                await repo.mark(event_id, "failed", self.clock.now())
+                await repo.mark(event_id, "failed", self.clock.now(), _brief(error))
                 message = BotMessage.model_validate(json.loads(row.payload))
                 ctx = self._context(
                     session,
@@ -311,10 +347,24 @@ class Dispatcher:
                 ctx.lang = guess_lang(message.plain_text or "")
                 ctx.reply(ctx.t(T.oops, ref=event_id))
                 rows = await write_replies(ctx)
-        except Exception:
+        except Exception as exc:
             log.exception("could not even apologise for inbox event %s", event_id)
+            await self._bury(event_id, f"{_brief(error)}; apology: {_brief(exc)}")
             return
         self.on_outbox(rows)
+
+    async def _bury(self, event_id: int, error: str) -> None:
+        """An event that can be neither handled nor apologised for becomes a dead letter, so
+        the sweep never retries it (it would fail the same way every few seconds, forever)."""
+        try:
+            async with self.db.transaction() as session:
+                await InboxRepo(session).mark(event_id, "dead", self.clock.now(), error)
+        except Exception:
+            log.exception("inbox event %s could not be marked dead", event_id)
+            return
+        self.dead_letters += 1
+        metrics.ERRORS.labels(kind="dead_letter").inc()
+        log.error("inbox event %s kept as a dead letter: %s", event_id, error)
 
     # -- card clicks (answered inside the ack) ---------------------------------------------
 
@@ -326,18 +376,55 @@ class Dispatcher:
         other click in a savepoint of its own. A storm of clicks is answered quickly and
         strictly first come, first served.
         """
+        data = storable(data)
         key = event_key(CARD_CALLBACK_TOPIC, data, frame_id)
         try:
             with metrics.timed(metrics.CLICK_LATENCY):
                 return await self._clicks.submit((key, data))
-        except IntegrityError:
-            # The same click redelivered while another process handled it: answer alike.
-            async with self.db.transaction() as session:
-                row = await InboxRepo(session).by_key(key)
-            return json.loads(row.response) if row is not None and row.response else {}
         except Exception:
             log.exception("card click %s could not be handled", key)
             return CardResponse(private_data={"message": T.card_oops.zh}).to_wire()
+
+    async def _click_flush(self, clicks: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """Handle clicks together; if that fails, one by one, so one bad click spoils nothing
+        for the clicks that arrived with it."""
+        try:
+            return await self._click_batch(clicks)
+        except Exception as exc:
+            if len(clicks) == 1:
+                return [await self._click_failed(clicks[0], exc)]
+            log.warning("a batch of %d clicks failed (%s); one by one", len(clicks), _brief(exc))
+        return [await self._click_alone(click) for click in clicks]
+
+    async def _click_alone(self, click: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+        try:
+            [response] = await self._click_batch([click])
+            return response
+        except Exception as exc:
+            return await self._click_failed(click, exc)
+
+    async def _click_failed(
+        self, click: tuple[str, dict[str, Any]], exc: BaseException
+    ) -> dict[str, Any]:
+        key, data = click
+        if isinstance(exc, IntegrityError):
+            # The same click redelivered while another process handled it: answer alike.
+            async with self.db.transaction() as session:
+                row = await InboxRepo(session).by_key(key)
+            if row is not None:
+                return json.loads(row.response) if row.response else {}
+        log.error("card click %s failed", key, exc_info=exc)
+        await self._dead_letter(
+            {
+                "key": key,
+                "topic": CARD_CALLBACK_TOPIC,
+                "conversation_id": "",
+                "staff_id": str(data.get("userId", ""))[:200],
+                "payload": data,
+            },
+            exc,
+        )
+        return CardResponse(private_data={"message": T.card_oops.zh}).to_wire()
 
     async def _click_batch(self, clicks: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
         now = self.clock.now()
@@ -525,6 +612,10 @@ def _audit_value(value: object) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     return str(value)
+
+
+def _brief(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:500]
 
 
 def _refused(ctx: Context, exc: UserError) -> dict[str, Any]:

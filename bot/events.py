@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -12,10 +13,40 @@ BOT_MESSAGE_TOPIC = "/v1.0/im/bot/messages/get"
 CARD_CALLBACK_TOPIC = "/v1.0/card/instances/callback"
 
 
+# A lone UTF-16 surrogate (half an emoji, as any UTF-16 truncation leaves) cannot be encoded
+# as UTF-8, so neither SQLite nor PostgreSQL can store it; PostgreSQL refuses NUL in text too.
+_UNSTORABLE = re.compile("[\ud800-\udfff\x00]")
+
+
+def storable(value: Any) -> Any:
+    """A JSON value with every string made storable: lone surrogates become U+FFFD, NUL goes.
+
+    Applied to every push before it is recorded, so one member's broken text can never make
+    the inbox's group commit fail for the pushes recorded with it.
+    """
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(_replacement, value) if _UNSTORABLE.search(value) else value
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    return value
+
+
+def _replacement(match: re.Match[str]) -> str:
+    return "" if match.group() == "\x00" else "\ufffd"
+
+
 def _ms_to_dt(value: Any) -> datetime | None:
     if value in (None, ""):
         return None
-    return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    try:
+        return datetime.fromtimestamp(int(value) / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError, TypeError):
+        # Out of range (1e20 ms raises OSError in fromtimestamp): a broken timestamp is
+        # treated as none at all, never a reason to fail the message (an absent session
+        # expiry means "try the webhook", whose own refusal then routes to the OpenAPI).
+        return None
 
 
 class TextBody(BaseModel):

@@ -182,8 +182,13 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         try:
             frame = json.loads(raw)
         except ValueError:
-            log.warning("unreadable frame dropped")
+            log.warning("unreadable frame dropped (it has no id to acknowledge)")
             return
+        if not isinstance(frame, dict):
+            log.warning("frame that is not a JSON object dropped")
+            return
+        headers = frame.get("headers")
+        message_id = headers.get("messageId") if isinstance(headers, dict) else None
         kind = frame.get("type", "")
         metrics.FRAMES.labels(str(kind)[:20]).inc()
         try:
@@ -196,10 +201,16 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                     await ws.close()
                 return
             if kind == CallbackMessage.TYPE:
-                msg = CallbackMessage.from_dict(frame)
-                handler = self.callback_handler_map.get(msg.headers.topic)
-                if handler is None:
-                    log.warning("callback for unsubscribed topic %s", msg.headers.topic)
+                try:
+                    msg = CallbackMessage.from_dict(frame)
+                except (ValueError, TypeError, AttributeError):
+                    msg = None
+                handler = (
+                    self.callback_handler_map.get(msg.headers.topic) if msg is not None else None
+                )
+                if msg is None or handler is None or not isinstance(msg.data, dict):
+                    log.warning("callback frame %s unreadable or unsubscribed", message_id)
+                    await self._ack_garbage(ws, message_id)
                     return
                 ack = await handler.raw_process(msg)
                 if await self._send_ack(ws, ack):
@@ -208,10 +219,27 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                         time.perf_counter() - started
                     )
                 return
-            log.warning("frame of unknown type %r ignored", kind)
+            log.warning("frame %s of unknown type %r acked and ignored", message_id, kind)
+            await self._ack_garbage(ws, message_id)
         except Exception:
-            # Not acked: DingTalk pushes it again, and the inbox makes that harmless.
-            log.exception("frame %s not acknowledged", frame.get("headers", {}).get("messageId"))
+            # Not acked: recording failed (the database), DingTalk pushes it again and the
+            # inbox makes that harmless. Pushes that can never be stored are acked by the
+            # recorder as dead letters, so only a transient failure lands here.
+            log.exception("frame %s not acknowledged", message_id)
+
+    async def _ack_garbage(self, ws: Any, message_id: Any) -> None:
+        """Acknowledge a frame nobody can handle: DingTalk redelivers every unacked callback,
+        ignored ones included, so garbage would come back forever (ragflow PR #16183 review:
+        "you must acknowledge every received event ... to prevent redelivering")."""
+        if not isinstance(message_id, str) or not message_id:
+            return
+        ack = AckMessage()
+        ack.code = AckMessage.STATUS_OK
+        ack.headers.message_id = message_id
+        ack.headers.content_type = "application/json"
+        ack.message = "OK"
+        ack.data = {"response": None}
+        await self._send_ack(ws, ack)
 
     async def _send_ack(self, ws: Any, ack: AckMessage) -> bool:
         try:

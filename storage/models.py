@@ -49,6 +49,8 @@ class InboxEvent(Base):
     payload: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="received")
     response: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Why a push could not be stored or handled (status "dead": acked, kept, never retried).
+    error: Mapped[str] = mapped_column(Text, default="", server_default="")
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
@@ -57,6 +59,15 @@ class InboxEvent(Base):
         Index("ix_inbox_received", "received_at"),
         Index("ix_inbox_member", "conversation_id", "staff_id"),
     )
+
+
+class InstallSecret(Base):
+    """A secret generated once per installation (e.g. the key of the ledger's pseudonyms)."""
+
+    __tablename__ = "install_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
 
 
 class OutboxMessage(Base):

@@ -127,12 +127,44 @@ class InboxRepo:
         taken = {row[0]: (row[0], row[1], row[2]) for row in result.all()}
         return [taken[i] for i in event_ids if i in taken]
 
-    async def mark(self, event_id: int, status: str, now: datetime) -> None:
-        """Set an event's final status (``failed`` after an unexpected error)."""
+    async def mark(self, event_id: int, status: str, now: datetime, error: str = "") -> None:
+        """Set an event's final status (``failed`` after an unexpected error, ``dead`` when
+        even that could not be handled), with the error."""
         await self.session.execute(
             update(InboxEvent)
             .where(InboxEvent.id == event_id)
-            .values(status=status, processed_at=now)
+            .values(status=status, processed_at=now, error=error[:2000])
+        )
+
+    async def record_dead(self, row: dict[str, Any], error: str, now: datetime) -> int | None:
+        """Record a push that cannot be stored or handled as a dead letter: acked, kept with
+        its error for operators, never retried. The payload is kept as ASCII-only JSON, which
+        every database can store. None when the key is already recorded."""
+        stmt = (
+            _insert(self.session, _INBOX)
+            .values(
+                key=row["key"],
+                topic=row["topic"],
+                conversation_id=row["conversation_id"],
+                staff_id=row["staff_id"],
+                payload=json.dumps(row["payload"], ensure_ascii=True, default=repr),
+                status="dead",
+                error=error[:2000],
+                received_at=now,
+                processed_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(_INBOX.c.id)
+        )
+        return (await self.session.execute(stmt)).scalar_one_or_none()
+
+    async def dead_letters(self) -> int:
+        """How many pushes are kept as dead letters."""
+        return int(
+            await self.session.scalar(
+                select(func.count()).select_from(_INBOX).where(_INBOX.c.status == "dead")
+            )
+            or 0
         )
 
     async def by_key(self, key: str) -> InboxEvent | None:
@@ -173,13 +205,26 @@ class InboxRepo:
         )
         return list(rows.scalars())
 
-    async def purge_before(self, cutoff: datetime) -> int:
-        """Delete processed raw payloads older than the de-duplication window."""
+    async def purge_before(self, cutoff: datetime, keys_cutoff: datetime | None = None) -> int:
+        """Blank processed raw payloads older than ``cutoff``, keeping only their keys, so a
+        late redelivery is still recognised as a duplicate (deleting the row would let it be
+        handled again); drop the bare keys older than ``keys_cutoff``. Returns the number of
+        payloads blanked."""
         result = await self.session.execute(
-            delete(InboxEvent).where(
-                InboxEvent.received_at < cutoff, InboxEvent.status != "received"
+            update(InboxEvent)
+            .where(
+                InboxEvent.received_at < cutoff,
+                InboxEvent.status != "received",
+                InboxEvent.payload != "",
             )
+            .values(payload="", response=None, staff_id="", conversation_id="")
         )
+        if keys_cutoff is not None:
+            await self.session.execute(
+                delete(InboxEvent).where(
+                    InboxEvent.received_at < keys_cutoff, InboxEvent.status != "received"
+                )
+            )
         return int(getattr(result, "rowcount", 0) or 0)
 
 

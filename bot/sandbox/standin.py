@@ -277,8 +277,23 @@ class StandIn:
         }
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[message_id] = future
-        await conn.ws.send_str(json.dumps(frame, ensure_ascii=False))
+        await conn.ws.send_str(_frame_text(frame))
         return message_id, future, conn
+
+    async def push_raw(
+        self, text: str, message_id: str, *, timeout: float = 2.0
+    ) -> dict[str, Any] | None:
+        """Send any text as a frame (garbage included); the ack for ``message_id``, or None."""
+        await self.wait_connected()
+        conn = self.live()[0]
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[message_id] = future
+        await conn.ws.send_str(text)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            self._pending.pop(message_id, None)
+            return None
 
     async def push(
         self,
@@ -669,6 +684,18 @@ class StandIn:
         """Wait until at least ``count`` delivered messages match ``where``; return them."""
         await self._wait(lambda: sum(1 for s in self.sent if where(s)) >= count, timeout)
         return [s for s in self.sent if where(s)]
+
+
+def _frame_text(frame: dict[str, Any]) -> str:
+    """A frame as the WebSocket carries it: UTF-8, so text holding a lone UTF-16 surrogate
+    (half an emoji, as a UTF-16 truncation leaves) can only travel as a JSON escape
+    (``\\ud83d``), which a JSON parser turns back into the lone surrogate."""
+    text = json.dumps(frame, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(frame, ensure_ascii=True)
+    return text
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
