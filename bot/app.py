@@ -19,6 +19,7 @@ from bot.router import CommandTable, Router
 from bot.scheduler import JobQueue
 from bot.sender import Sender
 from bot.stream import StreamEdge
+from bot.supervise import Supervisor
 from storage.db import Database
 from storage.repositories import InboxRepo
 
@@ -68,37 +69,38 @@ class Application:
             recorded=self.queue.put_nowait,
             click=self.dispatcher.click,
         )
+        self.supervisor = Supervisor(
+            backoff_initial=settings.stream.backoff_initial, backoff_max=settings.stream.backoff_max
+        )
         self.ops = OpsServer(
             settings,
             self.db,
             Probes(stream_connected=self.edge.connected.is_set, stream_ping=self.edge.ping),
         )
-        self._tasks: list[asyncio.Task[None]] = []
         self._stopped = asyncio.Event()
 
     async def start(self, *, connect: bool = True) -> None:
         """Migrate, recover unprocessed pushes, start workers, sender, jobs and the stream."""
         await self.ops.start()
-        self._tasks.append(asyncio.create_task(metrics.watch_loop_lag(), name="loop-lag"))
+        self.supervisor.spawn("loop-lag", metrics.watch_loop_lag)
         await self.db.migrate()
         async with self.db.transaction() as session:
             await self._sweep_ids(InboxRepo(session))
+        # Every long-running part is supervised: one that crashes is logged with its
+        # traceback and restarted, so the process never looks alive while doing nothing.
         for n in range(self.settings.bot.workers):
-            self._tasks.append(asyncio.create_task(self._worker(), name=f"worker-{n}"))
-        self.sender.start()
-        self.jobs.start()
+            self.supervisor.spawn(f"worker-{n}", self._worker)
+        self.supervisor.spawn("sender", self.sender.run)
+        self.supervisor.spawn("scheduler", self.jobs.run)
         if connect:
-            self._tasks.append(asyncio.create_task(self.edge.run(), name="stream"))
+            self.supervisor.spawn("stream", self.edge.run)
         _freeze_startup_objects()
         log.info("bot started (%d commands)", len(self.commands.routes))
 
     async def stop(self) -> None:
         """Stop everything; pushes already recorded are processed on the next start."""
+        await self.supervisor.stop()
         self.jobs.shutdown()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._tasks.clear()
         await self.edge.aclose()
         await self.sender.stop()
         await self.ops.stop()
@@ -107,10 +109,15 @@ class Application:
         self._stopped.set()
 
     async def run_forever(self) -> None:
-        """Start and run until cancelled (SIGINT / SIGTERM in the CLI)."""
+        """Start and run until cancelled (SIGINT / SIGTERM in the CLI).
+
+        Raises:
+            RuntimeError: a supervised task could not be kept running (exit non-zero).
+        """
         await self.start()
         try:
-            await asyncio.Event().wait()
+            await self.supervisor.failed.wait()
+            raise RuntimeError("a supervised task could not be kept running")
         finally:
             await self.stop()
 

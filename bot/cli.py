@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import signal
 import sys
@@ -43,7 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _run(settings: Settings) -> None:
+async def _run(settings: Settings) -> int:
     from bot.app import Application
 
     app = Application(settings)
@@ -51,8 +50,16 @@ async def _run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, task.cancel)
-    with contextlib.suppress(asyncio.CancelledError):
+    try:
         await task
+    except asyncio.CancelledError:
+        return 0  # SIGINT / SIGTERM: a clean stop
+    except Exception:
+        # A part of the bot could not be kept running: exit non-zero so that systemd,
+        # Kubernetes or whoever started us notices, rather than look alive doing nothing.
+        logging.getLogger("bot").critical("the bot stopped on an error", exc_info=True)
+        return 1
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,8 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"{args.config}: dingtalk.client_id and dingtalk.client_secret are required"
                 )
             setup_logging(args.log_level)
-            asyncio.run(_run(settings))
-            return 0
+            return asyncio.run(_run(settings))
         from bot.sandbox.chat import run_sandbox
 
         return run_sandbox(data_dir=args.data, config=args.config, log_level=args.log_level)

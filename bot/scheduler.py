@@ -7,7 +7,9 @@ application clock inside the job (``ctx.now``), so tests move the clock and call
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +29,11 @@ log = logging.getLogger(__name__)
 
 JobCallback = Callable[[Context], Awaitable[None]]
 
+WATCH_SECONDS = 5.0
+# A job that has not started for this many of its intervals (plus a minute's slack for a
+# busy machine) means the scheduler has stopped firing.
+STALE_INTERVALS = 3
+
 
 @dataclass(slots=True)
 class Job:
@@ -44,6 +51,8 @@ class JobQueue:
         self.app = app
         self.jobs: dict[str, Job] = {}
         self._scheduler: AsyncIOScheduler | None = None
+        self._last_start: dict[str, float] = {}
+        self._running: set[str] = set()
 
     def run_repeating(self, job_id: str, callback: JobCallback, *, interval: float) -> None:
         """Run ``callback`` every ``interval`` seconds (and on demand with ``run_job``)."""
@@ -59,6 +68,25 @@ class JobQueue:
         for job in self.jobs.values():
             self._add(job)
         self._scheduler.start()
+
+    async def run(self) -> None:
+        """Run the scheduler and watch it, for a supervisor: raises when it stopped firing."""
+        self.start()
+        started = time.monotonic()
+        try:
+            while True:
+                await asyncio.sleep(WATCH_SECONDS)
+                if self._scheduler is None or not self._scheduler.running:
+                    raise RuntimeError("the job scheduler is not running")
+                now = time.monotonic()
+                for job in self.jobs.values():
+                    last = max(self._last_start.get(job.id, started), started)
+                    if job.id not in self._running and (
+                        now - last > STALE_INTERVALS * job.interval + 60
+                    ):
+                        raise RuntimeError(f"job {job.id} has not run for {now - last:.0f}s")
+        finally:
+            self.shutdown()
 
     def shutdown(self) -> None:
         """Stop scheduling (a running job finishes)."""
@@ -86,6 +114,15 @@ class JobQueue:
         """Run a job now in its own unit of work; errors are logged, never raised."""
         job = self.jobs[job_id]
         app = self.app
+        self._last_start[job_id] = time.monotonic()
+        self._running.add(job_id)
+        try:
+            return await self._run_job(job, app)
+        finally:
+            self._running.discard(job_id)
+
+    async def _run_job(self, job: Job, app: Application) -> bool:
+        job_id = job.id
         key = f"job:{job_id}:{app.clock.now().isoformat()}"
         try:
             with metrics.timed(metrics.JOB_LATENCY, job_id):

@@ -117,6 +117,12 @@ class Sender:
         self._task = asyncio.create_task(self._run(), name="sender")
         self._mark_task = asyncio.create_task(self._mark_loop(), name="sender-marks")
 
+    async def run(self) -> None:
+        """The delivery and mark loops, for a supervisor; ends (raises) if either fails."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._run(), name="sender")
+            group.create_task(self._mark_loop(), name="sender-marks")
+
     async def stop(self) -> None:
         """Stop the loops and commit the marks of what was sent (rows mid-send keep a lease)."""
         for task in (self._task, self._mark_task):

@@ -20,8 +20,13 @@ from urllib.parse import quote_plus
 
 import dingtalk_stream
 import httpx
-import websockets
 from dingtalk_stream.frames import AckMessage, CallbackMessage, SystemMessage
+
+# Imported by name: ``websockets.exceptions`` is not an attribute of the package until some
+# submodule has imported it, and referring to it in an ``except`` clause of a fresh
+# interpreter killed the connection loop with an AttributeError (issue 11).
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 
 from bot import __version__, metrics
 from bot.backoff import jittered
@@ -94,6 +99,7 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         self._ws: Any = None
         self.connected = asyncio.Event()
         self.connections = 0
+        self._announced = False
 
     # -- the connection loop ----------------------------------------------------------------
 
@@ -105,7 +111,7 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         while True:
             try:
                 uri = await self._open()
-                async with websockets.connect(
+                async with ws_connect(
                     uri,
                     ping_interval=cfg.ping_interval,
                     ping_timeout=cfg.ping_timeout,
@@ -127,10 +133,17 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                 log.info("stream closed by the server; reconnecting")
             except asyncio.CancelledError:
                 raise
-            except (OSError, websockets.exceptions.WebSocketException, _GatewayRefused) as exc:
+            except _GatewayRefused as exc:
                 failures += 1
                 delay = self._backoff(failures)
-                log.warning("stream connection failed (%s); retry in %.2fs", _brief(exc), delay)
+                log.log(exc.level, "%s; retry in %.1fs", exc, delay)
+                self.connected.clear()
+                await asyncio.sleep(delay)
+                continue
+            except (OSError, WebSocketException) as exc:
+                failures += 1
+                delay = self._backoff(failures)
+                log.warning("stream connection failed (%s); retry in %.1fs", _ws_brief(exc), delay)
                 self.connected.clear()
                 await asyncio.sleep(delay)
                 continue
@@ -150,12 +163,20 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         return jittered(failures, initial=cfg.backoff_initial, cap=cfg.backoff_max)
 
     async def _open(self) -> str:
-        """Ask the gateway for an endpoint and a single-use ticket."""
+        """Ask the gateway for an endpoint and a single-use ticket.
+
+        Raises:
+            _GatewayRefused: with one line that says what went wrong and what to check.
+        """
         cfg = self.settings.dingtalk
         topics = [{"type": "CALLBACK", "topic": t} for t in self.callback_handler_map]
+        url = cfg.openapi_endpoint + "/v1.0/gateway/connections/open"
+        if self.connections == 0 and not self._announced:
+            self._announced = True
+            log.info("connecting to DingTalk stream at %s as client_id %s", url, cfg.client_id)
         try:
             response = await self._http.post(
-                cfg.openapi_endpoint + "/v1.0/gateway/connections/open",
+                url,
                 json={
                     "clientId": cfg.client_id,
                     "clientSecret": cfg.client_secret.get_secret_value(),
@@ -166,13 +187,39 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                 headers={"Accept": "application/json"},
             )
         except httpx.HTTPError as exc:
-            raise _GatewayRefused(f"connections/open: {type(exc).__name__}") from exc
-        if response.status_code != 200:
-            raise _GatewayRefused(f"connections/open: HTTP {response.status_code}")
-        body = response.json()
-        endpoint, ticket = body.get("endpoint"), body.get("ticket")
+            raise _GatewayRefused(
+                f"cannot reach DingTalk at {cfg.openapi_endpoint}: {_network_cause(exc)}"
+                " (check the network, DNS and [network] proxy)"
+            ) from exc
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        code = str(body.get("code", "")) if isinstance(body, dict) else ""
+        message = str(body.get("message", "")) if isinstance(body, dict) else ""
+        status = response.status_code
+        if status in (400, 401, 403) and (code in _CREDENTIAL_CODES or status == 401):
+            # A wrong clientId / clientSecret answers HTTP 401 {"code": "authFailed",
+            # "message": "鉴权失败"} (field reports: zfanswer/dify-on-dingtalk #28,
+            # agentscope-ai/QwenPaw #1027).
+            raise _GatewayRefused(
+                f"DingTalk refused the app's credentials (HTTP {status}, code {code or '-'}"
+                f"{': ' + message[:80] if message else ''}): check dingtalk.client_id and"
+                " dingtalk.client_secret (or COMMUNITY_BOT_DINGTALK__CLIENT_SECRET) against the"
+                " app's AppKey / AppSecret in the developer console",
+                level=logging.ERROR,
+            )
+        if status != 200:
+            # Not JSON: a proxy's or load balancer's page (openclaw-channel-dingtalk #289 got an
+            # HTML "plain HTTP request was sent to HTTPS port").
+            what = f"code {code}" if code else "not a DingTalk answer"
+            raise _GatewayRefused(
+                f"DingTalk stream gateway answered HTTP {status} ({what}) at {url}"
+            )
+        endpoint = body.get("endpoint") if isinstance(body, dict) else None
+        ticket = body.get("ticket") if isinstance(body, dict) else None
         if not endpoint or not ticket:
-            raise _GatewayRefused("connections/open: no endpoint or ticket")
+            raise _GatewayRefused(f"DingTalk stream gateway gave no endpoint or ticket at {url}")
         return f"{endpoint}?ticket={quote_plus(ticket)}"
 
     # -- frames -------------------------------------------------------------------------------
@@ -244,7 +291,7 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
     async def _send_ack(self, ws: Any, ack: AckMessage) -> bool:
         try:
             await ws.send(json.dumps(ack.to_dict(), ensure_ascii=False))
-        except websockets.exceptions.ConnectionClosed:
+        except ConnectionClosed:
             log.info(
                 "socket closed before ack %s; the push will be redelivered", ack.headers.message_id
             )
@@ -259,7 +306,7 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         try:
             pong = await ws.ping()
             await pong
-        except websockets.exceptions.ConnectionClosed:
+        except ConnectionClosed:
             return False
         return True
 
@@ -273,10 +320,44 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
 
 
 class _GatewayRefused(Exception):
-    """The gateway did not hand out a ticket."""
+    """The gateway did not hand out a ticket; the message is the one log line about it."""
+
+    def __init__(self, message: str, *, level: int = logging.WARNING) -> None:
+        super().__init__(message)
+        self.level = level
 
 
-def _brief(exc: BaseException) -> str:
+# connections/open answers for a wrong clientId or clientSecret (authFailed: field reports
+# above; the token API's invalidClientIdOrSecret / InvalidAuthentication for good measure).
+_CREDENTIAL_CODES = {"authFailed", "invalidClientIdOrSecret", "InvalidAuthentication"}
+
+
+def _network_cause(exc: BaseException) -> str:
+    """Name what failed underneath an httpx error: DNS, a refused connection, a timeout."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # a chain, not a cycle, but never trust that
+        if seen is None:
+            break
+        if isinstance(seen, socket.gaierror):
+            return f"name not resolved (DNS: {seen.strerror or seen})"
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, httpx.TimeoutException | TimeoutError):
+            return f"timed out ({type(seen).__name__})"
+        if isinstance(seen, httpx.ProxyError):
+            return f"the proxy refused the request ({seen})"
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc)
+    if "Name or service not known" in text or "getaddrinfo" in text or "nodename" in text:
+        return "name not resolved (DNS)"
+    if "refused" in text.lower():
+        return "connection refused"
+    return f"{type(exc).__name__}: {text}"[:200]
+
+
+def _ws_brief(exc: BaseException) -> str:
+    if isinstance(exc, InvalidStatus):
+        return f"WebSocket handshake answered HTTP {exc.response.status_code}"
     return f"{type(exc).__name__}: {exc}"[:200]
 
 

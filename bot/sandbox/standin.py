@@ -136,6 +136,7 @@ class StandIn:
         self.sessions: dict[str, Session] = {}
         self.connections: list[_Conn] = []
         self.opens = 0
+        self.refused_opens = 0  # connections/open refused for bad credentials
         self.holding = 0  # send requests waiting on faults.hold_sends
         self.listeners: list[Callable[[Sent], None]] = []
         self._tickets: dict[str, float] = {}
@@ -196,7 +197,11 @@ class StandIn:
     async def _open(self, request: web.Request) -> web.Response:
         body = await request.json()
         if body.get("clientId") != self.client_id or body.get("clientSecret") != self.client_secret:
-            return _error(401, "InvalidAuthentication", "bad clientId or clientSecret")
+            # What DingTalk answers for a wrong clientId / clientSecret (field reports:
+            # zfanswer/dify-on-dingtalk #28, agentscope-ai/QwenPaw #1027).
+            self.refused_opens += 1
+            await self._notify()
+            return _error(401, "authFailed", "鉴权失败")
         if self.faults.refuse_opens > 0:
             self.faults.refuse_opens -= 1
             return _error(503, "ServiceUnavailable", "gateway busy")
