@@ -164,6 +164,9 @@ class Context:
     conversation: ConversationRef | None = None
     member: MemberRef | None = None
     lang: Lang = "zh"
+    # The one-to-one chat a command came from when it runs in a group (``conversation``):
+    # replies go back to the chat, the data is the group's (see ``bot.groups``).
+    origin: ConversationRef | None = None
     message: BotMessage | None = None
     click: CardClick | None = None
     job_id: str | None = None

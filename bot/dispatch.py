@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from bot import metrics, safety
+from bot import groups, metrics, safety
 from bot.batching import GroupCommit
 from bot.clock import Clock
 from bot.config import Settings
@@ -28,6 +28,7 @@ from bot.replies import (
     CardUpdate,
     MarkdownReply,
     TextReply,
+    ToCurrent,
 )
 from bot.router import ActionRoute, CommandTable, NotACommand, Parsed, UnknownCommand
 from storage.db import Database
@@ -261,6 +262,9 @@ class Dispatcher:
         if text is None:
             ctx.reply(ctx.t(T.not_text, kind=_kind_name(message.msgtype, ctx)))
             return
+        choice = ""
+        if not message.is_group:
+            text, choice = groups.split_choice(text)
         try:
             resolution = self.commands.resolve(text)
         except UserError as exc:
@@ -274,13 +278,21 @@ class Dispatcher:
             ctx.lang = resolution.lang
             ctx.reply(ctx.t(T.unknown, word=resolution.word))
             return
-        await self.run_command(ctx, resolution)
+        await self.run_command(ctx, resolution, group_choice=choice)
 
-    async def run_command(self, ctx: Context, parsed: Parsed) -> None:
-        """Check module, admin and ban from the spec, run the handler in a savepoint, turn
-        ``UserError`` into a reply, and audit admin commands."""
+    async def run_command(self, ctx: Context, parsed: Parsed, *, group_choice: str = "") -> None:
+        """Settle the group of a one-to-one command, check module, admin and ban from the
+        spec, run the handler in a savepoint, turn ``UserError`` into a reply, and audit
+        admin commands."""
         ctx.lang = parsed.lang
         spec = parsed.route.spec
+        if spec.needs_group and ctx.conversation is not None and not ctx.conversation.is_group:
+            try:
+                group = await groups.choose(ctx, parsed, group_choice)
+            except UserError as exc:
+                ctx.reply(ctx.t(exc.text, **exc.params))
+                return
+            ctx.origin, ctx.conversation = ctx.conversation, group
         refusal = await self._refusal(ctx, spec.module, admin=spec.admin, acts=spec.acts)
         if refusal is not None:
             ctx.log.warning("/%s refused: %s", spec.name, refusal)
@@ -299,6 +311,8 @@ class Dispatcher:
         if spec.admin:
             await self._audit(ctx, "/" + spec.name, parsed.kwargs)
         add_result(ctx, result)
+        if ctx.origin is not None and ctx.conversation is not None:
+            _name_the_group(ctx, mark)
 
     @staticmethod
     async def _refusal(ctx: Context, module: str | None, *, admin: bool, acts: bool) -> str | None:
@@ -602,6 +616,17 @@ class Dispatcher:
                 session.expunge(card)
                 self._cards[out_track_id] = card
         return card
+
+
+def _name_the_group(ctx: Context, mark: int) -> None:
+    """Start the first answer to a one-to-one command that ran in a group with its name."""
+    assert ctx.conversation is not None
+    tag = ctx.t(groups.T.prefix, group=ctx.conversation.title or ctx.t(groups.T.untitled))
+    for index in range(mark, len(ctx.replies)):
+        reply = ctx.replies[index]
+        if isinstance(reply, TextReply) and isinstance(reply.to, ToCurrent):
+            ctx.replies[index] = reply.model_copy(update={"content": tag + reply.content})
+            return
 
 
 def _audit_value(value: object) -> str:

@@ -7,8 +7,9 @@ shown for anyone the bot has heard from, including card clicks, which carry only
 An admin names a member by @-mentioning them or by their nick. A mention arrives in the
 push's ``atUsers`` as ``{"dingtalkId", "staffId"}`` (the official receive-message sample,
 dingtalk-stream's ``chatbot.AtUser``), with the robot itself in the list too (its
-``chatbotUserId`` as ``dingtalkId``, no staff id); the text keeps ``@nick`` for every
-mention but the robot's. A name that fits nobody, or several members, is refused with a
+``chatbotUserId`` as ``dingtalkId``, no staff id). The text normally keeps ``@nick`` for
+every mention but the robot's; the sources do not promise it, so a mention counts whether
+or not its ``@nick`` is in the text. A name that fits nobody, or several members, is refused with a
 reply saying how to name the member instead, never "done".
 """
 
@@ -49,6 +50,11 @@ class T:
         "一次只能指定一位成员，你 @ 了 {n} 位。", "Name one member at a time; you mentioned {n}."
     )
     not_among = Text("{name} 不在{where}里。", "{name} is not on {where}.")
+    nobody = Text(
+        "请指定成员：在命令里 @ 这位成员（从 @ 列表里选），或写他在群里的昵称。",
+        "Name the member: @-mention them in the command (pick them from the @ list), or use "
+        "their nick.",
+    )
 
 
 def _fold(name: str) -> str:
@@ -146,6 +152,12 @@ async def member(
     word = word.strip()
     directory = await _directory(ctx, among)
     mentioned = ctx.message.mentioned_staff_ids if ctx.message is not None else []
+    if not word:
+        # Unsure whether every client keeps "@nick" in the text besides ``atUsers``: a
+        # command whose only argument is one mention works either way.
+        if len(mentioned) != 1:
+            raise UserError(T.nobody if not mentioned else T.one_only, n=len(mentioned))
+        word = "@"
     if word.startswith(AT) and mentioned:
         bare = word[1:].strip()
         if len(mentioned) > 1:

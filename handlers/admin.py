@@ -81,12 +81,16 @@ async def modules(ctx: Context, module: str, state: str) -> str:
 
 
 @router.command(
-    "ban", aliases=["封禁"], help=T.help_ban, admin=True, args=[Arg("staff", T.staff, max_len=200)]
+    "ban",
+    aliases=["封禁"],
+    help=T.help_ban,
+    admin=True,
+    args=[Arg("staff", T.staff, max_len=200, optional=True)],
 )
-async def ban(ctx: Context, staff: str) -> str:
+async def ban(ctx: Context, staff: str | None) -> str:
     """Ban a member (named by @-mention or nick) from acting in this group."""
     assert ctx.conversation is not None and ctx.member is not None
-    target = await people.member(ctx, staff)
+    target = await people.member(ctx, staff or "")
     if target.staff_id == ctx.member.staff_id:
         raise UserError(T.no_self_ban)
     added = await ctx.repos.bans.ban(
@@ -101,12 +105,12 @@ async def ban(ctx: Context, staff: str) -> str:
     aliases=["解封"],
     help=T.help_unban,
     admin=True,
-    args=[Arg("staff", T.staff, max_len=200)],
+    args=[Arg("staff", T.staff, max_len=200, optional=True)],
 )
-async def unban(ctx: Context, staff: str) -> str:
+async def unban(ctx: Context, staff: str | None) -> str:
     """Lift a ban (the member named by @-mention or nick)."""
     assert ctx.conversation is not None
-    target = await people.member(ctx, staff)
+    target = await people.member(ctx, staff or "")
     removed = await ctx.repos.bans.unban(ctx.conversation.id, target.staff_id)
     ctx.audit_detail = people.ref(target.staff_id, target.name)
     return ctx.t(T.unbanned if removed else T.not_banned, staff=target.name)

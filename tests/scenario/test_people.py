@@ -141,3 +141,9 @@ async def test_an_at_mention_of_the_robot_alone_is_not_a_member(
     assert "已禁止 林小雨" in sent.text, sent.text
     sent = await as_(standin, BOSS, "/封禁 @陈大文 @林小雨", at=[CHEN, LIN])
     assert "一次只能指定一位成员" in sent.text or "多余" in sent.text, sent.text
+    # A mention whose "@nick" the client left out of the text still names the member.
+    await as_(standin, CHEN, "/帮助")
+    sent = await as_(standin, BOSS, "/封禁", at=[CHEN])
+    assert "已禁止 陈大文" in sent.text, sent.text
+    sent = await as_(standin, BOSS, "/解封")
+    assert "请指定成员" in sent.text and "@" in sent.text, sent.text
