@@ -10,29 +10,20 @@ import sys
 from collections.abc import Sequence
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.logs import setup_logging
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
-
-def setup_logging(level: str, *, stream: object = None) -> None:
-    """Log to stderr (or ``stream``); handler lines carry their context (see ``ContextLogger``)."""
-    handler = logging.StreamHandler(stream or sys.stderr)  # type: ignore[arg-type]
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "websockets", "apscheduler", "aiohttp.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    # The SDK installs its own handlers; route its records through ours only.
-    for name in ("dingtalk_stream.client", "dingtalk_stream.handler"):
-        sdk = logging.getLogger(name)
-        sdk.handlers.clear()
-        sdk.propagate = True
+__all__ = ["main", "setup_logging"]
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="community-bot", description=__doc__)
     parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING, ERROR")
+    parser.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=None,
+        help="text, or json: one object per line (default: ops.log_format, else text)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="connect to DingTalk in stream mode and serve")
     run.add_argument("--config", "-c", required=True, help="path to config.toml")
@@ -72,7 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise ConfigError(
                     f"{args.config}: dingtalk.client_id and dingtalk.client_secret are required"
                 )
-            setup_logging(args.log_level)
+            setup_logging(
+                args.log_level,
+                fmt=args.log_format or settings.ops.log_format,
+                secrets=settings.secret_values(),
+            )
             return asyncio.run(_run(settings))
         from bot.sandbox.chat import run_sandbox
 

@@ -210,6 +210,19 @@ class Settings(BaseSettings):
         # The environment wins over the file, which is passed in as init values.
         return (env_settings, init_settings)
 
+    def secret_values(self) -> list[str]:
+        """Every secret in the configuration, for masking in logs."""
+        from sqlalchemy.engine import make_url
+
+        values = [self.dingtalk.client_secret.get_secret_value()]
+        try:
+            password = make_url(self.storage.url).password
+        except Exception:  # a URL SQLAlchemy cannot read has no password to hide
+            password = None
+        if password:
+            values.append(str(password))
+        return [v for v in values if v]
+
     def model_post_init(self, __context: Any) -> None:
         override = os.environ.get("DINGTALK_OPENAPI_ENDPOINT")
         if override:

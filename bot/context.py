@@ -29,12 +29,12 @@ if TYPE_CHECKING:
 
 
 class ContextLogger(logging.LoggerAdapter[logging.Logger]):
-    """Appends the message key, conversation and staff id to every line."""
+    """Puts the message key, conversation and member on every line as fields of the record
+    (``bot.logs`` shows them as JSON fields or as a ``[key=… member=…]`` tail)."""
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        extra = self.extra or {}
-        tail = " ".join(f"{k}={v}" for k, v in extra.items() if v)
-        return (f"{msg} [{tail}]" if tail else msg), kwargs
+        kwargs["extra"] = {**(self.extra or {}), **(kwargs.get("extra") or {})}
+        return msg, kwargs
 
 
 class Repos:
@@ -213,7 +213,7 @@ class Context:
         extra = {
             "key": key,
             "conversation": conversation.id if conversation else "-",
-            "staff": member.staff_id if member else "-",
+            "member": member.staff_id if member else "-",
         }
         return cls(
             settings=settings,

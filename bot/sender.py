@@ -247,10 +247,14 @@ class Sender:
         except PlatformError as exc:
             return await self._failed_attempt(row, exc)
         except Exception as exc:  # a bug: keep the row, log loudly, try again later
-            log.exception("outbox %s (%s) could not be sent", row.id, row.idem_key)
+            log.exception(
+                "outbox %s (%s) could not be sent", row.id, row.idem_key, extra=_fields(row)
+            )
             return await self._failed_attempt(row, DeliveryFailed(f"{type(exc).__name__}: {exc}"))
         metrics.REPLIES.labels(route, "sent").inc()
-        log.debug("outbox %s (%s) sent via %s", row.id, row.idem_key, route)
+        log.debug(
+            "outbox %s (%s) sent via %s", row.id, row.idem_key, route, extra=_fields(row, route)
+        )
         return route
 
     async def _send(self, row: OutboxMessage, reply: Reply) -> str:
@@ -330,6 +334,7 @@ class Sender:
             attempts,
             exc,
             " - giving up" if give_up else f" - retry in {delay:.2f}s",
+            extra=_fields(row, metrics.route_of(exc)),
         )
         at = utcnow() + timedelta(seconds=delay)
         async with self.db.transaction() as session:
@@ -343,6 +348,17 @@ class Sender:
         """Exponential backoff with full jitter, capped; throttling starts a step higher."""
         step = attempts + (1 if throttled else 0)
         return jittered(step, initial=self.cfg.backoff_initial, cap=self.cfg.backoff_max)
+
+
+def _fields(row: OutboxMessage, route: str = "") -> dict[str, object]:
+    """The context of a log line about an outbox row (fields in JSON logs)."""
+    return {
+        "outbox_id": row.id,
+        "key": row.idem_key,
+        "conversation": row.conversation_id,
+        "member": row.reply_staff_id,
+        "route": route,
+    }
 
 
 class _Deferred(Exception):

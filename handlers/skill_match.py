@@ -49,11 +49,54 @@ def similarity(
         return 1.0
     ka = ka if ka is not None else keywords(a)
     kb = kb if kb is not None else keywords(b)
+    return score(na, nb, ka, kb)
+
+
+def score(na: str, nb: str, ka: frozenset[str], kb: frozenset[str]) -> float:
+    """``similarity`` of two skills already normalised, with their keywords."""
+    if not na or not nb:
+        return 0.0
+    if na == nb:
+        return 1.0
     shared = len(ka & kb)
-    score = shared / len(ka | kb) if shared else 0.0
+    result = shared / len(ka | kb) if shared else 0.0
     if na in nb or nb in na:
-        score = max(score, 0.8)
-    return score
+        result = max(result, 0.8)
+    return result
+
+
+# -- the keyword index ----------------------------------------------------------------------
+# A skill scores above 0 against a normalised skill ``n`` with keywords ``k`` exactly when
+# it is ``n``, shares a keyword with it, is contained in ``n`` or contains ``n``. The index
+# stores each normalised skill under its keywords ("k:"), its characters ("c:") and its
+# character pairs ("b:"); the four cases are then found with indexed look-ups only:
+# ``keyword_terms`` for a shared keyword, ``substrings`` (exact names) for "contained in n"
+# and "is n", ``containing_terms`` (a superset, checked by ``score``) for "contains n".
+
+
+def index_terms(norm: str, words: frozenset[str]) -> set[str]:
+    """Every term a normalised skill is stored under."""
+    terms = {f"k:{w}" for w in words}
+    terms.update(f"c:{ch}" for ch in norm)
+    terms.update(f"b:{norm[i : i + 2]}" for i in range(len(norm) - 1))
+    return terms
+
+
+def keyword_terms(words: frozenset[str]) -> set[str]:
+    """The terms of skills sharing a keyword with ``words``."""
+    return {f"k:{w}" for w in words}
+
+
+def containing_terms(norm: str) -> set[str]:
+    """Terms every skill containing ``norm`` has (all of them; not only those skills)."""
+    if len(norm) == 1:
+        return {f"c:{norm}"}
+    return {f"b:{norm[i : i + 2]}" for i in range(len(norm) - 1)}
+
+
+def substrings(norm: str) -> set[str]:
+    """Every non-empty substring of ``norm``: the skills ``norm`` contains, itself included."""
+    return {norm[i:j] for i in range(len(norm)) for j in range(i + 1, len(norm) + 1)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import ClassVar
 
 from bot import people, safety
@@ -11,8 +11,20 @@ from bot.errors import UserError
 from bot.i18n import Text, number
 from bot.replies import CardButton, CardReply, CardResponse, CardUpdate, Reply, TextReply, ToMembers
 from bot.router import Arg, PrivacySection, Router
-from handlers.skill_match import Post, keywords, rank, similarity
+from handlers.skill_match import (
+    Match,
+    Post,
+    containing_terms,
+    index_terms,
+    keyword_terms,
+    keywords,
+    normalise,
+    rank,
+    score,
+    substrings,
+)
 from storage.models import SkillPost, Swap
+from storage.skills import SkillRepo
 
 router = Router("skills", module="skills")
 
@@ -163,8 +175,111 @@ def _status(ctx: Context, status: str) -> str:
     return ctx.t(T.status_names.get(status, Text(status, status)))
 
 
+def _words(post: SkillPost) -> frozenset[str]:
+    return frozenset(post.keywords.split())
+
+
 def _as_post(post: SkillPost) -> Post:
-    return Post(post.id, post.staff_id, post.kind, post.skill, frozenset(post.keywords.split()))
+    return Post(post.id, post.staff_id, post.kind, post.skill, _words(post))
+
+
+# -- matching through the keyword index ----------------------------------------------------
+
+# A normalised skill longer than this (only NFKC's expansions get there: a skill is at
+# most 40 characters as typed) looks up names by its characters instead of listing all its
+# substrings; score() still decides, so the result is the same.
+LONGEST_SUBSTRING_LOOKUP = 80
+
+
+async def scores(
+    repo: SkillRepo, conversation_id: str, norm: str, words: frozenset[str]
+) -> dict[int, float]:
+    """Every indexed skill of the group scoring above 0 against ``norm``, by name id."""
+    if not norm:
+        return {}
+    if len(norm) <= LONGEST_SUBSTRING_LOOKUP:
+        any_terms, exact = keyword_terms(words), substrings(norm)
+    else:
+        any_terms, exact = keyword_terms(words) | {f"c:{ch}" for ch in norm}, set()
+    names = await repo.candidate_names(
+        conversation_id, any_terms=any_terms, all_terms=containing_terms(norm), exact=exact
+    )
+    found = {}
+    for name in names:
+        s = score(norm, name.norm, words, name.words)
+        if s > 0:
+            found[name.id] = s
+    return found
+
+
+async def add_post(
+    repo: SkillRepo,
+    *,
+    conversation_id: str,
+    staff_id: str,
+    nick: str,
+    kind: str,
+    skill: str,
+    detail: str,
+    now: datetime,
+) -> SkillPost:
+    """Store a post and put its skill in the group's keyword index."""
+    norm, words = normalise(skill), keywords(skill)
+    joined = " ".join(sorted(words))
+    return await repo.add(
+        conversation_id=conversation_id,
+        staff_id=staff_id,
+        nick=nick,
+        kind=kind,
+        skill=skill,
+        keywords=joined,
+        detail=detail,
+        now=now,
+        name_id=await repo.name_for(conversation_id, norm, joined, index_terms(norm, words)),
+    )
+
+
+async def best_matches(
+    repo: SkillRepo, post: SkillPost, limit: int = 3
+) -> list[tuple[float, SkillPost]]:
+    """Open posts of the other kind by others, best match first (then oldest)."""
+    found = await scores(repo, post.conversation_id, normalise(post.skill), _words(post))
+    opposite = "want" if post.kind == "offer" else "offer"
+    return await repo.best_posts(
+        post.conversation_id, opposite, found, not_by=post.staff_id, limit=limit
+    )
+
+
+async def browse(repo: SkillRepo, conversation_id: str, keyword: str | None) -> list[SkillPost]:
+    """The group's latest 30 open posts, of those matching ``keyword`` if given."""
+    if not keyword:
+        return await repo.latest_open(conversation_id, 30)
+    found = await scores(repo, conversation_id, normalise(keyword), keywords(keyword))
+    return await repo.latest_open(conversation_id, 30, found) if found else []
+
+
+async def partners(
+    repo: SkillRepo, conversation_id: str, me: str, recent: set[str], limit: int = 5
+) -> tuple[list[SkillPost], list[Match]]:
+    """``rank`` over the group's open posts, reading only mine and my best partners'.
+
+    The group's indexed skills are scored against each of mine (the best per name), SQL
+    picks the members rank() would list, and rank() orders just their posts: the same
+    answer as ranking every post, at the cost of a few index look-ups.
+    """
+    mine = await repo.open_posts_of(conversation_id, [me])
+    offers: dict[int, float] = {}  # names others offer, against my wants
+    wants: dict[int, float] = {}  # names others want, against my offers
+    for p in mine:
+        side = offers if p.kind == "want" else wants
+        found = await scores(repo, conversation_id, normalise(p.skill), _words(p))
+        for name_id, s in found.items():
+            side[name_id] = max(s, side.get(name_id, 0.0))
+    chosen = await repo.best_partners(
+        conversation_id, me, offers=offers, wants=wants, recent=recent, limit=limit
+    )
+    posts = sorted(mine + await repo.open_posts_of(conversation_id, chosen), key=lambda p: p.id)
+    return posts, rank(me, [_as_post(p) for p in posts], recent, limit)
 
 
 # -- posting -------------------------------------------------------------------------------
@@ -174,32 +289,23 @@ async def _post(ctx: Context, kind: str, skill: str, detail: str | None) -> str:
     assert ctx.conversation is not None and ctx.member is not None
     if not any(ch.isalnum() for ch in skill):
         raise UserError(T.no_words)
-    words = keywords(skill)
-    post = await ctx.repos.skills.add(
+    post = await add_post(
+        ctx.repos.skills,
         conversation_id=ctx.conversation.id,
         staff_id=ctx.member.staff_id,
         nick=ctx.member.nick,
         kind=kind,
         skill=skill,
-        keywords=" ".join(sorted(words)),
         detail=detail or "",
         now=ctx.now,
     )
     kind_text = ctx.t(T.kind_offer if kind == "offer" else T.kind_want)
     lines = [ctx.t(T.posted, id=post.id, kind=kind_text, skill=skill)]
-    opposite = "want" if kind == "offer" else "offer"
-    candidates = []
-    for other in await ctx.repos.skills.open_posts(ctx.conversation.id):
-        if other.kind != opposite or other.staff_id == ctx.member.staff_id:
-            continue
-        score = similarity(skill, other.skill, words, frozenset(other.keywords.split()))
-        if score > 0:
-            candidates.append((score, other))
-    candidates.sort(key=lambda c: (-c[0], c[1].id))
+    candidates = await best_matches(ctx.repos.skills, post)
     if candidates:
         who = await _names(ctx, [other for _, other in candidates[:3]])
         lines.append(ctx.t(T.matches_header))
-        for score, other in candidates[:3]:
+        for score_, other in candidates:
             lines.append(
                 ctx.t(
                     T.match_line,
@@ -207,7 +313,7 @@ async def _post(ctx: Context, kind: str, skill: str, detail: str | None) -> str:
                     who=who[other.staff_id],
                     kind=ctx.t(T.kind_offer if other.kind == "offer" else T.kind_want),
                     skill=other.skill,
-                    pct=round(score * 100),
+                    pct=round(score_ * 100),
                 )
             )
     else:
@@ -246,19 +352,12 @@ async def want(ctx: Context, skill: str, detail: str | None) -> str:
 async def skills(ctx: Context, keyword: str | None) -> str:
     """Open offers and wants, optionally those matching a keyword."""
     assert ctx.conversation is not None
-    posts = await ctx.repos.skills.open_posts(ctx.conversation.id)
-    if keyword:
-        words = keywords(keyword)
-        posts = [
-            p
-            for p in posts
-            if similarity(keyword, p.skill, words, frozenset(p.keywords.split())) > 0
-        ]
+    posts = await browse(ctx.repos.skills, ctx.conversation.id, keyword)
     if not posts:
         return ctx.t(T.skills_empty)
     lines = [ctx.t(T.skills_header)]
-    who = await _names(ctx, posts[-30:])
-    for p in posts[-30:]:
+    who = await _names(ctx, posts)
+    for p in posts:
         detail = (
             f"：{safety.plain(p.detail[:60])}"
             if p.detail and ctx.lang == "zh"
@@ -313,11 +412,9 @@ async def withdraw(ctx: Context, id: int) -> list[Reply]:
 async def match(ctx: Context) -> str:
     """My best partners: two-way first, each with a score and why; recent partners last."""
     assert ctx.conversation is not None and ctx.member is not None
-    posts = await ctx.repos.skills.open_posts(ctx.conversation.id)
-    recent = await ctx.repos.swaps.recent_partners(
-        ctx.conversation.id, ctx.member.staff_id, ctx.now - RECENT
-    )
-    ranked = rank(ctx.member.staff_id, [_as_post(p) for p in posts], recent)
+    me = ctx.member.staff_id
+    recent = await ctx.repos.swaps.recent_partners(ctx.conversation.id, me, ctx.now - RECENT)
+    posts, ranked = await partners(ctx.repos.skills, ctx.conversation.id, me, recent)
     if not ranked:
         return ctx.t(T.no_partners)
     who = await people.names(

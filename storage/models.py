@@ -319,6 +319,37 @@ class DigestRun(Base):
     __table_args__ = (UniqueConstraint("conversation_id", "period", name="uq_digest_once"),)
 
 
+class SkillName(Base):
+    """A normalised skill as written in a group, once however many posts share it.
+
+    Matching scores depend only on the two normalised skills, so the group's keyword index
+    (SkillTerm) and the scoring work on names: their number grows with the group's
+    vocabulary, not with its posts.
+    """
+
+    __tablename__ = "skill_names"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    norm: Mapped[str] = mapped_column(Text)
+    keywords: Mapped[str] = mapped_column(String(500), default="")
+
+    __table_args__ = (UniqueConstraint("conversation_id", "norm", name="uq_skill_names"),)
+
+
+class SkillTerm(Base):
+    """The keyword index: a name under each of its keywords (``k:``), characters (``c:``)
+    and character pairs (``b:``), so candidates are found without reading every post."""
+
+    __tablename__ = "skill_terms"
+
+    conversation_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    term: Mapped[str] = mapped_column(Text, primary_key=True)
+    name_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("skill_names.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
 class SkillPost(Base):
     """A skill a member offers to teach, or wants to learn, in one group."""
 
@@ -334,9 +365,14 @@ class SkillPost(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | withdrawn
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The post's normalised skill in the group's keyword index (see SkillName).
+    name_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("skill_names.id"), nullable=True, default=None
+    )
 
     __table_args__ = (
         Index("ix_posts_group", "conversation_id", "status", "kind"),
+        Index("ix_posts_name", "conversation_id", "status", "kind", "name_id", "id", "staff_id"),
         Index("ix_posts_member", "conversation_id", "staff_id"),
         Index("ix_posts_recent", "conversation_id", "created_at"),
         NEVER_REUSED,
