@@ -10,7 +10,9 @@ from pydantic import Field, TypeAdapter
 from bot.clock import utcnow
 from bot.context import Context
 from bot.replies import CardReply, CardUpdate, Reply, ToCurrent, ToGroup, ToMembers
+from storage.db import SCRUB
 from storage.models import OutboxMessage
+from storage.repositories import SCRUB_AFTER_DELIVERY
 
 BATCH_SEND_LIMIT = 20  # DingTalk's oToMessages/batchSend takes at most 20 users
 
@@ -38,6 +40,9 @@ async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
     lease = due + timedelta(seconds=ctx.settings.sender.lease_seconds)
     message = ctx.message
     rows: list[dict[str, Any]] = []
+    # Replies of a unit of work that erased someone's data may name them (and hold their id
+    # for routing): they are deleted once delivered, and the database files scrubbed again.
+    scrub = SCRUB_AFTER_DELIVERY if ctx.session.info.get(SCRUB) else ""
     replies = [part for reply in ctx.replies for part in _split(reply)]
     here = ctx.origin or ctx.conversation  # where the event came from: answers go there
     for index, reply in enumerate(replies):
@@ -80,7 +85,7 @@ async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
                 "next_attempt_at": due,
                 "lease_until": lease,
                 "last_error": "",
-                "route": "",
+                "route": scrub,
                 "created_at": now,
                 "sent_at": None,
             }

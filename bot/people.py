@@ -26,9 +26,10 @@ from bot.errors import UserError
 from bot.i18n import Text
 
 AT = ("@", "＠")
-# An audit line refers to members as {m:<staff id>} or {m:<staff id>|<name then>}; /audit
-# shows the name last seen instead (the name then, for a member the bot never heard from).
-MEMBER_REF = re.compile(r"\{m:([^{}|]{1,200})(?:\|([^{}]{0,200}))?\}")
+# An audit line refers to members as {m:<staff id>}; /audit shows the name last seen instead.
+# Only the id is stored, never the nick: erasing a member replaces the id with a pseudonym
+# (storage.admin), and the line then names "a member".
+MEMBER_REF = re.compile(r"\{m:([^{}]{1,200})\}")
 
 
 class T:
@@ -101,18 +102,13 @@ async def render_refs(ctx: Context, conversation_id: str, text: str) -> str:
     found = MEMBER_REF.findall(text)
     if not found:
         return text
-    shown_names = await names(ctx, conversation_id, [i for i, _ in found], dict(found))
+    shown_names = await names(ctx, conversation_id, found)
     return MEMBER_REF.sub(lambda m: shown_names[m.group(1)], text)
 
 
-def ref(staff_id: str, name: str = "") -> str:
-    """How a stored line (the audit log) refers to a member: rendered as a name when read.
-    ``name`` is kept for a member the bot has not heard from (named by @-mention only)."""
-
-    def bare(text: str) -> str:
-        return "".join(ch for ch in text if ch not in "{}|")
-
-    return "{m:" + bare(staff_id) + (f"|{bare(name)}" if name else "") + "}"
+def ref(staff_id: str) -> str:
+    """How a stored line (the audit log) refers to a member: rendered as a name when read."""
+    return "{m:" + "".join(ch for ch in staff_id if ch not in "{}") + "}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -96,7 +96,7 @@ async def ban(ctx: Context, staff: str | None) -> str:
     added = await ctx.repos.bans.ban(
         ctx.conversation.id, target.staff_id, ctx.member.staff_id, ctx.now
     )
-    ctx.audit_detail = people.ref(target.staff_id, target.name)
+    ctx.audit_detail = people.ref(target.staff_id)
     return ctx.t(T.banned if added else T.already_banned, staff=target.name)
 
 
@@ -112,7 +112,7 @@ async def unban(ctx: Context, staff: str | None) -> str:
     assert ctx.conversation is not None
     target = await people.member(ctx, staff or "")
     removed = await ctx.repos.bans.unban(ctx.conversation.id, target.staff_id)
-    ctx.audit_detail = people.ref(target.staff_id, target.name)
+    ctx.audit_detail = people.ref(target.staff_id)
     return ctx.t(T.unbanned if removed else T.not_banned, staff=target.name)
 
 

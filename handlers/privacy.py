@@ -10,6 +10,8 @@ from bot.errors import UserError
 from bot.i18n import Text
 from bot.replies import CardButton, CardReply, CardResponse, Reply, TextReply, ToMembers
 from bot.router import Arg, PrivacySection, Router
+from storage.db import SCRUB
+from storage.secrets import pseudonym_of
 
 router = Router("privacy")
 
@@ -63,6 +65,18 @@ class T:
         "Erased your data in all {n} groups and this chat:\n{what}",
     )
     erased_in = Text("「{group}」：{what}", "'{group}': {what}")
+    copies = Text("发给你或提到你的消息副本", "copies of messages to or about you")
+    audit = Text("审计记录（删除后匿名保留）", "audit entries (kept under a pseudonym)")
+    ban = Text("封禁记录", "ban")
+    kept = Text("保留：{what}", "Kept: {what}")
+    kept_ban = Text(
+        "封禁记录（群管理员解封前保留，删除数据不能绕过封禁）",
+        "the ban (kept until an admin lifts it; erasing data does not lift a ban)",
+    )
+    kept_audit = Text(
+        "审计记录 {n} 条，已改为匿名编号（群的管理操作需要留痕）",
+        "{n} audit entries, under a pseudonym (the group's admin actions stay on record)",
+    )
 
 
 async def _profile(ctx: Context, conversation_id: str, staff_id: str) -> tuple[int, list[str]]:
@@ -89,6 +103,47 @@ async def _erase_raw(ctx: Context, conversation_id: str, staff_id: str) -> int:
     return await ctx.repos.privacy.erase_raw_messages(conversation_id, staff_id)
 
 
+async def _nicks(ctx: Context, conversation_id: str, staff_id: str) -> list[str]:
+    member = await ctx.repos.members.get(conversation_id, staff_id)
+    names = {member.nick if member else ""}
+    if ctx.member is not None and ctx.member.staff_id == staff_id:
+        names.add(ctx.member.nick)
+    return sorted(n for n in names if n)
+
+
+async def _copies(ctx: Context, conversation_id: str, staff_id: str) -> tuple[int, list[str]]:
+    nicks = await _nicks(ctx, conversation_id, staff_id)
+    return await ctx.repos.privacy.message_copies(conversation_id, staff_id, nicks), []
+
+
+async def _erase_copies(ctx: Context, conversation_id: str, staff_id: str) -> int:
+    nicks = await _nicks(ctx, conversation_id, staff_id)
+    return await ctx.repos.privacy.erase_message_copies(conversation_id, staff_id, nicks)
+
+
+async def _audit(ctx: Context, conversation_id: str, staff_id: str) -> tuple[int, list[str]]:
+    return await ctx.repos.privacy.audit_entries(conversation_id, staff_id), []
+
+
+async def _erase_audit(ctx: Context, conversation_id: str, staff_id: str) -> int:
+    # Counted as kept, not erased: the erase reply names it (see erase_member).
+    pseudonym = await pseudonym_of(ctx.session, conversation_id, staff_id)
+    await ctx.repos.privacy.pseudonymise(conversation_id, staff_id, pseudonym)
+    return 0
+
+
+async def _ban(ctx: Context, conversation_id: str, staff_id: str) -> tuple[int, list[str]]:
+    return int(await ctx.repos.bans.is_banned(conversation_id, staff_id)), []
+
+
+async def _keep_ban(ctx: Context, conversation_id: str, staff_id: str) -> int:
+    return 0
+
+
+# Before the profile (order 10), which forgets the nick these look for.
+router.privacy_section(PrivacySection("copies", T.copies, _copies, _erase_copies, order=5))
+router.privacy_section(PrivacySection("audit", T.audit, _audit, _erase_audit, order=6))
+router.privacy_section(PrivacySection("ban", T.ban, _ban, _keep_ban, order=7))
 router.privacy_section(PrivacySection("profile", T.profile, _profile, _erase_profile, order=10))
 router.privacy_section(PrivacySection("raw", T.raw, _raw, _erase_raw, order=90))
 
@@ -197,23 +252,38 @@ async def erase_member(ctx: Context, conversation_id: str, staff_id: str) -> str
         raise UserError(T.no_request)
     assert ctx.conversation is not None
     if ctx.conversation.is_group:
-        return ctx.t(T.erased, what=await _erase_in(ctx, conversation_id, staff_id))
+        what, kept = await _erase_in(ctx, conversation_id, staff_id)
+        text = ctx.t(T.erased, what=what)
+        return text + ("\n" + ctx.t(T.kept, what=kept) if kept else "")
     places = await _everywhere(ctx)
-    lines = [
-        ctx.t(T.erased_in, group=label, what=await _erase_in(ctx, cid, staff_id))
-        for cid, label in places
-    ]
+    lines = []
+    for cid, label in places:
+        what, kept = await _erase_in(ctx, cid, staff_id)
+        line = ctx.t(T.erased_in, group=label, what=what)
+        lines.append(
+            line + ("；" if ctx.lang == "zh" else "; ") + ctx.t(T.kept, what=kept) if kept else line
+        )
     return ctx.t(T.erased_all, n=len(places) - 1, what="\n".join(lines))
 
 
-async def _erase_in(ctx: Context, conversation_id: str, staff_id: str) -> str:
+async def _erase_in(ctx: Context, conversation_id: str, staff_id: str) -> tuple[str, str]:
+    """Erase the member's data in one conversation: (what went, what was kept and why)."""
+    kept = []
+    audit = await ctx.repos.privacy.audit_entries(conversation_id, staff_id)
+    if audit:
+        kept.append(ctx.t(T.kept_audit, n=audit))
+    if await ctx.repos.bans.is_banned(conversation_id, staff_id):
+        kept.append(ctx.t(T.kept_ban))
     parts = []
     for section in ctx.commands.privacy:
         n = await section.erase(ctx, conversation_id, staff_id)
         if n:
             parts.append(ctx.t(T.erased_item, title=ctx.t(section.title), n=n))
+    # After the commit, SQLite's WAL is checkpointed so no old page copy keeps the data.
+    ctx.session.info[SCRUB] = True
     ctx.log.info("member data erased in %s: %s", conversation_id, parts)
-    return ("，" if ctx.lang == "zh" else ", ").join(parts) or ctx.t(T.erased_nothing)
+    sep = "，" if ctx.lang == "zh" else ", "
+    return sep.join(parts) or ctx.t(T.erased_nothing), sep.join(kept)
 
 
 @router.action("confirm", kind="forget")

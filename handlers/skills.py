@@ -24,7 +24,7 @@ from handlers.skill_match import (
     substrings,
 )
 from storage.models import SkillPost, Swap
-from storage.skills import SkillRepo
+from storage.skills import LedgerConflict, SkillRepo
 
 router = Router("skills", module="skills")
 
@@ -144,6 +144,11 @@ class T:
     confirmed = Text(
         "交换 #{id} 已确认：{teacher} +{hours}，{learner} -{hours} 时间币。",
         "Swap #{id} confirmed: {teacher} +{hours}, {learner} -{hours} credits.",
+    )
+    ledger_conflict = Text(
+        "交换 #{id} 的时间币没能记账（账目冲突），什么都没有变动。已记录，请联系管理员。",
+        "Swap #{id} could not be booked (a ledger conflict); nothing changed. "
+        "It has been logged; please contact an admin.",
     )
     credits_header = Text("你在本群的时间币：{balance}", "Your time credits here: {balance}")
     credits_line = Text("- 交换 #{swap}：{amount}（{day}）", "- swap #{swap}: {amount} ({day})")
@@ -645,9 +650,15 @@ async def _confirm(ctx: Context, swap_id: int) -> tuple[str, Swap]:
     if not await ctx.repos.swaps.move(found, ("done_pending",), "done", ctx.now):
         raise UserError(T.not_open, id=swap_id, status=_status(ctx, found.status))
     assert found.hours is not None
-    await ctx.repos.ledger.transfer(
-        ctx.conversation.id, found.id, found.teacher, found.learner, found.hours, ctx.now
-    )
+    try:
+        await ctx.repos.ledger.transfer(
+            ctx.conversation.id, found.id, found.teacher, found.learner, found.hours, ctx.now
+        )
+    except LedgerConflict as exc:
+        # Never a reply claiming +N when nothing was booked: the UserError rolls back the
+        # status change too, and operators see the conflict in the log.
+        ctx.log.error("swap #%s not booked: %s", found.id, exc)
+        raise UserError(T.ledger_conflict, id=swap_id) from None
     who = await people.names(ctx, found.conversation_id, [found.teacher, found.learner])
     message = ctx.t(
         T.confirmed,

@@ -490,7 +490,7 @@ async def event_done(ctx: Context, id: int, absent: list[str]) -> str:
     credited = await ctx.repos.hours.credit(event, came, ctx.now)
     await ctx.repos.events.set_status(event, "done")
     ctx.audit_detail = f"{id}" + (
-        f" {ctx.t(T.audit_absent)} " + "、".join(people.ref(m.staff_id, m.name) for m in missing)
+        f" {ctx.t(T.audit_absent)} " + "、".join(people.ref(m.staff_id) for m in missing)
         if missing
         else ""
     )

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AuditEntry, Ban, ForgetRequest, InboxEvent, Member, OutboxMessage
-from storage.repositories import _core, _insert, _prebuilt
+from storage.models import (
+    AuditEntry,
+    Ban,
+    CardInstance,
+    Event,
+    ForgetRequest,
+    InboxEvent,
+    Member,
+    OutboxMessage,
+    Story,
+)
+from storage.repositories import SCRUB_AFTER_DELIVERY, _core, _insert, _prebuilt
 
 _BANS: Table = Ban.__table__  # type: ignore[assignment]
 
@@ -164,3 +175,114 @@ class PrivacyRepo:
             )
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    def _copies(self, conversation_id: str, staff_id: str, nicks: list[str]) -> Any:
+        """Outbox rows of this group (or one to one) that name or answer the member."""
+        mentions = [OutboxMessage.reply.contains(staff_id, autoescape=True)]
+        mentions += [OutboxMessage.reply.contains(n, autoescape=True) for n in nicks if n]
+        # Replies to the member's own messages and clicks (their idempotency key starts with
+        # the inbox key): delivery blanks the routing fields, the key still links them.
+        caused = exists().where(
+            InboxEvent.conversation_id == conversation_id,
+            InboxEvent.staff_id == staff_id,
+            OutboxMessage.idem_key.like(InboxEvent.key.concat("#%")),
+        )
+        return (
+            OutboxMessage.conversation_id.in_([conversation_id, ""]),
+            or_(OutboxMessage.reply_staff_id == staff_id, caused, *mentions),
+        )
+
+    async def message_copies(self, conversation_id: str, staff_id: str, nicks: list[str]) -> int:
+        """Copies of messages to or about the member the outbox still holds."""
+        return int(
+            await self.session.scalar(
+                select(func.count(OutboxMessage.id)).where(
+                    *self._copies(conversation_id, staff_id, nicks)
+                )
+            )
+            or 0
+        )
+
+    async def erase_message_copies(
+        self, conversation_id: str, staff_id: str, nicks: list[str]
+    ) -> int:
+        """Delete delivered copies of messages to or about the member (their own /mydata
+        dump included) and blank other members' handled messages that name them. Replies
+        still waiting are delivered first (delivery blanks their routing fields)."""
+        result = await self.session.execute(
+            delete(OutboxMessage).where(
+                *self._copies(conversation_id, staff_id, nicks),
+                OutboxMessage.status != "pending",
+            )
+        )
+        erased = int(getattr(result, "rowcount", 0) or 0)
+        # Copies still waiting go out first and are deleted when their delivery is marked.
+        await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                *self._copies(conversation_id, staff_id, nicks),
+                OutboxMessage.status == "pending",
+            )
+            .values(route=SCRUB_AFTER_DELIVERY)
+        )
+        names = [staff_id, *(n for n in nicks if n)]
+        result = await self.session.execute(
+            update(InboxEvent)
+            .where(
+                InboxEvent.conversation_id == conversation_id,
+                InboxEvent.status != "received",
+                or_(*(InboxEvent.payload.contains(n, autoescape=True) for n in names)),
+            )
+            .values(payload="{}", response=None)
+        )
+        await self.session.execute(
+            delete(CardInstance).where(
+                CardInstance.conversation_id.in_([conversation_id, ""]),
+                CardInstance.entity_id == staff_id,
+            )
+        )
+        return erased + int(getattr(result, "rowcount", 0) or 0)
+
+    async def audit_entries(self, conversation_id: str, staff_id: str) -> int:
+        """Audit entries by or about the member."""
+        return int(
+            await self.session.scalar(
+                select(func.count(AuditEntry.id)).where(
+                    AuditEntry.conversation_id == conversation_id,
+                    or_(
+                        AuditEntry.staff_id == staff_id,
+                        AuditEntry.detail.contains(staff_id, autoescape=True),
+                    ),
+                )
+            )
+            or 0
+        )
+
+    async def pseudonymise(self, conversation_id: str, staff_id: str, pseudonym: str) -> int:
+        """Keep the group's records of admin actions, with the member's id replaced by a
+        pseudonym: in the audit log, and where they decided, created or banned."""
+        audit = await self.session.execute(
+            update(AuditEntry)
+            .where(
+                AuditEntry.conversation_id == conversation_id,
+                or_(
+                    AuditEntry.staff_id == staff_id,
+                    AuditEntry.detail.contains(staff_id, autoescape=True),
+                ),
+            )
+            .values(
+                staff_id=func.replace(AuditEntry.staff_id, staff_id, pseudonym),
+                detail=func.replace(AuditEntry.detail, staff_id, pseudonym),
+            )
+        )
+        for model, column in (
+            (Story, Story.decided_by),
+            (Event, Event.created_by),
+            (Ban, Ban.banned_by),
+        ):
+            await self.session.execute(
+                update(model)
+                .where(model.conversation_id == conversation_id, column == staff_id)
+                .values({column.key: pseudonym})
+            )
+        return int(getattr(audit, "rowcount", 0) or 0)

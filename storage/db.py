@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
+# Set ``session.info[SCRUB] = True`` in a unit of work that erased personal data: after the
+# commit, SQLite's WAL is checkpointed and truncated so no old page copy keeps it.
+SCRUB = "scrub"
+
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # Autocommit at the driver level; SQLAlchemy's "begin" hook issues BEGIN IMMEDIATE so a
@@ -34,6 +38,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Deleted and overwritten content is zeroed on disk, not just unlinked, so an erased
+    # member's data cannot be read back from free pages (https://sqlite.org/pragma.html
+    # #pragma_secure_delete); with the WAL checkpoint after an erasure (``scrub``) no readable
+    # page of the database files keeps it.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -73,8 +82,26 @@ class Database:
             async with self.sessions() as session, session.begin():
                 yield session
             return
-        async with self._writer, self.sessions() as session, session.begin():
-            yield session
+        async with self._writer:
+            async with self.sessions() as session, session.begin():
+                yield session
+            if session.info.pop(SCRUB, False):
+                await self._checkpoint()
+
+    async def _checkpoint(self) -> None:
+        """Copy the WAL into the database file and truncate it: the WAL keeps old versions
+        of pages (an erased member's rows among them) until a checkpoint resets it
+        (https://sqlite.org/pragma.html#pragma_wal_checkpoint)."""
+        async with self.engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
+            try:
+                await cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy, _, _ = await cursor.fetchone()
+            finally:
+                await cursor.close()
+        if busy:
+            log.warning("WAL checkpoint after an erasure was blocked by a reader")
 
     async def migrate(self) -> None:
         """Bring the schema to the newest revision (safe with several processes on PostgreSQL)."""

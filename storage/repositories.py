@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import SCRUB
 from storage.models import (
     CardInstance,
     Conversation,
@@ -38,6 +39,9 @@ _MEMBERS: Table = Member.__table__  # type: ignore[assignment]
 _SETTINGS: Table = GroupSettings.__table__  # type: ignore[assignment]
 _CARDS: Table = CardInstance.__table__  # type: ignore[assignment]
 _PREBUILT: dict[tuple[str, str], Any] = {}
+
+# The ``route`` of a waiting outbox row that an erasure wants gone once it is delivered.
+SCRUB_AFTER_DELIVERY = "scrub"
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -285,7 +289,23 @@ class OutboxRepo:
         return list(result.scalars())
 
     async def mark_sent(self, sent: list[tuple[int, str]], now: datetime) -> None:
-        """Record deliveries: (outbox id, route) pairs."""
+        """Record deliveries: (outbox id, route) pairs. Rows an erasure flagged while they
+        were waiting are deleted instead, and the database files are scrubbed after."""
+        scrub = _prebuilt(
+            self.session,
+            "scrub_sent",
+            lambda _: (
+                delete(_OUTBOX)
+                .where(
+                    _OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
+                    _OUTBOX.c.route == SCRUB_AFTER_DELIVERY,
+                )
+                .returning(_OUTBOX.c.id)
+            ),
+        )
+        scrubbed = await _core(self.session, scrub, {"ids": [oid for oid, _ in sent]})
+        if scrubbed.first() is not None:
+            self.session.info[SCRUB] = True
         stmt = _prebuilt(
             self.session,
             "mark_sent",
@@ -298,6 +318,10 @@ class OutboxRepo:
                     lease_until=None,
                     route=bindparam("how"),
                     last_error="",
+                    # Routing needs these no more: a delivered row keeps no member's id
+                    # and no session link (erasure then finds nothing left to scrub here).
+                    reply_staff_id="",
+                    session_webhook="",
                 )
             ),
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import BigId, LedgerEntry, SkillName, SkillPost, SkillTerm, Swap
 from storage.repositories import _core, _dialect, _insert, _prebuilt
+from storage.secrets import pseudonym_of
 
 _NAMES: Table = SkillName.__table__  # type: ignore[assignment]
 _TERMS: Table = SkillTerm.__table__  # type: ignore[assignment]
@@ -510,10 +510,8 @@ class SwapRepo:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
-def anonymous(conversation_id: str, staff_id: str) -> str:
-    """The ledger account an erased member's legs move to (not reversible to the id)."""
-    digest = hashlib.sha256(f"{conversation_id}\0{staff_id}\0community-bot".encode()).hexdigest()
-    return f"erased:{digest[:16]}"
+class LedgerConflict(Exception):
+    """A swap's legs could not both be booked; nothing was."""
 
 
 @dataclass(slots=True)
@@ -530,32 +528,38 @@ class LedgerRepo:
         learner: str,
         hours: float,
         now: datetime,
-    ) -> bool:
-        """Book a swap's two legs; False when they were already booked."""
-        result = await self.session.execute(
-            _insert(self.session, LedgerEntry)
-            .values(
-                [
-                    {
-                        "conversation_id": conversation_id,
-                        "swap_id": swap_id,
-                        "account": teacher,
-                        "amount": hours,
-                        "at": now,
-                    },
-                    {
-                        "conversation_id": conversation_id,
-                        "swap_id": swap_id,
-                        "account": learner,
-                        "amount": -hours,
-                        "at": now,
-                    },
-                ]
+    ) -> None:
+        """Book a swap's two legs together, or nothing: raises ``LedgerConflict`` (with no
+        leg written) when either leg exists already, e.g. a leftover of an erased swap whose
+        number came back. A one-legged booking would leave the ledger out of balance."""
+        # The savepoint rolls back when the block raises, so no leg survives a conflict.
+        async with self.session.begin_nested():
+            result = await self.session.execute(
+                _insert(self.session, LedgerEntry)
+                .values(
+                    [
+                        {
+                            "conversation_id": conversation_id,
+                            "swap_id": swap_id,
+                            "account": teacher,
+                            "amount": hours,
+                            "at": now,
+                        },
+                        {
+                            "conversation_id": conversation_id,
+                            "swap_id": swap_id,
+                            "account": learner,
+                            "amount": -hours,
+                            "at": now,
+                        },
+                    ]
+                )
+                .on_conflict_do_nothing(index_elements=["swap_id", "account"])
+                .returning(LedgerEntry.id)
             )
-            .on_conflict_do_nothing(index_elements=["swap_id", "account"])
-            .returning(LedgerEntry.id)
-        )
-        return len(result.all()) == 2
+            booked = len(result.all())
+            if booked != 2:
+                raise LedgerConflict(f"swap {swap_id}: {booked} of 2 legs could be booked")
 
     async def balance(self, conversation_id: str, account: str) -> float:
         """An account's balance."""
@@ -590,6 +594,6 @@ class LedgerRepo:
         result = await self.session.execute(
             update(LedgerEntry)
             .where(LedgerEntry.conversation_id == conversation_id, LedgerEntry.account == staff_id)
-            .values(account=anonymous(conversation_id, staff_id))
+            .values(account=await pseudonym_of(self.session, conversation_id, staff_id))
         )
         return int(getattr(result, "rowcount", 0) or 0)

@@ -74,6 +74,7 @@ async def test_the_dingtalk_admin_flag_counts_only_where_trusted(
 async def test_admin_actions_are_audited(standin: StandIn, start_bot: BotFactory) -> None:
     app = await start_bot(cards=CARDS)
     story_id, _ = await submit_and_approve(standin)
+    await say(standin, "/帮助", sender="mallory")  # the bot knows mallory's name from here on
     await say(standin, "/封禁 @Mallory", sender="admin1", at=["mallory"])
     sent = await say(standin, "/审计", sender="admin1")
     # Names, the command as the admin typed it, no keys or reprs.

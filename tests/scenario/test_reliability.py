@@ -6,15 +6,22 @@ import asyncio
 import json
 import uuid
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import select
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
 
 from bot import dispatch
 from bot.clock import ManualClock
 from bot.sandbox.standin import BOT_TOPIC, CARD_TOPIC, StandIn
-from storage.models import InboxEvent, Signup
+from storage.models import Base, InboxEvent, LedgerEntry, OutboxMessage, Signup
 from tests.conftest import BotFactory, eventually
+from tests.scenario.test_skills import first_id, propose
+from tests.scenario.test_stories import reply_texts, say
+from tests.scenario.test_volunteers import NOW as VOLUNTEER_NOW
 from tests.scenario.test_volunteers import publish, start
 
 POISON = "\ud83d"  # half an emoji: what a UTF-16 truncation leaves
@@ -139,3 +146,148 @@ async def test_garbage_frames_are_acked_so_they_are_not_redelivered_forever(
     push = await standin.say("/nosuch-alive")
     assert push.ack is not None
     await standin.wait_sent(where=lambda s: "/nosuch-alive" in s.text)
+
+
+_LEDGER_BOTS: dict[int, Any] = {}
+MEMBERS = ["ann", "ben", "cat", "dan"]
+_step = st.one_of(
+    st.tuples(
+        st.just("swap"),
+        st.integers(0, 3),
+        st.integers(0, 3),
+        st.sampled_from([0.5, 1.0, 2.5]),
+        st.booleans(),
+    ),
+    st.tuples(st.just("forget"), st.integers(0, 3)),
+    st.tuples(st.just("reuse"), st.integers(0, 3), st.integers(0, 3)),
+)
+
+
+@settings(
+    max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(_step, min_size=1, max_size=5))
+@example([("reuse", 0, 1), ("forget", 1), ("swap", 1, 2, 1.0, True), ("reuse", 2, 0)])
+async def test_the_ledger_sums_to_zero_after_swaps_erasures_races_and_number_reuse(
+    standin: StandIn, start_bot: BotFactory, steps: list[tuple[Any, ...]]
+) -> None:
+    # One bot per stand-in (so per test run): the examples pile up in one ledger.
+    app = _LEDGER_BOTS.get(id(standin))
+    if app is None:
+        app = _LEDGER_BOTS[id(standin)] = await start_bot(cards={})
+    for step in steps:
+        if step[0] == "forget":
+            await say(standin, "/删除我的数据", sender=MEMBERS[step[1]])
+            await say(standin, "/删除我的数据 确认", sender=MEMBERS[step[1]])
+            continue
+        teacher_i, learner_i = step[1], step[2]
+        if teacher_i == learner_i:
+            continue
+        teacher, learner = MEMBERS[teacher_i], MEMBERS[learner_i]
+        posted = await say(standin, f"/我会 技能{teacher_i}{learner_i}", sender=teacher)
+        swap_id = await propose(standin, first_id(posted.text), learner)
+        await say(standin, f"/交换 接受 {swap_id}", sender=teacher)
+        await say(standin, f"/交换完成 {swap_id} 2", sender=learner)
+        if step[0] == "reuse":
+            # A leftover of an erased swap that had this number (what an id handed out
+            # twice leaves behind): balanced on its own, sharing the teacher's account.
+            async with app.db.transaction() as session:
+                for account, amount in ((teacher, 4.0), ("erased:someone", -4.0)):
+                    session.add(
+                        LedgerEntry(
+                            conversation_id="cid-group-1",
+                            swap_id=swap_id,
+                            account=account,
+                            amount=amount,
+                            at=app.clock.now(),
+                        )
+                    )
+            sent = await say(standin, f"/交换 确认 {swap_id}", sender=teacher)
+            assert "没能记账" in sent.text and "+" not in sent.text, sent.text
+            continue
+        race = step[4]
+        confirms = [say(standin, f"/交换 确认 {swap_id}", sender=teacher)]
+        if race:  # pressed twice at once: booked once
+            confirms.append(say(standin, f"/交换 确认 {swap_id}", sender=teacher))
+        answers = await asyncio.gather(*confirms)
+        assert sum("已确认" in a.text for a in answers) == 1, [a.text for a in answers]
+    async with app.db.transaction() as session:
+        total = await session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0.0)))
+        per_swap = (
+            await session.execute(
+                select(LedgerEntry.swap_id, func.count(), func.sum(LedgerEntry.amount)).group_by(
+                    LedgerEntry.swap_id
+                )
+            )
+        ).all()
+    assert abs(total) < 1e-9
+    for swap, legs, amount in per_swap:
+        assert legs in (2, 4) and abs(amount) < 1e-9, (swap, legs, amount)
+
+
+async def test_after_forget_no_row_and_no_page_of_the_database_files_holds_the_member(
+    standin: StandIn, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    who, nick, words = "stf8472zq", "Zyxwquill", "Quokkabananas"
+    app = await start_bot(
+        cards={"story_template": "tpl-story", "event_template": "tpl-event"},
+        stories={"review_default": False},
+        clock=ManualClock(VOLUNTEER_NOW),
+    )
+    story = await reply_texts(standin, f"/故事 {words}标题 | {words}正文", 2, sender=who, nick=nick)
+    bob = await reply_texts(standin, "/故事 鲍勃 | 鲍勃的故事", 2, sender="bob")
+    story_id = int(story[0].text.split("#")[1].split(" ")[0])
+    await say(standin, f"/赞 {int(bob[0].text.split('#')[1].split(' ')[0])}", sender=who, nick=nick)
+    await standin.click(story[1].out_track_id, "bob", {"action": "like", "id": str(story_id)})
+    # A swap with credits, so the ledger keeps a (pseudonymous) leg.
+    await say(standin, f"/我会 {words}技能 | 周末", sender=who, nick=nick)
+    posts = await say(standin, "/技能", sender="bob")
+    swap_id = await propose(standin, first_id(posts.text), "bob")
+    await say(standin, f"/交换 接受 {swap_id}", sender=who, nick=nick)
+    await say(standin, f"/交换完成 {swap_id} 2", sender="bob")
+    await say(standin, f"/交换 确认 {swap_id}", sender=who, nick=nick)
+    # A sign-up by card, an admin action about the member, and their /mydata dump.
+    event_id, track = await publish(standin, seats=3)
+    await standin.click(track, who, {"action": "join", "id": str(event_id)})
+    await say(standin, f"/封禁 {who}", sender="admin1")
+    await say(standin, f"/解封 {who}", sender="admin1")
+    report = await say(standin, "/我的数据", sender=who, nick=nick)
+    dump = next(
+        s.text for s in standin.sent if s.route == "o2o" and who in s.user_ids and "存储" in s.text
+    )
+    assert "发给你或提到你的消息副本" in dump and "审计记录" in dump, dump
+    assert "已私信" in report.text
+
+    await say(standin, "/删除我的数据", sender=who, nick=nick)
+    sent = await say(standin, "/删除我的数据 确认", sender=who, nick=nick)
+    assert "已删除你在本群的数据" in sent.text and "审计记录 2 条" in sent.text, sent.text
+    await app.sender.deliver_due()
+    await app.sender.stop()  # every mark committed
+    async with app.db.transaction() as session:
+        pending = await session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent")
+        )
+        assert pending == 0
+        for table in Base.metadata.sorted_tables:
+            for row in (await session.execute(select(table))).all():
+                for needle in (who, nick, words):
+                    assert needle not in str(row), (table.name, row)
+        legs = (await session.execute(select(LedgerEntry.account))).scalars().all()
+        assert (
+            sorted(legs)[0] == "bob"
+            and legs
+            and all(a == "bob" or a.startswith("erased:") for a in legs)
+        )
+    # Not just the rows: no page of the database files (WAL included) keeps them either,
+    # read while the bot runs (closing the last connection would checkpoint the WAL anyway).
+    files = _database_files(tmp_path)
+    assert set(files) >= {"bot.sqlite3"}
+    for name, data in files.items():
+        for needle in (who, nick, words):
+            at = data.find(needle.encode())
+            assert at < 0, (name, needle, data[max(0, at - 300) : at + 100])
+
+
+def _database_files(folder: Path) -> dict[str, bytes]:
+    """The bytes of the SQLite database file and its -wal / -shm companions."""
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.name.startswith("bot.sqlite3")}
