@@ -9,6 +9,9 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import setup_logging
 
@@ -45,6 +48,13 @@ async def _run(settings: Settings) -> int:
         await task
     except asyncio.CancelledError:
         return 0  # SIGINT / SIGTERM: a clean stop
+    except DBAPIError as exc:
+        # A corrupted or unreadable database: one clear line naming it, not a traceback.
+        url = make_url(settings.storage.url).render_as_string(hide_password=True)
+        reason = str(exc.orig).splitlines()[0] if exc.orig is not None else type(exc).__name__
+        print(f"community-bot: database error: {url}: {reason}", file=sys.stderr)
+        logging.getLogger("bot").critical("database error: %s: %s", url, reason)
+        return 3
     except Exception:
         # A part of the bot could not be kept running: exit non-zero so that systemd,
         # Kubernetes or whoever started us notices, rather than look alive doing nothing.

@@ -285,7 +285,8 @@ class Context:
         """The numeric entity id a card button sent; ``unknown`` (with ``{id}``) when it is
         missing or not a number, so a forged or stale click gets a clear refusal."""
         raw = self.click.entity_id if self.click is not None else ""
-        if not raw.isdigit() or len(raw) > 18:
+        # ASCII digits only: str.isdigit() accepts "²", which int() then refuses.
+        if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
             raise UserError(unknown, id=safety.plain(raw[:20]) or "?")
         return int(raw)
 

@@ -503,9 +503,15 @@ class Dispatcher:
         except ValidationError:
             click = None
         card = await self._card(session, click.out_track_id) if click is not None else None
+        if click is not None and card is not None and "id" not in click.params:
+            # A button that sends only the constant ``action`` (the tutorial's builder sets
+            # 回传参数 as constants; docs/cards.md) acts on the entity this database put on the
+            # card, found by its outTrackId (unique forever). An id the button does send is
+            # checked by the handler as before.
+            click = click.model_copy(update={"params": {**click.params, "id": card.entity_id}})
         route = (
             self.commands.action(click.action, card.kind)
-            if click is not None and card is not None
+            if click is not None and card is not None and _on_card(click, card)
             else None
         )
         return _Clicked(key, data, click, card, route)
@@ -637,6 +643,26 @@ def _audit_value(value: object) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M")
     return str(value)
+
+
+def _on_card(click: CardClick, card: CardInstance) -> bool:
+    """Whether the click's verb is one of the card's buttons and its id the card's entity:
+    a forged click (an "approve" sent on an event card) is refused and logged. Cards with
+    no recorded buttons (delivered before they were recorded) are judged by kind alone."""
+    if not card.actions:
+        return True
+    if click.action in card.actions.split(",") and click.entity_id == card.entity_id:
+        return True
+    log.warning(
+        "forged click refused: %r on %r for %s card %s (entity %s, buttons %s)",
+        click.action[:40],
+        click.entity_id[:40],
+        card.kind,
+        card.out_track_id,
+        card.entity_id,
+        card.actions,
+    )
+    return False
 
 
 def _brief(exc: BaseException) -> str:

@@ -54,6 +54,8 @@ class T:
     out_of_range = Text(
         "「{label}」应在 {low} 到 {high} 之间。", "{label} must be between {low} and {high}."
     )
+    too_small = Text("「{label}」应不小于 {low}。", "{label} must be at least {low}.")
+    too_large = Text("「{label}」应不大于 {high}。", "{label} must be at most {high}.")
     bad_datetime = Text(
         "「{label}」的格式应为 YYYY-MM-DD HH:MM，收到「{value}」。",
         "{label} must look like YYYY-MM-DD HH:MM, got '{value}'.",
@@ -477,9 +479,14 @@ def _convert(spec: CommandSpec, arg: Arg, value: str | list[str], lang: Lang) ->
     folded = unicodedata.normalize("NFKC", value).strip()
     shown = safety.plain(value[:40])
     if arg.kind == "int":
-        if not re.fullmatch(r"[+-]?\d{1,12}", folded):
+        # Any length of digits is a whole number (a 13-digit one too); what is too large for
+        # the database's 64-bit integers is out of range, said so, never "not an integer".
+        if not re.fullmatch(r"[+-]?[0-9]{1,40}", folded):
             raise _usage_error(spec, lang, T.not_int, label=label, value=shown)
         number: float = int(folded)
+        high = min(arg.high, INT_MAX) if arg.high is not None else INT_MAX
+        if number > high or number < -INT_MAX:
+            raise _range_error(spec, arg, lang, label, high=high)
     elif arg.kind == "float":
         if not re.fullmatch(r"[+-]?(\d{1,9}(\.\d{1,4})?|\.\d{1,4})", folded):
             raise _usage_error(spec, lang, T.not_number, label=label, value=shown)
@@ -499,5 +506,27 @@ def _convert(spec: CommandSpec, arg: Arg, value: str | list[str], lang: Lang) ->
     else:  # pragma: no cover - exhaustive
         raise AssertionError(arg.kind)
     if (arg.low is not None and number < arg.low) or (arg.high is not None and number > arg.high):
-        raise _usage_error(spec, lang, T.out_of_range, label=label, low=arg.low, high=arg.high)
+        raise _range_error(spec, arg, lang, label, high=arg.high)
     return int(number) if arg.kind == "int" else number
+
+
+INT_MAX = 2**63 - 1  # BIGINT on PostgreSQL, INTEGER on SQLite
+
+
+def _shown(bound: float) -> str:
+    return str(int(bound)) if float(bound).is_integer() else str(bound)
+
+
+def _range_error(
+    spec: CommandSpec, arg: Arg, lang: Lang, label: str, high: float | None
+) -> UserError:
+    """The range a value must lie in, naming only the bounds there are (never "None")."""
+    low = arg.low
+    if low is not None and high is not None:
+        return _usage_error(
+            spec, lang, T.out_of_range, label=label, low=_shown(low), high=_shown(high)
+        )
+    if low is not None:
+        return _usage_error(spec, lang, T.too_small, label=label, low=_shown(low))
+    assert high is not None
+    return _usage_error(spec, lang, T.too_large, label=label, high=_shown(high))

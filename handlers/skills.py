@@ -463,7 +463,6 @@ def swap_card(ctx: Context, swap: Swap, proposer_nick: str, partner_nick: str) -
         kind="swap",
         entity_id=str(swap.id),
         template_id=ctx.settings.cards.swap_template,
-        out_track_id=f"swap-{swap.id}",
         title=data["title"],
         data=data,
         buttons=[
@@ -578,6 +577,7 @@ async def _answer(ctx: Context, swap_id: int, *, accept: bool) -> tuple[str, lis
     aliases=["交换 接受"],
     help=T.help_accept,
     args=[Arg("id", T.swap_id, kind="int", low=1)],
+    acts=True,
 )
 async def accept(ctx: Context, id: int) -> list[Reply]:
     """Accept: both are introduced and the proposer is told."""
@@ -605,6 +605,7 @@ async def decline(ctx: Context, id: int) -> list[Reply]:
         Arg("id", T.swap_id, kind="int", low=1),
         Arg("hours", T.hours, kind="float", low=0.5, high=24),
     ],
+    acts=True,
 )
 async def done(ctx: Context, id: int, hours: float) -> list[Reply]:
     """Either side records a finished swap; the other must confirm before credits move."""
@@ -675,6 +676,7 @@ async def _confirm(ctx: Context, swap_id: int) -> tuple[str, Swap]:
     aliases=["交换 确认"],
     help=T.help_confirm,
     args=[Arg("id", T.swap_id, kind="int", low=1)],
+    acts=True,
 )
 async def confirm(ctx: Context, id: int) -> list[Reply]:
     """The other side confirms; only then do the hours move, once."""
@@ -697,7 +699,7 @@ async def answer_click(ctx: Context) -> CardResponse:
     )
 
 
-@router.action("confirm", kind="swap")
+@router.action("confirm", kind="swap", acts=True)
 async def confirm_click(ctx: Context) -> CardResponse:
     """Confirm on the card (only the side that did not record it)."""
     assert ctx.click is not None

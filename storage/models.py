@@ -134,6 +134,8 @@ class CardInstance(Base):
     conversation_id: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String(64))
+    # The verbs of the card's buttons, comma-separated (empty: not recorded, older cards).
+    actions: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (

@@ -347,6 +347,13 @@ class OutboxRepo:
             )
         )
 
+    async def rewrite(self, message_id: int, reply: str) -> None:
+        """Replace a row's reply (a batchSend answered for part of its users: the row keeps
+        the rest)."""
+        await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message_id).values(reply=reply)
+        )
+
     async def next_due_at(self) -> datetime | None:
         """When the earliest pending row becomes due."""
         return (
@@ -522,9 +529,16 @@ class CardRepo:
     session: AsyncSession
 
     async def remember(
-        self, *, out_track_id: str, conversation_id: str, kind: str, entity_id: str, now: datetime
+        self,
+        *,
+        out_track_id: str,
+        conversation_id: str,
+        kind: str,
+        entity_id: str,
+        now: datetime,
+        actions: list[str] | None = None,
     ) -> None:
-        """Record a card instance (idempotent)."""
+        """Record a card instance with its buttons' verbs (idempotent)."""
         await self.session.execute(
             _insert(self.session, CardInstance)
             .values(
@@ -532,6 +546,7 @@ class CardRepo:
                 conversation_id=conversation_id,
                 kind=kind,
                 entity_id=entity_id,
+                actions=",".join(actions or [])[:200],
                 created_at=now,
             )
             .on_conflict_do_nothing(index_elements=["out_track_id"])

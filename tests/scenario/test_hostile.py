@@ -19,8 +19,8 @@ HOSTILE_MESSAGES: list[tuple[str, str]] = [
     ("/" + "a" * 5000, "no command '/aaaaaaaa"),
     ("/赞 1; DROP TABLE stories;--", "用法：/赞 <故事编号>"),
     ("/赞 ' OR 1=1 --", "用法：/赞 <故事编号>"),
-    ("/赞 99999999999999999999", "应为整数"),
-    ("/赞 -1", "应在 1 到"),
+    ("/赞 99999999999999999999", "应在 1 到 9223372036854775807 之间"),
+    ("/赞 -1", "应不小于 1"),
     ("/赞 🎉", "应为整数"),
     ("/赞 1.5", "应为整数"),
     ("😀😀😀", "发送 /帮助"),
@@ -57,8 +57,9 @@ async def test_hostile_messages_get_clear_answers_and_change_nothing_wrong(
             for field in (title, body):
                 assert not any(ch in field for ch in "\x00\x07\x1b\x08\u202e\u202c\u2066\u2069")
         assert ("Robert'); DROP TABLE stories;--", "{name} {0} %s") in stories
-        integrity = (await session.execute(text("PRAGMA integrity_check"))).scalar()
-        assert integrity == "ok"
+        if bot.db.is_sqlite:  # PostgreSQL has no file-level check to ask for
+            integrity = (await session.execute(text("PRAGMA integrity_check"))).scalar()
+            assert integrity == "ok"
 
 
 async def test_smuggled_markup_is_inert_in_cards_and_markdown(
@@ -105,7 +106,6 @@ async def test_malformed_pushes_are_acked_and_harmless(standin: StandIn, bot: An
         {"action": 5, "id": "1"},
         {"action": "like", "id": "1e9999"},
         {"action": "like", "id": "-1"},
-        {"action": "like"},
         {"action": ["like"], "id": ["1"]},
         {"action": "like", "id": "1" * 400},
         {"action": "approve", "id": "1"},
@@ -135,10 +135,9 @@ async def test_a_click_for_an_entity_of_another_group_is_refused(
     their_id = theirs[0].text.split("#")[1].split(" ")[0]
     # A button on our group's card, pointed at the other group's story.
     push = await standin.click(ours[1].out_track_id, "mallory", {"action": "like", "id": their_id})
-    assert (
-        f"没有编号为 {their_id} 的故事"
-        in StandIn.response_of(push)["userPrivateData"]["cardParamMap"]["message"]
-    )
+    # Refused before it reaches the story: the id is not the card's own.
+    message = StandIn.response_of(push)["userPrivateData"]["cardParamMap"]["message"]
+    assert message == "这张卡片已失效。", message
     async with bot.db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(Like)) == 0
 

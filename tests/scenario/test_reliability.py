@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from bot import dispatch
 from bot.clock import ManualClock
 from bot.sandbox.standin import BOT_TOPIC, CARD_TOPIC, StandIn
-from storage.models import Base, InboxEvent, LedgerEntry, OutboxMessage, Signup
+from storage.models import Base, InboxEvent, LedgerEntry, OutboxMessage, Signup, Story
 from tests.conftest import BotFactory, eventually
+from tests.scenario.test_crash import start_process, write_config
 from tests.scenario.test_skills import first_id, propose
 from tests.scenario.test_stories import reply_texts, say
 from tests.scenario.test_volunteers import NOW as VOLUNTEER_NOW
@@ -280,6 +281,8 @@ async def test_after_forget_no_row_and_no_page_of_the_database_files_holds_the_m
         )
     # Not just the rows: no page of the database files (WAL included) keeps them either,
     # read while the bot runs (closing the last connection would checkpoint the WAL anyway).
+    if not app.db.is_sqlite:
+        return  # PostgreSQL's files are the server's, not this test's to read
     files = _database_files(tmp_path)
     assert set(files) >= {"bot.sqlite3"}
     for name, data in files.items():
@@ -291,3 +294,106 @@ async def test_after_forget_no_row_and_no_page_of_the_database_files_holds_the_m
 def _database_files(folder: Path) -> dict[str, bytes]:
     """The bytes of the SQLite database file and its -wal / -shm companions."""
     return {p.name: p.read_bytes() for p in folder.iterdir() if p.name.startswith("bot.sqlite3")}
+
+
+# -- the smaller defects ---------------------------------------------------------------------
+
+
+async def test_numbers_get_the_right_complaint(standin: StandIn, start_bot: BotFactory) -> None:
+    await start_bot()
+    sent = await say(standin, "/赞 0")
+    assert "应不小于 1" in sent.text and "None" not in sent.text, sent.text
+    sent = await say(standin, "/赞 1234567890123")  # 13 digits: a number, just no such story
+    assert "没有编号为 1234567890123 的故事" in sent.text, sent.text
+    sent = await say(standin, "/赞 99999999999999999999")
+    assert "9223372036854775807" in sent.text and "整数" not in sent.text, sent.text
+
+
+async def test_a_superscript_click_id_is_refused_not_a_failure(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    await start_bot(cards={"story_template": "tpl-story"}, stories={"review_default": False})
+    story = await reply_texts(standin, "/故事 上标 | 上标的故事", 2, sender="alice")
+    track = story[1].out_track_id
+    push = await standin.click(track, "bob", {"action": "like", "id": "²"})
+    message = StandIn.response_of(push)["userPrivateData"]["cardParamMap"]["message"]
+    assert "操作失败" not in message and message, message
+
+
+async def test_a_click_is_checked_against_the_card_it_came_from(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    app = await start_bot(
+        cards={"event_template": "tpl-event", "review_template": "tpl-review"},
+        clock=ManualClock(VOLUNTEER_NOW),
+    )
+    submitted = await say(standin, "/故事 待审 | 等待审核的故事", sender="alice")
+    story_id = submitted.text.split("#")[1].split(" ")[0].split("「")[0]
+    event_id, track = await publish(standin, seats=3)
+    # An admin's client sends "approve" for the story on the event card: not that card's.
+    push = await standin.click(track, "admin1", {"action": "approve", "id": story_id})
+    message = StandIn.response_of(push)["userPrivateData"]["cardParamMap"]["message"]
+    assert "失效" in message, message
+    # The card's own verb with another entity's id is refused as well.
+    push = await standin.click(track, "bob", {"action": "join", "id": str(event_id + 1)})
+    assert "失效" in StandIn.response_of(push)["userPrivateData"]["cardParamMap"]["message"]
+    async with app.db.transaction() as session:
+        status = await session.scalar(select(Story.status).where(Story.id == int(story_id)))
+    assert status == "pending"
+    push = await standin.click(track, "bob", {"action": "join", "id": str(event_id)})
+    assert StandIn.response_of(push)["userPrivateData"]["cardParamMap"]["state"] == "已报名"
+
+
+async def test_invisible_characters_and_app_links_in_member_text(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    app = await start_bot(stories={"review_default": False})
+    sent = await say(standin, "\u200b\u2060/帮助")
+    assert "我能做这些" in sent.text, sent.text
+    sent = await say(
+        standin,
+        "/故事 标\u200b题\ufeff | dtmd://dingtalkclient/sendMessage?content=hi",
+        sender="al",
+    )
+    assert "已发布" in sent.text
+    async with app.db.transaction() as session:
+        title = await session.scalar(select(Story.title))
+    assert title == "标题"
+    shown = [s.text for s in await standin.wait_sent(where=lambda s: "sendMessage" in s.text)]
+    assert shown and all("dtmd://" not in t for t in shown), shown
+
+
+async def test_banned_members_cannot_record_or_confirm_swaps(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    await start_bot()
+    await say(standin, "/我会 吉他", sender="alice")
+    swap_id = await propose(standin, 1, "bob")
+    await say(standin, f"/交换 接受 {swap_id}", sender="alice")
+    await say(standin, "/封禁 bob", sender="admin1")
+    sent = await say(standin, f"/交换完成 {swap_id} 2", sender="bob")
+    assert "暂时不能" in sent.text, sent.text
+    await say(standin, f"/交换完成 {swap_id} 2", sender="alice")
+    sent = await say(standin, f"/交换 确认 {swap_id}", sender="bob")
+    assert "暂时不能" in sent.text, sent.text
+
+
+async def test_a_corrupted_database_stops_start_up_with_one_clear_line(
+    standin: StandIn, tmp_path: Path
+) -> None:
+    config = write_config(standin, tmp_path)
+    _write(tmp_path / "bot.sqlite3", b"this is not a database" * 200)
+    proc = await start_process(config, tmp_path)
+    assert await asyncio.wait_for(proc.wait(), 60) == 3
+    log = _read(tmp_path / "bot.log")
+    assert "Traceback" not in log
+    [line] = [ln for ln in log.splitlines() if ln.startswith("community-bot:")]
+    assert "database error" in line and "bot.sqlite3" in line and "not a database" in line
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.write_bytes(data)
+
+
+def _read(path: Path) -> str:
+    return path.read_text(encoding="utf-8", errors="replace")

@@ -263,7 +263,7 @@ async def test_clicks_arriving_together_keep_arrival_order_and_are_answered_alon
     assert answers[3]["state"] == "已报名"
     assert answers[4]["state"] == "候补第 1 位"
     assert "暂时不能" in answers[5]["message"] and "state" not in answers[5]
-    assert answers[6]["message"] == "本群没有编号为 abc 的活动。"
+    assert answers[6]["message"] == "这张卡片已失效。"  # not the card's own id
     assert answers[7]["state"] == "已报名"
     # Every answer on the first card carries counts at least as new as the click's own.
     last = StandIn.response_of(pushes[4])["cardData"]["cardParamMap"]

@@ -137,7 +137,7 @@ def test_full_width_digits_and_choices_are_folded() -> None:
         ("/故事 只有标题", "缺少「正文」"),
         ("/story " + "长" * 41 + " | body", "at most 40"),
         ("/赞 abc", "应为整数"),
-        ("/like 0", "between 1"),
+        ("/like 0", "at least 1"),
         ("/like 1 2", "Unexpected extra"),
         ("/活动 新建 植树 | 明天 | 3 | 公园 | 20", "YYYY-MM-DD HH:MM"),
         ("/event new a | 2030-01-01 10:00 | 3 | p | many", "whole number"),
