@@ -29,6 +29,7 @@ from bot.replies import (
     MarkdownReply,
     TextReply,
     ToCurrent,
+    ToGroup,
 )
 from bot.router import ActionRoute, CommandTable, NotACommand, Parsed, UnknownCommand
 from storage.db import Database
@@ -625,14 +626,23 @@ class Dispatcher:
 
 
 def _name_the_group(ctx: Context, mark: int) -> None:
-    """Start the first answer to a one-to-one command that ran in a group with its name."""
+    """Answers to a one-to-one command that ran in a group: the first starts with the
+    group's name; a story or activity card, a post for the group, goes into the group."""
     assert ctx.conversation is not None
     tag = ctx.t(groups.T.prefix, group=ctx.conversation.title or ctx.t(groups.T.untitled))
+    tagged = False
     for index in range(mark, len(ctx.replies)):
         reply = ctx.replies[index]
-        if isinstance(reply, TextReply) and isinstance(reply.to, ToCurrent):
+        if isinstance(reply, TextReply) and isinstance(reply.to, ToCurrent) and not tagged:
             ctx.replies[index] = reply.model_copy(update={"content": tag + reply.content})
-            return
+            tagged = True
+        elif (
+            isinstance(reply, CardReply)
+            and reply.kind in groups.GROUP_POSTS
+            and isinstance(reply.to, ToCurrent)
+        ):
+            target = ToGroup(conversation_id=ctx.conversation.id)
+            ctx.replies[index] = reply.model_copy(update={"to": target})
 
 
 def _audit_value(value: object) -> str:

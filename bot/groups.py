@@ -9,7 +9,8 @@ chat, such a command runs in a group settled this way, and the reply comes back 
    entity's group, when it is one of the member's groups (numbers are unique across groups);
 3. a member the bot knows from exactly one group needs to say nothing.
 
-Otherwise the bot asks which group, listing the member's groups and the form to use, or,
+The answers come back to the chat, starting with 【group name】, except a story or activity
+card, which is a post for the group and goes there. Otherwise the bot asks which group, listing the member's groups and the form to use, or,
 for a member it has never seen in a group, says to use the command in the group first.
 "Known from a group" means the member has talked to the bot there: that is all it can see.
 """
@@ -48,6 +49,11 @@ ENTITY_OF = {
     "swap done": "swap",
     "swap confirm": "swap",
 }
+
+
+# Cards that are posts for the whole group: sent from a one-to-one chat, they go into the
+# group (a published story, a new activity), not back to the chat.
+GROUP_POSTS = frozenset({"story", "event"})
 
 
 class T:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import func, select
 
 from bot.sandbox.standin import Sent, StandIn
-from storage.models import Like, Member, Signup, Story
+from storage.models import Base, Like, Member, Signup, Story
 from tests.conftest import BotFactory
 from tests.scenario.test_stories import say
 
@@ -46,6 +48,10 @@ async def test_a_group_command_one_to_one_asks_which_group_or_uses_the_one_it_ca
     async with app.db.transaction() as session:
         story = await session.get(Story, 1)
         assert story is not None and story.conversation_id == GROUP_A
+    # The published story is a post for the group: it goes there, not back to the chat.
+    await standin.wait_sent(
+        where=lambda s: s.route == "group" and s.conversation_id == GROUP_A and "私聊里" in s.text
+    )
 
     # Two groups: asked which, with the groups and the form.
     await in_group(standin, "/活动 新建 植树 | 2030-03-12 09:00 | 3 | 公园 | 5", GROUP_B, "admin1")
@@ -110,3 +116,60 @@ async def test_mydata_and_forget_one_to_one_cover_every_group_and_say_so(
         )
     report = (await dm(standin, "/我的数据")).text
     assert "故事：1 条" not in report, report
+
+
+async def test_forget_one_to_one_leaves_no_row_holding_the_member_in_any_group(
+    standin: StandIn, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    who, nick, words = "stf5531qx", "Plumquiver", "Zebrafernish"
+    app = await start_bot(stories={"review_default": False})
+    for group, title in ((GROUP_A, "读书会"), (GROUP_B, "志愿者协会")):
+        await say(
+            standin,
+            f"/故事 {words} | {words}",
+            sender=who,
+            nick=nick,
+            conversation=group,
+            title=title,
+        )
+        await say(standin, f"/我会 {words}", sender=who, nick=nick, conversation=group, title=title)
+    await say(
+        standin,
+        "/我的数据",
+        sender=who,
+        nick=nick,
+        conversation="cid-chat-x",
+        conversation_type="1",
+    )
+    await say(
+        standin,
+        "/删除我的数据",
+        sender=who,
+        nick=nick,
+        conversation="cid-chat-x",
+        conversation_type="1",
+    )
+    sent = await say(
+        standin,
+        "/删除我的数据 确认",
+        sender=who,
+        nick=nick,
+        conversation="cid-chat-x",
+        conversation_type="1",
+    )
+    assert "全部 2 个群和这个私聊" in sent.text, sent.text
+    await app.sender.deliver_due()
+    await app.sender.stop()
+    async with app.db.transaction() as session:
+        for table in Base.metadata.sorted_tables:
+            for row in (await session.execute(select(table))).all():
+                for needle in (who, nick, words):
+                    assert needle not in str(row), (table.name, row)
+    for name, data in _database_files(tmp_path).items():
+        for needle in (who, nick, words):
+            assert needle.encode() not in data, (name, needle)
+
+
+def _database_files(folder: Path) -> dict[str, bytes]:
+    """The SQLite database file and its -wal / -shm companions, read while the bot runs."""
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.name.startswith("bot.sqlite3")}
