@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.context import Context
+from bot.context import JobContext
 from bot.router import CommandTable, Router
 
 
@@ -23,9 +23,9 @@ def report(result: dict[str, Any], out: Path | None) -> int:
     return 0
 
 
-def job_context(settings: Settings, clock: Clock, session: AsyncSession) -> Context:
+def job_context(settings: Settings, clock: Clock, session: AsyncSession) -> JobContext:
     """A job context with no commands, for timing what a scheduled job runs."""
-    return Context.from_job(
+    return JobContext.create(
         settings=settings,
         clock=clock,
         session=session,

@@ -12,7 +12,7 @@ from bot import metrics
 from bot.alerts import FLUSH_JOB, ErrorPath
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.context import Context
+from bot.context import JobContext
 from bot.dispatch import Dispatcher
 from bot.http import make_client
 from bot.openapi import OpenAPI
@@ -199,11 +199,11 @@ class Application:
         if ids:
             log.info("queued %d recorded but unprocessed pushes", len(ids))
 
-    async def _sweep_inbox(self, ctx: Context) -> None:
+    async def _sweep_inbox(self, ctx: JobContext) -> None:
         # Pushes recorded by a process that died before handling them.
         await self._sweep_ids(ctx.repos.inbox)
 
-    async def _purge_inbox(self, ctx: Context) -> None:
+    async def _purge_inbox(self, ctx: JobContext) -> None:
         hours = self.settings.storage.inbox_retention_hours
         days = self.settings.storage.dedupe_retention_days
         removed = await ctx.repos.inbox.purge_before(

@@ -12,12 +12,13 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import groups, metrics, safety
+from bot import groups, metrics, modules, safety
 from bot.batching import GroupCommit
 from bot.clock import Clock
 from bot.config import Settings
-from bot.context import Context, ConversationRef, Repos
+from bot.context import ClickContext, Context, ConversationRef, MessageContext, Repos
 from bot.errors import Failure, FailureSink, UserError, ignore_failure
 from bot.events import (
     BOT_MESSAGE_TOPIC,
@@ -120,13 +121,16 @@ class Dispatcher:
         self.dead_letters = 0
         self.on_failure: FailureSink = ignore_failure  # handler and click errors (bot.alerts)
 
-    def _context(self, session: Any, **event: Any) -> Context:
-        return Context.from_event(
+    def _message_context(
+        self, session: AsyncSession, key: str, message: BotMessage
+    ) -> MessageContext:
+        return MessageContext.create(
             settings=self.settings,
             clock=self.clock,
             session=session,
             commands=self.commands,
-            **event,
+            key=key,
+            message=message,
         )
 
     # -- recording (before the ack) --------------------------------------------------------
@@ -222,22 +226,18 @@ class Dispatcher:
             self.on_outbox(written)
 
     async def _process_in(
-        self, session: Any, event_ids: list[int], seen: dict[str, str]
+        self, session: AsyncSession, event_ids: list[int], seen: dict[str, str]
     ) -> list[OutboxMessage]:
         now = self.clock.now()
         repos = Repos(session)
-        contexts: list[tuple[Context, BotMessage]] = []
+        contexts: list[tuple[MessageContext, BotMessage]] = []
         for event_id, key, payload in await repos.inbox.claim_many(event_ids, now):
             try:
                 message = BotMessage.model_validate_json(payload)
             except ValidationError as exc:
                 log.warning("inbox event %s (%s) is not a robot message: %s", event_id, key, exc)
                 continue
-            ctx = self._context(
-                session,
-                key=key,
-                message=message,
-            )
+            ctx = self._message_context(session, key, message)
             ctx.use_repos(repos)
             contexts.append((ctx, message))
         seen.update(await self._touch(repos, [message for _, message in contexts], now))
@@ -282,7 +282,7 @@ class Dispatcher:
         )
         return {c["id"]: c["title"] for c in new.values()}
 
-    async def _route_message(self, ctx: Context, message: BotMessage) -> None:
+    async def _route_message(self, ctx: MessageContext, message: BotMessage) -> None:
         text = message.plain_text
         if text is None:
             ctx.reply(ctx.t(T.not_text, kind=_kind_name(message.msgtype, ctx)))
@@ -305,13 +305,15 @@ class Dispatcher:
             return
         await self.run_command(ctx, resolution, group_choice=choice)
 
-    async def run_command(self, ctx: Context, parsed: Parsed, *, group_choice: str = "") -> None:
+    async def run_command(
+        self, ctx: MessageContext, parsed: Parsed, *, group_choice: str = ""
+    ) -> None:
         """Settle the group of a one-to-one command, check module, admin and ban from the
         spec, run the handler in a savepoint, turn ``UserError`` into a reply, and audit
         admin commands."""
         ctx.lang = parsed.lang
         spec = parsed.route.spec
-        if spec.needs_group and ctx.conversation is not None and not ctx.conversation.is_group:
+        if spec.needs_group and not ctx.conversation.is_group:
             try:
                 group = await groups.choose(ctx, parsed, group_choice)
             except UserError as exc:
@@ -336,28 +338,27 @@ class Dispatcher:
         if spec.admin:
             await self._audit(ctx, "/" + spec.name, parsed.kwargs)
         add_result(ctx, result)
-        if ctx.origin is not None and ctx.conversation is not None:
+        if ctx.origin is not None:
             _name_the_group(ctx, mark)
 
     @staticmethod
     async def _refusal(ctx: Context, module: str | None, *, admin: bool, acts: bool) -> str | None:
         """Why the member may not do this here, or None. One place for every command and
         button: a module switched off, an admin-only action, a banned member."""
-        assert ctx.conversation is not None and ctx.member is not None
         if module is not None and module in await ctx.repos.groups.disabled_modules(
             ctx.conversation.id
         ):
-            return ctx.t(T.module_off, module=ctx.t(MODULE_NAMES.get(module, Text(module, module))))
+            return ctx.t(T.module_off, module=ctx.t(modules.name(module)))
         if admin and not ctx.is_admin:
             return ctx.t(
-                T.admin_only if ctx.click is None else T.admin_only_click, command="{command}"
+                T.admin_only_click if isinstance(ctx, ClickContext) else T.admin_only,
+                command="{command}",
             )
         if acts and await ctx.repos.bans.is_banned(ctx.conversation.id, ctx.member.staff_id):
             return ctx.t(T.banned)
         return None
 
     async def _audit(self, ctx: Context, action: str, detail: dict[str, Any]) -> None:
-        assert ctx.conversation is not None and ctx.member is not None
         if ctx.audit_detail is not None:
             text = ctx.audit_detail
         else:
@@ -386,11 +387,7 @@ class Dispatcher:
                     conversation=message.conversation_id,
                     member=message.staff_id,
                 )
-                ctx = self._context(
-                    session,
-                    key=row.key,
-                    message=message,
-                )
+                ctx = self._message_context(session, row.key, message)
                 ctx.lang = guess_lang(message.plain_text or "")
                 ctx.reply(ctx.t(T.oops, ref=event_id))
                 rows = await write_replies(ctx)
@@ -555,7 +552,7 @@ class Dispatcher:
             self.on_outbox(written)
         return responses
 
-    async def _clicked(self, session: Any, key: str, data: dict[str, Any]) -> _Clicked:
+    async def _clicked(self, session: AsyncSession, key: str, data: dict[str, Any]) -> _Clicked:
         try:
             click: CardClick | None = CardClick.from_data(data)
         except ValidationError:
@@ -588,7 +585,7 @@ class Dispatcher:
         existing = await repos.inbox.by_key(item.key)  # a redelivery: the first answer
         return json.loads(existing.response) if existing and existing.response else {}
 
-    async def _click_run(self, session: Any, repos: Repos, run: list[_Clicked]) -> None:
+    async def _click_run(self, session: AsyncSession, repos: Repos, run: list[_Clicked]) -> None:
         """Handle consecutive clicks on one button together (a batch action) or a single
         click; each gets ``response`` and, when it changed something, ``ctx``."""
         route = run[0].route
@@ -604,8 +601,11 @@ class Dispatcher:
                 if route.admin
                 else None
             )
-            item.ctx = self._context(
-                session,
+            item.ctx = ClickContext.create(
+                settings=self.settings,
+                clock=self.clock,
+                session=session,
+                commands=self.commands,
                 key=item.key,
                 click=item.click,
                 conversation=ConversationRef(item.card.conversation_id),
@@ -677,7 +677,7 @@ class Dispatcher:
 
     @staticmethod
     async def _run_action(
-        route: ActionRoute, ctxs: list[Context]
+        route: ActionRoute, ctxs: list[ClickContext]
     ) -> list[CardResponse | UserError]:
         if route.batch is not None:
             answers = list(await route.batch(ctxs))
@@ -687,7 +687,7 @@ class Dispatcher:
         assert route.handler is not None and len(ctxs) == 1
         return [await route.handler(ctxs[0])]
 
-    async def _card(self, session: Any, out_track_id: str) -> CardInstance | None:
+    async def _card(self, session: AsyncSession, out_track_id: str) -> CardInstance | None:
         """A delivered card (they never change, so each process remembers the ones it saw)."""
         card = self._cards.get(out_track_id)
         if card is None:
@@ -698,10 +698,9 @@ class Dispatcher:
         return card
 
 
-def _name_the_group(ctx: Context, mark: int) -> None:
+def _name_the_group(ctx: MessageContext, mark: int) -> None:
     """Answers to a one-to-one command that ran in a group: the first starts with the
     group's name; a story or activity card, a post for the group, goes into the group."""
-    assert ctx.conversation is not None
     tag = ctx.t(groups.T.prefix, group=ctx.conversation.title or ctx.t(groups.T.untitled))
     tagged = False
     for index in range(mark, len(ctx.replies)):
@@ -766,7 +765,7 @@ def _click_verb(data: dict[str, Any]) -> str:
     return safety.plain(click.action[:30])
 
 
-async def _member_lang(session: Any, conversation_id: str | None, staff_id: str) -> Lang:
+async def _member_lang(session: AsyncSession, conversation_id: str | None, staff_id: str) -> Lang:
     """The language of the member's latest message here (clicks carry no text)."""
     payload = await latest_message_payload(session, staff_id, conversation_id)
     if payload is None:
@@ -791,16 +790,9 @@ class _Clicked:
     click: CardClick | None
     card: CardInstance | None
     route: ActionRoute | None
-    ctx: Context | None = None
+    ctx: ClickContext | None = None
     response: dict[str, Any] | None = None
 
-
-MODULE_NAMES = {
-    "stories": Text("故事", "stories"),
-    "skills": Text("技能交换", "skill swaps"),
-    "volunteers": Text("志愿活动", "volunteering"),
-    "digest": Text("周报", "weekly digest"),
-}
 
 _KINDS = {
     "picture": Text("图片", "a picture"),
@@ -811,7 +803,7 @@ _KINDS = {
 }
 
 
-def _kind_name(msgtype: str, ctx: Context) -> str:
+def _kind_name(msgtype: str, ctx: MessageContext) -> str:
     return ctx.t(_KINDS.get(msgtype, Text("非文字消息", "not text")))
 
 

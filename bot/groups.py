@@ -108,7 +108,6 @@ async def choose(ctx: Context, parsed: Parsed, choice: str) -> ConversationRef:
     Raises:
         UserError: the bot cannot tell; the reply asks which group, or says what to do.
     """
-    assert ctx.member is not None
     spec = parsed.route.spec
     groups = await ctx.repos.members.groups_of(ctx.member.staff_id)
     command = "/" + parsed.used_name

@@ -12,25 +12,31 @@ import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Concatenate, Literal, TypeAlias
 
-from bot import safety
+from bot import modules, safety
 from bot.errors import UserError
 from bot.i18n import Lang, Text, guess_lang, has_cjk
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.context import Context
-    from bot.replies import CardResponse
+    from bot.context import ClickContext, EventContext, JobContext, MessageContext
+    from bot.replies import CardReply, CardResponse, CardUpdate, MarkdownReply, TextReply
 
 ArgKind = Literal["str", "int", "float", "datetime", "choice", "rest", "many"]
-Handler = Callable[..., Awaitable[Any]]
-ActionHandler = Callable[["Context"], Awaitable["CardResponse"]]
-BatchActionHandler = Callable[
-    [Sequence["Context"]], Awaitable[Sequence["CardResponse | UserError"]]
-]
+# What a command handler may return (``bot.dispatch.add_result`` turns it into replies).
+Answer: TypeAlias = "str | Text | TextReply | MarkdownReply | CardReply | CardUpdate"
+HandlerResult: TypeAlias = "Answer | Sequence[Answer] | None"
+# A command handler: the message context, then the parsed arguments by name.
+Handler: TypeAlias = "Callable[Concatenate[MessageContext, ...], Awaitable[HandlerResult]]"
+ActionHandler: TypeAlias = "Callable[[ClickContext], Awaitable[CardResponse]]"
+BatchActionHandler: TypeAlias = (
+    "Callable[[Sequence[ClickContext]], Awaitable[Sequence[CardResponse | UserError]]]"
+)
+JobCallback: TypeAlias = "Callable[[JobContext], Awaitable[None]]"
+PrivacyCollect: TypeAlias = "Callable[[EventContext, str, str], Awaitable[tuple[int, list[str]]]]"
+PrivacyErase: TypeAlias = "Callable[[EventContext, str, str], Awaitable[int]]"
 
-MODULES = ("stories", "skills", "volunteers", "digest")
 COMMAND_PREFIXES = ("/", "／")
 PIPES = re.compile(r"[|｜]")
 MAX_TEXT = 10_000  # characters of a member's message the bot reads at all
@@ -148,8 +154,8 @@ class PrivacySection:
 
     key: str
     title: Text
-    collect: Callable[[Context, str, str], Awaitable[tuple[int, list[str]]]]
-    erase: Callable[[Context, str, str], Awaitable[int]]
+    collect: PrivacyCollect
+    erase: PrivacyErase
     order: int = 50
 
 
@@ -158,7 +164,7 @@ class JobRoute:
     """A repeating job a feature declares; ``every`` reads its interval from the settings."""
 
     id: str
-    callback: Callable[[Context], Awaitable[None]]
+    callback: JobCallback
     every: Callable[[Settings], float]
 
 
@@ -173,6 +179,9 @@ class Router:
     children: list[Router] = field(default_factory=list)
     jobs: list[JobRoute] = field(default_factory=list)
     privacy: list[PrivacySection] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        modules.check(self.module)
 
     def command(
         self,
@@ -279,12 +288,10 @@ class Router:
 
     def job(
         self, job_id: str, *, every: Callable[[Settings], float]
-    ) -> Callable[[Callable[[Context], Awaitable[None]]], Callable[[Context], Awaitable[None]]]:
-        """Register a repeating job (run with a ``Context`` in its own unit of work)."""
+    ) -> Callable[[JobCallback], JobCallback]:
+        """Register a repeating job (run with a ``JobContext`` in its own unit of work)."""
 
-        def register(
-            callback: Callable[[Context], Awaitable[None]],
-        ) -> Callable[[Context], Awaitable[None]]:
+        def register(callback: JobCallback) -> JobCallback:
             self.jobs.append(JobRoute(job_id, callback, every))
             return callback
 

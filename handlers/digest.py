@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 
 from bot import people, safety
 from bot.cards import CARD_VALUE_MAX_BYTES
-from bot.context import Context
+from bot.context import BaseContext, JobContext, MessageContext
 from bot.errors import UserError
 from bot.events import is_staff_id
 from bot.i18n import Text, number
@@ -101,7 +101,7 @@ class Section:
     lines: list[str] = field(default_factory=list)
 
 
-def group_slot(ctx: Context, settings: GroupSettings | None) -> tuple[int, str]:
+def group_slot(ctx: BaseContext, settings: GroupSettings | None) -> tuple[int, str]:
     """The group's (weekday 0=Mon, "HH:MM"), falling back to the config's default."""
     weekday = settings.digest_weekday if settings and settings.digest_weekday is not None else None
     at = settings.digest_time if settings and settings.digest_time else None
@@ -111,7 +111,7 @@ def group_slot(ctx: Context, settings: GroupSettings | None) -> tuple[int, str]:
     )
 
 
-def last_slot(now: datetime, weekday: int, at: str, ctx: Context) -> datetime:
+def last_slot(now: datetime, weekday: int, at: str, ctx: BaseContext) -> datetime:
     """The most recent slot at or before ``now`` (aware, in the bot's zone)."""
     local = now.astimezone(ctx.settings.bot.tz)
     hour, minute = (int(x) for x in at.split(":"))
@@ -125,12 +125,12 @@ def period_key(slot: datetime) -> str:
     return slot.strftime("%Y-%m-%d %H:%M")
 
 
-def _day_name(ctx: Context, weekday: int) -> str:
+def _day_name(ctx: BaseContext, weekday: int) -> str:
     return ZH_WEEKDAYS[weekday] if ctx.lang == "zh" else WEEKDAYS[weekday].capitalize()
 
 
 async def build(
-    ctx: Context, conversation_id: str, start: datetime, end: datetime
+    ctx: BaseContext, conversation_id: str, start: datetime, end: datetime
 ) -> list[Section]:
     """The digest's sections for [start, end); empty sections are left out."""
     top = ctx.settings.digest.top
@@ -230,7 +230,7 @@ async def build(
 
 
 def render(
-    ctx: Context, sections: list[Section], start: datetime, end: datetime
+    ctx: BaseContext, sections: list[Section], start: datetime, end: datetime
 ) -> list[MarkdownReply]:
     """One markdown message, split in parts only when it would exceed DingTalk's size limit."""
     tz = ctx.settings.bot.tz
@@ -279,7 +279,7 @@ def _pieces(block: str, limit: int) -> list[str]:
 
 
 async def post_digest(
-    ctx: Context,
+    ctx: BaseContext,
     conversation_id: str,
     start: datetime,
     end: datetime,
@@ -320,7 +320,9 @@ async def post_digest(
     return True
 
 
-async def tell_admins(ctx: Context, conversation_id: str, start: datetime, end: datetime) -> None:
+async def tell_admins(
+    ctx: BaseContext, conversation_id: str, start: datetime, end: datetime
+) -> None:
     """The week's suspicious-like findings go to the group's admins one to one, never public."""
     if "stories" in await ctx.repos.groups.disabled_modules(conversation_id):
         return
@@ -338,14 +340,14 @@ async def tell_admins(ctx: Context, conversation_id: str, start: datetime, end: 
     ctx.reply(TextReply(content=body, to=ToMembers(staff_ids=admins)))
 
 
-async def _flagged_admins(ctx: Context, conversation_id: str) -> list[str]:
+async def _flagged_admins(ctx: BaseContext, conversation_id: str) -> list[str]:
     if not ctx.settings.admins.trust_dingtalk_admin:
         return []
     return await ctx.repos.members.flagged_admins(conversation_id)
 
 
 @router.job("weekly-digest", every=lambda settings: CHECK_SECONDS)
-async def digest_job(ctx: Context) -> None:
+async def digest_job(ctx: JobContext) -> None:
     """Post each group's digest at its slot; catch up after downtime within the grace window."""
     grace = timedelta(hours=ctx.settings.digest.grace_hours)
     for conversation_id, settings in await ctx.repos.digest.groups():
@@ -383,9 +385,8 @@ async def digest_job(ctx: Context) -> None:
 
 
 @router.command("digest preview", aliases=["周报", "周报 预览"], help=T.help_preview, admin=True)
-async def preview(ctx: Context) -> list[Reply]:
+async def preview(ctx: MessageContext) -> list[Reply]:
     """This week's digest, sent to the admin privately, not posted."""
-    assert ctx.conversation is not None and ctx.member is not None
     end = ctx.now
     sections = await build(ctx, ctx.conversation.id, end - timedelta(days=7), end)
     if not sections:
@@ -399,17 +400,15 @@ async def preview(ctx: Context) -> list[Reply]:
     return [*parts, TextReply(content=ctx.t(T.preview_sent))]
 
 
-async def _settings(ctx: Context) -> GroupSettings:
-    assert ctx.conversation is not None
+async def _settings(ctx: MessageContext) -> GroupSettings:
     return await ctx.repos.groups.get(
         ctx.conversation.id, review_default=ctx.settings.stories.review_default
     )
 
 
 @router.command("digest now", aliases=["周报 立即"], help=T.help_now, admin=True)
-async def now(ctx: Context) -> str:
+async def now(ctx: MessageContext) -> str:
     """Post now; it counts for the coming period, whose scheduled digest is then not sent."""
-    assert ctx.conversation is not None
     weekday, at = group_slot(ctx, await _settings(ctx))
     upcoming = last_slot(ctx.now, weekday, at, ctx) + timedelta(days=7)
     period = period_key(upcoming)
@@ -436,9 +435,8 @@ DAY_CHOICES = WEEKDAYS + ZH_WEEKDAYS
     admin=True,
     args=[Arg("day", T.day, kind="choice", choices=DAY_CHOICES), Arg("at", T.at, max_len=5)],
 )
-async def schedule(ctx: Context, day: str, at: str) -> Text | str:
+async def schedule(ctx: MessageContext, day: str, at: str) -> Text | str:
     """Set this group's digest slot."""
-    assert ctx.conversation is not None
     try:
         hour, minute = (int(x) for x in at.split(":"))
         if not (0 <= hour < 24 and 0 <= minute < 60) or len(at) != 5:
@@ -452,18 +450,16 @@ async def schedule(ctx: Context, day: str, at: str) -> Text | str:
 
 
 @router.command("digest off", aliases=["周报 关"], help=T.help_off, admin=True)
-async def off(ctx: Context) -> Text:
+async def off(ctx: MessageContext) -> Text:
     """Stop the scheduled digest here."""
-    assert ctx.conversation is not None
     await _settings(ctx)
     await ctx.repos.digest.set_schedule(ctx.conversation.id, enabled=False)
     return T.off
 
 
 @router.command("digest on", aliases=["周报 开"], help=T.help_on, admin=True)
-async def on(ctx: Context) -> str:
+async def on(ctx: MessageContext) -> str:
     """Resume the scheduled digest here."""
-    assert ctx.conversation is not None
     settings = await _settings(ctx)
     await ctx.repos.digest.set_schedule(ctx.conversation.id, enabled=True)
     weekday, at = group_slot(ctx, settings)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from bot import people, safety
-from bot.context import Context
+from bot.context import ClickContext, Context, MessageContext
 from bot.errors import UserError
 from bot.i18n import Text, number
 from bot.replies import CardButton, CardReply, CardResponse, CardUpdate, Reply, TextReply, ToMembers
@@ -171,7 +171,6 @@ class T:
 
 async def _names(ctx: Context, posts: list[SkillPost]) -> dict[str, str]:
     """Names of the posts' authors: the nick last seen, else the one they posted with."""
-    assert ctx.conversation is not None
     return await people.names(
         ctx, ctx.conversation.id, [p.staff_id for p in posts], {p.staff_id: p.nick for p in posts}
     )
@@ -322,7 +321,6 @@ async def partners(
 
 
 async def _post(ctx: Context, kind: str, skill: str, detail: str | None) -> str:
-    assert ctx.conversation is not None and ctx.member is not None
     if not any(ch.isalnum() for ch in skill):
         raise UserError(T.no_words)
     post = await add_post(
@@ -366,7 +364,7 @@ SKILL_ARGS = [
 @router.command(
     "offer", aliases=["我会"], help=T.help_offer, style="pipe", args=SKILL_ARGS, acts=True
 )
-async def offer(ctx: Context, skill: str, detail: str | None) -> str:
+async def offer(ctx: MessageContext, skill: str, detail: str | None) -> str:
     """Offer a skill; the reply names the best current matches."""
     return await _post(ctx, "offer", skill, detail)
 
@@ -374,7 +372,7 @@ async def offer(ctx: Context, skill: str, detail: str | None) -> str:
 @router.command(
     "want", aliases=["我想学"], help=T.help_want, style="pipe", args=SKILL_ARGS, acts=True
 )
-async def want(ctx: Context, skill: str, detail: str | None) -> str:
+async def want(ctx: MessageContext, skill: str, detail: str | None) -> str:
     """Ask for a skill; the reply names the best current matches."""
     return await _post(ctx, "want", skill, detail)
 
@@ -385,9 +383,8 @@ async def want(ctx: Context, skill: str, detail: str | None) -> str:
     help=T.help_skills,
     args=[Arg("keyword", T.keyword, kind="rest", optional=True, max_len=40)],
 )
-async def skills(ctx: Context, keyword: str | None) -> str:
+async def skills(ctx: MessageContext, keyword: str | None) -> str:
     """Open offers and wants, optionally those matching a keyword."""
-    assert ctx.conversation is not None
     posts = await browse(ctx.repos.skills, ctx.conversation.id, keyword)
     if not posts:
         return ctx.t(T.skills_empty)
@@ -418,9 +415,8 @@ async def skills(ctx: Context, keyword: str | None) -> str:
     help=T.help_withdraw,
     args=[Arg("id", T.post_id, kind="int", low=1)],
 )
-async def withdraw(ctx: Context, id: int) -> list[Reply]:
+async def withdraw(ctx: MessageContext, id: int) -> list[Reply]:
     """Withdraw one's own post; proposals waiting on it are cancelled and their senders told."""
-    assert ctx.conversation is not None and ctx.member is not None
     post = await ctx.repos.skills.get(ctx.conversation.id, id)
     if post is None:
         raise UserError(T.unknown_post, id=id)
@@ -445,9 +441,8 @@ async def withdraw(ctx: Context, id: int) -> list[Reply]:
 
 
 @router.command("match", aliases=["匹配"], help=T.help_match)
-async def match(ctx: Context) -> str:
+async def match(ctx: MessageContext) -> str:
     """My best partners: two-way first, each with a score and why; recent partners last."""
-    assert ctx.conversation is not None and ctx.member is not None
     me = ctx.member.staff_id
     recent = await ctx.repos.swaps.recent_partners(ctx.conversation.id, me, ctx.now - RECENT)
     posts, ranked = await partners(ctx.repos.skills, ctx.conversation.id, me, recent)
@@ -521,9 +516,8 @@ async def _swap_card_updates(ctx: Context, swap: Swap, skip: str = "") -> list[R
     args=[Arg("id", T.post_id, kind="int", low=1)],
     acts=True,
 )
-async def swap(ctx: Context, id: int) -> list[Reply]:
+async def swap(ctx: MessageContext, id: int) -> list[Reply]:
     """Propose a swap to the member behind a post; they accept or decline."""
-    assert ctx.conversation is not None and ctx.member is not None
     post = await ctx.repos.skills.get(ctx.conversation.id, id)
     if post is None:
         raise UserError(T.unknown_post, id=id)
@@ -566,7 +560,6 @@ async def swap(ctx: Context, id: int) -> list[Reply]:
 
 
 async def _swap(ctx: Context, swap_id: int) -> Swap:
-    assert ctx.conversation is not None
     found = await ctx.repos.swaps.get(ctx.conversation.id, swap_id)
     if found is None:
         raise UserError(T.unknown_swap, id=swap_id)
@@ -574,7 +567,6 @@ async def _swap(ctx: Context, swap_id: int) -> Swap:
 
 
 async def _answer(ctx: Context, swap_id: int, *, accept: bool) -> tuple[str, list[Reply]]:
-    assert ctx.member is not None
     found = await _swap(ctx, swap_id)
     if found.partner != ctx.member.staff_id:
         raise UserError(T.only_partner)
@@ -582,7 +574,9 @@ async def _answer(ctx: Context, swap_id: int, *, accept: bool) -> tuple[str, lis
         found, ("proposed",), "accepted" if accept else "declined", ctx.now
     ):
         raise UserError(T.not_open, id=swap_id, status=_status(ctx, found.status))
-    replies = await _swap_card_updates(ctx, found, skip=ctx.click.out_track_id if ctx.click else "")
+    replies = await _swap_card_updates(
+        ctx, found, skip=ctx.click.out_track_id if isinstance(ctx, ClickContext) else ""
+    )
     if accept:
         # Names in the text; the sender adds the mentions where the platform has them.
         who = await people.names(ctx, found.conversation_id, [found.teacher, found.learner])
@@ -610,7 +604,7 @@ async def _answer(ctx: Context, swap_id: int, *, accept: bool) -> tuple[str, lis
     args=[Arg("id", T.swap_id, kind="int", low=1)],
     acts=True,
 )
-async def accept(ctx: Context, id: int) -> list[Reply]:
+async def accept(ctx: MessageContext, id: int) -> list[Reply]:
     """Accept: both are introduced and the proposer is told."""
     message, replies = await _answer(ctx, id, accept=True)
     return [TextReply(content=message), *replies]
@@ -622,7 +616,7 @@ async def accept(ctx: Context, id: int) -> list[Reply]:
     help=T.help_decline,
     args=[Arg("id", T.swap_id, kind="int", low=1)],
 )
-async def decline(ctx: Context, id: int) -> list[Reply]:
+async def decline(ctx: MessageContext, id: int) -> list[Reply]:
     """Decline: the proposer is told."""
     message, replies = await _answer(ctx, id, accept=False)
     return [TextReply(content=message), *replies]
@@ -638,9 +632,8 @@ async def decline(ctx: Context, id: int) -> list[Reply]:
     ],
     acts=True,
 )
-async def done(ctx: Context, id: int, hours: float) -> list[Reply]:
+async def done(ctx: MessageContext, id: int, hours: float) -> list[Reply]:
     """Either side records a finished swap; the other must confirm before credits move."""
-    assert ctx.member is not None
     found = await _swap(ctx, id)
     me = ctx.member.staff_id
     if me not in (found.proposer, found.partner):
@@ -672,7 +665,6 @@ async def done(ctx: Context, id: int, hours: float) -> list[Reply]:
 
 
 async def _confirm(ctx: Context, swap_id: int) -> tuple[str, Swap]:
-    assert ctx.member is not None and ctx.conversation is not None
     found = await _swap(ctx, swap_id)
     me = ctx.member.staff_id
     if me not in (found.proposer, found.partner):
@@ -709,16 +701,15 @@ async def _confirm(ctx: Context, swap_id: int) -> tuple[str, Swap]:
     args=[Arg("id", T.swap_id, kind="int", low=1)],
     acts=True,
 )
-async def confirm(ctx: Context, id: int) -> list[Reply]:
+async def confirm(ctx: MessageContext, id: int) -> list[Reply]:
     """The other side confirms; only then do the hours move, once."""
     message, found = await _confirm(ctx, id)
     return [TextReply(content=message), *await _swap_card_updates(ctx, found)]
 
 
 @router.action("accept", "decline", kind="swap", acts=True)
-async def answer_click(ctx: Context) -> CardResponse:
+async def answer_click(ctx: ClickContext) -> CardResponse:
     """Accept or decline on the card (only the member invited)."""
-    assert ctx.click is not None
     message, replies = await _answer(
         ctx, ctx.click_id(T.unknown_swap), accept=ctx.click.action == "accept"
     )
@@ -731,11 +722,12 @@ async def answer_click(ctx: Context) -> CardResponse:
 
 
 @router.action("confirm", kind="swap", acts=True)
-async def confirm_click(ctx: Context) -> CardResponse:
+async def confirm_click(ctx: ClickContext) -> CardResponse:
     """Confirm on the card (only the side that did not record it)."""
-    assert ctx.click is not None
     message, found = await _confirm(ctx, ctx.click_id(T.unknown_swap))
-    for reply in await _swap_card_updates(ctx, found, skip=ctx.click.out_track_id):
+    for reply in await _swap_card_updates(
+        ctx, found, skip=ctx.click.out_track_id if isinstance(ctx, ClickContext) else ""
+    ):
         ctx.reply(reply)
     return CardResponse(
         card_data={"status": _status(ctx, found.status)}, private_data={"message": message}
@@ -743,9 +735,8 @@ async def confirm_click(ctx: Context) -> CardResponse:
 
 
 @router.command("credits", aliases=["时间币"], help=T.help_credits)
-async def credits(ctx: Context) -> str:
+async def credits(ctx: MessageContext) -> str:
     """My balance and latest entries."""
-    assert ctx.conversation is not None and ctx.member is not None
     balance = await ctx.repos.ledger.balance(ctx.conversation.id, ctx.member.staff_id)
     entries = await ctx.repos.ledger.history(ctx.conversation.id, ctx.member.staff_id)
     lines = [ctx.t(T.credits_header, balance=number(balance))]

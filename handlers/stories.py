@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from bot import people, safety
-from bot.context import Context
+from bot.context import BaseContext, ClickContext, Context, JobContext, MessageContext
 from bot.errors import UserError
 from bot.i18n import Text, number
 from bot.replies import (
@@ -168,7 +168,6 @@ def _status(ctx: Context, status: str) -> str:
 
 
 async def _story(ctx: Context, story_id: int) -> Story:
-    assert ctx.conversation is not None
     story = await ctx.repos.stories.get(ctx.conversation.id, story_id)
     if story is None:
         raise UserError(T.unknown, id=story_id)
@@ -289,9 +288,8 @@ router.privacy_section(
     args=[Arg("title", T.title), Arg("body", T.body, kind="rest")],
     acts=True,
 )
-async def submit(ctx: Context, title: str, body: str) -> list[Reply]:
+async def submit(ctx: MessageContext, title: str, body: str) -> list[Reply]:
     """Submit a story: to the review queue, or straight to the group where review is off."""
-    assert ctx.conversation is not None and ctx.member is not None
     cfg = ctx.settings.stories
     for what, value, limit in ((T.title, title, cfg.title_max), (T.body, body, cfg.body_max)):
         if len(value) > limit:
@@ -319,7 +317,7 @@ async def submit(ctx: Context, title: str, body: str) -> list[Reply]:
     help=T.help_show,
     args=[Arg("id", T.story_id, kind="int", low=1)],
 )
-async def show(ctx: Context, id: int) -> MarkdownReply:
+async def show(ctx: MessageContext, id: int) -> MarkdownReply:
     """A story in full (a card shows at most 1 KB of it: 创建并投放卡片 value limit)."""
     story = await _story(ctx, id)
     if story.status != "approved" and not ctx.is_admin:
@@ -338,9 +336,8 @@ async def show(ctx: Context, id: int) -> MarkdownReply:
 
 
 @router.command("review", aliases=["审核"], help=T.help_review, admin=True)
-async def review(ctx: Context) -> list[Reply]:
+async def review(ctx: MessageContext) -> list[Reply]:
     """List pending stories as review cards."""
-    assert ctx.conversation is not None
     pending = await ctx.repos.stories.pending(ctx.conversation.id)
     if not pending:
         return [TextReply(content=ctx.t(T.no_pending))]
@@ -349,9 +346,8 @@ async def review(ctx: Context) -> list[Reply]:
 
 
 @router.command("review on", aliases=["审核 开"], help=T.help_review_on, admin=True)
-async def review_on(ctx: Context) -> Text:
+async def review_on(ctx: MessageContext) -> Text:
     """Review stories in this group."""
-    assert ctx.conversation is not None
     await ctx.repos.groups.set_review(
         ctx.conversation.id, True, review_default=ctx.settings.stories.review_default
     )
@@ -359,9 +355,8 @@ async def review_on(ctx: Context) -> Text:
 
 
 @router.command("review off", aliases=["审核 关"], help=T.help_review_off, admin=True)
-async def review_off(ctx: Context) -> Text:
+async def review_off(ctx: MessageContext) -> Text:
     """Publish stories in this group without review."""
-    assert ctx.conversation is not None
     await ctx.repos.groups.set_review(
         ctx.conversation.id, False, review_default=ctx.settings.stories.review_default
     )
@@ -370,7 +365,6 @@ async def review_off(ctx: Context) -> Text:
 
 async def _decide(ctx: Context, story_id: int, *, approve: bool, reason: str) -> list[Reply]:
     """Approve or reject once, even when two admins press at the same moment."""
-    assert ctx.conversation is not None and ctx.member is not None
     story = await ctx.repos.stories.decide(
         ctx.conversation.id,
         story_id,
@@ -405,7 +399,7 @@ async def _decide(ctx: Context, story_id: int, *, approve: bool, reason: str) ->
     admin=True,
     args=[Arg("id", T.story_id, kind="int", low=1)],
 )
-async def approve(ctx: Context, id: int) -> list[Reply]:
+async def approve(ctx: MessageContext, id: int) -> list[Reply]:
     """Approve a story: it is posted, and its author is told."""
     replies = await _decide(ctx, id, approve=True, reason="")
     return [TextReply(content=ctx.t(T.approved_admin, id=id)), *replies]
@@ -421,14 +415,14 @@ async def approve(ctx: Context, id: int) -> list[Reply]:
         Arg("reason", T.reason, kind="rest", optional=True, max_len=500),
     ],
 )
-async def reject(ctx: Context, id: int, reason: str | None) -> list[Reply]:
+async def reject(ctx: MessageContext, id: int, reason: str | None) -> list[Reply]:
     """Reject a story; its author is told the reason."""
     replies = await _decide(ctx, id, approve=False, reason=reason or "")
     return [TextReply(content=ctx.t(T.rejected_admin, id=id)), *replies]
 
 
 @router.action("approve", admin=True)
-async def approve_click(ctx: Context) -> CardResponse:
+async def approve_click(ctx: ClickContext) -> CardResponse:
     """The approve button of a review card."""
     story_id = ctx.click_id(T.unknown)
     for reply in await _decide(ctx, story_id, approve=True, reason=""):
@@ -440,7 +434,7 @@ async def approve_click(ctx: Context) -> CardResponse:
 
 
 @router.action("reject", admin=True)
-async def reject_click(ctx: Context) -> CardResponse:
+async def reject_click(ctx: ClickContext) -> CardResponse:
     """The reject button of a review card (no reason: the author is told none was given)."""
     story_id = ctx.click_id(T.unknown)
     for reply in await _decide(ctx, story_id, approve=False, reason=""):
@@ -458,7 +452,6 @@ async def _likeable(ctx: Context, story_id: int) -> Story:
     story = await _story(ctx, story_id)
     if story.status != "approved":
         raise UserError(T.not_approved if story.status == "pending" else T.unknown, id=story_id)
-    assert ctx.member is not None
     if story.author_staff_id == ctx.member.staff_id:
         raise UserError(T.own_story)
     return story
@@ -485,9 +478,8 @@ async def _after_like_change(ctx: Context, story: Story) -> list[Reply]:
     args=[Arg("id", T.story_id, kind="int", low=1)],
     acts=True,
 )
-async def like(ctx: Context, id: int) -> list[Reply]:
+async def like(ctx: MessageContext, id: int) -> list[Reply]:
     """Like a story (once; a second like is a friendly no-op)."""
-    assert ctx.member is not None and ctx.conversation is not None
     await ctx.repos.likes.count_like_message(ctx.conversation.id, ctx.member.staff_id)
     story = await _likeable(ctx, id)
     if not await ctx.repos.likes.add(story, ctx.member.staff_id, ctx.now):
@@ -502,9 +494,8 @@ async def like(ctx: Context, id: int) -> list[Reply]:
     help=T.help_unlike,
     args=[Arg("id", T.story_id, kind="int", low=1)],
 )
-async def unlike(ctx: Context, id: int) -> list[Reply]:
+async def unlike(ctx: MessageContext, id: int) -> list[Reply]:
     """Take a like back."""
-    assert ctx.member is not None and ctx.conversation is not None
     await ctx.repos.likes.count_like_message(ctx.conversation.id, ctx.member.staff_id)
     story = await _story(ctx, id)
     if not await ctx.repos.likes.remove(story, ctx.member.staff_id):
@@ -514,9 +505,8 @@ async def unlike(ctx: Context, id: int) -> list[Reply]:
 
 
 @router.action("like", acts=True)
-async def like_click(ctx: Context) -> CardResponse:
+async def like_click(ctx: ClickContext) -> CardResponse:
     """The like button toggles; the card shows the new count and the clicker's own state."""
-    assert ctx.member is not None and ctx.conversation is not None
     story = await _likeable(ctx, ctx.click_id(T.unknown))
     member = ctx.member.staff_id
     await ctx.repos.likes.ensure_member(story.conversation_id, member, ctx.now)
@@ -526,7 +516,7 @@ async def like_click(ctx: Context) -> CardResponse:
         await ctx.repos.likes.remove(story, member)
         message, state = ctx.t(T.unliked, id=story.id), ""
     for update in await _after_like_change(ctx, story):
-        if isinstance(update, CardUpdate) and update.out_track_id == ctx.click.out_track_id:  # type: ignore[union-attr]
+        if isinstance(update, CardUpdate) and update.out_track_id == ctx.click.out_track_id:
             continue  # the ack itself updates the clicked card
         ctx.reply(update)
     message = message.replace("?", str(story.likes))
@@ -556,7 +546,7 @@ def scoring_columns(
     return table, signals
 
 
-async def rescore(ctx: Context, conversation_id: str) -> Scores:
+async def rescore(ctx: BaseContext, conversation_id: str) -> Scores:
     """Recompute every like weight of a group from the evidence in the database."""
     likes, members = await ctx.repos.likes.scoring_input(conversation_id)
     table, signals = scoring_columns(likes, members)
@@ -577,7 +567,7 @@ async def rescore(ctx: Context, conversation_id: str) -> Scores:
     return scores
 
 
-async def rescore_if_dirty(ctx: Context, conversation_id: str) -> None:
+async def rescore_if_dirty(ctx: BaseContext, conversation_id: str) -> None:
     """Bring a group's weights up to date before showing counts (cheap when they are)."""
     group = await ctx.repos.groups.get(
         conversation_id, review_default=ctx.settings.stories.review_default
@@ -587,7 +577,7 @@ async def rescore_if_dirty(ctx: Context, conversation_id: str) -> None:
 
 
 @router.job("likes-rescore", every=lambda settings: settings.likes.rescore_seconds)
-async def rescore_dirty(ctx: Context) -> None:
+async def rescore_dirty(ctx: JobContext) -> None:
     """The scheduled job: recompute the groups with new likes since the last run."""
     for conversation_id in await ctx.repos.groups.dirty_groups():
         await rescore(ctx, conversation_id)
@@ -599,9 +589,8 @@ async def rescore_dirty(ctx: Context) -> None:
     help=T.help_stories,
     args=[Arg("scope", T.scope, kind="choice", choices=("week", "all"), optional=True)],
 )
-async def stories(ctx: Context, scope: str | None) -> str:
+async def stories(ctx: MessageContext, scope: str | None) -> str:
     """Top stories by genuine likes, showing genuine and raw counts."""
-    assert ctx.conversation is not None
     await rescore_if_dirty(ctx, ctx.conversation.id)
     since = None if scope == "all" else ctx.now - timedelta(days=7)
     top = await ctx.repos.stories.top(ctx.conversation.id, since, ctx.settings.stories.top)
@@ -635,9 +624,8 @@ async def stories(ctx: Context, scope: str | None) -> str:
     admin=True,
     args=[Arg("id", T.story_id, kind="int", low=1)],
 )
-async def likes_audit(ctx: Context, id: int) -> str:
+async def likes_audit(ctx: MessageContext, id: int) -> str:
     """Each like of a story, its weight and the reason."""
-    assert ctx.conversation is not None
     await rescore_if_dirty(ctx, ctx.conversation.id)
     story = await _story(ctx, id)
     await ctx.session.refresh(story)
@@ -662,14 +650,13 @@ async def likes_audit(ctx: Context, id: int) -> str:
 
 
 @router.command("suspicious", aliases=["异常点赞"], help=T.help_suspicious, admin=True)
-async def suspicious(ctx: Context) -> str:
+async def suspicious(ctx: MessageContext) -> str:
     """Stories whose likes look brushed, with the evidence in plain words."""
-    assert ctx.conversation is not None
     scores = await rescore(ctx, ctx.conversation.id)
     return await describe(ctx, scores, ctx.conversation.id) or ctx.t(T.suspicious_none)
 
 
-async def describe(ctx: Context, scores: Scores, conversation_id: str) -> str:
+async def describe(ctx: BaseContext, scores: Scores, conversation_id: str) -> str:
     """The evidence of a scoring run in plain words (empty when nothing looks brushed)."""
     lines: list[str] = []
     hours = number(ctx.settings.likes.fresh_member_hours)

@@ -6,7 +6,7 @@ from collections.abc import Sequence, Set
 from datetime import datetime, timedelta
 
 from bot import people, safety
-from bot.context import Context
+from bot.context import BaseContext, ClickContext, Context, JobContext, MessageContext
 from bot.errors import UserError
 from bot.i18n import Text, number
 from bot.replies import (
@@ -133,12 +133,11 @@ class T:
     join_hint = Text("发送 /报名 {id} 报名", "Send /join {id} to sign up")
 
 
-def _when(ctx: Context, at: datetime) -> str:
+def _when(ctx: BaseContext, at: datetime) -> str:
     return at.astimezone(ctx.settings.bot.tz).strftime("%Y-%m-%d %H:%M")
 
 
 async def _event(ctx: Context, event_id: int, *, lock: bool = False) -> Event:
-    assert ctx.conversation is not None
     event = await ctx.repos.events.get(ctx.conversation.id, event_id, lock=lock)
     if event is None:
         raise UserError(T.unknown, id=event_id)
@@ -233,10 +232,9 @@ def _tell_promoted(ctx: Context, event: Event, promoted: list[Signup]) -> None:
     ],
 )
 async def new_event(
-    ctx: Context, title: str, starts: datetime, hours: float, place: str, seats: int
+    ctx: MessageContext, title: str, starts: datetime, hours: float, place: str, seats: int
 ) -> list[Reply]:
     """Create an activity (the time is local, in the bot's zone) and post its sign-up card."""
-    assert ctx.conversation is not None and ctx.member is not None
     starts_at = starts.replace(tzinfo=ctx.settings.bot.tz)
     if starts_at <= ctx.now:
         raise UserError(T.past, when=starts.strftime("%Y-%m-%d %H:%M"))
@@ -257,9 +255,8 @@ async def new_event(
 
 
 @router.command("events", aliases=["活动"], help=T.help_events)
-async def events(ctx: Context) -> str:
+async def events(ctx: MessageContext) -> str:
     """Upcoming activities with seats left."""
-    assert ctx.conversation is not None
     upcoming = await ctx.repos.events.upcoming(ctx.conversation.id, ctx.now)
     if not upcoming:
         return ctx.t(T.no_events)
@@ -316,7 +313,6 @@ async def _join(ctxs: Sequence[Context], event_id: int) -> tuple[list[tuple[str,
 
 
 async def _leave(ctx: Context, event_id: int) -> Event:
-    assert ctx.member is not None
     event = await _open_event(ctx, event_id)
     removed = await ctx.repos.signups.leave(event, ctx.member.staff_id)
     if removed is None:
@@ -332,7 +328,7 @@ async def _leave(ctx: Context, event_id: int) -> Event:
     args=[Arg("id", T.event_id, kind="int", low=1)],
     acts=True,
 )
-async def join(ctx: Context, id: int) -> list[Reply]:
+async def join(ctx: MessageContext, id: int) -> list[Reply]:
     """Sign up: confirmed while seats remain, else waitlisted with the position."""
     [(message, _)], event = await _join([ctx], id)
     return [TextReply(content=message), *await _card_updates(ctx, event)]
@@ -344,20 +340,20 @@ async def join(ctx: Context, id: int) -> list[Reply]:
     help=T.help_leave,
     args=[Arg("id", T.event_id, kind="int", low=1)],
 )
-async def leave(ctx: Context, id: int) -> list[Reply]:
+async def leave(ctx: MessageContext, id: int) -> list[Reply]:
     """Withdraw; the first on the waitlist moves up and is told."""
     event = await _leave(ctx, id)
     return [TextReply(content=ctx.t(T.left, id=id)), *await _card_updates(ctx, event)]
 
 
 async def _click_answers(
-    ctxs: Sequence[Context], event: Event, outcomes: list[tuple[str, str]]
+    ctxs: Sequence[ClickContext], event: Event, outcomes: list[tuple[str, str]]
 ) -> list[CardResponse]:
     """Answers to clicks on an activity's card, one per (message, own state): each carries
     the counts after all of them. The acks update the clicked cards; the activity's other
     cards are updated once, by the last click's context."""
     taken, waiting = await ctxs[0].repos.signups.counts(event.id)
-    clicked = {c.click.out_track_id for c in ctxs if c.click is not None}
+    clicked = {c.click.out_track_id for c in ctxs}
     for update in await _card_updates(ctxs[-1], event, skip=clicked, counts=(taken, waiting)):
         ctxs[-1].reply(update)
     return [
@@ -370,7 +366,7 @@ async def _click_answers(
 
 
 @router.batch_action("join", acts=True)
-async def join_clicks(ctxs: Sequence[Context]) -> list[CardResponse | UserError]:
+async def join_clicks(ctxs: Sequence[ClickContext]) -> list[CardResponse | UserError]:
     """The join button, for every click that arrived together: signed up in arrival order,
     each answered at once with the counts and the clicker's own state."""
     answers: list[CardResponse | UserError | None] = [None] * len(ctxs)
@@ -394,7 +390,7 @@ async def join_clicks(ctxs: Sequence[Context]) -> list[CardResponse | UserError]
 
 
 @router.action("leave")
-async def leave_click(ctx: Context) -> CardResponse:
+async def leave_click(ctx: ClickContext) -> CardResponse:
     """The leave button."""
     event_id = ctx.click_id(T.unknown)
     event = await _leave(ctx, event_id)
@@ -415,7 +411,7 @@ async def leave_click(ctx: Context) -> CardResponse:
         Arg("seats", T.seats, kind="int", low=1, high=10000),
     ],
 )
-async def seats(ctx: Context, id: int, seats: int) -> list[Reply]:
+async def seats(ctx: MessageContext, id: int, seats: int) -> list[Reply]:
     """Change capacity; raising it promotes in order, lowering it never evicts."""
     event = await _open_event(ctx, id)
     await ctx.repos.events.set_seats(event, seats)
@@ -430,7 +426,7 @@ async def seats(ctx: Context, id: int, seats: int) -> list[Reply]:
     return [TextReply(content="\n".join(lines)), *await _card_updates(ctx, event)]
 
 
-async def _names(ctx: Context, event: Event, signups: list[Signup]) -> list[str]:
+async def _names(ctx: BaseContext, event: Event, signups: list[Signup]) -> list[str]:
     """The members' names in order: the nick last seen, else the one they signed up with."""
     shown = await people.names(
         ctx,
@@ -448,7 +444,7 @@ async def _names(ctx: Context, event: Event, signups: list[Signup]) -> list[str]
     admin=True,
     args=[Arg("id", T.event_id, kind="int", low=1)],
 )
-async def roster(ctx: Context, id: int) -> str:
+async def roster(ctx: MessageContext, id: int) -> str:
     """The confirmed list and the waitlist, in order."""
     event = await _event(ctx, id)
     confirmed, waiting = await ctx.repos.signups.roster(event.id)
@@ -470,7 +466,7 @@ async def roster(ctx: Context, id: int) -> str:
         Arg("absent", T.absent, kind="many", optional=True),
     ],
 )
-async def event_done(ctx: Context, id: int, absent: list[str]) -> str:
+async def event_done(ctx: MessageContext, id: int, absent: list[str]) -> str:
     """Close an activity that has started and credit its hours to those who came."""
     event = await _open_event(ctx, id)
     if ctx.now < event.starts_at:
@@ -509,7 +505,7 @@ async def event_done(ctx: Context, id: int, absent: list[str]) -> str:
         Arg("reason", T.reason, kind="rest", optional=True, max_len=300),
     ],
 )
-async def cancel(ctx: Context, id: int, reason: str | None) -> list[Reply]:
+async def cancel(ctx: MessageContext, id: int, reason: str | None) -> list[Reply]:
     """Cancel; everyone signed up (confirmed and waiting) is told."""
     event = await _open_event(ctx, id)
     await ctx.repos.events.set_status(event, "cancelled", reason or "")
@@ -528,9 +524,8 @@ async def cancel(ctx: Context, id: int, reason: str | None) -> list[Reply]:
 
 
 @router.command("hours", aliases=["志愿时长"], help=T.help_hours)
-async def hours(ctx: Context) -> str:
+async def hours(ctx: MessageContext) -> str:
     """My volunteer hours and activities in this group."""
-    assert ctx.conversation is not None and ctx.member is not None
     records = await ctx.repos.hours.of_member(ctx.conversation.id, ctx.member.staff_id)
     if not records:
         return ctx.t(T.my_hours_none)
@@ -546,7 +541,7 @@ async def hours(ctx: Context) -> str:
 
 
 @router.job("event-reminders", every=lambda settings: REMINDER_CHECK_SECONDS)
-async def reminders(ctx: Context) -> None:
+async def reminders(ctx: JobContext) -> None:
     """24 h and 1 h before the start: one group message naming the confirmed members, and
     one-to-one reminders (in batches of 20). Due ones missed while down go out now, if the
     activity has not started; a flag flipped with the send makes each go out once."""

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from bot.context import Context
+from bot.context import JobContext
 from bot.sandbox.standin import BOT_TOPIC, StandIn
 from tests.conftest import BotFactory, eventually
 from tests.scenario.test_crash import start_process, write_config
@@ -80,7 +80,7 @@ async def test_stop_waits_for_a_running_job_before_closing_the_database(
     started, release = asyncio.Event(), asyncio.Event()
     finished: list[int] = []
 
-    async def slow(ctx: Context) -> None:
+    async def slow(ctx: JobContext) -> None:
         started.set()
         await release.wait()
         finished.append(int(await ctx.session.scalar(text("SELECT 1")) or 0))
