@@ -114,7 +114,9 @@ async def outbox_rows(ctx: BaseContext) -> list[dict[str, Any]]:
     """
     now = ctx.now
     due = utcnow()  # delivery timing is operational: real time, not the community's clock
-    lease = due + timedelta(seconds=ctx.settings.sender.lease_seconds)
+    # Without a sender of its own, the process leaves its rows unleased, for the others'.
+    sending = ctx.settings.sender.enabled
+    lease = due + timedelta(seconds=ctx.settings.sender.lease_seconds) if sending else None
     message = ctx.message if isinstance(ctx, MessageContext) else None
     conversation = ctx.conversation if isinstance(ctx, EventContext | JobContext) else None
     origin = ctx.origin if isinstance(ctx, MessageContext) else None
