@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from bot import people, safety
+from bot import guard, people, safety
 from bot.cards import CARD_VALUE_MAX_BYTES
 from bot.context import BaseContext, JobContext, MessageContext
 from bot.errors import UserError
@@ -360,25 +360,21 @@ async def digest_job(ctx: JobContext) -> None:
         period = period_key(slot)
         if await ctx.repos.digest.run(conversation_id, period) is not None:
             continue
-        savepoint = await ctx.session.begin_nested()
-        mark = len(ctx.replies)
         try:
-            if ctx.now - slot > grace:
-                await ctx.repos.digest.claim(conversation_id, period, "skipped", ctx.now)
-                log.info(
-                    "digest of %s for %s skipped: missed by more than %s",
-                    conversation_id,
-                    period,
-                    grace,
-                )
-            else:
-                await post_digest(ctx, conversation_id, slot - timedelta(days=7), slot, period)
+            # One group's failure undoes only its own digest (writes and replies).
+            async with guard.savepoint(ctx.session, ctx):
+                if ctx.now - slot > grace:
+                    await ctx.repos.digest.claim(conversation_id, period, "skipped", ctx.now)
+                    log.info(
+                        "digest of %s for %s skipped: missed by more than %s",
+                        conversation_id,
+                        period,
+                        grace,
+                    )
+                else:
+                    await post_digest(ctx, conversation_id, slot - timedelta(days=7), slot, period)
         except Exception:
-            await savepoint.rollback()
-            del ctx.replies[mark:]
             log.exception("digest of %s for %s failed; will try again", conversation_id, period)
-            continue
-        await savepoint.commit()
 
 
 # -- admin commands --------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import Executable, Table, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -92,6 +92,36 @@ def _unlocked_received() -> Any:
     )
 
 
+class InboxRow(TypedDict):
+    """A push as the inbox records it (``bot.inbox.inbox_row``)."""
+
+    key: str
+    topic: str
+    conversation_id: str
+    staff_id: str
+    payload: dict[str, Any]
+
+
+class ConversationRow(TypedDict):
+    """A conversation seen in a batch of messages (``MemberRepo.touch_conversations``)."""
+
+    id: str
+    type: str
+    title: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
+class MemberRow(TypedDict):
+    """A member who spoke in a batch of messages (``MemberRepo.touch_members``)."""
+
+    conversation_id: str
+    staff_id: str
+    nick: str
+    admin: bool  # DingTalk's isAdmin flag on the message
+    now: datetime
+
+
 @dataclass(slots=True)
 class InboxRepo:
     """The durable inbox: every push recorded once, processed once."""
@@ -99,7 +129,7 @@ class InboxRepo:
     session: AsyncSession
 
     async def record_many(
-        self, rows: list[dict[str, Any]], now: datetime, *, status: str = "received"
+        self, rows: list[InboxRow], now: datetime, *, status: str = "received"
     ) -> list[int | None]:
         """Insert pushes in one statement; per row its new id, or None for a duplicate key.
 
@@ -164,7 +194,7 @@ class InboxRepo:
             .values(status=status, processed_at=now, error=error[:2000])
         )
 
-    async def record_dead(self, row: dict[str, Any], error: str, now: datetime) -> int | None:
+    async def record_dead(self, row: InboxRow, error: str, now: datetime) -> int | None:
         """Record a push that cannot be stored or handled as a dead letter: acked, kept with
         its error for operators, never retried. The payload is kept as ASCII-only JSON, which
         every database can store. None when the key is already recorded."""
@@ -420,7 +450,7 @@ class MemberRepo:
 
     session: AsyncSession
 
-    async def touch_conversations(self, conversations: list[dict[str, Any]]) -> None:
+    async def touch_conversations(self, conversations: list[ConversationRow]) -> None:
         """Insert conversations seen for the first time; keep titles current."""
 
         def build(insert: Any) -> Any:
@@ -435,7 +465,7 @@ class MemberRepo:
                 self.session, _prebuilt(self.session, "touch_conversation", build), conversations
             )
 
-    async def touch_members(self, members: list[dict[str, Any]]) -> None:
+    async def touch_members(self, members: list[MemberRow]) -> None:
         """Record that members spoke: first seen, last seen, nick and message count.
 
         Each dict has conversation_id, staff_id, nick, admin (DingTalk's flag) and now; one
