@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter
 
-from bot.cards import new_out_track_id
+from bot.cards import new_out_track_id, verbs_of
 from bot.clock import utcnow
 from bot.context import BaseContext, EventContext, JobContext, MessageContext
 from bot.events import is_staff_id
@@ -155,7 +155,7 @@ async def outbox_rows(ctx: BaseContext) -> list[dict[str, Any]]:
                 kind=reply.kind,
                 entity_id=reply.entity_id,
                 now=now,
-                actions=[button.action for button in reply.buttons],
+                actions=verbs_of(reply.kind),
             )
         rows.append(
             {

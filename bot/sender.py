@@ -16,7 +16,7 @@ from typing import Any
 
 from bot import metrics
 from bot.backoff import jittered
-from bot.cards import fit_card_data
+from bot.cards import card_param_map, fit_card_data
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.errors import (
@@ -554,9 +554,7 @@ class Sender:
     def _card_body(self, row: OutboxMessage, reply: CardReply) -> dict[str, Any]:
         robot = self.settings.dingtalk.effective_robot_code
         # Values within 1 KB, a cut one naming the command that shows it all (bot.cards).
-        data = fit_card_data(
-            {**reply.data, "id": reply.entity_id, "kind": reply.kind}, reply.full_command
-        )
+        data = card_param_map(reply)
         body: dict[str, Any] = {
             "cardTemplateId": reply.template_id,
             "outTrackId": reply.out_track_id,

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from bot import guard, people, safety
-from bot.cards import CARD_VALUE_MAX_BYTES
+from bot.cards import CARD_VALUE_MAX_BYTES, CATALOG
 from bot.context import BaseContext, JobContext, MessageContext
 from bot.errors import UserError
 from bot.events import is_staff_id
 from bot.i18n import Text, number
-from bot.replies import CardReply, MarkdownReply, Reply, TextReply, ToGroup, ToMembers
+from bot.replies import MarkdownReply, Reply, TextReply, ToGroup, ToMembers
 from bot.router import Arg, Router
 from domain.likes import describe, rescore, rescore_if_dirty
 from storage.models import GroupSettings
@@ -297,17 +297,16 @@ async def post_digest(
         return False
     if not await ctx.repos.digest.claim(conversation_id, period, status, ctx.now):
         return False
-    template = ctx.settings.cards.digest_template
+    template = CATALOG["digest"].template_id(ctx.settings)
     for part in render(ctx, sections, start, end):
         to = ToGroup(conversation_id=conversation_id)
         if template and len(part.text.encode()) <= CARD_VALUE_MAX_BYTES:
             # A card where the admin built a digest template and the part fits a card value
             # (1 KB, 创建并投放卡片); markdown otherwise, so nothing of the digest is cut.
             ctx.reply(
-                CardReply(
-                    kind="digest",
+                CATALOG["digest"].build(
+                    ctx.settings,
                     entity_id=period.replace(" ", "T"),
-                    template_id=template,
                     title=part.title,
                     data={"title": part.title, "content": part.text},
                     fallback_markdown=part.text,

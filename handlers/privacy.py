@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot import people
+from bot.cards import CATALOG
 from bot.context import ClickContext, Context, MessageContext
 from bot.errors import UserError
 from bot.events import is_staff_id
 from bot.i18n import Text
-from bot.replies import CardButton, CardReply, CardResponse, Reply, TextReply, ToMembers
+from bot.replies import CardResponse, Reply, TextReply, ToMembers
 from bot.router import Arg, PrivacySection, Router
 from storage.db import SCRUB
 from storage.secrets import pseudonym_of
@@ -226,15 +227,11 @@ async def forget(ctx: MessageContext, confirm: str | None) -> list[Reply]:
         replies: list[Reply] = [TextReply(content=prompt)]
         if ctx.settings.cards.generic_template:
             replies.append(
-                CardReply(
-                    kind="forget",
+                CATALOG["forget"].build(
+                    ctx.settings,
                     entity_id=ctx.member.staff_id,
-                    template_id=ctx.settings.cards.generic_template,
                     title=ctx.t(T.help_forget),
                     data={"title": ctx.t(T.forget_prompt)},
-                    buttons=[
-                        CardButton(label="确认 / Confirm", action="confirm", id=ctx.member.staff_id)
-                    ],
                     fallback_markdown=ctx.t(T.forget_prompt),
                 )
             )

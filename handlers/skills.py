@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from typing import ClassVar
 
 from bot import people, safety
+from bot.cards import CATALOG
 from bot.context import ClickContext, Context, MessageContext
 from bot.errors import UserError
 from bot.i18n import Text, number
-from bot.replies import CardButton, CardReply, CardResponse, CardUpdate, Reply, TextReply, ToMembers
+from bot.replies import CardReply, CardResponse, Reply, TextReply, ToMembers
 from bot.router import Arg, PrivacySection, Router
 from handlers.skill_match import (
     Match,
@@ -485,17 +486,11 @@ def swap_card(ctx: Context, swap: Swap, proposer_nick: str, partner_nick: str) -
         "status": _status(ctx, swap.status),
         "hours": number(swap.hours) if swap.hours else "",
     }
-    return CardReply(
-        kind="swap",
-        entity_id=str(swap.id),
-        template_id=ctx.settings.cards.swap_template,
+    return CATALOG["swap"].build(
+        ctx.settings,
+        entity_id=swap.id,
         title=data["title"],
         data=data,
-        buttons=[
-            CardButton(label="接受 / Accept", action="accept", id=str(swap.id)),
-            CardButton(label="拒绝 / Decline", action="decline", id=str(swap.id)),
-            CardButton(label="确认 / Confirm", action="confirm", id=str(swap.id)),
-        ],
         fallback_markdown=safety.md(data["title"]),
     )
 
@@ -503,7 +498,7 @@ def swap_card(ctx: Context, swap: Swap, proposer_nick: str, partner_nick: str) -
 async def _swap_card_updates(ctx: Context, swap: Swap, skip: str = "") -> list[Reply]:
     data = {"status": _status(ctx, swap.status), "hours": number(swap.hours) if swap.hours else ""}
     return [
-        CardUpdate(out_track_id=track, data=data)
+        CATALOG["swap"].update(track, data)
         for track in await ctx.repos.cards.track_ids("swap", str(swap.id))
         if track != skip
     ]
