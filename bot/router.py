@@ -91,10 +91,19 @@ class Arg:
         """``<label>`` or ``[label]`` for usage lines."""
         label = self.label.render(lang)
         if self.kind == "choice" and self.choices:
-            label = "|".join(self.choices)
+            label = "|".join(self.shown_choices(lang))
         if self.kind == "many":
             label += "…"
         return f"[{label}]" if self.optional else f"<{label}>"
+
+    def shown_choices(self, lang: Lang) -> tuple[str, ...]:
+        """The choices to show a member: the Chinese ones in Chinese and the others in
+        English, where a choice has both forms (all are accepted either way)."""
+        chinese = tuple(c for c in self.choices if has_cjk(c))
+        other = tuple(c for c in self.choices if not has_cjk(c))
+        if chinese and other:
+            return chinese if lang == "zh" else other
+        return self.choices
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,7 +516,7 @@ def _convert(spec: CommandSpec, arg: Arg, value: str | list[str], lang: Lang) ->
         choice = folded.casefold()
         if choice not in arg.choices:
             raise _usage_error(
-                spec, lang, T.bad_choice, label=label, choices=" / ".join(arg.choices)
+                spec, lang, T.bad_choice, label=label, choices=" / ".join(arg.shown_choices(lang))
             )
         return choice
     else:  # pragma: no cover - exhaustive

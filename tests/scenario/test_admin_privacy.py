@@ -388,3 +388,17 @@ async def test_mydata_and_forget_cover_every_module(
         and "交换：0 条" in bob
         and "时间币记录（删除后匿名保留）：1 条（-2）" in bob
     )
+
+
+async def test_help_shows_the_chinese_form_of_a_choice_and_both_forms_work(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    await start_bot()
+    help_text = (await say(standin, "/帮助", sender="alice")).text
+    assert "/删除我的数据 [确认]" in help_text and "confirm" not in help_text
+    english = (await say(standin, "/help", sender="alice")).text
+    assert "/forget [confirm]" in english
+    for word in ("确认", "confirm"):  # both are accepted
+        await say(standin, "/删除我的数据", sender="alice")
+        done = await say(standin, f"/删除我的数据 {word}", sender="alice")
+        assert "已删除" in done.text or "deleted" in done.text, done.text
