@@ -19,7 +19,7 @@ from bot.clock import ManualClock
 from bot.sandbox.standin import BOT_TOPIC, CARD_TOPIC, StandIn
 from storage.models import Base, InboxEvent, LedgerEntry, OutboxMessage, Signup, Story
 from tests.conftest import BotFactory, eventually
-from tests.scenario.test_crash import start_process, write_config
+from tests.processes import start_process, write_config
 from tests.scenario.test_skills import first_id, propose
 from tests.scenario.test_stories import reply_texts, say
 from tests.scenario.test_volunteers import NOW as VOLUNTEER_NOW

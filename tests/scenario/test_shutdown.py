@@ -14,7 +14,7 @@ from sqlalchemy import text
 from bot.context import JobContext
 from bot.sandbox.standin import BOT_TOPIC, StandIn
 from tests.conftest import BotFactory, eventually
-from tests.scenario.test_crash import start_process, write_config
+from tests.processes import start_process, write_config
 
 
 async def test_sigterm_under_load_finishes_the_work_in_hand_and_loses_nothing(
