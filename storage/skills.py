@@ -300,7 +300,7 @@ class SkillRepo:
         recent: Collection[str],
         limit: int,
     ) -> list[str]:
-        """The members ``handlers.skill_match.rank`` would list, chosen in SQL.
+        """The members ``domain.skill_match.rank`` would list, chosen in SQL.
 
         ``offers`` scores names others offer against my wants, ``wants`` names others want
         against my offers. A member's score is their best offer plus their best want; the
