@@ -20,7 +20,7 @@ from storage.models import (
     Swap,
     VolunteerHours,
 )
-from storage.repositories import _insert
+from storage.queries import upsert
 
 
 @dataclass(slots=True)
@@ -32,7 +32,7 @@ class DigestRepo:
     async def claim(self, conversation_id: str, period: str, status: str, now: datetime) -> bool:
         """Record a period's run; False when it was already recorded (by anyone)."""
         result = await self.session.execute(
-            _insert(self.session, DigestRun)
+            upsert(self.session, DigestRun)
             .values(conversation_id=conversation_id, period=period, status=status, at=now)
             .on_conflict_do_nothing(index_elements=["conversation_id", "period"])
             .returning(DigestRun.id)

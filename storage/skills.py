@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import BigId, LedgerEntry, SkillName, SkillPost, SkillTerm, Swap
-from storage.repositories import _core, _dialect, _insert, _prebuilt
+from storage.queries import dialect, prebuilt, run, upsert
 from storage.secrets import pseudonym_of
 
 _NAMES: Table = SkillName.__table__  # type: ignore[assignment]
@@ -201,9 +201,9 @@ class SkillRepo:
     ) -> int:
         """The id of a normalised skill in the group's index, adding it under ``terms``."""
         created = (
-            await _core(
+            await run(
                 self.session,
-                _insert(self.session, SkillName)
+                upsert(self.session, SkillName)
                 .values(conversation_id=conversation_id, norm=norm, keywords=keywords)
                 .on_conflict_do_nothing(index_elements=["conversation_id", "norm"])
                 .returning(_NAMES.c.id),
@@ -219,7 +219,7 @@ class SkillRepo:
             return int(found)
         rows = [{"conversation_id": conversation_id, "term": t, "name_id": created} for t in terms]
         if rows:
-            await _core(self.session, _TERMS.insert(), rows)
+            await run(self.session, _TERMS.insert(), rows)
         return int(created)
 
     def database(self) -> str:
@@ -251,9 +251,9 @@ class SkillRepo:
         if not (any_terms or all_terms or exact):
             return []
         all_set = set(all_terms)
-        rows = await _core(
+        rows = await run(
             self.session,
-            _prebuilt(self.session, "skill_candidates", _candidate_names_stmt),
+            prebuilt(self.session, "skill_candidates", _candidate_names_stmt),
             {
                 "group": conversation_id,
                 "any": list(any_terms),
@@ -276,8 +276,8 @@ class SkillRepo:
         """Open posts of ``kind`` whose names are scored, best first (then oldest)."""
         if not scores:
             return []
-        d = _dialect(self.session)
-        stmt = _prebuilt(self.session, "skill_best_posts", lambda _: _best_posts_stmt(d))
+        d = dialect(self.session)
+        stmt = prebuilt(self.session, "skill_best_posts", lambda _: _best_posts_stmt(d))
         rows = await self.session.execute(
             stmt,
             {
@@ -308,7 +308,7 @@ class SkillRepo:
         """
         if not (offers or wants):
             return []
-        d = _dialect(self.session)
+        d = dialect(self.session)
         params = {"group": conversation_id, "me": me, "recent": list(recent), "limit": limit}
         # Where partners abound (a common word such as 入门 makes most members candidates),
         # ranking them all reads most of the group's posts. The best are usually two-way
@@ -319,7 +319,7 @@ class SkillRepo:
         # tiers, and in the end rank everyone.
         tiers_a = sorted(set(offers.values()), reverse=True)
         tiers_b = sorted(set(wants.values()), reverse=True)
-        two_way = _prebuilt(
+        two_way = prebuilt(
             self.session, "skill_two_way", lambda _: _best_partners_stmt(d, two_way_only=True)
         )
         k = 1
@@ -327,7 +327,7 @@ class SkillRepo:
             ta, tb = tiers_a[min(k, len(tiers_a)) - 1], tiers_b[min(k, len(tiers_b)) - 1]
             bound = max(ta + tiers_b[0], tiers_a[0] + tb)
             found = (
-                await _core(
+                await run(
                     self.session,
                     two_way,
                     {
@@ -340,11 +340,11 @@ class SkillRepo:
             if len(found) >= limit and found[limit - 1][1] + found[limit - 1][2] >= bound:
                 return [str(row[0]) for row in found]
             k *= 2
-        stmt = _prebuilt(
+        stmt = prebuilt(
             self.session, "skill_best_partners", lambda _: _best_partners_stmt(d, False)
         )
         params |= {"o_scores": _scores_json(offers), "w_scores": _scores_json(wants)}
-        return [str(m) for m, _a, _b in (await _core(self.session, stmt, params)).all()]
+        return [str(m) for m, _a, _b in (await run(self.session, stmt, params)).all()]
 
     async def open_posts_of(
         self, conversation_id: str, staff_ids: Collection[str]
@@ -551,7 +551,7 @@ class LedgerRepo:
         # The savepoint rolls back when the block raises, so no leg survives a conflict.
         async with self.session.begin_nested():
             result = await self.session.execute(
-                _insert(self.session, LedgerEntry)
+                upsert(self.session, LedgerEntry)
                 .values(
                     [
                         {
