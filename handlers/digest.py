@@ -396,9 +396,11 @@ async def preview(ctx: MessageContext) -> list[Reply]:
 
 
 async def _settings(ctx: MessageContext) -> GroupSettings:
-    return await ctx.repos.groups.get(
-        ctx.conversation.id, review_default=ctx.settings.stories.review_default
-    )
+    return await ctx.repos.groups.get(ctx.conversation.id, review_default=_review_default(ctx))
+
+
+def _review_default(ctx: MessageContext) -> bool:
+    return ctx.settings.stories.review_default
 
 
 @router.command("digest now", aliases=["周报 立即"], help=T.help_now, admin=True)
@@ -439,16 +441,18 @@ async def schedule(ctx: MessageContext, day: str, at: str) -> Text | str:
     except ValueError:
         raise UserError(T.bad_time, value=at) from None
     weekday = DAY_CHOICES.index(day) % 7
-    await _settings(ctx)
-    await ctx.repos.digest.set_schedule(ctx.conversation.id, weekday=weekday, time=at)
+    await ctx.repos.digest.set_schedule(
+        ctx.conversation.id, weekday=weekday, time=at, review_default=_review_default(ctx)
+    )
     return ctx.t(T.scheduled, day=_day_name(ctx, weekday), at=at)
 
 
 @router.command("digest off", aliases=["周报 关"], help=T.help_off, admin=True)
 async def off(ctx: MessageContext) -> Text:
     """Stop the scheduled digest here."""
-    await _settings(ctx)
-    await ctx.repos.digest.set_schedule(ctx.conversation.id, enabled=False)
+    await ctx.repos.digest.set_schedule(
+        ctx.conversation.id, enabled=False, review_default=_review_default(ctx)
+    )
     return T.off
 
 
@@ -456,6 +460,8 @@ async def off(ctx: MessageContext) -> Text:
 async def on(ctx: MessageContext) -> str:
     """Resume the scheduled digest here."""
     settings = await _settings(ctx)
-    await ctx.repos.digest.set_schedule(ctx.conversation.id, enabled=True)
+    await ctx.repos.digest.set_schedule(
+        ctx.conversation.id, enabled=True, review_default=_review_default(ctx)
+    )
     weekday, at = group_slot(ctx, settings)
     return ctx.t(T.on, day=_day_name(ctx, weekday), at=at)

@@ -21,6 +21,7 @@ from storage.models import (
     VolunteerHours,
 )
 from storage.queries import upsert
+from storage.repositories import GroupSettingsRepo
 
 
 @dataclass(slots=True)
@@ -75,8 +76,11 @@ class DigestRepo:
         weekday: int | None = None,
         time: str | None = None,
         enabled: bool | None = None,
+        review_default: bool,
     ) -> None:
-        """Change the group's digest slot or switch it on or off (the row must exist)."""
+        """Change the group's digest slot or switch it on or off (its settings row is
+        created first, with ``review_default``, when the group has none)."""
+        await GroupSettingsRepo(self.session).get(conversation_id, review_default=review_default)
         values: dict[str, object] = {}
         if weekday is not None:
             values["digest_weekday"] = weekday

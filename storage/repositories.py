@@ -137,8 +137,10 @@ class GroupSettingsRepo:
             .values(disabled_modules=",".join(sorted(disabled)))
         )
 
-    async def mark_likes_dirty(self, conversation_id: str) -> None:
-        """New like evidence: the group's weights need recomputing."""
+    async def mark_likes_dirty(self, conversation_id: str, *, review_default: bool) -> None:
+        """New like evidence: the group's weights need recomputing (its settings row is
+        created first when the group has none)."""
+        await self.get(conversation_id, review_default=review_default)
         await self.session.execute(
             update(GroupSettings)
             .where(GroupSettings.conversation_id == conversation_id)

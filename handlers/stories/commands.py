@@ -183,10 +183,9 @@ async def likeable(ctx: Context, story_id: int) -> Story:
 
 
 async def after_like_change(ctx: Context, story: Story) -> list[Reply]:
-    await ctx.repos.groups.get(
+    await ctx.repos.groups.mark_likes_dirty(
         story.conversation_id, review_default=ctx.settings.stories.review_default
     )
-    await ctx.repos.groups.mark_likes_dirty(story.conversation_id)
     await ctx.session.refresh(story)
     return await card_updates(
         ctx,
