@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
+from bot.commands import CommandTable
 from bot.config import Settings
 from bot.context import JobContext
-from bot.router import CommandTable, Router
+from bot.router import Router
 
 
 def report(result: dict[str, Any], out: Path | None) -> int:

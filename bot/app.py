@@ -11,13 +11,14 @@ from bot import metrics
 from bot.alerts import FLUSH_JOB, ErrorPath
 from bot.clicks import Clicks
 from bot.clock import Clock, SystemClock
+from bot.commands import CommandTable
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.http import make_client
 from bot.inbox import PURGE_SECONDS, SWEEP_SECONDS, Inbox
 from bot.openapi import OpenAPI
 from bot.ops import OpsServer, Probes
-from bot.router import CommandTable, Router
+from bot.router import Router
 from bot.scheduler import JobQueue
 from bot.sender import Sender
 from bot.stream import StreamEdge

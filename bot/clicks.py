@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import guard, metrics, safety
 from bot.batching import GroupCommit
 from bot.clock import Clock
+from bot.commands import CommandTable
 from bot.config import Settings
 from bot.context import ClickContext, ConversationRef, Repos
 from bot.errors import Failure, FailureSink, UserError, brief, ignore_failure
@@ -31,7 +32,7 @@ from bot.i18n import Lang, Text, guess_lang
 from bot.inbox import Inbox, event_key, inbox_row
 from bot.outbox import outbox_rows
 from bot.replies import CardResponse
-from bot.router import ActionRoute, CommandTable
+from bot.router import ActionRoute
 from storage.db import Database
 from storage.models import CardInstance, OutboxMessage
 from storage.ops import latest_message_payload

@@ -25,7 +25,7 @@ from storage.stories import LikeRepo, StoryRepo
 from storage.volunteers import EventRepo, HoursRepo, SignupRepo
 
 if TYPE_CHECKING:
-    from bot.router import CommandTable
+    from bot.commands import CommandTable
 
 
 class ContextLogger(logging.LoggerAdapter[logging.Logger]):

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import groups, guard, safety
 from bot.clock import Clock
+from bot.commands import CommandTable, NotACommand, Parsed, UnknownCommand
 from bot.config import Settings
 from bot.context import MessageContext, Repos
 from bot.errors import Failure, FailureSink, UserError, brief, ignore_failure
@@ -30,7 +31,7 @@ from bot.i18n import Text, guess_lang
 from bot.inbox import Inbox
 from bot.outbox import outbox_rows, write_replies
 from bot.replies import CardReply, CardUpdate, MarkdownReply, TextReply, ToCurrent, ToGroup
-from bot.router import CommandTable, HandlerResult, NotACommand, Parsed, UnknownCommand
+from bot.router import HandlerResult
 from storage.db import Database, is_transient
 from storage.models import InboxEvent, OutboxMessage
 from storage.repositories import ConversationRow, InboxRepo, MemberRow

@@ -36,7 +36,8 @@ def command_text(spec: CommandSpec) -> str:
 
 
 def admin_specs() -> list[CommandSpec]:
-    from bot.router import CommandTable, Router
+    from bot.commands import CommandTable
+    from bot.router import Router
 
     root = Router("all")
     for router in default_routers():
@@ -286,7 +287,8 @@ async def test_ids_from_another_group_are_unknown_for_every_id_command(
         standin, "/活动 新建 植树 | 2030-03-12 09:00 | 3 | 公园 | 5", sender="admin1"
     )
     event_id = int(created.text.split("#")[1].split("「")[0])
-    from bot.router import CommandTable, Router
+    from bot.commands import CommandTable
+    from bot.router import Router
 
     root = Router("all")
     for router in default_routers():
