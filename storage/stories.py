@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Float, Table, bindparam, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Like, Member, Story
+from storage.models import Conversation, Like, Member, Story
 from storage.repositories import _insert
 
 _LIKES: Table = Like.__table__  # type: ignore[assignment]
@@ -257,6 +257,27 @@ class LikeRepo:
             .where(Member.conversation_id == conversation_id)
         )
         return list(likes.all()), list(members.all())
+
+    async def group_started(self, conversation_id: str) -> float | None:
+        """When the bot first saw the group, in epoch seconds (None: never)."""
+        found = await self.session.execute(
+            select(_epoch(self.session, Conversation.first_seen_at)).where(
+                Conversation.id == conversation_id
+            )
+        )
+        value = found.scalar_one_or_none()
+        return float(value) if value is not None else None
+
+    async def counts(self, story_ids: list[int]) -> list[tuple[int, int, float]]:
+        """(story id, raw likes, genuine likes) of these stories, read fresh from the table."""
+        if not story_ids:
+            return []
+        rows = await self.session.execute(
+            select(Story.id, Story.likes, Story.genuine_likes)
+            .where(Story.id.in_(story_ids))
+            .order_by(Story.id)
+        )
+        return [(int(i), int(n), float(g)) for i, n, g in rows.all()]
 
     async def save_weights(self, changes: list[dict[str, object]]) -> None:
         """Write new weights and reasons: dicts of like id, weight, reasons."""
