@@ -195,14 +195,14 @@ def check_text(ctx: Context, title: str, body: str) -> None:
 async def edit(ctx: Context, id: int, text: str) -> list[Reply]:
     """The author changes a story while it waits for review; review cards show the change."""
     assert ctx.conversation is not None and ctx.member is not None
+    story = await find_story(ctx, id)  # an unknown id is named before the form is checked
+    if story.author_staff_id != ctx.member.staff_id:
+        raise UserError(T.not_author, id=id)
     parts = [p.strip() for p in PIPES.split(text, maxsplit=1)]
     if len(parts) < 2 or not parts[0] or not parts[1]:
         raise UserError(T.edit_needs_both, id=id)
     title, body = parts
     check_text(ctx, title, body)
-    story = await find_story(ctx, id)
-    if story.author_staff_id != ctx.member.staff_id:
-        raise UserError(T.not_author, id=id)
     edited = await ctx.repos.stories.edit(ctx.conversation.id, id, ctx.member.staff_id, title, body)
     if edited is None:
         raise UserError(T.edit_not_pending, id=id, status=status_word(ctx, story.status))
