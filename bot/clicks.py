@@ -34,9 +34,9 @@ from bot.outbox import outbox_rows
 from bot.replies import CardResponse
 from bot.router import ActionRoute
 from storage.db import Database
-from storage.models import CardInstance, OutboxMessage
+from storage.models import OutboxMessage
 from storage.ops import latest_message_payload
-from storage.repositories import CardRepo, InboxRepo, MemberRepo
+from storage.repositories import Card, CardRepo, InboxRepo, MemberRepo
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,7 @@ class _Clicked:
     key: str
     data: dict[str, Any]
     click: CardClick | None
-    card: CardInstance | None
+    card: Card | None
     route: ActionRoute | None
     ctx: ClickContext | None = None
     response: Answer | None = None
@@ -83,7 +83,7 @@ class Clicks:
         self.inbox = inbox
         self.on_outbox = on_outbox
         self.on_failure: FailureSink = ignore_failure  # click errors (bot.alerts)
-        self._cards: dict[str, CardInstance] = {}
+        self._cards: dict[str, Card] = {}
         self._clicks: GroupCommit[tuple[str, dict[str, Any]], Answer] = GroupCommit(
             self._flush, max_batch=128
         )
@@ -301,13 +301,12 @@ class Clicks:
                     ctx, f"card:{ctx.click.action}", {"card": kind, "id": ctx.click.entity_id}
                 )
 
-    async def _card(self, session: AsyncSession, out_track_id: str) -> CardInstance | None:
+    async def _card(self, session: AsyncSession, out_track_id: str) -> Card | None:
         """A delivered card (they never change, so each process remembers the ones it saw)."""
         card = self._cards.get(out_track_id)
         if card is None:
             card = await CardRepo(session).get(out_track_id)
             if card is not None:
-                session.expunge(card)
                 self._cards[out_track_id] = card
         return card
 
@@ -335,13 +334,13 @@ async def _answer(
     return json.loads(existing.response) if existing and existing.response else {}
 
 
-def _on_card(click: CardClick, card: CardInstance) -> bool:
+def _on_card(click: CardClick, card: Card) -> bool:
     """Whether the click's verb is one of the card's buttons and its id the card's entity:
     a forged click (an "approve" sent on an event card) is refused and logged. Cards with
     no recorded buttons (delivered before they were recorded) are judged by kind alone."""
-    if not card.actions:
+    if not card.verbs:
         return True
-    if click.action in card.actions.split(",") and click.entity_id == card.entity_id:
+    if click.action in card.verbs and click.entity_id == card.entity_id:
         return True
     log.warning(
         "forged click refused: %r on %r for %s card %s (entity %s, buttons %s)",
@@ -350,7 +349,7 @@ def _on_card(click: CardClick, card: CardInstance) -> bool:
         card.kind,
         card.out_track_id,
         card.entity_id,
-        card.actions,
+        ",".join(card.verbs),
     )
     return False
 

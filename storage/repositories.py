@@ -26,6 +26,18 @@ _CARDS = table(CardInstance)
 _PACE = table(SendPace)
 
 
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A delivered card as read: a frozen view (cards never change once delivered), safe to
+    keep after its unit of work, unlike an ORM row whose changes would be silently lost."""
+
+    out_track_id: str
+    conversation_id: str
+    kind: str
+    entity_id: str
+    verbs: tuple[str, ...]  # its buttons' verbs (empty: not recorded, older cards)
+
+
 @dataclass(slots=True)
 class CardRepo:
     """Cards the bot delivered, so clicks can be traced to their group and entity."""
@@ -56,9 +68,13 @@ class CardRepo:
             .on_conflict_do_nothing(index_elements=["out_track_id"])
         )
 
-    async def get(self, out_track_id: str) -> CardInstance | None:
+    async def get(self, out_track_id: str) -> Card | None:
         """The card with that track id."""
-        return await self.session.get(CardInstance, out_track_id)
+        row = await self.session.get(CardInstance, out_track_id)
+        if row is None:
+            return None
+        verbs = tuple(v for v in row.actions.split(",") if v)
+        return Card(row.out_track_id, row.conversation_id, row.kind, row.entity_id, verbs)
 
     async def track_ids(self, kind: str, entity_id: str) -> list[str]:
         """The track ids of every delivered card showing that entity (to update them all)."""
@@ -202,6 +218,7 @@ class PaceRepo:
 
 __all__ = [
     "SCRUB_AFTER_DELIVERY",
+    "Card",
     "CardRepo",
     "ConversationRow",
     "GroupSettingsRepo",
