@@ -20,8 +20,9 @@ from bot.replies import Reply, TextReply
 from storage.admin import AuditRepo, BanRepo, PrivacyRepo
 from storage.digest import DigestRepo
 from storage.repositories import CardRepo, GroupSettingsRepo, InboxRepo, MemberRepo, OutboxRepo
-from storage.skills import LedgerRepo, SkillRepo, SwapRepo
+from storage.skills import SkillRepo
 from storage.stories import LikeRepo, StoryRepo
+from storage.swaps import LedgerRepo, SwapRepo
 from storage.volunteers import EventRepo, HoursRepo, SignupRepo
 
 if TYPE_CHECKING:

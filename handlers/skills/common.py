@@ -10,7 +10,7 @@ from bot.replies import Reply, TextReply, ToMembers
 from handlers.skills.cards import card_updates
 from handlers.skills.texts import T, status_word
 from storage.models import Swap
-from storage.skills import LedgerConflict
+from storage.swaps import LedgerConflict
 
 
 async def find_swap(ctx: Context, swap_id: int) -> Swap:
