@@ -1,96 +1,21 @@
-"""The weekly digest: one per group per period, on the group's schedule, worth reading."""
+"""The digest itself: the group's slot and period, the sections worth reading, their
+rendering in parts, the post (card or markdown) and the admins' private findings."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from bot import guard, people, safety
+from bot import people, safety
 from bot.cards import CARD_VALUE_MAX_BYTES, CATALOG
-from bot.context import BaseContext, JobContext, MessageContext
-from bot.errors import UserError
-from bot.events import is_staff_id
-from bot.i18n import Text, number
-from bot.replies import MarkdownReply, Reply, TextReply, ToGroup, ToMembers
-from bot.router import Arg, Router
+from bot.context import BaseContext
+from bot.i18n import number
+from bot.replies import MarkdownReply, TextReply, ToGroup, ToMembers
 from domain.likes import describe, rescore, rescore_if_dirty
+from handlers.digest.texts import WEEKDAYS, ZH_WEEKDAYS, T
 from storage.models import GroupSettings
 
-router = Router("digest", module="digest")
-log = logging.getLogger(__name__)
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-ZH_WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
-CHECK_SECONDS = 60.0
 UPCOMING_DAYS = 14
-
-
-class T:
-    """Every text of the digest."""
-
-    day = Text("星期", "day")
-    at = Text("时间 HH:MM", "time HH:MM")
-    help_preview = Text(
-        "预览本群本周的周报（私信给你）", "preview this group's digest (sent to you)"
-    )
-    help_now = Text("立即发布本期周报", "post this period's digest now")
-    help_schedule = Text("设置本群周报时间", "set this group's digest day and time")
-    help_off = Text("停止本群的定时周报", "stop the scheduled digest here")
-    help_on = Text("恢复本群的定时周报", "resume the scheduled digest here")
-    title = Text("社区周报 · {start} – {end}", "Community digest · {start} – {end}")
-    part = Text("（{i}/{n}）", " ({i}/{n})")
-    stories = Text("本周故事（按真实点赞）", "Stories of the week (genuine likes)")
-    story_line = Text(
-        "{i}. #{id} {title} — {author} · 真实 {genuine} 赞",
-        "{i}. #{id} {title} by {author}: {genuine} genuine likes",
-    )
-    skills = Text("技能交换", "Skill swaps")
-    post_line = Text(
-        "- {who} {kind}「{skill}」（/交换 {id}）", "- {who} {kind} '{skill}' (/swap {id})"
-    )
-    kind_offer = Text("会", "offers")
-    kind_want = Text("想学", "wants")
-    swap_line = Text(
-        "- 完成：{teacher} 教 {learner}「{skill}」{hours} 小时",
-        "- done: {teacher} taught {learner} '{skill}', {hours} h",
-    )
-    events = Text("即将开始的活动", "Upcoming activities")
-    event_line = Text(
-        "- #{id} {title} · {when} · {place} · 剩余 {left}/{seats}",
-        "- #{id} {title} · {when} · {place} · {left} of {seats} seats left",
-    )
-    hours = Text("本周志愿时长", "Volunteer hours this week")
-    hours_line = Text("{i}. {who} · {hours} 小时", "{i}. {who}: {hours} h")
-    nothing = Text("这段时间还没有可以放进周报的内容。", "Nothing for a digest in this period yet.")
-    preview_sent = Text("预览已私信发给你。", "The preview was sent to you privately.")
-    posted_now = Text(
-        "已发布本期周报；{next} 的定时周报不会再重复发送。",
-        "Posted this period's digest; the scheduled one on {next} will not be sent again.",
-    )
-    already_posted = Text(
-        "本期周报已经发过了（{next} 那期）。下一期会按时发布。",
-        "This period's digest has gone out already (the one for {next}).",
-    )
-    scheduled = Text(
-        "本群周报时间改为每{day} {at}。", "This group's digest now goes out every {day} at {at}."
-    )
-    bad_time = Text(
-        "时间格式应为 HH:MM（例如 09:00），收到「{value}」。",
-        "The time must look like HH:MM (e.g. 09:00), got '{value}'.",
-    )
-    off = Text(
-        "本群已停止定时周报（/周报 开 可恢复）。",
-        "The scheduled digest is off here (/digest on resumes it).",
-    )
-    on = Text(
-        "本群已恢复定时周报：每{day} {at}。",
-        "The scheduled digest is on here: every {day} at {at}.",
-    )
-    admins_header = Text(
-        "「{group}」本周点赞异常（仅管理员可见，不会出现在周报里）：",
-        "Brushed-looking likes this week in '{group}' (admins only, never in the digest):",
-    )
 
 
 @dataclass(slots=True)
@@ -125,7 +50,7 @@ def period_key(slot: datetime) -> str:
     return slot.strftime("%Y-%m-%d %H:%M")
 
 
-def _day_name(ctx: BaseContext, weekday: int) -> str:
+def day_name(ctx: BaseContext, weekday: int) -> str:
     return ZH_WEEKDAYS[weekday] if ctx.lang == "zh" else WEEKDAYS[weekday].capitalize()
 
 
@@ -343,125 +268,3 @@ async def _flagged_admins(ctx: BaseContext, conversation_id: str) -> list[str]:
     if not ctx.settings.admins.trust_dingtalk_admin:
         return []
     return await ctx.repos.members.flagged_admins(conversation_id)
-
-
-@router.job("weekly-digest", every=lambda settings: CHECK_SECONDS)
-async def digest_job(ctx: JobContext) -> None:
-    """Post each group's digest at its slot; catch up after downtime within the grace window."""
-    grace = timedelta(hours=ctx.settings.digest.grace_hours)
-    for conversation_id, settings in await ctx.repos.digest.groups():
-        if settings is not None and not settings.digest_enabled:
-            continue
-        if "digest" in await ctx.repos.groups.disabled_modules(conversation_id):
-            continue
-        weekday, at = group_slot(ctx, settings)
-        slot = last_slot(ctx.now, weekday, at, ctx)
-        period = period_key(slot)
-        if await ctx.repos.digest.run(conversation_id, period) is not None:
-            continue
-        try:
-            # One group's failure undoes only its own digest (writes and replies).
-            async with guard.savepoint(ctx.session, ctx):
-                if ctx.now - slot > grace:
-                    await ctx.repos.digest.claim(conversation_id, period, "skipped", ctx.now)
-                    log.info(
-                        "digest of %s for %s skipped: missed by more than %s",
-                        conversation_id,
-                        period,
-                        grace,
-                    )
-                else:
-                    await post_digest(ctx, conversation_id, slot - timedelta(days=7), slot, period)
-        except Exception:
-            log.exception("digest of %s for %s failed; will try again", conversation_id, period)
-
-
-# -- admin commands --------------------------------------------------------------------------
-
-
-@router.command("digest preview", aliases=["周报", "周报 预览"], help=T.help_preview, admin=True)
-async def preview(ctx: MessageContext) -> list[Reply]:
-    """This week's digest, sent to the admin privately, not posted."""
-    end = ctx.now
-    sections = await build(ctx, ctx.conversation.id, end - timedelta(days=7), end)
-    if not sections:
-        return [TextReply(content=ctx.t(T.nothing))]
-    parts: list[Reply] = [
-        part.model_copy(update={"to": ToMembers(staff_ids=[ctx.member.staff_id])})
-        for part in render(ctx, sections, end - timedelta(days=7), end)
-    ]
-    if not is_staff_id(ctx.member.staff_id):
-        return parts  # no private delivery possible: the outbox says so (bot/outbox.py)
-    return [*parts, TextReply(content=ctx.t(T.preview_sent))]
-
-
-async def _settings(ctx: MessageContext) -> GroupSettings:
-    return await ctx.repos.groups.get(ctx.conversation.id, review_default=_review_default(ctx))
-
-
-def _review_default(ctx: MessageContext) -> bool:
-    return ctx.settings.stories.review_default
-
-
-@router.command("digest now", aliases=["周报 立即"], help=T.help_now, admin=True)
-async def now(ctx: MessageContext) -> str:
-    """Post now; it counts for the coming period, whose scheduled digest is then not sent."""
-    weekday, at = group_slot(ctx, await _settings(ctx))
-    upcoming = last_slot(ctx.now, weekday, at, ctx) + timedelta(days=7)
-    period = period_key(upcoming)
-    shown = f"{_day_name(ctx, weekday)} {upcoming.strftime('%m-%d')} {at}"
-    if await ctx.repos.digest.run(ctx.conversation.id, period) is not None:
-        raise UserError(T.already_posted, next=shown)
-    posted = await post_digest(
-        ctx, ctx.conversation.id, ctx.now - timedelta(days=7), ctx.now, period, status="manual"
-    )
-    if not posted:
-        # Nothing to say yet: leave the period open for the scheduled digest.
-        await ctx.repos.digest.forget_empty(ctx.conversation.id, period)
-        raise UserError(T.nothing)
-    return ctx.t(T.posted_now, next=shown)
-
-
-DAY_CHOICES = WEEKDAYS + ZH_WEEKDAYS
-
-
-@router.command(
-    "digest schedule",
-    aliases=["周报 时间"],
-    help=T.help_schedule,
-    admin=True,
-    args=[Arg("day", T.day, kind="choice", choices=DAY_CHOICES), Arg("at", T.at, max_len=5)],
-)
-async def schedule(ctx: MessageContext, day: str, at: str) -> Text | str:
-    """Set this group's digest slot."""
-    try:
-        hour, minute = (int(x) for x in at.split(":"))
-        if not (0 <= hour < 24 and 0 <= minute < 60) or len(at) != 5:
-            raise ValueError(at)
-    except ValueError:
-        raise UserError(T.bad_time, value=at) from None
-    weekday = DAY_CHOICES.index(day) % 7
-    await ctx.repos.digest.set_schedule(
-        ctx.conversation.id, weekday=weekday, time=at, review_default=_review_default(ctx)
-    )
-    return ctx.t(T.scheduled, day=_day_name(ctx, weekday), at=at)
-
-
-@router.command("digest off", aliases=["周报 关"], help=T.help_off, admin=True)
-async def off(ctx: MessageContext) -> Text:
-    """Stop the scheduled digest here."""
-    await ctx.repos.digest.set_schedule(
-        ctx.conversation.id, enabled=False, review_default=_review_default(ctx)
-    )
-    return T.off
-
-
-@router.command("digest on", aliases=["周报 开"], help=T.help_on, admin=True)
-async def on(ctx: MessageContext) -> str:
-    """Resume the scheduled digest here."""
-    settings = await _settings(ctx)
-    await ctx.repos.digest.set_schedule(
-        ctx.conversation.id, enabled=True, review_default=_review_default(ctx)
-    )
-    weekday, at = group_slot(ctx, settings)
-    return ctx.t(T.on, day=_day_name(ctx, weekday), at=at)
