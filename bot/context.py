@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,13 +16,7 @@ from bot.errors import UserError
 from bot.events import BotMessage, CardClick
 from bot.i18n import Lang, Text
 from bot.replies import Reply, TextReply
-from storage.admin import AuditRepo, BanRepo, PrivacyRepo
-from storage.digest import DigestRepo
-from storage.repositories import CardRepo, GroupSettingsRepo, InboxRepo, MemberRepo, OutboxRepo
-from storage.skills import SkillRepo
-from storage.stories import LikeRepo, StoryRepo
-from storage.swaps import LedgerRepo, SwapRepo
-from storage.volunteers import EventRepo, HoursRepo, SignupRepo
+from bot.repos import Repos
 
 if TYPE_CHECKING:
     from bot.commands import CommandTable
@@ -36,98 +29,6 @@ class ContextLogger(logging.LoggerAdapter[logging.Logger]):
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
         kwargs["extra"] = {**(self.extra or {}), **(kwargs.get("extra") or {})}
         return msg, kwargs
-
-
-class Repos:
-    """Every repository, bound to the unit of work's session."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    @cached_property
-    def inbox(self) -> InboxRepo:
-        """The durable inbox."""
-        return InboxRepo(self.session)
-
-    @cached_property
-    def outbox(self) -> OutboxRepo:
-        """The outbox."""
-        return OutboxRepo(self.session)
-
-    @cached_property
-    def members(self) -> MemberRepo:
-        """Conversations and members."""
-        return MemberRepo(self.session)
-
-    @cached_property
-    def cards(self) -> CardRepo:
-        """Delivered cards."""
-        return CardRepo(self.session)
-
-    @cached_property
-    def audit(self) -> AuditRepo:
-        """The admin audit log."""
-        return AuditRepo(self.session)
-
-    @cached_property
-    def bans(self) -> BanRepo:
-        """Bans."""
-        return BanRepo(self.session)
-
-    @cached_property
-    def privacy(self) -> PrivacyRepo:
-        """The runtime's own data about members."""
-        return PrivacyRepo(self.session)
-
-    @cached_property
-    def events(self) -> EventRepo:
-        """Volunteer activities."""
-        return EventRepo(self.session)
-
-    @cached_property
-    def signups(self) -> SignupRepo:
-        """Sign-ups."""
-        return SignupRepo(self.session)
-
-    @cached_property
-    def hours(self) -> HoursRepo:
-        """Volunteer hours."""
-        return HoursRepo(self.session)
-
-    @cached_property
-    def digest(self) -> DigestRepo:
-        """Digest runs and content."""
-        return DigestRepo(self.session)
-
-    @cached_property
-    def skills(self) -> SkillRepo:
-        """Skill offers and wants."""
-        return SkillRepo(self.session)
-
-    @cached_property
-    def swaps(self) -> SwapRepo:
-        """Skill swaps."""
-        return SwapRepo(self.session)
-
-    @cached_property
-    def ledger(self) -> LedgerRepo:
-        """Time credits."""
-        return LedgerRepo(self.session)
-
-    @cached_property
-    def groups(self) -> GroupSettingsRepo:
-        """Per-group switches."""
-        return GroupSettingsRepo(self.session)
-
-    @cached_property
-    def stories(self) -> StoryRepo:
-        """Stories."""
-        return StoryRepo(self.session)
-
-    @cached_property
-    def likes(self) -> LikeRepo:
-        """Likes."""
-        return LikeRepo(self.session)
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,3 +266,18 @@ def is_admin(settings: Settings, staff_id: str, *, dingtalk_flag: bool = False) 
     if staff_id and staff_id in settings.admins.staff_ids:
         return True
     return bool(dingtalk_flag and settings.admins.trust_dingtalk_admin)
+
+
+__all__ = [
+    "AnyContext",
+    "BaseContext",
+    "ClickContext",
+    "Context",
+    "ConversationRef",
+    "EventContext",
+    "JobContext",
+    "MemberRef",
+    "MessageContext",
+    "Repos",
+    "is_admin",
+]
