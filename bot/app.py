@@ -15,7 +15,7 @@ from bot.commands import CommandTable
 from bot.config import Settings
 from bot.dispatch import Dispatcher
 from bot.http import make_client
-from bot.inbox import PURGE_SECONDS, SWEEP_SECONDS, Inbox
+from bot.inbox import PURGE_SECONDS, SWEEP_SECONDS, Handling, Inbox
 from bot.openapi import OpenAPI
 from bot.ops import OpsServer, Probes
 from bot.router import Router
@@ -65,22 +65,11 @@ class Application:
             db=self.db,
             process=lambda event_ids: self.dispatcher.process_batch(event_ids),
         )
-        self.dispatcher = Dispatcher(
-            settings=settings,
-            clock=self.clock,
-            db=self.db,
-            commands=self.commands,
-            inbox=self.inbox,
-            on_outbox=self.sender.hand_over,
+        parts = Handling(
+            settings, self.clock, self.db, self.commands, self.inbox, self.sender.hand_over
         )
-        self.clicks = Clicks(
-            settings=settings,
-            clock=self.clock,
-            db=self.db,
-            commands=self.commands,
-            inbox=self.inbox,
-            on_outbox=self.sender.hand_over,
-        )
+        self.dispatcher = Dispatcher(parts)
+        self.clicks = Clicks(parts)
         self.jobs = JobQueue(self)
         # One error path: handler, click, job and delivery failures are logged, counted and
         # told to the operators (``self.errors.add_error_handler`` adds handlers of your own).

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,19 +21,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import guard, metrics, safety
 from bot.batching import GroupCommit
-from bot.clock import Clock
-from bot.commands import CommandTable
-from bot.config import Settings
 from bot.context import ClickContext, ConversationRef, Repos
-from bot.errors import Failure, FailureSink, UserError, brief, ignore_failure
+from bot.errors import Failure, UserError, brief
 from bot.events import CARD_CALLBACK_TOPIC, BotMessage, CardClick, storable
 from bot.i18n import Lang, Text, guess_lang
-from bot.inbox import Inbox, event_key, inbox_row
+from bot.inbox import Handler, Handling, event_key, inbox_row
 from bot.outbox import outbox_rows
 from bot.replies import CardResponse
 from bot.router import ActionRoute
-from storage.db import Database
-from storage.models import OutboxMessage
 from storage.ops import latest_message_payload
 from storage.repositories import Card, CardRepo, InboxRepo, MemberRepo
 
@@ -63,26 +57,11 @@ class _Clicked:
     response: Answer | None = None
 
 
-class Clicks:
+class Clicks(Handler):
     """Answers card clicks: one transaction for the clicks that arrive together."""
 
-    def __init__(
-        self,
-        *,
-        settings: Settings,
-        clock: Clock,
-        db: Database,
-        commands: CommandTable,
-        inbox: Inbox,
-        on_outbox: Callable[[list[OutboxMessage]], None] = lambda rows: None,
-    ) -> None:
-        self.settings = settings
-        self.clock = clock
-        self.db = db
-        self.commands = commands
-        self.inbox = inbox
-        self.on_outbox = on_outbox
-        self.on_failure: FailureSink = ignore_failure  # click errors (bot.alerts)
+    def __init__(self, parts: Handling) -> None:
+        super().__init__(parts)
         self._cards: dict[str, Card] = {}
         self._clicks: GroupCommit[tuple[str, dict[str, Any]], Answer] = GroupCommit(
             self._flush, max_batch=128

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -21,18 +20,16 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import groups, guard, safety
-from bot.clock import Clock
-from bot.commands import CommandTable, NotACommand, Parsed, UnknownCommand
-from bot.config import Settings
+from bot.commands import NotACommand, Parsed, UnknownCommand
 from bot.context import MessageContext, Repos
-from bot.errors import Failure, FailureSink, UserError, brief, ignore_failure
+from bot.errors import Failure, UserError, brief
 from bot.events import BotMessage
 from bot.i18n import Text, guess_lang
-from bot.inbox import Inbox
+from bot.inbox import Handler, Handling
 from bot.outbox import outbox_rows, write_replies
 from bot.replies import CardReply, CardUpdate, MarkdownReply, TextReply, ToCurrent, ToGroup
 from bot.router import HandlerResult
-from storage.db import Database, is_transient
+from storage.db import is_transient
 from storage.models import InboxEvent, OutboxMessage
 from storage.repositories import ConversationRow, InboxRepo, MemberRow
 
@@ -61,26 +58,11 @@ class T:
     )
 
 
-class Dispatcher:
+class Dispatcher(Handler):
     """Handles batches of recorded robot messages, one transaction a batch."""
 
-    def __init__(
-        self,
-        *,
-        settings: Settings,
-        clock: Clock,
-        db: Database,
-        commands: CommandTable,
-        inbox: Inbox,
-        on_outbox: Callable[[list[OutboxMessage]], None] = lambda rows: None,
-    ) -> None:
-        self.settings = settings
-        self.clock = clock
-        self.db = db
-        self.commands = commands
-        self.inbox = inbox
-        self.on_outbox = on_outbox
-        self.on_failure: FailureSink = ignore_failure  # handler errors (bot.alerts)
+    def __init__(self, parts: Handling) -> None:
+        super().__init__(parts)
         self._known_conversations: dict[str, str] = {}
 
     def _context(self, session: AsyncSession, key: str, message: BotMessage) -> MessageContext:

@@ -19,17 +19,20 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from bot import metrics
 from bot.batching import GroupCommit
 from bot.clock import Clock
+from bot.commands import CommandTable
 from bot.config import Settings
 from bot.context import JobContext
-from bot.errors import brief
+from bot.errors import FailureSink, brief, ignore_failure
 from bot.events import BOT_MESSAGE_TOPIC, member_id, storable
 from storage.db import INBOX_CHANNEL, Database, is_transient
+from storage.models import OutboxMessage
 from storage.repositories import InboxRepo, InboxRow
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,33 @@ def inbox_row(
         "staff_id": staff_id[:200],
         "payload": data,
     }
+
+
+@dataclass(frozen=True, slots=True)
+class Handling:
+    """What handling events needs: settings, clock, database, the command table, the inbox,
+    and where the outbox rows go once written (the sender, after the commit)."""
+
+    settings: Settings
+    clock: Clock
+    db: Database
+    commands: CommandTable
+    inbox: Inbox
+    on_outbox: Callable[[list[OutboxMessage]], None] = lambda rows: None
+
+
+class Handler:
+    """Base of the message dispatcher and the click handler: their shared parts, and where
+    their failures go (``bot.alerts`` connects it)."""
+
+    def __init__(self, parts: Handling) -> None:
+        self.settings = parts.settings
+        self.clock = parts.clock
+        self.db = parts.db
+        self.commands = parts.commands
+        self.inbox = parts.inbox
+        self.on_outbox = parts.on_outbox
+        self.on_failure: FailureSink = ignore_failure
 
 
 class Inbox:
