@@ -1,0 +1,1 @@
+"""Pure domain logic that features share (no handlers, no storage, no platform)."""
