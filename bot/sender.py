@@ -34,7 +34,7 @@ from bot.events import is_staff_id
 from bot.openapi import CARD_NOT_DELIVERED, BatchResult, OpenAPI
 from bot.outbox import parse_reply
 from bot.replies import CardReply, CardUpdate, MarkdownReply, Reply, TextReply, ToGroup, ToMembers
-from storage.db import Database, is_transient
+from storage.db import OUTBOX_CHANNEL, Database, is_transient
 from storage.models import OutboxMessage
 from storage.repositories import OutboxRepo, PaceRepo
 
@@ -44,7 +44,6 @@ MARK_GATHER_SECONDS = 0.02
 MARK_RETRY_SECONDS = 0.2
 
 SESSION_MARGIN = timedelta(seconds=5)
-POLL_SECONDS = 0.25
 
 
 class Pace:
@@ -177,8 +176,9 @@ class Sender:
 
     def hand_over(self, rows: list[OutboxMessage]) -> None:
         """Rows this process just committed, already leased to it: send them without a read."""
-        self._handed.extend(rows)
-        self._wake.set()
+        if self.cfg.enabled:  # else they were written unleased, for the other processes
+            self._handed.extend(rows)
+            self._wake.set()
 
     def start(self) -> None:
         """Run the delivery loop in the background."""
@@ -214,6 +214,10 @@ class Sender:
         handed, self._handed = self._handed, []
         for row in handed:
             await self._reschedule(row, utcnow())
+        if handed:
+            # The other processes' senders take them at once, not at their next poll.
+            with contextlib.suppress(Exception):
+                await self.db.notify(OUTBOX_CHANNEL)
         await self._flush_marks()
 
     async def _run(self) -> None:
@@ -234,7 +238,7 @@ class Sender:
             # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation
             # that arrives as the wake-up does, and the sender then never stops.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL_SECONDS):
+                async with asyncio.timeout(self.cfg.poll_seconds):
                     await self._wake.wait()
 
     async def deliver_due(self, limit: int = 500) -> bool:
@@ -249,7 +253,7 @@ class Sender:
         # Handed-over rows need no read; others (retries, leftovers of a dead process) are
         # polled, but not on every round while fresh rows keep coming.
         if len(rows) < limit and (not rows or ended or time.monotonic() >= self._next_poll):
-            self._next_poll = time.monotonic() + POLL_SECONDS
+            self._next_poll = time.monotonic() + self.cfg.poll_seconds
             rows += await self._lease_due(limit - len(rows), exclude={r.id for r in rows})
         if not rows:
             return False

@@ -1,1 +1,1 @@
-"""Pure domain logic that features share (no handlers, no storage, no platform)."""
+"""Pure domain logic that features and the digest share (never a feature's handlers)."""

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from bot.config import LikesConfig
-from handlers.honest_likes import (
+from domain.honest_likes import (
     BURST,
     CAP,
     LIKE_ONLY,
