@@ -91,10 +91,10 @@ async def _editable(ctx: Context, event_id: int) -> Event:
 )
 async def edit(ctx: Context, id: int, field: str, value: str) -> list[Reply]:
     """Change one field of an activity that has not started, and tell everyone signed up."""
+    event = await _editable(ctx, id)  # an unknown id first: another group's is unknown
     key = FIELDS.get(normalise(field))
     if key is None:
         raise UserError(T.edit_bad_field, field=safety.plain(field[:20]))
-    event = await _editable(ctx, id)
     label = ctx.t(LABELS[key])
     raw = normalise(value)
     replies: list[Reply] = []
