@@ -111,7 +111,7 @@ class EventRepo:
         allowed = {"title", "starts_at", "hours", "place", "reminded_24h", "reminded_1h"}
         if not values.keys() <= allowed:
             raise ValueError(f"not editable: {sorted(values.keys() - allowed)}")
-        await _core(self.session, update(_EVENTS).where(_EVENTS.c.id == event.id).values(values))
+        await run(self.session, update(_EVENTS).where(_EVENTS.c.id == event.id).values(values))
         for key, value in values.items():
             setattr(event, key, value)
 
