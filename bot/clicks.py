@@ -30,6 +30,7 @@ from bot.outbox import outbox_rows
 from bot.replies import CardResponse
 from bot.router import ActionRoute
 from storage.ops import latest_message_payload
+from storage.outbox import OutboxRow
 from storage.repositories import Card, CardRepo, InboxRepo, MemberRepo
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,7 @@ class Clicks(Handler):
                     if event_id and item.response is not None
                 ]
             )
-            rows: list[dict[str, Any]] = []
+            rows: list[OutboxRow] = []
             for item in fresh:
                 if item.ctx is not None and item.ctx.replies:
                     rows += await outbox_rows(item.ctx)

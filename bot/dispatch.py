@@ -14,7 +14,6 @@ import json
 import logging
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +30,7 @@ from bot.replies import CardReply, CardUpdate, MarkdownReply, TextReply, ToCurre
 from bot.router import HandlerResult
 from storage.db import is_transient
 from storage.models import InboxEvent, OutboxMessage
+from storage.outbox import OutboxRow
 from storage.repositories import ConversationRow, InboxRepo, MemberRow
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class Dispatcher(Handler):
             ctx.use_repos(repos)
             contexts.append(ctx)
         seen.update(await self._touch(repos, [ctx.message for ctx in contexts], now))
-        rows: list[dict[str, Any]] = []
+        rows: list[OutboxRow] = []
         for ctx in contexts:
             await asyncio.sleep(0)  # SQLite runs inline: let pings and frames through
             try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field, TypeAdapter
 
@@ -24,6 +24,7 @@ from bot.replies import (
 from bot.text_parts import split_text
 from storage.db import SCRUB
 from storage.models import OutboxMessage
+from storage.outbox import OutboxRow
 from storage.repositories import SCRUB_AFTER_DELIVERY
 
 BATCH_SEND_LIMIT = 20  # DingTalk's oToMessages/batchSend takes at most 20 users
@@ -105,7 +106,7 @@ def _private_to_non_staff(ctx: BaseContext, replies: list[Reply]) -> list[Reply]
     return out
 
 
-async def outbox_rows(ctx: BaseContext) -> list[dict[str, Any]]:
+async def outbox_rows(ctx: BaseContext) -> list[OutboxRow]:
     """The outbox rows for the context's replies, each with a unique idempotency key.
 
     Cards are remembered on the way (so a click can be traced to its group). The rows are
@@ -121,7 +122,7 @@ async def outbox_rows(ctx: BaseContext) -> list[dict[str, Any]]:
     conversation = ctx.conversation if isinstance(ctx, EventContext | JobContext) else None
     origin = ctx.origin if isinstance(ctx, MessageContext) else None
     staff_id = ctx.member.staff_id if isinstance(ctx, EventContext) else ""
-    rows: list[dict[str, Any]] = []
+    rows: list[OutboxRow] = []
     # Replies of a unit of work that erased someone's data may name them (and hold their id
     # for routing): they are deleted once delivered, and the database files scrubbed again.
     scrub = SCRUB_AFTER_DELIVERY if ctx.session.info.get(SCRUB) else ""

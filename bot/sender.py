@@ -46,6 +46,7 @@ from bot.wire import (
 )
 from storage.db import OUTBOX_CHANNEL, Database, is_transient
 from storage.models import OutboxMessage
+from storage.outbox import OutboxRow
 from storage.repositories import OutboxRepo, PaceRepo
 
 log = logging.getLogger(__name__)
@@ -471,7 +472,7 @@ class Sender:
         at: datetime,
         status: str,
         error: str,
-    ) -> dict[str, Any]:
+    ) -> OutboxRow:
         """An outbox row for some of ``row``'s users (a part of a batchSend answer)."""
         return {
             "idem_key": f"{row.idem_key}{suffix}"[:200],

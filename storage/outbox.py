@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,27 @@ from storage.queries import prebuilt, run, table, upsert
 from storage.types import UTCDateTime
 
 _OUTBOX = table(OutboxMessage)
+
+
+class OutboxRow(TypedDict):
+    """A reply as the outbox stores it (``bot.outbox.outbox_rows``; the sender's derived
+    rows for the parts of a batchSend answer)."""
+
+    idem_key: str
+    conversation_id: str
+    conversation_type: str
+    reply: str  # the reply's JSON (bot.replies)
+    reply_staff_id: str
+    session_webhook: str
+    session_expires_at: datetime | None
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    lease_until: datetime | None
+    last_error: str
+    route: str
+    created_at: datetime
+    sent_at: datetime | None
 
 
 # The ``route`` of a waiting outbox row that an erasure wants gone once it is delivered.
@@ -41,7 +62,7 @@ class OutboxRepo:
 
     session: AsyncSession
 
-    async def add_many(self, rows: list[dict[str, Any]]) -> list[OutboxMessage]:
+    async def add_many(self, rows: list[OutboxRow]) -> list[OutboxMessage]:
         """Insert replies in one statement (idempotency keys are unique); rows with their ids."""
         if not rows:
             return []
@@ -50,7 +71,7 @@ class OutboxRepo:
             upsert(self.session, _OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True),
             rows,
         )
-        if any(r.get("lease_until") is None and r.get("status") == "pending" for r in rows):
+        if any(r["lease_until"] is None and r["status"] == "pending" for r in rows):
             # Rows nobody holds are for any process's sender: tell them at commit rather
             # than leave the rows to their next poll.
             await notify(self.session, OUTBOX_CHANNEL)
