@@ -113,6 +113,9 @@ class StoriesConfig(_Section):
     title_max: int = Field(default=40, ge=1, le=200)
     body_max: int = Field(default=2000, ge=1, le=10_000)
     top: int = Field(default=10, ge=1, le=50)
+    # Admins are told of stories waiting for review one to one, at most once per group in
+    # this many minutes (several submissions in between make one notice).
+    review_notice_minutes: float = Field(default=30.0, ge=1)
 
 
 class LikesConfig(_Section):

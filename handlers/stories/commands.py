@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import timedelta
 
 from bot import people, safety
@@ -16,6 +17,35 @@ from handlers.stories.texts import T, has_words, status_word
 from storage.models import Story
 
 router = Router("stories.commands", module="stories")
+
+
+# The words a member may type for a choice: the Chinese the help shows, and English.
+SCOPES = {
+    "本周": "week",
+    "这周": "week",
+    "week": "week",
+    "全部": "all",
+    "所有": "all",
+    "all": "all",
+}
+SWITCHES = {
+    "开": "on",
+    "开启": "on",
+    "打开": "on",
+    "on": "on",
+    "关": "off",
+    "关闭": "off",
+    "off": "off",
+}
+
+
+def fold_choice(value: str, words: dict[str, str], bad: Text) -> str:
+    """The canonical choice for what a member typed (width and case folded), or a
+    ``UserError`` naming the right form."""
+    key = unicodedata.normalize("NFKC", value).strip().casefold()
+    if key not in words:
+        raise UserError(bad)
+    return words[key]
 
 
 async def find_story(ctx: Context, story_id: int) -> Story:
@@ -82,9 +112,19 @@ async def show(ctx: Context, id: int) -> MarkdownReply:
 # -- review ------------------------------------------------------------------------------------
 
 
-@router.command("review", aliases=["审核"], help=T.help_review, admin=True)
-async def review(ctx: Context) -> list[Reply]:
-    """List pending stories as review cards."""
+@router.command(
+    "review",
+    aliases=["审核"],
+    help=T.help_review,
+    admin=True,
+    args=[Arg("switch", T.switch, optional=True, max_len=20)],
+)
+async def review(ctx: Context, switch: str | None) -> list[Reply] | Text:
+    """List pending stories as review cards (``/审核 开|关`` switches review, in either
+    language: "/审核 off" is understood, not refused with a usage line hiding the switch)."""
+    if switch is not None:
+        on = fold_choice(switch, SWITCHES, T.bad_switch) == "on"
+        return await set_review(ctx, on)
     assert ctx.conversation is not None
     pending = await ctx.repos.stories.pending(ctx.conversation.id)
     if not pending:
@@ -93,24 +133,25 @@ async def review(ctx: Context) -> list[Reply]:
     return header + [review_card(ctx, story) for story in pending]
 
 
+async def set_review(ctx: Context, on: bool) -> Text:
+    """Switch story review in this group."""
+    assert ctx.conversation is not None
+    await ctx.repos.groups.set_review(
+        ctx.conversation.id, on, review_default=ctx.settings.stories.review_default
+    )
+    return T.review_on if on else T.review_off
+
+
 @router.command("review on", aliases=["审核 开"], help=T.help_review_on, admin=True)
 async def review_on(ctx: Context) -> Text:
     """Review stories in this group."""
-    assert ctx.conversation is not None
-    await ctx.repos.groups.set_review(
-        ctx.conversation.id, True, review_default=ctx.settings.stories.review_default
-    )
-    return T.review_on
+    return await set_review(ctx, True)
 
 
 @router.command("review off", aliases=["审核 关"], help=T.help_review_off, admin=True)
 async def review_off(ctx: Context) -> Text:
     """Publish stories in this group without review."""
-    assert ctx.conversation is not None
-    await ctx.repos.groups.set_review(
-        ctx.conversation.id, False, review_default=ctx.settings.stories.review_default
-    )
-    return T.review_off
+    return await set_review(ctx, False)
 
 
 async def decide(ctx: Context, story_id: int, *, approve: bool, reason: str) -> list[Reply]:
@@ -352,21 +393,16 @@ async def unlike(ctx: Context, id: int) -> list[Reply]:
     return [TextReply(content=ctx.t(T.unliked, id=id)), *updates]
 
 
-@router.job("likes-rescore", every=lambda settings: settings.likes.rescore_seconds)
-async def rescore_dirty(ctx: Context) -> None:
-    """The scheduled job: recompute the groups with new likes since the last run."""
-    for conversation_id in await ctx.repos.groups.dirty_groups():
-        await rescore(ctx, conversation_id)
-
-
 @router.command(
     "stories",
     aliases=["故事榜"],
     help=T.help_stories,
-    args=[Arg("scope", T.scope, kind="choice", choices=("week", "all"), optional=True)],
+    args=[Arg("scope", T.scope, optional=True, max_len=20)],
 )
 async def stories(ctx: Context, scope: str | None) -> str:
     """Top stories by genuine likes, showing genuine and raw counts."""
+    if scope is not None:
+        scope = fold_choice(scope, SCOPES, T.bad_scope)
     assert ctx.conversation is not None
     await rescore_if_dirty(ctx, ctx.conversation.id)
     since = None if scope == "all" else ctx.now - timedelta(days=7)
