@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
 import unicodedata
 from datetime import timedelta
 
@@ -9,9 +11,10 @@ from bot import people, safety
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import Text, number
-from bot.replies import MarkdownReply, Reply, TextReply, ToMembers
+from bot.replies import ImageReply, MarkdownReply, Reply, TextReply, ToMembers
 from bot.router import PIPES, Arg, Router
 from domain.likes import describe, rescore, rescore_if_dirty
+from domain.likes_chart import LikePoint, burst_spans, render
 from handlers.stories.cards import card_updates, review_card, story_card
 from handlers.stories.texts import T, has_words, status_word
 from storage.models import Story
@@ -437,8 +440,10 @@ async def stories(ctx: Context, scope: str | None) -> str:
     admin=True,
     args=[Arg("id", T.story_id, kind="int", low=1)],
 )
-async def likes_audit(ctx: Context, id: int) -> str:
-    """Each like of a story, its weight and the reason."""
+async def likes_audit(ctx: Context, id: int) -> list[Reply] | str:
+    """Each like of a story, its weight and the reason; and a chart of the likes over time,
+    brushed ones marked and bursts shaded (rendered in a worker thread: a render takes
+    longer than the event loop may be blocked)."""
     assert ctx.conversation is not None
     await rescore_if_dirty(ctx, ctx.conversation.id)
     story = await find_story(ctx, id)
@@ -460,7 +465,16 @@ async def likes_audit(ctx: Context, id: int) -> str:
                 else ", ".join(why) or ctx.t(T.full_weight),
             )
         )
-    return "\n".join(lines)
+    window = ctx.settings.likes.burst_window_seconds
+    bursts = burst_spans(
+        [like.created_at for like in likes if "burst" in like.reasons.split(",")], window
+    )
+    points = [LikePoint(like.created_at, like.weight) for like in likes]
+    png = await asyncio.to_thread(render, id, points, bursts, ctx.settings.bot.tz, ctx.lang)
+    chart = ImageReply(
+        title=ctx.t(T.chart_title, id=id), png_base64=base64.b64encode(png).decode("ascii")
+    )
+    return [TextReply(content="\n".join(lines)), chart]
 
 
 @router.command("suspicious", aliases=["异常点赞"], help=T.help_suspicious, admin=True)

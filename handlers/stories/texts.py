@@ -172,6 +172,7 @@ class T:
         "Stories waiting for review in '{group}' ({n}): {stories}. Send /review in the group.",
     )
     notice_more = Text("（另有 {n} 个）", " (and {n} more)")
+    chart_title = Text("故事 #{id} 的点赞走势", "Likes of story #{id} over time")
     card_hint = Text("发送 /赞 {id} 点赞", "Send /like {id} to like it")
     full_hint = Text("全文：发送 /故事 全文 {id}", "Full text: send /story show {id}")
     help_show = Text("查看故事全文", "show a story in full")
