@@ -26,7 +26,15 @@ from bot.events import BotMessage
 from bot.i18n import Text, guess_lang
 from bot.inbox import Handler, Handling
 from bot.outbox import outbox_rows, write_replies
-from bot.replies import CardReply, CardUpdate, MarkdownReply, TextReply, ToCurrent, ToGroup
+from bot.replies import (
+    CardReply,
+    CardUpdate,
+    ImageReply,
+    MarkdownReply,
+    TextReply,
+    ToCurrent,
+    ToGroup,
+)
 from bot.router import HandlerResult
 from storage.db import is_transient
 from storage.models import InboxEvent, OutboxMessage
@@ -298,7 +306,7 @@ def add_result(ctx: MessageContext, result: HandlerResult) -> None:
         return
     if isinstance(result, Text):
         ctx.reply(ctx.t(result))
-    elif isinstance(result, str | TextReply | MarkdownReply | CardReply | CardUpdate):
+    elif isinstance(result, str | TextReply | MarkdownReply | CardReply | ImageReply | CardUpdate):
         ctx.reply(result)
     else:
         for item in result:

@@ -19,10 +19,17 @@ from bot.i18n import Text
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.context import ClickContext, EventContext, JobContext, MessageContext
-    from bot.replies import CardReply, CardResponse, CardUpdate, MarkdownReply, TextReply
+    from bot.replies import (
+        CardReply,
+        CardResponse,
+        CardUpdate,
+        ImageReply,
+        MarkdownReply,
+        TextReply,
+    )
 
 # What a command handler may return (``bot.dispatch.add_result`` turns it into replies).
-Answer: TypeAlias = "str | Text | TextReply | MarkdownReply | CardReply | CardUpdate"
+Answer: TypeAlias = "str | Text | TextReply | MarkdownReply | CardReply | ImageReply | CardUpdate"
 HandlerResult: TypeAlias = "Answer | Sequence[Answer] | None"
 # A command handler: the message context, then the parsed arguments by name.
 Handler: TypeAlias = "Callable[Concatenate[MessageContext, ...], Awaitable[HandlerResult]]"

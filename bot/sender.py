@@ -7,6 +7,7 @@ network, not about the community's calendar.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import time
@@ -33,7 +34,7 @@ from bot.errors import (
 from bot.events import is_staff_id
 from bot.openapi import BatchResult, OpenAPI
 from bot.outbox import parse_reply
-from bot.replies import CardReply, CardUpdate, Reply, ToGroup, ToMembers
+from bot.replies import CardReply, CardUpdate, ImageReply, Reply, ToGroup, ToMembers
 from bot.wire import (
     CARD_REFUSALS,
     NO_STAFF_ID,
@@ -345,9 +346,21 @@ class Sender:
         msg_key, param, at_ids = as_message(reply)
         at_ids = [sid for sid in at_ids if is_staff_id(sid)]
         to = reply.to
+        if isinstance(reply, ImageReply):
+            # Robots send pictures by media id from the media upload API (robot message
+            # types: sampleImageMsg {"photoURL": media_id}); a session webhook takes text,
+            # markdown and action cards only, so a picture always goes by the OpenAPI. A
+            # media id is reusable, but uploading again on a retry keeps no state to lose.
+            png = base64.b64decode(reply.png_base64)
+            param = {"photoURL": await self.api.media_upload(png, "chart.png", "image/png")}
         if isinstance(to, ToMembers):
             return await self._members(row, reply, to.staff_ids, msg_key, param)
-        if not isinstance(to, ToGroup) and row.session_webhook and self._session_valid(row):
+        if (
+            not isinstance(to, ToGroup)
+            and not isinstance(reply, ImageReply)
+            and row.session_webhook
+            and self._session_valid(row)
+        ):
             try:
                 await self.api.webhook_send(
                     row.session_webhook, webhook_body(msg_key, param, at_ids)

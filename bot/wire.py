@@ -10,7 +10,15 @@ from typing import Any
 from bot.cards import card_param_map
 from bot.config import Settings
 from bot.openapi import CARD_NOT_DELIVERED
-from bot.replies import CardReply, CardUpdate, MarkdownReply, Reply, TextReply, ToMembers
+from bot.replies import (
+    CardReply,
+    CardUpdate,
+    ImageReply,
+    MarkdownReply,
+    Reply,
+    TextReply,
+    ToMembers,
+)
 from storage.models import OutboxMessage
 
 
@@ -56,6 +64,9 @@ def as_message(reply: Reply) -> tuple[str, dict[str, Any], list[str]]:
         return "sampleMarkdown", {"title": reply.title, "text": reply.text}, reply.at_staff_ids
     if isinstance(reply, CardReply):
         return "sampleMarkdown", {"title": reply.title, "text": reply.fallback_markdown}, []
+    if isinstance(reply, ImageReply):
+        # The picture goes by media id, uploaded just before (``Sender._send``).
+        return "sampleImageMsg", {"photoURL": ""}, []
     raise TypeError(f"{type(reply).__name__} is not a message")
 
 
