@@ -28,6 +28,18 @@ _CONVERSATIONS = table(Conversation)
 _MEMBERS = table(Member)
 
 
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    """A member as read: a frozen view, never an ORM row whose changes would be lost."""
+
+    conversation_id: str
+    staff_id: str
+    nick: str
+    first_seen_at: datetime
+    messages: int
+    dingtalk_admin: bool  # DingTalk's isAdmin flag on the member's latest message
+
+
 class ConversationRow(TypedDict):
     """A conversation seen in a batch of messages (``MemberRepo.touch_conversations``)."""
 
@@ -119,9 +131,19 @@ class MemberRepo:
         )
         return list(rows.scalars())
 
-    async def get(self, conversation_id: str, staff_id: str) -> Member | None:
-        """A member of a conversation."""
-        return await self.session.get(Member, (conversation_id, staff_id))
+    async def get(self, conversation_id: str, staff_id: str) -> MemberView | None:
+        """A member of a conversation, as read (a frozen view)."""
+        row = await self.session.get(Member, (conversation_id, staff_id))
+        if row is None:
+            return None
+        return MemberView(
+            row.conversation_id,
+            row.staff_id,
+            row.nick,
+            row.first_seen_at,
+            row.messages,
+            row.dingtalk_admin,
+        )
 
     async def nicks(self, conversation_id: str, staff_ids: list[str]) -> dict[str, str]:
         """The nick last seen from each of these members in the group (those who have one)."""
