@@ -28,7 +28,6 @@ from storage.repositories import OutboxRepo
 
 log = logging.getLogger(__name__)
 
-MARK_GATHER_SECONDS = 0.02
 
 SESSION_MARGIN = timedelta(seconds=5)
 POLL_SECONDS = 0.25
@@ -100,6 +99,7 @@ class Sender:
         self._handed: list[OutboxMessage] = []
         self._next_poll = 0.0
         self._to_mark: list[tuple[int, str]] = []
+        self._marked: dict[int, asyncio.Future[None]] = {}
         self._mark_wake = asyncio.Event()
         self._mark_task: asyncio.Task[None] | None = None
 
@@ -205,17 +205,24 @@ class Sender:
                 if outcome is not None:
                     self._held[key] = outcome
                 continue
-            # The next reply need not wait for this one's bookkeeping: marks are committed in
-            # groups by a background task, and the row stays leased until its mark is in.
+            # A reply sent but not yet marked is sent again if the process dies now: the
+            # mark is committed at once (marks that arrive meanwhile share the commit), and
+            # the member's next reply waits for it, so at most one reply per member and
+            # process is ever in that window.
+            marked = asyncio.get_running_loop().create_future()
+            self._marked[row.id] = marked
             self._to_mark.append((row.id, outcome))
             self._mark_wake.set()
+            with contextlib.suppress(TimeoutError):
+                # Bounded: if the mark loop is not running, the lease still guards the row.
+                await asyncio.wait_for(asyncio.shield(marked), self.cfg.lease_seconds)
 
     async def _mark_loop(self) -> None:
         while True:
             await self._mark_wake.wait()
-            # Gather the marks of a moment into one transaction: the rows stay leased until
-            # their mark is in, so nothing else sends them meanwhile.
-            await asyncio.sleep(MARK_GATHER_SECONDS)
+            # No gathering delay: a kill -9 between a send and its mark doubles the reply,
+            # so the window is one commit long. Marks queued while a commit runs share the
+            # next one (group commit), which keeps the cost low under load.
             self._mark_wake.clear()
             await self._flush_marks()
 
@@ -231,6 +238,9 @@ class Sender:
         finally:
             for message_id, _ in batch:
                 self._inflight.discard(message_id)
+                marked = self._marked.pop(message_id, None)
+                if marked is not None and not marked.done():
+                    marked.set_result(None)
 
     async def _deliver(self, row: OutboxMessage) -> str | datetime | None:
         """Send one row: the route it went by; when it must wait, the time of its next try;

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import sqlite3
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +18,7 @@ from sqlalchemy import func, select
 
 from bot import dispatch
 from bot.clock import ManualClock
-from bot.sandbox.standin import BOT_TOPIC, CARD_TOPIC, StandIn
+from bot.sandbox.standin import BOT_TOPIC, CARD_TOPIC, Sent, StandIn
 from storage.models import Base, InboxEvent, LedgerEntry, OutboxMessage, Signup, Story
 from tests.conftest import BotFactory, eventually
 from tests.scenario.test_crash import start_process, write_config
@@ -395,3 +397,35 @@ def _write(path: Path, data: bytes) -> None:
 
 def _read(path: Path) -> str:
     return path.read_text(encoding="utf-8", errors="replace")
+
+
+# -- kill -9 between a send and its mark -----------------------------------------------------
+
+
+async def test_a_reply_is_marked_sent_before_the_members_next_one_goes(
+    standin: StandIn, start_bot: BotFactory, tmp_path: Path
+) -> None:
+    await start_bot()
+    seen: list[str] = []
+
+    def on_sent(sent: Sent) -> None:
+        if "/nosuch-second" in sent.text:
+            # What a kill -9 at this moment would leave: is the first reply marked?
+            seen.append(_status_of(tmp_path / "bot.sqlite3", "/nosuch-first"))
+
+    standin.listeners.append(on_sent)
+    await asyncio.gather(
+        standin.push(BOT_TOPIC, standin.message("/nosuch-first")),
+        standin.push(BOT_TOPIC, standin.message("/nosuch-second")),
+    )
+    await standin.wait_sent(where=lambda s: "/nosuch-second" in s.text)
+    assert seen == ["sent"]
+
+
+def _status_of(path: Path, needle: str) -> str:
+    """A row's status as another process would read it (a plain sqlite3 connection)."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        row = conn.execute(
+            "SELECT status FROM outbox WHERE reply LIKE ?", (f"%{needle}%",)
+        ).fetchone()
+    return str(row[0]) if row else "missing"
