@@ -483,6 +483,12 @@ class Dispatcher:
         except ValidationError:
             click = None
         card = await self._card(session, click.out_track_id) if click is not None else None
+        if click is not None and card is not None and "id" not in click.params:
+            # A button that sends only the constant ``action`` (the tutorial's builder sets
+            # 回传参数 as constants; docs/cards.md) acts on the entity this database put on the
+            # card, found by its outTrackId (unique forever). An id the button does send is
+            # checked by the handler as before.
+            click = click.model_copy(update={"params": {**click.params, "id": card.entity_id}})
         route = (
             self.commands.action(click.action, card.kind)
             if click is not None and card is not None and _on_card(click, card)

@@ -41,6 +41,14 @@ class Unauthorised(PlatformError):
     retryable = True
 
 
+class QuotaExhausted(PlatformError):
+    """``Forbidden.AccessDenied.ApiCountLimitForOrg``: the organisation's monthly OpenAPI call
+    quota is used up (DINGTALK.md "Quotas": 10,000 metered calls a month on the standard
+    edition). Retried with the longest backoff: the quota comes back next month or on upgrade."""
+
+    retryable = True
+
+
 class TransientError(PlatformError):
     """A 5xx, a timeout or a dropped connection: try again later."""
 

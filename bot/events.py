@@ -125,7 +125,8 @@ class CardClick(BaseModel):
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> CardClick:
         """Parse the callback ``data``, whose ``content`` is itself a JSON string."""
-        content = data.get("content") or "{}"
+        # ``value`` carries the same JSON string as ``content`` (Stream 模式响应卡片回传请求事件).
+        content = data.get("content") or data.get("value") or "{}"
         try:
             parsed = json.loads(content) if isinstance(content, str) else dict(content)
         except (ValueError, TypeError):

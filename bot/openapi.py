@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from bot.config import Settings
 from bot.errors import (
     DeliveryFailed,
     PlatformError,
+    QuotaExhausted,
     SessionExpired,
     Throttled,
     TransientError,
@@ -30,6 +32,11 @@ log = logging.getLogger(__name__)
 
 SESSION_EXPIRED_CODES = {300001}
 WEBHOOK_THROTTLED_CODES = {130101, 130102}
+# The organisation's monthly API quota (DINGTALK.md "Quotas"; throttling doc).
+QUOTA_CODE = "Forbidden.AccessDenied.ApiCountLimitForOrg"
+# Our own codes for answers that carry none.
+HTML_BAN = "html-page"
+CARD_NOT_DELIVERED = "deliverResults.failed"
 
 
 class OpenAPI:
@@ -102,8 +109,8 @@ class OpenAPI:
 
     async def members_send(
         self, staff_ids: list[str], msg_key: str, msg_param: dict[str, Any]
-    ) -> str:
-        """Send one to one to at most 20 members."""
+    ) -> BatchResult:
+        """Send one to one to at most 20 members; who was refused comes back inside HTTP 200."""
         if not 0 < len(staff_ids) <= 20:
             raise DeliveryFailed(f"batchSend takes 1 to 20 users, got {len(staff_ids)}")
         body = await self.call(
@@ -116,7 +123,7 @@ class OpenAPI:
                 "msgParam": json.dumps(msg_param, ensure_ascii=False),
             },
         )
-        return str(body.get("processQueryKey", ""))
+        return BatchResult.from_body(body)
 
     async def card_deliver(self, body: dict[str, Any]) -> None:
         """Create and deliver a card; a failed delivery inside HTTP 200 raises too."""
@@ -125,7 +132,12 @@ class OpenAPI:
         deliveries = payload.get("deliverResults", []) if isinstance(payload, dict) else []
         failed = [d for d in deliveries if isinstance(d, dict) and d.get("success") is False]
         if failed:
-            raise DeliveryFailed(f"card delivery failed: {failed[0].get('errorMsg', '')}")
+            # 创建并投放卡片 response: deliverResults[].success / errorMsg, inside HTTP 200.
+            raise DeliveryFailed(
+                f"card delivery failed: {failed[0].get('errorMsg', '')}",
+                status=200,
+                code=CARD_NOT_DELIVERED,
+            )
 
     async def card_update(self, out_track_id: str, card_data: dict[str, str]) -> None:
         """Update a card's public data by key."""
@@ -165,7 +177,13 @@ class OpenAPI:
         try:
             data = json.loads(raw)
         except ValueError:
-            data = {}
+            # Not JSON: the per-IP ban answers an HTML page (DingTalk's throttling doc), even
+            # with 200. It is a failure to retry later, never a success.
+            raise Throttled(
+                f"webhook HTTP {response.status_code}: {_not_json(raw)}",
+                status=response.status_code,
+                code=HTML_BAN,
+            ) from None
         if not isinstance(data, dict):
             data = {}
         code = data.get("errcode", -1 if response.status_code != 200 else 0)
@@ -202,24 +220,36 @@ class OpenAPI:
         except httpx.HTTPError as exc:
             raise TransientError(f"{path}: {type(exc).__name__}") from exc
         if response.status_code < 300:
+            if not response.content.strip():
+                return {}
             try:
                 data = response.json()
             except ValueError:
-                return {}
+                # An HTML page (the per-IP ban of the throttling doc) is not an answer.
+                raise Throttled(
+                    f"{path}: HTTP {response.status_code} {_not_json(response.content)}",
+                    status=response.status_code,
+                    code=HTML_BAN,
+                ) from None
             return data if isinstance(data, dict) else {"result": data}
         raise classify(path, response)
 
 
 def classify(path: str, response: httpx.Response) -> PlatformError:
     """Turn a failed OpenAPI response into the right error."""
+    status = response.status_code
     try:
         data = response.json()
     except ValueError:
-        data = {}
+        # The per-IP ban answers an HTML page, not a JSON error (throttling doc): retry later.
+        return Throttled(
+            f"{path}: HTTP {status} {_not_json(response.content)}", status=status, code=HTML_BAN
+        )
     code = str(data.get("code", "")) if isinstance(data, dict) else ""
     metrics.DINGTALK_ERRORS.labels(code[:64] or f"HTTP {response.status_code}").inc()
     message = f"{path}: HTTP {response.status_code} {code}".strip()
-    status = response.status_code
+    if code == QUOTA_CODE:
+        return QuotaExhausted(message, status=status, code=code)
     if status in (400, 401) and (code == "InvalidAuthentication" or status == 401):
         return Unauthorised(message, status=status, code=code)
     if status == 429 or "QpsLimit" in code or "Throttl" in code:
@@ -227,3 +257,44 @@ def classify(path: str, response: httpx.Response) -> PlatformError:
     if status >= 500 or code in {"system.busy", "ServiceUnavailable"}:
         return TransientError(message, status=status, code=code)
     return DeliveryFailed(message, status=status, code=code)
+
+
+def _not_json(raw: bytes) -> str:
+    head = raw[:200].decode(errors="replace").lower()
+    return (
+        "answered an HTML page (per-IP ban?)"
+        if "<html" in head or "<!doctype" in head
+        else "answered something that is not JSON"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What oToMessages/batchSend answered inside HTTP 200 (robot_1_0 BatchSendOTOResponseBody:
+    ``processQueryKey``, ``invalidStaffIdList``, ``flowControlledStaffIdList``, and in newer
+    models ``filteredStaffIdList``)."""
+
+    process_query_key: str = ""
+    invalid: tuple[str, ...] = ()
+    flow_controlled: tuple[str, ...] = ()
+    filtered: tuple[str, ...] = ()
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> BatchResult:
+        """Read the answer; lists that are absent or not lists count as empty."""
+
+        def ids(key: str) -> tuple[str, ...]:
+            value = body.get(key)
+            return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+        return cls(
+            str(body.get("processQueryKey", "")),
+            ids("invalidStaffIdList"),
+            ids("flowControlledStaffIdList"),
+            ids("filteredStaffIdList"),
+        )
+
+    @property
+    def complete(self) -> bool:
+        """Whether every user was accepted."""
+        return not (self.invalid or self.flow_controlled or self.filtered)

@@ -7,9 +7,20 @@ from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter
 
+from bot.cards import new_out_track_id
 from bot.clock import utcnow
 from bot.context import Context
-from bot.replies import CardReply, CardUpdate, Reply, ToCurrent, ToGroup, ToMembers
+from bot.replies import (
+    CardReply,
+    CardUpdate,
+    MarkdownReply,
+    Reply,
+    TextReply,
+    ToCurrent,
+    ToGroup,
+    ToMembers,
+)
+from bot.text_parts import split_text
 from storage.db import SCRUB
 from storage.models import OutboxMessage
 from storage.repositories import SCRUB_AFTER_DELIVERY
@@ -18,14 +29,37 @@ BATCH_SEND_LIMIT = 20  # DingTalk's oToMessages/batchSend takes at most 20 users
 
 
 def _split(reply: Reply) -> list[Reply]:
-    to = None if isinstance(reply, CardUpdate) else reply.to
-    if not isinstance(to, ToMembers) or len(to.staff_ids) <= BATCH_SEND_LIMIT:
-        return [reply]
-    ids = to.staff_ids
-    return [
-        reply.model_copy(update={"to": ToMembers(staff_ids=ids[i : i + BATCH_SEND_LIMIT])})
-        for i in range(0, len(ids), BATCH_SEND_LIMIT)
-    ]
+    """A reply as the sending APIs take it: at most 20 users a call, ``msgParam`` in bounds."""
+    parts: list[Reply] = []
+    for part in _split_size(reply):
+        to = None if isinstance(part, CardUpdate) else part.to
+        if not isinstance(to, ToMembers) or len(to.staff_ids) <= BATCH_SEND_LIMIT:
+            parts.append(part)
+            continue
+        ids = to.staff_ids
+        parts += [
+            part.model_copy(update={"to": ToMembers(staff_ids=ids[i : i + BATCH_SEND_LIMIT])})
+            for i in range(0, len(ids), BATCH_SEND_LIMIT)
+        ]
+    return parts
+
+
+def _split_size(reply: Reply) -> list[Reply]:
+    """Long text and markdown in parts whose ``msgParam`` stays under the 15,000-byte limit of
+    groupMessages/send and oToMessages/batchSend (help.dingtalk.io group send), cut at lines."""
+    if isinstance(reply, TextReply):
+        pieces = split_text(reply.content)
+        return [reply.model_copy(update={"content": piece}) for piece in pieces]
+    if isinstance(reply, MarkdownReply):
+        pieces = split_text(reply.text, markdown=True)
+        if len(pieces) == 1:
+            return [reply]
+        n = len(pieces)
+        return [
+            reply.model_copy(update={"title": f"{reply.title} ({i}/{n})", "text": piece})
+            for i, piece in enumerate(pieces, 1)
+        ]
+    return [reply]
 
 
 async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
@@ -45,6 +79,9 @@ async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
     scrub = SCRUB_AFTER_DELIVERY if ctx.session.info.get(SCRUB) else ""
     replies = [part for reply in ctx.replies for part in _split(reply)]
     for index, reply in enumerate(replies):
+        if isinstance(reply, CardReply) and reply.template_id:
+            # Every card gets an outTrackId of its own, unique forever (bot.cards).
+            reply = reply.model_copy(update={"out_track_id": new_out_track_id(reply.kind)})
         conversation_id = ctx.conversation.id if ctx.conversation else ""
         conversation_type = ctx.conversation.type if ctx.conversation else "2"
         webhook, expires = "", None

@@ -65,11 +65,15 @@ class CardReply(BaseModel):
     kind: str
     entity_id: str
     template_id: str = ""
-    out_track_id: str
+    # Set by the outbox when the card is written: a fresh id, unique forever (bot.cards).
+    out_track_id: str = ""
     title: str
     data: dict[str, str] = Field(default_factory=dict)
     buttons: list[CardButton] = Field(default_factory=list)
     fallback_markdown: str
+    # The command that shows the content in full, named on the card when a value is cut to
+    # the card platform's 1 KB (see bot.cards.fit_card_data).
+    full_command: str = ""
     to: Target = Field(default_factory=ToCurrent, discriminator="kind")
 
 

@@ -16,10 +16,18 @@ from typing import Any
 
 from bot import metrics
 from bot.backoff import jittered
+from bot.cards import fit_card_data
 from bot.clock import utcnow
 from bot.config import Settings
-from bot.errors import DeliveryFailed, PlatformError, SessionExpired, Throttled, Unauthorised
-from bot.openapi import OpenAPI
+from bot.errors import (
+    DeliveryFailed,
+    PlatformError,
+    QuotaExhausted,
+    SessionExpired,
+    Throttled,
+    Unauthorised,
+)
+from bot.openapi import CARD_NOT_DELIVERED, BatchResult, OpenAPI
 from bot.outbox import parse_reply
 from bot.replies import CardReply, CardUpdate, MarkdownReply, Reply, TextReply, ToGroup, ToMembers
 from storage.db import Database
@@ -54,30 +62,70 @@ class Pace:
 
 
 def _with_mentions(content: str, staff_ids: list[str]) -> str:
-    # DingTalk only renders a mention when "@id" is in the text as well as in atUserIds.
+    # DingTalk only renders a mention when "@id" is in the text as well as in atUserIds. It is
+    # added here, after the text-safety pass rendered the content, so it is never broken.
     missing = [f"@{sid}" for sid in staff_ids if f"@{sid}" not in content]
     return content + (" " + " ".join(missing) if missing else "")
 
 
 def as_message(reply: Reply) -> tuple[str, dict[str, Any], list[str]]:
-    """A message reply as (msgKey, msgParam, at ids); a card without template becomes markdown."""
+    """A message reply as (msgKey, msgParam, at ids); a card without template becomes markdown.
+
+    The content carries no mention: groupMessages/send and oToMessages/batchSend have no
+    ``at`` field, and "@id" in their text notifies nobody (dingtalk-stream-sdk-go #19;
+    openclaw-connector #402; alibabacloud-dingtalk robot_1_0 OrgGroupSendRequest and
+    BatchSendOTORequest carry only robotCode, openConversationId/userIds, msgKey, msgParam).
+    ``webhook_body`` adds the mentions where the platform supports them.
+    """
     if isinstance(reply, TextReply):
-        content = _with_mentions(reply.content, reply.at_staff_ids)
-        return "sampleText", {"content": content}, reply.at_staff_ids
+        return "sampleText", {"content": reply.content}, reply.at_staff_ids
     if isinstance(reply, MarkdownReply):
-        text = _with_mentions(reply.text, reply.at_staff_ids)
-        return "sampleMarkdown", {"title": reply.title, "text": text}, reply.at_staff_ids
+        return "sampleMarkdown", {"title": reply.title, "text": reply.text}, reply.at_staff_ids
     if isinstance(reply, CardReply):
         return "sampleMarkdown", {"title": reply.title, "text": reply.fallback_markdown}, []
     raise TypeError(f"{type(reply).__name__} is not a message")
 
 
 def webhook_body(msg_key: str, param: dict[str, Any], at_ids: list[str]) -> dict[str, Any]:
-    """The session-webhook body for a message."""
+    """The session-webhook body for a message, with its mentions (``at.atUserIds`` and the
+    "@id" text, which the session webhook needs both of: DINGTALK.md "Sending")."""
     at = {"atUserIds": at_ids, "isAtAll": False}
     if msg_key == "sampleText":
-        return {"msgtype": "text", "text": {"content": param["content"]}, "at": at}
-    return {"msgtype": "markdown", "markdown": param, "at": at}
+        content = _with_mentions(param["content"], at_ids)
+        return {"msgtype": "text", "text": {"content": content}, "at": at}
+    markdown = {**param, "text": _with_mentions(param["text"], at_ids)}
+    return {"msgtype": "markdown", "markdown": markdown, "at": at}
+
+
+# What the card platform's refusals mean and how an operator fixes them (创建并投放卡片 error
+# table; DINGTALK.md "Template errors"). The reply goes out as markdown instead, once.
+CARD_REFUSALS: dict[str, str] = {
+    "param.templateNotExist": (
+        "the card template does not exist for this app: check the template id under [cards] "
+        "and link the template to this app in the card platform (关联应用)"
+    ),
+    "param.templateUnpublished": "the card template is not published: publish it (发布)",
+    "param.openSpaceModelInvalid": (
+        "the open space model was refused (a bot bug; or the robot is not in that chat)"
+    ),
+    "param.invalid": (
+        "a card parameter was refused: every template variable must be a string variable "
+        "named as in docs/cards.md"
+    ),
+    "param.cardAlreadyExist": "an outTrackId was reused (a bot bug: they are unique)",
+    CARD_NOT_DELIVERED: (
+        "the card was created but not delivered: add the robot to the group, and check that "
+        "the member has talked to the robot"
+    ),
+}
+
+
+QUOTA_NOTICE = (
+    "钉钉开放接口本月的调用额度已用完（ApiCountLimitForOrg）：群定时消息、一对一消息和卡片暂时发不出去，"
+    "额度下月恢复或升级版本后会自动补发。直接回复消息不受影响。\n"
+    "The organisation's monthly DingTalk API quota is used up: scheduled posts, one-to-one "
+    "messages and cards are held until it renews or the edition is upgraded."
+)
 
 
 class Sender:
@@ -102,6 +150,8 @@ class Sender:
         self._marked: dict[int, asyncio.Future[None]] = {}
         self._mark_wake = asyncio.Event()
         self._mark_task: asyncio.Task[None] | None = None
+        self._sessions: dict[str, tuple[str, str, datetime]] = {}
+        self._quota_told = False
 
     def wake(self) -> None:
         """Rows may be due: look now rather than at the next poll."""
@@ -144,8 +194,11 @@ class Sender:
             if busy:
                 continue
             self._wake.clear()
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation
+            # that arrives as the wake-up does, and the sender then never stops.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=POLL_SECONDS)
+                async with asyncio.timeout(POLL_SECONDS):
+                    await self._wake.wait()
 
     async def deliver_due(self, limit: int = 500) -> bool:
         """Lease and deliver what is due; return whether anything was found."""
@@ -245,6 +298,7 @@ class Sender:
     async def _deliver(self, row: OutboxMessage) -> str | datetime | None:
         """Send one row: the route it went by; when it must wait, the time of its next try;
         None when it was given up."""
+        self._remember_session(row)
         try:
             with metrics.timed(metrics.SEND_LATENCY):
                 reply = parse_reply(row.reply)
@@ -265,20 +319,38 @@ class Sender:
         log.debug(
             "outbox %s (%s) sent via %s", row.id, row.idem_key, route, extra=_fields(row, route)
         )
+        if route != "webhook":
+            self._quota_told = False  # the OpenAPI answers again: tell again if it runs out
         return route
 
     async def _send(self, row: OutboxMessage, reply: Reply) -> str:
         if isinstance(reply, CardUpdate):
-            await self.api.card_update(reply.out_track_id, reply.data)
+            # 更新卡片 has the same 100 B key / 1 KB value limits as 创建并投放卡片.
+            await self.api.card_update(reply.out_track_id, fit_card_data(reply.data))
             return "card_update"
         if isinstance(reply, CardReply) and reply.template_id:
-            await self.api.card_deliver(self._card_body(row, reply))
-            return "card"
+            try:
+                await self.api.card_deliver(self._card_body(row, reply))
+                return "card"
+            except DeliveryFailed as exc:
+                if exc.code == "param.cardAlreadyExist" and row.attempts > 0:
+                    # Our outTrackIds are unique forever, so it is our own earlier attempt
+                    # whose answer was lost: the card is there.
+                    return "card"
+                fix = CARD_REFUSALS.get(exc.code or "")
+                if fix is None:
+                    raise
+                log.warning(
+                    "outbox %s: card %r refused (%s): %s; sent as markdown instead",
+                    row.id,
+                    reply.kind,
+                    exc.code,
+                    fix,
+                )
         msg_key, param, at_ids = as_message(reply)
         to = reply.to
         if isinstance(to, ToMembers):
-            await self.api.members_send(to.staff_ids, msg_key, param)
-            return "members"
+            return await self._members(row, reply, to.staff_ids, msg_key, param)
         if not isinstance(to, ToGroup) and row.session_webhook and self._session_valid(row):
             try:
                 await self.api.webhook_send(
@@ -290,8 +362,7 @@ class Sender:
             except DeliveryFailed as exc:
                 log.warning("outbox %s: webhook failed (%s), using the OpenAPI", row.id, exc)
         if row.conversation_type == "1" and not isinstance(to, ToGroup):
-            await self.api.members_send([row.reply_staff_id], msg_key, param)
-            return "members"
+            return await self._members(row, reply, [row.reply_staff_id], msg_key, param)
         wait = self.pace.take(row.conversation_id)
         if wait > 0:
             raise _Deferred(wait)
@@ -302,18 +373,124 @@ class Sender:
         expires = row.session_expires_at
         return expires is None or expires - SESSION_MARGIN > utcnow()
 
+    async def _members(
+        self,
+        row: OutboxMessage,
+        reply: Reply,
+        staff_ids: list[str],
+        msg_key: str,
+        msg_param: dict[str, Any],
+    ) -> str:
+        """oToMessages/batchSend, whose HTTP 200 may still refuse some of the users."""
+        result = await self.api.members_send(staff_ids, msg_key, msg_param)
+        if result.complete:
+            return "members"
+        await self._settle_partial(row, reply, staff_ids, result)
+        return "members"
+
+    async def _settle_partial(
+        self, row: OutboxMessage, reply: Reply, staff_ids: list[str], result: BatchResult
+    ) -> None:
+        """Split a partly refused batchSend (robot_1_0 BatchSendOTOResponseBody): the row keeps
+        the users who got it; the flow-controlled get a row of their own, retried later; the
+        invalid and filtered get rows recorded as failed with the reason, never as delivered.
+        When nobody got it, the row itself is retried (flow control) or failed."""
+        refused = {
+            "invalidStaffIdList": [u for u in staff_ids if u in result.invalid],
+            "filteredStaffIdList": [
+                u for u in staff_ids if u in result.filtered and u not in result.invalid
+            ],
+        }
+        bad = {u for ids in refused.values() for u in ids}
+        flow = [u for u in staff_ids if u in result.flow_controlled and u not in bad]
+        delivered = [u for u in staff_ids if u not in bad and u not in flow]
+        now = utcnow()
+        groups = [(reason, ids) for reason, ids in refused.items() if ids]
+        for reason, ids in groups:
+            log.warning(
+                "outbox %s: batchSend refused %d user(s) (%s); recorded as failed",
+                row.id,
+                len(ids),
+                reason,
+            )
+        keep = delivered or flow
+        # When nobody got it and nobody waits, the row itself records the first refusal.
+        own = groups.pop(0) if not keep else None
+        extra = [
+            self._derived_row(row, reply, ids, f"#{reason}", now, "failed", reason)
+            for reason, ids in groups
+        ]
+        if delivered and flow:
+            at = now + timedelta(seconds=self.backoff(row.attempts + 1, throttled=True))
+            extra.append(
+                self._derived_row(
+                    row, reply, flow, f"#flow{row.attempts}", at, "pending", "flowControlled"
+                )
+            )
+        async with self.db.transaction() as session:
+            repo = OutboxRepo(session)
+            narrowed = keep or (own[1] if own else staff_ids)
+            if narrowed != staff_ids:
+                await repo.rewrite(row.id, _to_members(reply, narrowed).model_dump_json())
+            await repo.add_many(extra)
+        if extra:
+            self.wake()
+        if not delivered and flow:
+            raise Throttled(f"batchSend flow-controlled {len(flow)} user(s)")
+        if own is not None:
+            raise DeliveryFailed(own[0], code="batchSend.refused")
+
+    def _derived_row(
+        self,
+        row: OutboxMessage,
+        reply: Reply,
+        staff_ids: list[str],
+        suffix: str,
+        at: datetime,
+        status: str,
+        error: str,
+    ) -> dict[str, Any]:
+        """An outbox row for some of ``row``'s users (a part of a batchSend answer)."""
+        return {
+            "idem_key": f"{row.idem_key}{suffix}"[:200],
+            "conversation_id": row.conversation_id,
+            "conversation_type": "1",
+            "reply": _to_members(reply, staff_ids).model_dump_json(),
+            "reply_staff_id": row.reply_staff_id,
+            "session_webhook": "",
+            "session_expires_at": None,
+            "status": status,
+            "attempts": 0,
+            "next_attempt_at": at,
+            "lease_until": None,
+            "last_error": error,
+            "route": row.route,  # keeps an erasure's scrub-after-delivery flag
+            "created_at": at,
+            "sent_at": None,
+        }
+
     def _card_body(self, row: OutboxMessage, reply: CardReply) -> dict[str, Any]:
         robot = self.settings.dingtalk.effective_robot_code
-        data = {**reply.data, "id": reply.entity_id, "kind": reply.kind}
+        # Values within 1 KB, a cut one naming the command that shows it all (bot.cards).
+        data = fit_card_data(
+            {**reply.data, "id": reply.entity_id, "kind": reply.kind}, reply.full_command
+        )
         body: dict[str, Any] = {
             "cardTemplateId": reply.template_id,
             "outTrackId": reply.out_track_id,
             "callbackType": "STREAM",
+            # userId mode, the documented default (创建并投放卡片 userIdType).
+            "userIdType": 1,
             "cardData": {"cardParamMap": data},
         }
         if row.conversation_type == "1":
+            # One to one: as the official card examples send it (open-dingtalk/
+            # dingtalk-card-examples */golang/index.go: ImRobotOpenSpaceModel{SupportForward},
+            # ImRobotOpenDeliverModel{RobotCode, SpaceType: "IM_ROBOT"}) and the request
+            # sample of 创建并投放卡片; the Python SDK's CardReplier sends both models too.
             body["openSpaceId"] = f"dtv1.card//IM_ROBOT.{row.reply_staff_id}"
-            body["imRobotOpenDeliverModel"] = {"spaceType": "IM_ROBOT"}
+            body["imRobotOpenSpaceModel"] = {"supportForward": True}
+            body["imRobotOpenDeliverModel"] = {"spaceType": "IM_ROBOT", "robotCode": robot}
         else:
             body["openSpaceId"] = f"dtv1.card//IM_GROUP.{row.conversation_id}"
             body["imGroupOpenSpaceModel"] = {"supportForward": True}
@@ -333,7 +510,11 @@ class Sender:
         if isinstance(exc, Unauthorised):
             self.api.invalidate_token()
         give_up = not exc.retryable or attempts >= self.cfg.max_attempts
-        delay = self.backoff(attempts, throttled=isinstance(exc, Throttled))
+        if isinstance(exc, QuotaExhausted):
+            await self._quota_exhausted(row)
+            delay = self.cfg.backoff_max  # nothing comes back soon: the longest wait
+        else:
+            delay = self.backoff(attempts, throttled=isinstance(exc, Throttled))
         metrics.count_failed_send(exc, given_up=give_up)
         level = logging.ERROR if give_up else logging.WARNING
         log.log(
@@ -354,10 +535,61 @@ class Sender:
         asyncio.get_running_loop().call_later(delay, self.wake)
         return at
 
+    async def _quota_exhausted(self, row: OutboxMessage) -> None:
+        """Say once what ``ApiCountLimitForOrg`` means: in the log, and to an admin through a
+        session webhook (which is not an OpenAPI call, so it still works) where one is open."""
+        if self._quota_told:
+            return
+        self._quota_told = True
+        log.error(
+            "DingTalk answered Forbidden.AccessDenied.ApiCountLimitForOrg: the organisation's "
+            "monthly OpenAPI call quota is used up (10,000 calls a month on the standard "
+            "edition). Group posts, one-to-one messages and cards fail until it renews next "
+            "month or the organisation upgrades; replies through session webhooks still work. "
+            "Retrying every %.0f s.",
+            self.cfg.backoff_max,
+        )
+        now = utcnow()
+        admins = set(self.settings.admins.staff_ids)
+        candidates = [s for s in reversed(self._sessions.values()) if s[0] in admins]
+        if row.session_webhook and row.session_expires_at:
+            candidates.append((row.reply_staff_id, row.session_webhook, row.session_expires_at))
+        for staff_id, url, expires in candidates:
+            if expires - SESSION_MARGIN <= now:
+                continue
+            body = webhook_body("sampleText", {"content": QUOTA_NOTICE}, [])
+            try:
+                await self.api.webhook_send(url, body)
+            except PlatformError as exc:
+                log.warning("could not tell about the API quota through a session: %s", exc)
+                continue
+            log.info("told about the API quota through %s's session", staff_id)
+            return
+
+    def _remember_session(self, row: OutboxMessage) -> None:
+        """Keep the newest open session webhook per member (to reach an admin without the
+        OpenAPI when its quota is used up)."""
+        if not row.session_webhook or row.session_expires_at is None or not row.reply_staff_id:
+            return
+        self._sessions.pop(row.reply_staff_id, None)
+        self._sessions[row.reply_staff_id] = (
+            row.reply_staff_id,
+            row.session_webhook,
+            row.session_expires_at,
+        )
+        if len(self._sessions) > 1000:
+            self._sessions.pop(next(iter(self._sessions)))
+
     def backoff(self, attempts: int, *, throttled: bool = False) -> float:
         """Exponential backoff with full jitter, capped; throttling starts a step higher."""
         step = attempts + (1 if throttled else 0)
         return jittered(step, initial=self.cfg.backoff_initial, cap=self.cfg.backoff_max)
+
+
+def _to_members(reply: Reply, staff_ids: list[str]) -> Reply:
+    if isinstance(reply, CardUpdate):
+        return reply
+    return reply.model_copy(update={"to": ToMembers(staff_ids=list(staff_ids))})
 
 
 def _fields(row: OutboxMessage, route: str = "") -> dict[str, object]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from bot import safety
+from bot.cards import CARD_VALUE_MAX_BYTES
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import Text, number
@@ -281,16 +282,16 @@ async def post_digest(
     if not await ctx.repos.digest.claim(conversation_id, period, status, ctx.now):
         return False
     template = ctx.settings.cards.digest_template
-    for i, part in enumerate(render(ctx, sections, start, end), 1):
+    for part in render(ctx, sections, start, end):
         to = ToGroup(conversation_id=conversation_id)
-        if template:
-            # A card where the admin built a digest template; markdown otherwise.
+        if template and len(part.text.encode()) <= CARD_VALUE_MAX_BYTES:
+            # A card where the admin built a digest template and the part fits a card value
+            # (1 KB, 创建并投放卡片); markdown otherwise, so nothing of the digest is cut.
             ctx.reply(
                 CardReply(
                     kind="digest",
                     entity_id=period.replace(" ", "T"),
                     template_id=template,
-                    out_track_id=f"digest-{conversation_id}-{period.replace(' ', 'T')}-{i}",
                     title=part.title,
                     data={"title": part.title, "content": part.text},
                     fallback_markdown=part.text,

@@ -179,7 +179,6 @@ async def forget(ctx: Context, confirm: str | None) -> list[Reply]:
                     kind="forget",
                     entity_id=ctx.member.staff_id,
                     template_id=ctx.settings.cards.generic_template,
-                    out_track_id=f"forget-{ctx.key}",
                     title=ctx.t(T.help_forget),
                     data={"title": ctx.t(T.forget_prompt)},
                     buttons=[

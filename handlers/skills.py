@@ -455,7 +455,6 @@ def swap_card(ctx: Context, swap: Swap, proposer_nick: str, partner_nick: str) -
         kind="swap",
         entity_id=str(swap.id),
         template_id=ctx.settings.cards.swap_template,
-        out_track_id=f"swap-{swap.id}",
         title=data["title"],
         data=data,
         buttons=[

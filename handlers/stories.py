@@ -17,6 +17,7 @@ from bot.replies import (
     CardReply,
     CardResponse,
     CardUpdate,
+    MarkdownReply,
     Reply,
     TextReply,
     ToMembers,
@@ -149,6 +150,8 @@ class T:
         "{who} went over the daily cap; {n} likes do not count",
     )
     card_hint = Text("发送 /赞 {id} 点赞", "Send /like {id} to like it")
+    full_hint = Text("全文：发送 /故事 全文 {id}", "Full text: send /story show {id}")
+    help_show = Text("查看故事全文", "show a story in full")
     review_hint = Text(
         "发送 /通过 {id} 或 /驳回 {id} 理由", "Send /approve {id} or /reject {id} <reason>"
     )
@@ -180,7 +183,6 @@ def story_card(ctx: Context, story: Story) -> CardReply:
         kind="story",
         entity_id=str(story.id),
         template_id=ctx.settings.cards.story_template,
-        out_track_id=f"story-{story.id}",
         title=safety.plain(story.title)[:60],
         data={
             "title": safety.plain(story.title),
@@ -190,6 +192,7 @@ def story_card(ctx: Context, story: Story) -> CardReply:
             "genuine_likes": number(story.genuine_likes),
         },
         buttons=[CardButton(label="赞 / Like", action="like", id=str(story.id))],
+        full_command=ctx.t(T.full_hint, id=story.id),
         fallback_markdown=(
             f"#### #{story.id} {safety.md(story.title)}\n\n{safety.md(story.body)}\n\n"
             f"— {safety.md(author)}\n\n👍 {story.likes}  \n{hint}"
@@ -204,7 +207,6 @@ def review_card(ctx: Context, story: Story) -> CardReply:
         kind="review",
         entity_id=str(story.id),
         template_id=ctx.settings.cards.review_template,
-        out_track_id=f"review-{story.id}-{ctx.key}",
         title=safety.plain(story.title)[:60],
         data={
             "title": safety.plain(story.title),
@@ -216,6 +218,7 @@ def review_card(ctx: Context, story: Story) -> CardReply:
             CardButton(label="通过 / Approve", action="approve", id=str(story.id)),
             CardButton(label="驳回 / Reject", action="reject", id=str(story.id)),
         ],
+        full_command=ctx.t(T.full_hint, id=story.id),
         fallback_markdown=(
             f"#### #{story.id} {safety.md(story.title)}\n\n{safety.md(story.body)}\n\n"
             f"— {safety.md(author)}  \n{ctx.t(T.review_hint, id=story.id)}"
@@ -308,6 +311,27 @@ async def submit(ctx: Context, title: str, body: str) -> list[Reply]:
     if group.review_stories:
         return [TextReply(content=ctx.t(T.submitted_review, id=story.id, title=title))]
     return [TextReply(content=ctx.t(T.published, id=story.id)), story_card(ctx, story)]
+
+
+@router.command(
+    "story show",
+    aliases=["故事 全文"],
+    help=T.help_show,
+    args=[Arg("id", T.story_id, kind="int", low=1)],
+)
+async def show(ctx: Context, id: int) -> MarkdownReply:
+    """A story in full (a card shows at most 1 KB of it: 创建并投放卡片 value limit)."""
+    story = await _story(ctx, id)
+    if story.status != "approved" and not ctx.is_admin:
+        raise UserError(T.unknown, id=id)
+    author = story.author_nick or story.author_staff_id
+    return MarkdownReply(
+        title=safety.plain(story.title)[:60],
+        text=(
+            f"#### #{story.id} {safety.md(story.title)}\n\n{safety.md(story.body)}\n\n"
+            f"— {safety.md(author)}"
+        ),
+    )
 
 
 # -- review ------------------------------------------------------------------------------------

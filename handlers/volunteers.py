@@ -171,7 +171,6 @@ async def event_card(ctx: Context, event: Event) -> CardReply:
         kind="event",
         entity_id=str(event.id),
         template_id=ctx.settings.cards.event_template,
-        out_track_id=f"event-{event.id}",
         title=data["title"][:60],
         data=data,
         buttons=[

@@ -339,6 +339,13 @@ class OutboxRepo:
             )
         )
 
+    async def rewrite(self, message_id: int, reply: str) -> None:
+        """Replace a row's reply (a batchSend answered for part of its users: the row keeps
+        the rest)."""
+        await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message_id).values(reply=reply)
+        )
+
     async def next_due_at(self) -> datetime | None:
         """When the earliest pending row becomes due."""
         return (

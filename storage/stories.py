@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import Float, Table, bindparam, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Like, Member, Story
@@ -18,7 +18,9 @@ _LIKES: Table = Like.__table__  # type: ignore[assignment]
 def _epoch(session: AsyncSession, column: Any) -> Any:
     """Seconds since 1970 (UTC) of a UTCDateTime column, computed by the database."""
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        return func.extract("epoch", column)
+        # EXTRACT answers numeric on PostgreSQL (14+), which asyncpg hands over as Decimal;
+        # the scorer does float arithmetic, so ask the database for double precision.
+        return cast(func.extract("epoch", column), Float)
     return (func.julianday(column) - 2440587.5) * 86400.0
 
 

@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import json
 import logging
+import re
 import secrets
 import time
 import uuid
@@ -28,6 +29,17 @@ BOT_TOPIC = "/v1.0/im/bot/messages/get"
 CARD_TOPIC = "/v1.0/card/instances/callback"
 TICKET_TTL = 90.0
 TOKEN_TTL = 7200
+# 创建并投放卡片 / 更新卡片: cardParamMap key "最长不超过100B", value "最长不超过1KB".
+CARD_KEY_MAX = 100
+CARD_VALUE_MAX = 1024
+# help.dingtalk.io group send: msgParam at most about 15,000 bytes (one to one too).
+MSG_PARAM_MAX = 15000
+# A literal mention: '@' not broken by bot.safety's zero-width space, followed by a name.
+_LITERAL_AT = re.compile(r"[@＠](?!\u200b)[^\s@＠]")
+HTML_BAN_PAGE = (
+    "<!DOCTYPE html><html><head><title>访问受限</title></head>"
+    "<body>您的访问过于频繁，请稍后再试。</body></html>"
+)
 
 
 @dataclass
@@ -42,6 +54,20 @@ class Faults:
     expire_sessions: bool = False
     hold_sends: asyncio.Event | None = None
     redeliver_after: float = 60.0
+    # Card platform: templates that do not exist / are not published (创建并投放卡片 errors),
+    # and cards created but not delivered (deliverResults[].success false inside HTTP 200).
+    missing_templates: set[str] = field(default_factory=set)
+    unpublished_templates: set[str] = field(default_factory=set)
+    undeliverable_cards: bool = False
+    # batchSend answers 200 but lists users (robot_1_0 BatchSendOTOResponseBody).
+    invalid_users: set[str] = field(default_factory=set)
+    filtered_users: set[str] = field(default_factory=set)
+    flow_control_once: set[str] = field(default_factory=set)
+    # The organisation's monthly quota is used up (every OpenAPI call but tokens refused).
+    quota_exhausted: bool = False
+    # The next N OpenAPI or webhook sends answer an HTML page (the per-IP ban).
+    html_ban: int = 0
+    html_ban_status: int = 200
 
 
 @dataclass
@@ -132,6 +158,13 @@ class StandIn:
         self.faults = Faults()
         self.sent: list[Sent] = []
         self.rejected: list[tuple[str, str]] = []
+        # What the real platform would accept but silently get wrong: literal "@id" text in
+        # groupMessages/send or batchSend shows as plain text and notifies nobody
+        # (dingtalk-stream-sdk-go #19; openclaw-connector #402). Tests assert this stays empty.
+        self.violations: list[tuple[str, str]] = []
+        self._flow_controlled: set[str] = set()
+        # Every body the bot sent to a sending API, as it arrived (path, JSON).
+        self.requests: list[tuple[str, Any]] = []
         self.cards: dict[str, Card] = {}
         self.sessions: dict[str, Session] = {}
         self.connections: list[_Conn] = []
@@ -450,22 +483,33 @@ class StandIn:
     ) -> Push:
         """Press a card button as ``user``; the card is updated from the ack's response."""
         card = self.cards.get(out_track_id)
-        data = {
-            "type": "actionCallback",
-            "outTrackId": out_track_id,
-            "userId": user,
-            "corpId": self.corp_id,
-            "spaceType": "IM",
-            "spaceId": card.space_id if card else "",
-            "extension": "{}",
-            "content": json.dumps(
-                {
-                    "cardPrivateData": {
-                        "actionIds": [str(params.get("action", ""))],
-                        "params": params,
-                    }
+        # The shape of a real click over Stream (Stream 模式响应卡片回传请求事件,
+        # open.dingtalk.com/document/dingstart/intelligent-assistant-with-interactive-card-use-tutorial):
+        # spaceType "im" in lower case, userIdType 1, spaceId the bare conversation id,
+        # ``value`` a copy of ``content``, and actionIds the id the card builder gave the
+        # button component (not the verb: that is in params, set as 回传参数 in the builder).
+        content = json.dumps(
+            {
+                "cardPrivateData": {
+                    "actionIds": [_component_id(str(params.get("action", "")))],
+                    "params": params,
                 }
-            ),
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        )
+        space = card.space_id.split(".", 2)[-1] if card else ""
+        data = {
+            "extension": "{}",
+            "corpId": self.corp_id,
+            "spaceType": "im",
+            "userIdType": 1,
+            "type": "actionCallback",
+            "userId": user,
+            "content": content,
+            "spaceId": space,
+            "outTrackId": out_track_id,
+            "value": content,
         }
         result = await self.push(CARD_TOPIC, data, timeout=timeout, message_id=message_id)
         if result.ack is not None and card is not None:
@@ -513,6 +557,20 @@ class StandIn:
                 # The bot died before the platform took the request: it never arrived.
                 self.rejected.append((request.path, "client gone"))
                 return web.Response(status=499)
+        if self.faults.html_ban > 0:
+            # The per-IP ban of the throttling doc: an HTML page, not a JSON error code.
+            self.faults.html_ban -= 1
+            self.rejected.append((request.path, "html-ban"))
+            return web.Response(
+                status=self.faults.html_ban_status, text=HTML_BAN_PAGE, content_type="text/html"
+            )
+        if authed and self.faults.quota_exhausted:
+            return self._reject(
+                request,
+                403,
+                "Forbidden.AccessDenied.ApiCountLimitForOrg",
+                "the organisation's API call quota for this month is used up",
+            )
         self._send_calls += 1
         n = self._send_calls
         if self.faults.server_error_every and n % self.faults.server_error_every == 0:
@@ -541,6 +599,12 @@ class StandIn:
         self.rejected.append((request.path, code))
         return _error(status, code, message)
 
+    async def _read(self, request: web.Request) -> Any:
+        """A request's JSON body, kept as sent (tests/contract checks it against the docs)."""
+        body = await request.json()
+        self.requests.append((request.path, body))
+        return body
+
     async def _record(self, sent: Sent) -> None:
         self.sent.append(sent)
         for listener in self.listeners:
@@ -557,7 +621,7 @@ class StandIn:
         blocked = await self._gate(request, authed=False)
         if blocked is not None:
             return blocked
-        body = await request.json()
+        body = await self._read(request)
         msgtype = body.get("msgtype")
         if msgtype == "text":
             key, param = "sampleText", {"content": body["text"]["content"]}
@@ -568,6 +632,11 @@ class StandIn:
         else:
             return web.json_response({"errcode": 40035, "errmsg": "bad msgtype"})
         at_ids = list((body.get("at") or {}).get("atUserIds") or [])
+        shown = json.dumps(param, ensure_ascii=False)
+        for at_id in at_ids:
+            if f"@{at_id}" not in shown:
+                # The session webhook renders a mention only when "@id" is in the text too.
+                self.violations.append(("webhook", f"@{at_id} in atUserIds but not in the text"))
         await self._record(
             Sent(
                 "webhook",
@@ -585,48 +654,134 @@ class StandIn:
         blocked = await self._gate(request, authed=True)
         if blocked is not None:
             return blocked
-        body = await request.json()
+        body = await self._read(request)
         if body.get("robotCode") != self.client_id or not body.get("openConversationId"):
             return _error(400, "InvalidParameter", "robotCode or openConversationId")
-        param = json.loads(body.get("msgParam") or "{}")
-        if len(body.get("msgParam", "").encode()) > 15000:
-            return _error(400, "InvalidParameter.msgParam", "msgParam too long")
+        refused = self._check_msg_param(request, body)
+        if refused is not None:
+            return refused
+        param = json.loads(body["msgParam"])
+        self._check_mentions("group", param)
         await self._record(Sent("group", body["openConversationId"], body.get("msgKey", ""), param))
         return web.json_response({"processQueryKey": uuid.uuid4().hex})
+
+    def _check_msg_param(self, request: web.Request, body: dict[str, Any]) -> web.Response | None:
+        """msgParam is a JSON string of at most 15,000 bytes (help.dingtalk.io group send;
+        the exact error code is not documented: ``param.invalid`` is our choice)."""
+        raw = body.get("msgParam")
+        if not isinstance(raw, str) or not body.get("msgKey"):
+            return self._reject(request, 400, "param.invalid", "msgKey and msgParam required")
+        if len(raw.encode()) > MSG_PARAM_MAX:
+            return self._reject(request, 400, "param.invalid", "msgParam longer than 15000 bytes")
+        try:
+            json.loads(raw)
+        except ValueError:
+            return self._reject(request, 400, "param.invalid", "msgParam is not JSON")
+        return None
+
+    def _check_mentions(self, route: str, param: dict[str, Any]) -> None:
+        for key in ("content", "text", "title"):
+            value = param.get(key)
+            if isinstance(value, str) and _LITERAL_AT.search(value):
+                self.violations.append((route, value))
 
     async def _o2o_send(self, request: web.Request) -> web.Response:
         blocked = await self._gate(request, authed=True)
         if blocked is not None:
             return blocked
-        body = await request.json()
+        body = await self._read(request)
         users = body.get("userIds") or []
         if not 0 < len(users) <= 20:
             return _error(400, "InvalidParameter.userIds", "1 to 20 userIds")
-        param = json.loads(body.get("msgParam") or "{}")
-        await self._record(Sent("o2o", "", body.get("msgKey", ""), param, list(users)))
-        return web.json_response({"processQueryKey": uuid.uuid4().hex})
+        refused = self._check_msg_param(request, body)
+        if refused is not None:
+            return refused
+        param = json.loads(body["msgParam"])
+        self._check_mentions("o2o", param)
+        # HTTP 200 that still refuses some users (robot_1_0 BatchSendOTOResponseBody).
+        faults = self.faults
+        invalid = [u for u in users if u in faults.invalid_users]
+        filtered = [u for u in users if u in faults.filtered_users and u not in invalid]
+        flow = [
+            u
+            for u in users
+            if u in faults.flow_control_once
+            and u not in self._flow_controlled
+            and u not in invalid
+            and u not in filtered
+        ]
+        self._flow_controlled.update(flow)
+        delivered = [u for u in users if u not in invalid and u not in filtered and u not in flow]
+        if delivered:
+            await self._record(Sent("o2o", "", body.get("msgKey", ""), param, delivered))
+        answer: dict[str, Any] = {"processQueryKey": uuid.uuid4().hex}
+        if invalid:
+            answer["invalidStaffIdList"] = invalid
+        if filtered:
+            answer["filteredStaffIdList"] = filtered
+        if flow:
+            answer["flowControlledStaffIdList"] = flow
+        return web.json_response(answer)
 
     async def _card_create(self, request: web.Request) -> web.Response:
+        """创建并投放卡片, refusing what the card platform refuses (its error table)."""
         blocked = await self._gate(request, authed=True)
         if blocked is not None:
             return blocked
-        body = await request.json()
+        body = await self._read(request)
         data = ((body.get("cardData") or {}).get("cardParamMap")) or {}
         space = str(body.get("openSpaceId", ""))
-        if (
-            not body.get("cardTemplateId")
-            or not body.get("outTrackId")
-            or body.get("callbackType") != "STREAM"
-            or not all(isinstance(v, str) for v in data.values())
-            or not space.startswith(("dtv1.card//IM_GROUP.", "dtv1.card//IM_ROBOT."))
-        ):
-            return _error(400, "InvalidParameter", "bad createAndDeliver body")
-        out_track_id = body["outTrackId"]
-        self.cards[out_track_id] = Card(out_track_id, body["cardTemplateId"], space, dict(data))
-        conversation = space.split(".", 2)[-1] if "IM_GROUP" in space else ""
-        await self._record(
-            Sent("card", conversation, "card", dict(data), out_track_id=out_track_id)
-        )
+        template = body.get("cardTemplateId")
+        out_track_id = body.get("outTrackId")
+        if not template:
+            return self._reject(request, 400, "param.cardTemplateIdEmpty", "cardTemplateId")
+        if not out_track_id:
+            return self._reject(request, 400, "param.outTrackIdEmpty", "outTrackId")
+        if not space.startswith(("dtv1.card//IM_GROUP.", "dtv1.card//IM_ROBOT.")):
+            return self._reject(request, 400, "param.openSpaceIdInvalid", "openSpaceId")
+        if body.get("callbackType") != "STREAM":
+            # Not a platform refusal, but without it clicks never reach a Stream client
+            # (the tutorial's checklist): the stand-in insists.
+            return self._reject(request, 400, "param.invalid", "callbackType must be STREAM")
+        refused = self._check_card_data(request, data)
+        if refused is not None:
+            return refused
+        group = "IM_GROUP" in space
+        if group:
+            deliver = body.get("imGroupOpenDeliverModel")
+            if not isinstance(deliver, dict) or deliver.get("robotCode") != self.client_id:
+                # "若使用imGroupOpenDeliverModel对象，则该字段(robotCode)必填"
+                return self._reject(request, 400, "param.openDeliverModelError", "robotCode")
+        else:
+            deliver = body.get("imRobotOpenDeliverModel")
+            space_model = body.get("imRobotOpenSpaceModel")
+            if not isinstance(deliver, dict) or deliver.get("spaceType") != "IM_ROBOT":
+                # "IM机器人单聊若未设置其他投放属性，需设置spaceType为IM_ROBOT"
+                return self._reject(request, 400, "param.openDeliverModelEmpty", "IM_ROBOT")
+            if (
+                deliver.get("robotCode") != self.client_id
+                or not isinstance(space_model, dict)
+                or not isinstance(space_model.get("supportForward"), bool)
+            ):
+                # The official examples send both models with robotCode (dingtalk-card-examples);
+                # the stand-in holds the bot to that shape.
+                return self._reject(request, 400, "param.openSpaceModelInvalid", "IM_ROBOT model")
+        if template in self.faults.missing_templates:
+            return self._reject(request, 400, "param.templateNotExist", "模板不存在")
+        if template in self.faults.unpublished_templates:
+            return self._reject(request, 400, "param.templateUnpublished", "模板未发布")
+        if out_track_id in self.cards:
+            # "一个 outTrackId 唯一标识一张卡片": a second create with it is refused.
+            return self._reject(request, 400, "param.cardAlreadyExist", "卡片已经存在")
+        self.cards[out_track_id] = Card(out_track_id, template, space, dict(data))
+        conversation = space.split(".", 2)[-1] if group else ""
+        delivered = not self.faults.undeliverable_cards
+        if delivered:
+            await self._record(
+                Sent("card", conversation, "card", dict(data), out_track_id=out_track_id)
+            )
+        else:
+            self.rejected.append((request.path, "deliverResults.failed"))
         return web.json_response(
             {
                 "success": True,
@@ -634,25 +789,45 @@ class StandIn:
                     "outTrackId": out_track_id,
                     "deliverResults": [
                         {
-                            "spaceType": "IM_GROUP" if conversation else "IM_ROBOT",
-                            "spaceId": space,
-                            "success": True,
+                            "spaceType": "IM_GROUP" if group else "IM_ROBOT",
+                            "spaceId": space.split(".", 2)[-1],
+                            "success": delivered,
+                            "carrierId": uuid.uuid4().hex if delivered else "",
+                            "errorMsg": "" if delivered else "robot not in conversation",
                         }
                     ],
                 },
             }
         )
 
+    def _check_card_data(self, request: web.Request, data: Any) -> web.Response | None:
+        """cardParamMap: string values of at most 1 KB under keys of at most 100 bytes
+        (创建并投放卡片, 更新卡片). The error table names no code for oversize;
+        ``param.invalid`` ("存在非法参数") is our choice."""
+        if not isinstance(data, dict):
+            return self._reject(request, 400, "param.invalid", "cardParamMap")
+        for key, value in data.items():
+            if not isinstance(value, str):
+                return self._reject(request, 400, "param.invalid", f"{key}: not a string")
+            if len(str(key).encode()) > CARD_KEY_MAX:
+                return self._reject(request, 400, "param.invalid", "key over 100 bytes")
+            if len(value.encode()) > CARD_VALUE_MAX:
+                return self._reject(request, 400, "param.invalid", f"{key}: value over 1 KB")
+        return None
+
     async def _card_update(self, request: web.Request) -> web.Response:
         blocked = await self._gate(request, authed=True)
         if blocked is not None:
             return blocked
-        body = await request.json()
+        body = await self._read(request)
         card = self.cards.get(body.get("outTrackId", ""))
         if card is None:
-            return _error(400, "InvalidParameter.outTrackId", "unknown card")
+            return self._reject(request, 400, "param.cardNotExist", "卡片不存在")
         data = ((body.get("cardData") or {}).get("cardParamMap")) or {}
-        card.data.update({k: str(v) for k, v in data.items()})
+        refused = self._check_card_data(request, data)
+        if refused is not None:
+            return refused
+        card.data.update(data)
         await self._record(
             Sent("card_update", "", "card", dict(data), out_track_id=card.out_track_id)
         )
@@ -681,6 +856,11 @@ class StandIn:
         """Wait until at least ``count`` delivered messages match ``where``; return them."""
         await self._wait(lambda: sum(1 for s in self.sent if where(s)) >= count, timeout)
         return [s for s in self.sent if where(s)]
+
+
+def _component_id(action: str) -> str:
+    """A button's component id as the card builder makes them (``single_button_node_…``)."""
+    return "single_button_node_" + uuid.uuid5(uuid.NAMESPACE_OID, action).hex[:11]
 
 
 def _frame_text(frame: dict[str, Any]) -> str:

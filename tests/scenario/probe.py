@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import Text
-from bot.replies import CardReply, CardResponse, CardUpdate, TextReply
+from bot.replies import CardReply, CardResponse, CardUpdate, TextReply, ToGroup, ToMembers
 from bot.router import Arg, Router
 
 router = Router("probe")
@@ -20,16 +20,39 @@ router = Router("probe")
 @router.command(
     "probe",
     help=Text("测试", "test probe"),
-    args=[Arg("what", Text("动作", "what"), kind="choice", choices=("card", "boom", "fail"))],
+    args=[
+        Arg(
+            "what",
+            Text("动作", "what"),
+            kind="choice",
+            choices=("card", "boom", "fail", "mention", "long", "members", "group"),
+        )
+    ],
     hidden=True,
 )
 async def probe(ctx: Context, what: str) -> object:
+    assert ctx.conversation is not None
+    if what == "mention":  # the same mention as a reply and as a group post
+        return [
+            TextReply(content="轮到你了", at_staff_ids=["bob"]),
+            TextReply(
+                content="轮到你了",
+                at_staff_ids=["bob"],
+                to=ToGroup(conversation_id=ctx.conversation.id),
+            ),
+        ]
+    if what == "long":  # a roster far over the 15,000-byte msgParam limit
+        lines = [f"{i:04d} 号志愿者：张三李四王五赵六（负责签到与引导）" for i in range(1, 1201)]
+        return TextReply(content="\n".join(lines), to=ToGroup(conversation_id=ctx.conversation.id))
+    if what == "members":
+        return TextReply(content="活动提醒", to=ToMembers(staff_ids=["u1", "u2", "u3", "u4"]))
+    if what == "group":
+        return TextReply(content="群公告", to=ToGroup(conversation_id=ctx.conversation.id))
     if what == "card":
         return CardReply(
             kind="probe",
             entity_id="7",
             template_id="tpl-probe",
-            out_track_id=f"probe-{ctx.key}",
             title="probe",
             data={"presses": "0"},
             fallback_markdown="probe card",

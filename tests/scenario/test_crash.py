@@ -13,7 +13,9 @@ from tests.conftest import eventually
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def write_config(standin: StandIn, tmp_path: Path) -> Path:
+def write_config(standin: StandIn, tmp_path: Path, storage_url: str | None = None) -> Path:
+    """A config file for a bot process; storage in ``storage_url`` (default SQLite here)."""
+    storage_url = storage_url or f"sqlite:///{tmp_path / 'bot.sqlite3'}"
     path = tmp_path / "config.toml"
     path.write_text(
         f"""
@@ -23,7 +25,7 @@ client_secret = "{standin.client_secret}"
 openapi_endpoint = "{standin.url}"
 
 [storage]
-url = "sqlite:///{tmp_path / "bot.sqlite3"}"
+url = "{storage_url}"
 
 [stream]
 backoff_initial = 0.05
@@ -61,9 +63,9 @@ async def start_process(config: Path, tmp_path: Path) -> asyncio.subprocess.Proc
 
 
 async def test_sigkill_after_ack_before_reply_delivers_once_after_restart(
-    standin: StandIn, tmp_path: Path
+    standin: StandIn, tmp_path: Path, storage_url: str
 ) -> None:
-    config = write_config(standin, tmp_path)
+    config = write_config(standin, tmp_path, storage_url)
     hold = asyncio.Event()
     standin.faults.hold_sends = hold  # the platform takes the reply only when released
     proc = await start_process(config, tmp_path)

@@ -1,9 +1,10 @@
-"""The same code on PostgreSQL: migrations, flows, and two bot processes racing for seats."""
+"""Flows across modules on every backend, and two bots on one PostgreSQL racing for seats."""
 
 from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.sandbox.standin import StandIn
@@ -17,11 +18,11 @@ CARDS = {**EVENT_CARDS, "story_template": "tpl-story", "review_template": "tpl-r
 
 
 async def test_stories_likes_and_sign_ups_on_postgres(
-    standin: StandIn, start_bot: BotFactory, pg_url: str
+    standin: StandIn, start_bot: BotFactory
 ) -> None:
     from bot.clock import ManualClock
 
-    app = await start_bot(cards=CARDS, storage={"url": pg_url}, clock=ManualClock(NOW))
+    app = await start_bot(cards=CARDS, clock=ManualClock(NOW))
     story_id, track = await submit_and_approve(standin)
     push = await standin.click(track, "bob", {"action": "like", "id": str(story_id)})
     assert StandIn.response_of(push)["cardData"]["cardParamMap"]["likes"] == "1"
@@ -37,14 +38,15 @@ async def test_stories_likes_and_sign_ups_on_postgres(
         assert await session.scalar(select(func.count()).select_from(Like)) == 2
 
 
+@pytest.mark.backends("postgresql")  # one SQLite file is one process's
 async def test_two_bot_processes_racing_never_overbook(
-    standin: StandIn, start_bot: BotFactory, pg_url: str
+    standin: StandIn, start_bot: BotFactory
 ) -> None:
     from bot.clock import ManualClock
 
     clock = ManualClock(NOW)
-    first = await start_bot(cards=CARDS, storage={"url": pg_url}, clock=clock)
-    await start_bot(cards=CARDS, storage={"url": pg_url}, clock=clock)
+    first = await start_bot(cards=CARDS, clock=clock)
+    await start_bot(cards=CARDS, clock=clock)
     await standin.wait_connected(2)
     event_id, track = await publish(standin, seats=20)
     # Pushes alternate between the two connections: both processes take sign-ups at once.

@@ -12,7 +12,7 @@ from bot import safety
 from bot.backoff import jittered
 from bot.config import ConfigError, load_settings
 from bot.replies import TextReply
-from bot.sender import Pace, as_message
+from bot.sender import Pace, as_message, webhook_body
 
 
 def test_plain_breaks_mentions_and_links() -> None:
@@ -91,6 +91,10 @@ def test_backoff_grows_and_is_capped() -> None:
     assert 15 <= jittered(30, initial=0.5, cap=30) <= 30
 
 
-def test_mentions_are_added_to_the_text_too() -> None:
+def test_mentions_go_only_into_session_webhook_bodies() -> None:
+    # groupMessages/send and batchSend have no @ (dingtalk-stream-sdk-go #19): the message
+    # itself carries none; the session webhook gets atUserIds and the "@id" text both.
     key, param, at = as_message(TextReply(content="上车", at_staff_ids=["u1"]))
-    assert key == "sampleText" and param["content"] == "上车 @u1" and at == ["u1"]
+    assert key == "sampleText" and param["content"] == "上车" and at == ["u1"]
+    body = webhook_body(key, param, at)
+    assert body["text"]["content"] == "上车 @u1" and body["at"]["atUserIds"] == ["u1"]
