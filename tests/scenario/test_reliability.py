@@ -229,7 +229,7 @@ async def test_the_ledger_sums_to_zero_after_swaps_erasures_races_and_number_reu
 
 
 async def test_after_forget_no_row_and_no_page_of_the_database_files_holds_the_member(
-    standin: StandIn, start_bot: BotFactory, tmp_path: Path
+    standin: StandIn, start_bot: BotFactory, tmp_path: Path, backend: str
 ) -> None:
     who, nick, words = "stf8472zq", "Zyxwquill", "Quokkabananas"
     app = await start_bot(
@@ -285,6 +285,8 @@ async def test_after_forget_no_row_and_no_page_of_the_database_files_holds_the_m
     # read while the bot runs (closing the last connection would checkpoint the WAL anyway).
     if not app.db.is_sqlite:
         return  # PostgreSQL's files are the server's, not this test's to read
+    if backend != "sqlite":
+        return  # PostgreSQL: rows are checked above; vacuum reclaims the space (README)
     files = _database_files(tmp_path)
     assert set(files) >= {"bot.sqlite3"}
     for name, data in files.items():
@@ -404,6 +406,7 @@ def _read(path: Path) -> str:
 # -- kill -9 between a send and its mark -----------------------------------------------------
 
 
+@pytest.mark.backends("sqlite")  # reads the database file as another process would
 async def test_a_reply_is_marked_sent_before_the_members_next_one_goes(
     standin: StandIn, start_bot: BotFactory, tmp_path: Path
 ) -> None:
