@@ -137,6 +137,16 @@ class Sender:
         self.db = db
         self.api = api
         self.pace = Pace(self.cfg.group_messages_per_minute, self.cfg.group_burst)
+        # No wait this sender sets is longer than this; a time further ahead was set before
+        # the wall clock stepped back, and counts as come (see OutboxRepo.due).
+        self.horizon = timedelta(
+            seconds=max(
+                self.cfg.backoff_max,
+                self.cfg.lease_seconds,
+                60.0 / self.cfg.group_messages_per_minute,
+            )
+            + 1.0
+        )
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(self.cfg.concurrency)
         self._task: asyncio.Task[None] | None = None
@@ -202,10 +212,16 @@ class Sender:
 
     async def deliver_due(self, limit: int = 500) -> bool:
         """Lease and deliver what is due; return whether anything was found."""
+        # A hold that ends lets its key's waiting rows go: they are due now, so this round
+        # reads them, or a fresh reply handed over would overtake them.
+        now = utcnow()
+        ended = [k for k, until in self._held.items() if until <= now or until > now + self.horizon]
+        for key in ended:
+            del self._held[key]
         rows, self._handed = self._handed, []
         # Handed-over rows need no read; others (retries, leftovers of a dead process) are
         # polled, but not on every round while fresh rows keep coming.
-        if len(rows) < limit and (not rows or time.monotonic() >= self._next_poll):
+        if len(rows) < limit and (not rows or ended or time.monotonic() >= self._next_poll):
             self._next_poll = time.monotonic() + POLL_SECONDS
             rows += await self._lease_due(limit - len(rows), exclude={r.id for r in rows})
         if not rows:
@@ -218,10 +234,6 @@ class Sender:
         # Order is kept among the replies to one member in one conversation (and among a
         # group's own posts, which answer nobody); the rest go in parallel, so one slow or
         # throttled reply does not hold up everyone else's in a busy group.
-        now = utcnow()
-        for key, until in list(self._held.items()):
-            if until <= now:
-                del self._held[key]
         await asyncio.gather(
             *(self._deliver_in_order(key, batch) for key, batch in in_order.items())
         )
@@ -234,10 +246,10 @@ class Sender:
         async with self.db.transaction() as session:
             repo = OutboxRepo(session)
             skip = self._inflight | exclude
-            rows = [r for r in await repo.due(now, limit) if r.id not in skip]
+            rows = [r for r in await repo.due(now, limit, self.horizon) if r.id not in skip]
             if not rows:
                 return []
-            owned = set(await repo.lease([r.id for r in rows], now, until))
+            owned = set(await repo.lease([r.id for r in rows], now, until, self.horizon))
         return [r for r in rows if r.id in owned]
 
     async def _deliver_in_order(self, key: tuple[str, str], rows: list[OutboxMessage]) -> None:

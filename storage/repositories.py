@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Executable, Table, bindparam, delete, func, select, update
@@ -66,6 +66,22 @@ def _insert(session: AsyncSession, model: Any) -> Any:
     return (pg_insert if _dialect(session) == "postgresql" else sqlite_insert)(model)
 
 
+def _unlocked_received() -> Any:
+    """The asked-for inbox rows still to be handled that no other transaction holds.
+
+    ``FOR UPDATE SKIP LOCKED`` on PostgreSQL: a row another process is handling right now
+    is skipped at once instead of waited for (its claim is theirs; if they roll back, the
+    sweep brings it back). SQLite has a single writer and no row locks: the clause is not
+    rendered there.
+    """
+    return (
+        select(_INBOX.c.id)
+        .where(_INBOX.c.id.in_(bindparam("ids", expanding=True)), _INBOX.c.status == "received")
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+
+
 @dataclass(slots=True)
 class InboxRepo:
     """The durable inbox: every push recorded once, processed once."""
@@ -120,9 +136,7 @@ class InboxRepo:
             "claim",
             lambda _: (
                 update(_INBOX)
-                .where(
-                    _INBOX.c.id.in_(bindparam("ids", expanding=True)), _INBOX.c.status == "received"
-                )
+                .where(_INBOX.c.id.in_(_unlocked_received()))
                 .values(status="done", processed_at=bindparam("now", type_=UTCDateTime()))
                 .returning(_INBOX.c.id, _INBOX.c.key, _INBOX.c.payload)
             ),
@@ -232,6 +246,18 @@ class InboxRepo:
         return int(getattr(result, "rowcount", 0) or 0)
 
 
+def _come(column: Any, now: datetime, horizon: timedelta | None, *, inclusive: bool) -> Any:
+    """``column`` is now or past, or implausibly far ahead (the clock stepped back since)."""
+    reached = column <= now if inclusive else column < now
+    return reached if horizon is None else reached | (column > now + horizon)
+
+
+def _lapsed(now: datetime, horizon: timedelta | None) -> Any:
+    """The outbox row's lease is none, over, or from before the clock stepped back."""
+    lease = OutboxMessage.lease_until
+    return lease.is_(None) | _come(lease, now, horizon, inclusive=False)
+
+
 @dataclass(slots=True)
 class OutboxRepo:
     """Replies waiting for delivery, with leases so one sender sends each."""
@@ -252,29 +278,46 @@ class OutboxRepo:
             OutboxMessage(id=oid, **row) for oid, row in zip(result.scalars(), rows, strict=True)
         ]
 
-    async def due(self, now: datetime, limit: int) -> list[OutboxMessage]:
-        """Pending rows whose time has come and whose lease (if any) has lapsed."""
+    async def due(
+        self, now: datetime, limit: int, horizon: timedelta | None = None
+    ) -> list[OutboxMessage]:
+        """Pending rows whose time has come and whose lease (if any) has lapsed.
+
+        A time further ahead than ``horizon`` (the longest wait the sender ever sets) was
+        written before the wall clock stepped back (an NTP correction): it counts as come,
+        or a retry due "in 2 s" would wait for the clock to catch up, an hour maybe.
+        """
         rows = await self.session.execute(
             select(OutboxMessage)
             .where(
                 OutboxMessage.status == "pending",
-                OutboxMessage.next_attempt_at <= now,
-                (OutboxMessage.lease_until.is_(None)) | (OutboxMessage.lease_until < now),
+                _come(OutboxMessage.next_attempt_at, now, horizon, inclusive=True),
+                _lapsed(now, horizon),
             )
             .order_by(OutboxMessage.id)
             .limit(limit)
         )
         return list(rows.scalars())
 
-    async def lease(self, ids: list[int], now: datetime, until: datetime) -> list[int]:
+    async def lease(
+        self, ids: list[int], now: datetime, until: datetime, horizon: timedelta | None = None
+    ) -> list[int]:
         """Take a lease on rows nobody else holds; return the ids this caller now owns."""
-        result = await self.session.execute(
-            update(OutboxMessage)
+        # SKIP LOCKED (PostgreSQL): a row another process is leasing or marking right now is
+        # theirs; skip it instead of queueing behind their transaction.
+        free = (
+            select(OutboxMessage.id)
             .where(
                 OutboxMessage.id.in_(ids),
                 OutboxMessage.status == "pending",
-                (OutboxMessage.lease_until.is_(None)) | (OutboxMessage.lease_until < now),
+                _lapsed(now, horizon),
             )
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(free))
             .values(lease_until=until)
             .returning(OutboxMessage.id)
         )

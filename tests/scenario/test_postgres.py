@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.sandbox.standin import StandIn
+from storage.db import Database
 from storage.models import Like, Signup
+from storage.repositories import InboxRepo, OutboxRepo
 from tests.conftest import BotFactory
 from tests.scenario.test_stories import say, submit_and_approve
 from tests.scenario.test_volunteers import CARDS as EVENT_CARDS
@@ -68,3 +71,64 @@ async def test_two_bot_processes_racing_never_overbook(
         )
         total = await session.scalar(select(func.count()).select_from(Signup))
     assert (confirmed, total) == (20, 200)
+
+
+def _outbox_row(n: int, now: datetime) -> dict[str, object]:
+    return {
+        "idem_key": f"skip-{n}",
+        "conversation_id": "cid-group-1",
+        "conversation_type": "2",
+        "reply": "{}",
+        "reply_staff_id": f"m{n}",
+        "session_webhook": "",
+        "session_expires_at": None,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "lease_until": None,
+        "last_error": "",
+        "route": "",
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
+@pytest.mark.backends("postgresql")  # SQLite has one writer: nothing to skip there
+async def test_claims_skip_rows_another_process_holds(storage_url: str) -> None:
+    now = datetime.now(UTC)
+    mine, theirs = Database(storage_url), Database(storage_url)
+    try:
+        await mine.migrate()
+        async with mine.transaction() as session:
+            events = await InboxRepo(session).record_many(
+                [
+                    {
+                        "key": f"k{n}",
+                        "topic": "t",
+                        "conversation_id": "",
+                        "staff_id": "",
+                        "payload": {},
+                    }
+                    for n in range(3)
+                ],
+                now,
+            )
+            rows = [
+                r.id
+                for r in await OutboxRepo(session).add_many([_outbox_row(n, now) for n in range(3)])
+            ]
+        ids = [e for e in events if e is not None]
+        async with mine.transaction() as held:
+            # This process holds the first two of each (uncommitted); the other process must
+            # take what is left at once, not wait for this transaction to end.
+            assert [c[0] for c in await InboxRepo(held).claim_many(ids[:2], now)] == ids[:2]
+            until = now + timedelta(seconds=30)
+            assert sorted(await OutboxRepo(held).lease(rows[:2], now, until)) == rows[:2]
+            async with asyncio.timeout(3), theirs.transaction() as other:
+                claimed = await InboxRepo(other).claim_many(ids, now)
+                leased = await OutboxRepo(other).lease(rows, now, until)
+        assert [c[0] for c in claimed] == ids[2:]
+        assert leased == rows[2:]
+    finally:
+        await mine.dispose()
+        await theirs.dispose()
