@@ -3,7 +3,9 @@
 Commands (one JSON object per line): ``{"cmd": "connected"}``,
 ``{"cmd": "throughput", "n": N, "text": T, "groups": G}``, ``{"cmd": "latency", "n": N,
 "rate": R, "text": T, "groups": G}``, ``{"cmd": "storm", "n": N, "sender": S, "text": T}``,
-``{"cmd": "quit"}``. Each answers one JSON line.
+``{"cmd": "say", "text": T, "sender": S, "conversation": C}``, ``{"cmd": "quiet"}``,
+``{"cmd": "mix", "messages": [[T, S, C], ...], "rate": R}``, ``{"cmd": "quit"}``. Each
+answers one JSON line.
 """
 
 from __future__ import annotations
@@ -74,11 +76,47 @@ async def storm(standin: StandIn, n: int, sender: str, text: str) -> dict[str, A
     }
 
 
+async def quiet(standin: StandIn, started: float, quiet_for: float = 0.5) -> float:
+    """Wait until nothing more is sent for ``quiet_for`` s; seconds until the last send."""
+    seen, last = -1, time.perf_counter()
+    while True:
+        if len(standin.sent) != seen:
+            seen, last = len(standin.sent), time.perf_counter()
+        elif time.perf_counter() - last >= quiet_for:
+            return last - started
+        await asyncio.sleep(0.02)
+
+
+async def mix(standin: StandIn, messages: list[list[str]], rate: float) -> dict[str, Any]:
+    """Push ``[text, sender, conversation]`` messages (as fast as possible, or at ``rate``/s)
+    and wait until the bot has gone quiet; its sends, and per push the ack latency."""
+    standin.sent.clear()
+    loop = asyncio.get_running_loop()
+    started, t0 = time.perf_counter(), loop.time()
+    tasks = []
+    for i, (text, sender, conversation) in enumerate(messages):
+        data = standin.message(text, sender=sender, conversation=conversation)
+        if rate:
+            delay = t0 + i / rate - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(standin.push(BOT_TOPIC, data, timeout=60)))
+        else:
+            await standin.push(BOT_TOPIC, data, wait_ack=False)
+    pushes = await asyncio.gather(*tasks)
+    elapsed = await quiet(standin, started)
+    return {
+        "elapsed": elapsed,
+        "sent": len(standin.sent),
+        "latencies": [p.latency for p in pushes if p.latency is not None],
+    }
+
+
 async def main(port: int) -> None:
     standin = StandIn(port=port)
     await standin.start()
     loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
+    reader = asyncio.StreamReader(limit=64 * 1024 * 1024)  # a mix is one long JSON line
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     print(json.dumps({"ready": standin.url}), flush=True)
     while line := await reader.readline():
@@ -95,6 +133,15 @@ async def main(port: int) -> None:
             answer = await latency(
                 standin, request["n"], request["rate"], request["text"], request["groups"]
             )
+        elif cmd == "say":
+            await standin.say(
+                request["text"], sender=request["sender"], conversation=request["conversation"]
+            )
+            answer = {"ok": True}
+        elif cmd == "quiet":
+            answer = {"elapsed": await quiet(standin, time.perf_counter())}
+        elif cmd == "mix":
+            answer = await mix(standin, request["messages"], request.get("rate", 0.0))
         elif cmd == "storm":
             answer = await storm(standin, request["n"], request["sender"], request["text"])
         else:

@@ -101,6 +101,7 @@ class Application:
         """Stop everything; pushes already recorded are processed on the next start."""
         await self.supervisor.stop()
         self.jobs.shutdown()
+        await self.jobs.drain()
         await self.edge.aclose()
         await self.sender.stop()
         await self.ops.stop()

@@ -44,6 +44,9 @@ class Job:
     interval: float
 
 
+DRAIN_SECONDS = 10.0  # how long stopping waits for a running job before cancelling it
+
+
 class JobQueue:
     """Repeating jobs that get a ``Context`` inside a unit of work, like handlers do."""
 
@@ -53,6 +56,7 @@ class JobQueue:
         self._scheduler: AsyncIOScheduler | None = None
         self._last_start: dict[str, float] = {}
         self._running: set[str] = set()
+        self._tasks: set[asyncio.Task[object]] = set()
 
     def run_repeating(self, job_id: str, callback: JobCallback, *, interval: float) -> None:
         """Run ``callback`` every ``interval`` seconds (and on demand with ``run_job``)."""
@@ -116,10 +120,28 @@ class JobQueue:
         app = self.app
         self._last_start[job_id] = time.monotonic()
         self._running.add(job_id)
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
         try:
             return await self._run_job(job, app)
         finally:
             self._running.discard(job_id)
+            if task is not None:
+                self._tasks.discard(task)
+
+    async def drain(self) -> None:
+        """Wait for running jobs (cancelled after ``DRAIN_SECONDS``) so nothing is still in a
+        unit of work when the database is disposed: an aiosqlite connection closed under a
+        running job leaves the job's clean-up awaiting a thread that is gone."""
+        others = {t for t in self._tasks if t is not asyncio.current_task()}
+        if not others:
+            return
+        _, pending = await asyncio.wait(others, timeout=DRAIN_SECONDS)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=DRAIN_SECONDS)
 
     async def _run_job(self, job: Job, app: Application) -> bool:
         job_id = job.id

@@ -1,4 +1,4 @@
-"""Skill matching: normalisation, Chinese keywords (jieba) and scores, pure and testable.
+"""Skill matching: normalisation, Chinese keywords (rjieba) and scores, pure and testable.
 
 "短视频剪辑" meets "视频剪辑" (shared words), "PPT" meets "ppt设计" (case and width folded,
 then a shared word). A two-way match (each can teach what the other wants) ranks above any
@@ -7,15 +7,17 @@ one-way match; members one swapped with recently rank last.
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import jieba
-
-jieba.setLogLevel(logging.WARNING)
+# rjieba binds jieba-rs (maintained; jieba itself has had no release since 2020). It loads
+# its dictionary when imported, about 0.1 s holding the GIL, so a thread would not spare the
+# event loop: this module is imported with the handlers, before the bot connects, when no
+# push can be waiting. Its search-mode tokens equal jieba's on the skill vocabulary (646
+# skills compared, none differ; see the README's benchmark notes).
+import rjieba
 
 _SPACES = re.compile(r"\s+")
 
@@ -29,7 +31,7 @@ def keywords(skill: str) -> frozenset[str]:
     """The words of a skill worth matching on: multi-character Chinese words and Latin or
     digit tokens (single characters such as 学 or 短 carry no meaning alone)."""
     words = set()
-    for token in jieba.lcut_for_search(normalise(skill)):
+    for token in rjieba.cut_for_search(normalise(skill)):
         token = token.strip()
         if not token or not any(ch.isalnum() for ch in token):
             continue

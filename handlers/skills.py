@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import ClassVar
 
@@ -192,12 +193,41 @@ def _as_post(post: SkillPost) -> Post:
 LONGEST_SUBSTRING_LOOKUP = 80
 
 
+# Scores of a normalised skill against the group's names, under the group's names version:
+# the names only change by being added (which changes the version) or erased (whose posts
+# are gone, so a stale score finds nothing to join), so a hit is as good as a recomputation
+# in any process. Bounded: the least recently used go first.
+_SCORES: OrderedDict[tuple[str, str], tuple[int, dict[int, float]]] = OrderedDict()
+SCORE_CACHE_SIZE = 4096
+
+
 async def scores(
-    repo: SkillRepo, conversation_id: str, norm: str, words: frozenset[str]
+    repo: SkillRepo,
+    conversation_id: str,
+    norm: str,
+    words: frozenset[str],
+    version: int | None = None,
 ) -> dict[int, float]:
     """Every indexed skill of the group scoring above 0 against ``norm``, by name id."""
     if not norm:
         return {}
+    if version is None:
+        version = await repo.names_version(conversation_id)
+    key = (conversation_id, norm)
+    hit = _SCORES.get(key)
+    if hit is not None and hit[0] == version:
+        _SCORES.move_to_end(key)
+        return hit[1]
+    found = await _compute_scores(repo, conversation_id, norm, words)
+    _SCORES[key] = (version, found)
+    if len(_SCORES) > SCORE_CACHE_SIZE:
+        _SCORES.popitem(last=False)
+    return found
+
+
+async def _compute_scores(
+    repo: SkillRepo, conversation_id: str, norm: str, words: frozenset[str]
+) -> dict[int, float]:
     if len(norm) <= LONGEST_SUBSTRING_LOOKUP:
         any_terms, exact = keyword_terms(words), substrings(norm)
     else:
@@ -269,11 +299,12 @@ async def partners(
     answer as ranking every post, at the cost of a few index look-ups.
     """
     mine = await repo.open_posts_of(conversation_id, [me])
+    version = await repo.names_version(conversation_id)
     offers: dict[int, float] = {}  # names others offer, against my wants
     wants: dict[int, float] = {}  # names others want, against my offers
     for p in mine:
         side = offers if p.kind == "want" else wants
-        found = await scores(repo, conversation_id, normalise(p.skill), _words(p))
+        found = await scores(repo, conversation_id, normalise(p.skill), _words(p), version)
         for name_id, s in found.items():
             side[name_id] = max(s, side.get(name_id, 0.0))
     chosen = await repo.best_partners(

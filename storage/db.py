@@ -27,23 +27,27 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # Set ``session.info[SCRUB] = True`` in a unit of work that erased personal data: after the
 # commit, SQLite's WAL is checkpointed and truncated so no old page copy keeps it.
 SCRUB = "scrub"
+CHECKPOINT_TRIES = 100  # 5 s of 50 ms waits for readers to finish
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # Autocommit at the driver level; SQLAlchemy's "begin" hook issues BEGIN IMMEDIATE so a
-    # write transaction takes the lock up front instead of failing to upgrade it later.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    # Deleted and overwritten content is zeroed on disk, not just unlinked, so an erased
-    # member's data cannot be read back from free pages (https://sqlite.org/pragma.html
-    # #pragma_secure_delete); with the WAL checkpoint after an erasure (``scrub``) no readable
-    # page of the database files keeps it.
-    cursor.execute("PRAGMA secure_delete=ON")
-    cursor.close()
+def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Autocommit at the driver level; SQLAlchemy's "begin" hook issues BEGIN IMMEDIATE
+        # so a write transaction takes the lock up front instead of failing to upgrade it.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # Deleted and overwritten content is zeroed on disk, not just unlinked, so an erased
+        # member's data cannot be read back from free pages (https://sqlite.org/pragma.html
+        # #pragma_secure_delete); with the WAL checkpoint after an erasure (``scrub``) no
+        # readable page of the database files keeps it.
+        cursor.execute("PRAGMA secure_delete=ON")
+        cursor.close()
+
+    return on_connect
 
 
 def _sqlite_begin(conn: Connection) -> None:
@@ -68,7 +72,13 @@ class Database:
             kwargs["max_overflow"] = 20
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
-            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            # aiosqlite waits for another connection's lock in its own thread; the inline
+            # driver must not wait in the loop's and retries off it instead (busy_timeout 0;
+            # storage/inline_sqlite.py).
+            inline = parsed.get_driver_name() == "inline"
+            event.listen(
+                self.engine.sync_engine, "connect", _sqlite_pragmas(0 if inline else 30000)
+            )
             event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # SQLite has one writer. Queueing writers here (FIFO) instead of in SQLite's busy
@@ -92,14 +102,25 @@ class Database:
         """Copy the WAL into the database file and truncate it: the WAL keeps old versions
         of pages (an erased member's rows among them) until a checkpoint resets it
         (https://sqlite.org/pragma.html#pragma_wal_checkpoint)."""
+        busy = 1
         async with self.engine.connect() as conn:
             raw = await conn.get_raw_connection()
-            cursor = raw.driver_connection.cursor()  # type: ignore[union-attr]
-            try:
-                await cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                busy, _, _ = await cursor.fetchone()
-            finally:
-                await cursor.close()
+            # ``driver_connection`` is aiosqlite's connection or the inline driver's; both
+            # answer ``await execute(sql)`` with a cursor (the raw DBAPI cursor SQLAlchemy
+            # adapts does not, and outside a transaction is where a checkpoint must run).
+            driver: Any = raw.driver_connection
+            # The inline driver's busy_timeout is 0 (it must not wait in the loop's thread),
+            # so a reader makes the checkpoint answer "busy" at once: wait for it here, with
+            # asyncio.sleep, about as long as busy_timeout would.
+            for _ in range(CHECKPOINT_TRIES):
+                cursor = await driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                try:
+                    busy, _, _ = await cursor.fetchone()
+                finally:
+                    await cursor.close()
+                if not busy:
+                    break
+                await asyncio.sleep(0.05)
         if busy:
             log.warning("WAL checkpoint after an erasure was blocked by a reader")
 

@@ -5,12 +5,27 @@ times the cost of a whole local SQLite transaction. The bot is one process per S
 and serialises writers itself (``Database``), so statements run inline: microseconds each,
 no thread hops. SQLAlchemy's own aiosqlite adapter drives this module unchanged; the URL
 ``sqlite:///file`` selects it (``sqlite+aiosqlite:///file`` still selects aiosqlite).
+
+That adapter reaches into aiosqlite's private attributes (``_connection``, ``_thread``,
+``_tx``), which this module imitates; SQLAlchemy changes them between releases (2.0.58
+awaits what ``execute`` returns differently), so pyproject.toml pins SQLAlchemy to the
+release CI tests, and CI also runs the suite on the stock ``sqlite+aiosqlite`` driver.
+
+SQLite's busy handler sleeps in the calling thread, here the loop's: a write lock held by
+another process (a backup, a second bot, the sqlite3 shell) would freeze pings and acks.
+So the connection waits for no lock itself (``timeout=0``, busy_timeout 0): a statement
+that finds the database locked is retried after an ``asyncio.sleep``, with backoff, for up
+to ``BUSY_TIMEOUT`` seconds, the loop running meanwhile. SQLite changes nothing when it
+answers SQLITE_BUSY, and a COMMIT that got it may be retried
+(https://www.sqlite.org/rescode.html#busy, https://www.sqlite.org/lang_transaction.html).
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
-from collections.abc import Generator, Iterable, Sequence
+import time
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.dialects import registry
@@ -24,6 +39,42 @@ OperationalError = sqlite3.OperationalError
 ProgrammingError = sqlite3.ProgrammingError
 sqlite_version = sqlite3.sqlite_version
 sqlite_version_info = sqlite3.sqlite_version_info
+
+
+BUSY_TIMEOUT = 30.0  # seconds a statement waits for another connection's lock
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _run(function: Callable[[], Any], result: Any) -> Any:
+    """``function()`` now, or, if the database is locked, retried off an awaitable."""
+    try:
+        function()
+    except sqlite3.OperationalError as exc:
+        if not _busy(exc):
+            raise
+        return _retry(function, result)
+    return _Done(result)
+
+
+async def _retry(function: Callable[[], Any], result: Any) -> Any:
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    delay = 0.001
+    while True:
+        await asyncio.sleep(delay)
+        try:
+            function()
+        except sqlite3.OperationalError as exc:
+            if not _busy(exc) or time.monotonic() > deadline:
+                raise
+            delay = min(delay * 2, 0.05)
+        else:
+            return result
 
 
 class _Done:
@@ -50,13 +101,12 @@ class Cursor:
         self._cursor.close()
         return _Done()
 
-    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> _Done:
-        self._cursor.execute(sql, parameters or ())
-        return _Done(self)
+    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Any:
+        return _run(lambda: self._cursor.execute(sql, parameters or ()), self)
 
-    def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> _Done:
-        self._cursor.executemany(sql, seq)
-        return _Done(self)
+    def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> Any:
+        rows = list(seq)  # a retry needs them again
+        return _run(lambda: self._cursor.executemany(sql, rows), self)
 
     def fetchone(self) -> _Done:
         return _Done(self._cursor.fetchone())
@@ -125,12 +175,12 @@ class Connection:
     def cursor(self) -> Cursor:
         return Cursor(self._conn.cursor())
 
-    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> _Done:
-        return _Done(Cursor(self._conn.execute(sql, parameters or ())))
+    def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Any:
+        cursor = Cursor(self._conn.cursor())
+        return cursor.execute(sql, parameters)
 
-    def commit(self) -> _Done:
-        self._conn.commit()
-        return _Done()
+    def commit(self) -> Any:
+        return _run(self._conn.commit, None)
 
     def rollback(self) -> _Done:
         self._conn.rollback()
@@ -158,7 +208,9 @@ def connect(database: str, **kwargs: Any) -> Connection:
     """Open a connection (awaitable, like ``aiosqlite.connect``)."""
     kwargs.pop("loop", None)
     kwargs.setdefault("check_same_thread", False)
-    return Connection(sqlite3.connect(database, **kwargs))
+    kwargs["timeout"] = 0  # never wait for a lock in the loop's thread (see the module doc)
+    conn = sqlite3.connect(database, **kwargs)
+    return Connection(conn)
 
 
 class InlineSQLiteDialect(SQLiteDialect_aiosqlite):

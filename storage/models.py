@@ -336,7 +336,12 @@ class SkillName(Base):
     norm: Mapped[str] = mapped_column(Text)
     keywords: Mapped[str] = mapped_column(String(500), default="")
 
-    __table_args__ = (UniqueConstraint("conversation_id", "norm", name="uq_skill_names"),)
+    # Never reused (NEVER_REUSED): the group's largest id versions cached match scores.
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "norm", name="uq_skill_names"),
+        Index("ix_skill_names_group", "conversation_id", "id"),
+        NEVER_REUSED,
+    )
 
 
 class SkillTerm(Base):

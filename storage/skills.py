@@ -222,6 +222,14 @@ class SkillRepo:
             await _core(self.session, _TERMS.insert(), rows)
         return int(created)
 
+    async def names_version(self, conversation_id: str) -> int:
+        """The group's largest skill-name id: it changes whenever a name is added (ids are
+        never reused), so scores cached under it are current."""
+        value = await self.session.scalar(
+            select(func.max(_NAMES.c.id)).where(_NAMES.c.conversation_id == conversation_id)
+        )
+        return int(value or 0)
+
     async def candidate_names(
         self,
         conversation_id: str,

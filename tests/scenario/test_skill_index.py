@@ -85,23 +85,30 @@ async def _index_answers_as_comparing_every_post(url: str) -> None:
     await db.migrate()
     rnd = random.Random(7)
     members = [f"m{i:02d}" for i in range(40)]
-    async with db.transaction() as session:
-        repo = SkillRepo(session)
-        for _ in range(400):
-            await add_post(
-                repo,
-                conversation_id=rnd.choice(["g1", "g1", "g1", "g2"]),
-                staff_id=rnd.choice(members),
-                nick="",
-                kind=rnd.choice(["offer", "want"]),
-                skill=rnd.choice(VOCABULARY),
-                detail="",
-                now=NOW,
-            )
-        for post in rnd.sample(await repo.open_posts("g1"), 20):
-            await repo.withdraw(post)
-        await repo.erase("g1", "m03")
+    # Two rounds: the second adds skills the first never saw and erases a member, so
+    # scores cached in the first round must not be served stale in the second.
+    for vocabulary, erased in ((VOCABULARY[::2], "m03"), (VOCABULARY, "m04")):
+        async with db.transaction() as session:
+            repo = SkillRepo(session)
+            for _ in range(200):
+                await add_post(
+                    repo,
+                    conversation_id=rnd.choice(["g1", "g1", "g1", "g2"]),
+                    staff_id=rnd.choice(members),
+                    nick="",
+                    kind=rnd.choice(["offer", "want"]),
+                    skill=rnd.choice(vocabulary),
+                    detail="",
+                    now=NOW,
+                )
+            for post in rnd.sample(await repo.open_posts("g1"), 10):
+                await repo.withdraw(post)
+            await repo.erase("g1", erased)
+        await _compare(db, members)
+    await db.dispose()
 
+
+async def _compare(db: Database, members: list[str]) -> None:
     async with db.transaction() as session:
         repo = SkillRepo(session)
         posts = await _all_open(repo, "g1")
@@ -132,7 +139,6 @@ async def _index_answers_as_comparing_every_post(url: str) -> None:
             assert [p.id for p in await browse(repo, "g1", keyword)] == expected_ids, keyword
         # Another group's posts and names never leak in.
         assert all(p.conversation_id == "g1" for p in await browse(repo, "g1", None))
-    await db.dispose()
 
 
 def _words(a: SkillPost, b: SkillPost) -> tuple[frozenset[str], frozenset[str]]:

@@ -1,0 +1,284 @@
+"""Realistic-mix benchmark: CPU per message of the bot against the SDK's echo bot, same run.
+
+The stand-in and its load driver run in a process of their own (``bench.platform``); this
+process runs first the SDK's sample echo bot, then the community bot (SQLite), each
+connected through the real ``dingtalk-stream`` client, and measures its own CPU time
+(``time.process_time``, all threads) while each bot answers the same messages.
+
+The group is set up first (review off; 3 activities with 5,000 seats; 20 stories; 200
+skill posts from a 600-skill vocabulary). The mix, per 10 messages: 2 likes (``/赞 <id>``),
+1 each of a new story (``/故事 标题 | 正文``), ``/故事榜``, ``/活动``, a sign-up
+(``/报名 <id>``), a skill offer (``/我会``), a want (``/我想学``), ``/匹配`` and ``/帮助``,
+from 200 members. Figures:
+
+* CPU per message on the mix, bot and echo, and the ratio echo / bot (≥ 1.0: the bot spends
+  no more CPU than an echo bot that persists nothing); messages per second too;
+* the same per command (each command alone), so the slow ones are visible;
+* ack p50 / p99 with the mix pushed at a fixed rate (default 200/s);
+* the longest event-loop stall while the bot works (a probe timer every 2 ms), and
+  how many stalls exceeded 20 ms;
+* peak resident memory of this process (the bot's, with the SDK loaded).
+
+Usage: ``python -m bench.mix_bench [--messages 1000] [--per-command 200] [--rate 200]``.
+Targets: ratio ≥ 1.0, ack p99 ≤ 20 ms, longest stall ≤ 20 ms, peak RSS ≤ 120 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.report import report
+from bench.skills_bench import VOCABULARY
+
+# First of the bot's imports: it points the SDK at the stand-in before the SDK loads.
+from bench.stream_bench import CLIENT_ID, CLIENT_SECRET, EchoBot, Platform, dingtalk_stream
+from bot.app import Application
+from bot.config import load_settings
+
+GROUP = "cid-mix"
+MEMBERS = 200
+STORIES = 20
+EVENTS = 3
+ADMIN = "admin1"
+
+
+def _command(kind: str, i: int) -> str:
+    skill = VOCABULARY[(i * 7) % len(VOCABULARY)]
+    return {
+        "like": f"/赞 {1 + i % STORIES}",
+        "story": f"/故事 社区小事{i} | 今天帮邻居修好了自行车，第 {i} 次。",
+        "board": "/故事榜",
+        "events": "/活动",
+        "join": f"/报名 {1 + i % EVENTS}",
+        "offer": f"/我会 {skill}",
+        "want": f"/我想学 {skill}",
+        "match": "/匹配",
+        "help": "/帮助",
+    }[kind]
+
+
+MIX = ["like", "story", "like", "board", "events", "join", "offer", "want", "match", "help"]
+KINDS = ["help", "events", "board", "story", "like", "join", "offer", "want", "match"]
+
+
+def messages(kinds: list[str], n: int, offset: int = 0) -> list[list[str]]:
+    """``n`` messages cycling through ``kinds``, from members u000…u199."""
+    out = []
+    for i in range(offset, offset + n):
+        kind = kinds[i % len(kinds)]
+        out.append([_command(kind, i), f"u{(i * 31) % MEMBERS:03d}", GROUP])
+    return out
+
+
+class StallProbe:
+    """Wakes every 2 ms and records how late it woke: the loop's longest stall."""
+
+    def __init__(self) -> None:
+        self.worst = 0.0
+        self.over_20ms = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            started = loop.time()
+            await asyncio.sleep(0.002)
+            late = loop.time() - started - 0.002
+            self.worst = max(self.worst, late)
+            self.over_20ms += late > 0.020
+
+    def __enter__(self) -> StallProbe:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+async def cpu_per_message(
+    platform: Platform, batch: list[list[str]], rate: float = 0.0
+) -> dict[str, Any]:
+    """Push ``batch``; this process's CPU per message and the platform's answer."""
+    cpu = time.process_time()
+    answer = await platform.ask(cmd="mix", messages=batch, rate=rate)
+    spent = time.process_time() - cpu
+    return {
+        "cpu_ms_per_msg": round(spent / len(batch) * 1000, 3),
+        "msgs_per_s": round(len(batch) / answer["elapsed"], 1),
+        "sent": answer["sent"],
+        "latencies": answer["latencies"],
+    }
+
+
+async def phases(platform: Platform, args: argparse.Namespace) -> dict[str, Any]:
+    """The mix, each command alone, and the mix at a fixed rate."""
+    await platform.ask(cmd="mix", messages=messages(MIX, 100, offset=10_000))  # warm up
+    result: dict[str, Any] = {}
+    with StallProbe() as probe:
+        mix = await cpu_per_message(platform, messages(MIX, args.messages))
+        result["mix"] = {k: v for k, v in mix.items() if k != "latencies"}
+        result["per_command"] = {}
+        for n, kind in enumerate(KINDS):
+            run = await cpu_per_message(
+                platform, messages([kind], args.per_command, offset=20_000 + n * 1000)
+            )
+            result["per_command"][kind] = run["cpu_ms_per_msg"]
+        paced = await cpu_per_message(
+            platform, messages(MIX, args.rate_messages, offset=50_000), rate=args.rate
+        )
+    latencies = sorted(paced["latencies"])
+    result["ack_p50_ms"] = round(statistics.median(latencies) * 1000, 2)
+    result["ack_p99_ms"] = round(latencies[int(len(latencies) * 0.99) - 1] * 1000, 2)
+    result["longest_stall_ms"] = round(probe.worst * 1000, 1)
+    result["stalls_over_20ms"] = probe.over_20ms
+    return result
+
+
+async def run_echo(platform: Platform, args: argparse.Namespace) -> dict[str, Any]:
+    client = dingtalk_stream.DingTalkStreamClient(
+        dingtalk_stream.Credential(CLIENT_ID, CLIENT_SECRET)
+    )
+    client.get_host_ip = lambda: "127.0.0.1"  # the SDK probes a public address for this
+    client.register_callback_handler(dingtalk_stream.ChatbotMessage.TOPIC, EchoBot())
+    task = asyncio.create_task(client.start())
+    try:
+        await platform.ask(cmd="connected")
+        return await phases(platform, args)
+    finally:
+        while not task.done():  # the SDK's loop catches CancelledError and reconnects
+            task.cancel()
+            await asyncio.sleep(0.01)
+        if client.websocket is not None:
+            await client.websocket.close()
+
+
+async def set_up(platform: Platform) -> None:
+    """Review off, activities, stories and skill posts, as members would make them."""
+
+    async def say(text: str, sender: str = ADMIN) -> None:
+        await platform.ask(cmd="say", text=text, sender=sender, conversation=GROUP)
+
+    await say("/审核 关")
+    for k in range(1, EVENTS + 1):
+        await say(f"/活动 新建 志愿活动{k} | 2027-06-0{k} 09:00 | 2 | 社区中心 | 5000")
+    for k in range(STORIES):
+        await say(f"/故事 开场故事{k} | 第 {k} 个故事。", sender=f"u{k:03d}")
+    for k in range(200):
+        verb = "/我会" if k % 2 else "/我想学"
+        await say(f"{verb} {VOCABULARY[(k * 13) % len(VOCABULARY)]}", sender=f"u{k:03d}")
+    await platform.ask(cmd="quiet")
+
+
+async def profile(platform: Platform, args: argparse.Namespace) -> None:
+    """cProfile the bot on the mix; the 40 costliest functions (cumulative) to stderr."""
+    import cProfile
+    import pstats
+
+    kinds = [args.only] if args.only else MIX
+    if args.profile == "none":  # for an outside sampler such as py-spy
+        await platform.ask(cmd="mix", messages=messages(kinds, args.messages, offset=90_000))
+        return
+    profiler = cProfile.Profile()
+    profiler.enable()
+    await platform.ask(cmd="mix", messages=messages(kinds, args.messages, offset=90_000))
+    profiler.disable()
+    pstats.Stats(profiler, stream=sys.stderr).sort_stats(args.profile).print_stats(60)
+
+
+async def run_bot(platform: Platform, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    settings = load_settings(
+        None,
+        dingtalk={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+        storage={"url": args.url or f"sqlite:///{folder / 'mix.sqlite3'}"},
+        admins={"staff_ids": [ADMIN]},
+        ops={"listen": ""},
+        # The stand-in does not throttle; DingTalk's 20 group posts a minute would make the
+        # benchmark measure the pace (a new story is posted to the group), not the CPU.
+        sender={"group_messages_per_minute": 1_000_000, "group_burst": 1_000_000},
+    )
+    app = Application(settings)
+    await app.start()
+    try:
+        await platform.ask(cmd="connected")
+        await set_up(platform)
+        if args.profile:
+            await profile(platform, args)
+            return {}
+        return await phases(platform, args)
+    finally:
+        await app.stop()
+
+
+def _ratio(echo: float, bot: float) -> float:
+    return round(echo / bot, 2) if bot else 0.0
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    platform = await Platform.start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            if args.profile:
+                await run_bot(platform, args, Path(tmp))
+                return {}
+            echo = await run_echo(platform, args)
+            await asyncio.sleep(0.5)
+            bot = await run_bot(platform, args, Path(tmp))
+    finally:
+        await platform.stop()
+    rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    per: Callable[[str], dict[str, Any]] = lambda k: {  # noqa: E731
+        "bot_cpu_ms": bot["per_command"][k],
+        "echo_cpu_ms": echo["per_command"][k],
+        "ratio": _ratio(echo["per_command"][k], bot["per_command"][k]),
+    }
+    return {
+        "mix": "per 10: 2 /赞, /故事, /故事榜, /活动, /报名, /我会, /我想学, /匹配, /帮助",
+        "messages": args.messages,
+        "per_command_messages": args.per_command,
+        "rate": args.rate,
+        "echo": {k: v for k, v in echo.items() if k != "per_command"},
+        "bot": {k: v for k, v in bot.items() if k != "per_command"},
+        "cpu_ratio_mix": _ratio(echo["mix"]["cpu_ms_per_msg"], bot["mix"]["cpu_ms_per_msg"]),
+        "per_command": {k: per(k) for k in KINDS},
+        "peak_rss_mb": round(rss_mb, 1),
+        "targets": {
+            "cpu_ratio_mix": ">= 1.0",
+            "ack_p99_ms": "<= 20",
+            "longest_stall_ms": "<= 20",
+            "peak_rss_mb": "<= 120",
+        },
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--messages", type=int, default=1000)
+    parser.add_argument("--per-command", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=200.0)
+    parser.add_argument("--rate-messages", type=int, default=1000)
+    parser.add_argument("--url", default="", help="storage URL (default: SQLite in a temp dir)")
+    parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    parser.add_argument(
+        "--profile", default="", help="only profile the bot on the mix, sorted by this key"
+    )
+    parser.add_argument("--only", default="", help="profile this command alone (like, match…)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)
+    for name in ("dingtalk_stream.client", "dingtalk_stream.handler"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    return report(asyncio.run(main_async(args)), args.out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
