@@ -49,7 +49,7 @@ class Application:
             root.include_router(router)
         self.commands = CommandTable(root)
         self.api = OpenAPI(settings)
-        self.sender = Sender(settings, self.db, self.api)
+        self.sender = Sender(settings, self.db, self.api, clock=self.clock)
         self.dispatcher = Dispatcher(
             settings=settings,
             clock=self.clock,

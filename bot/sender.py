@@ -17,10 +17,11 @@ from typing import Any
 from bot import metrics
 from bot.backoff import jittered
 from bot.cards import fit_card_data
-from bot.clock import utcnow
+from bot.clock import Clock, SystemClock, utcnow
 from bot.config import Settings
 from bot.errors import (
     DeliveryFailed,
+    NotConnected,
     PlatformError,
     QuotaExhausted,
     SessionExpired,
@@ -131,8 +132,12 @@ QUOTA_NOTICE = (
 class Sender:
     """Delivers due outbox rows; one instance per process, safe with several processes."""
 
-    def __init__(self, settings: Settings, db: Database, api: OpenAPI) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, api: OpenAPI, clock: Clock | None = None
+    ) -> None:
         self.settings = settings
+        # The community's clock (the one rows' created_at comes from): how old a reply is.
+        self.clock: Clock = clock or SystemClock()
         self.cfg = settings.sender
         self.db = db
         self.api = api
@@ -371,6 +376,9 @@ class Sender:
                 return "webhook"
             except SessionExpired:
                 log.info("outbox %s: session expired, using the OpenAPI", row.id)
+            except NotConnected as exc:
+                # Nothing was sent: fall back at once instead of retrying a dead host.
+                log.warning("outbox %s: webhook unreachable (%s), using the OpenAPI", row.id, exc)
             except DeliveryFailed as exc:
                 log.warning("outbox %s: webhook failed (%s), using the OpenAPI", row.id, exc)
         if row.conversation_type == "1" and not isinstance(to, ToGroup):
@@ -521,7 +529,12 @@ class Sender:
         attempts = row.attempts + 1
         if isinstance(exc, Unauthorised):
             self.api.invalidate_token()
-        give_up = not exc.retryable or attempts >= self.cfg.max_attempts
+        if isinstance(exc, Throttled):
+            # Waited out while the reply is still useful (issue: 9 of 10 replies were lost
+            # after five minutes of QpsLimit when throttling counted towards max_attempts).
+            give_up = self.clock.now() - row.created_at >= self._horizon(row)
+        else:
+            give_up = not exc.retryable or attempts >= self.cfg.max_attempts
         if isinstance(exc, QuotaExhausted):
             await self._quota_exhausted(row)
             delay = self.cfg.backoff_max  # nothing comes back soon: the longest wait
@@ -543,9 +556,55 @@ class Sender:
         async with self.db.transaction() as session:
             await OutboxRepo(session).mark_retry(row.id, attempts, at, str(exc), failed=give_up)
         if give_up:
+            await self._another_route(row, exc)
             return None
         asyncio.get_running_loop().call_later(delay, self.wake)
         return at
+
+    def _horizon(self, row: OutboxMessage) -> timedelta:
+        """How long throttling is waited out: a reply to a message, or a post or notice."""
+        answers = bool(row.session_webhook) and row.conversation_type == "2"
+        hours = self.cfg.throttled_reply_hours if answers else self.cfg.throttled_post_hours
+        return timedelta(hours=hours)
+
+    async def _another_route(self, row: OutboxMessage, exc: PlatformError) -> None:
+        """A reply given up in the group goes to its member one to one (webhook, OpenAPI,
+        then one to one); one given up one to one is left to operators, loudly."""
+        metrics.ERRORS.labels(kind="reply_given_up").inc()
+        try:
+            reply = parse_reply(row.reply)
+        except Exception:
+            reply = None
+        member = row.reply_staff_id
+        if (
+            reply is None
+            or isinstance(reply, CardUpdate)
+            or isinstance(reply.to, ToMembers)
+            or row.conversation_type == "1"
+            or not member
+        ):
+            log.error(
+                "outbox %s (%s) given up with no other route (%s): operators, please look",
+                row.id,
+                row.idem_key,
+                exc,
+                extra=_fields(row),
+            )
+            return
+        derived = self._derived_row(
+            row, reply, [member], "#o2o", utcnow(), "pending", f"group route gave up: {exc}"
+        )
+        derived["created_at"] = self.clock.now()  # a fresh horizon for the new route
+        async with self.db.transaction() as session:
+            await OutboxRepo(session).add_many([derived])
+        log.error(
+            "outbox %s (%s) given up in the group (%s); sent to its member one to one instead",
+            row.id,
+            row.idem_key,
+            exc,
+            extra=_fields(row),
+        )
+        self.wake()
 
     async def _quota_exhausted(self, row: OutboxMessage) -> None:
         """Say once what ``ApiCountLimitForOrg`` means: in the log, and to an admin through a

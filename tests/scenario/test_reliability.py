@@ -264,13 +264,25 @@ async def test_after_forget_no_row_and_no_page_of_the_database_files_holds_the_m
     await say(standin, "/删除我的数据", sender=who, nick=nick)
     sent = await say(standin, "/删除我的数据 确认", sender=who, nick=nick)
     assert "已删除你在本群的数据" in sent.text and "审计记录 2 条" in sent.text, sent.text
-    await app.sender.deliver_due()
+
+    async def unsent() -> int:
+        async with app.db.transaction() as session:
+            return int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(OutboxMessage)
+                    .where(OutboxMessage.status != "sent")
+                )
+                or 0
+            )
+
+    for _ in range(500):
+        if await unsent() == 0:
+            break
+        await asyncio.sleep(0.02)  # polling the database for the sender to finish
     await app.sender.stop()  # every mark committed
+    assert await unsent() == 0
     async with app.db.transaction() as session:
-        pending = await session.scalar(
-            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status != "sent")
-        )
-        assert pending == 0
         for table in Base.metadata.sorted_tables:
             for row in (await session.execute(select(table))).all():
                 for needle in (who, nick, words):
@@ -434,3 +446,71 @@ def _status_of(path: Path, needle: str) -> str:
             "SELECT status FROM outbox WHERE reply LIKE ?", (f"%{needle}%",)
         ).fetchone()
     return str(row[0]) if row else "missing"
+
+
+# -- replies never silently lost ---------------------------------------------------------------
+
+
+async def _outbox_attempts(app: Any, needle: str) -> int:
+    async with app.db.transaction() as session:
+        rows = (
+            (
+                await session.execute(
+                    select(OutboxMessage.attempts).where(OutboxMessage.reply.contains(needle))
+                )
+            )
+            .scalars()
+            .all()
+        )
+    return max(rows, default=0)
+
+
+async def test_throttling_is_waited_out_while_the_reply_is_useful(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    clock = ManualClock()
+    app = await start_bot(clock=clock, sender={"max_attempts": 2})
+    standin.faults.throttle_every = 1  # every send: QpsLimit / 130101
+    await standin.push(BOT_TOPIC, standin.message("/nosuch-patience"))
+    for _ in range(500):
+        if await _outbox_attempts(app, "/nosuch-patience") >= 4:
+            break
+        await asyncio.sleep(0.02)  # polling the database for the sender's retries
+    assert await _outbox_attempts(app, "/nosuch-patience") >= 4  # past max_attempts
+    clock.advance(timedelta(minutes=30))  # half an hour of throttling: still useful
+    standin.faults.throttle_every = 0
+    await standin.wait_sent(where=lambda s: "/nosuch-patience" in s.text, timeout=15)
+
+
+async def test_a_reply_given_up_in_the_group_reaches_its_member_one_to_one(
+    standin: StandIn, start_bot: BotFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = ManualClock()
+    app = await start_bot(clock=clock)
+    # The webhook and the group API stay throttled; one to one still works.
+    standin.faults.throttle_paths = frozenset(
+        {"/robot/sendBySession", "/v1.0/robot/groupMessages/send"}
+    )
+    await standin.push(BOT_TOPIC, standin.message("/nosuch-rerouted", sender="ann"))
+    for _ in range(500):
+        if await _outbox_attempts(app, "/nosuch-rerouted") >= 2:
+            break
+        await asyncio.sleep(0.02)  # polling the database for the sender's retries
+    clock.advance(timedelta(hours=7))  # past the horizon: give up, but not silently
+    [sent] = await standin.wait_sent(
+        where=lambda s: "/nosuch-rerouted" in s.text and s.route == "o2o", timeout=15
+    )
+    assert sent.user_ids == ["ann"]
+    assert any("given up in the group" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_unreachable_webhook_falls_back_to_the_openapi_at_once(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    app = await start_bot()
+    data = standin.message("/nosuch-unreachable")
+    data["sessionWebhook"] = "http://127.0.0.1:9/robot/sendBySession?session=gone"  # refused
+    await standin.push(BOT_TOPIC, data)
+    [sent] = await standin.wait_sent(where=lambda s: "/nosuch-unreachable" in s.text)
+    assert sent.route == "group"
+    assert await _outbox_attempts(app, "/nosuch-unreachable") == 0  # no retry on the way
