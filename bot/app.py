@@ -43,7 +43,11 @@ class Application:
 
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
-        self.db = Database(settings.storage.url)
+        self.db = Database(
+            settings.storage.url,
+            pool_size=settings.storage.pool_size,
+            max_overflow=settings.storage.max_overflow,
+        )
         root = Router("root")
         for router in routers if routers is not None else default_routers():
             root.include_router(router)

@@ -56,6 +56,10 @@ class StorageConfig(_Section):
     # De-duplication keys (msgId) outlive the raw payloads, so a late redelivery is still
     # recognised; only the key is kept, without payload, sender or conversation.
     dedupe_retention_days: float = Field(default=30.0, gt=0)
+    # PostgreSQL: connections one process keeps open, and the extra ones it may open under a
+    # burst; a process never holds more than their sum (README "Deploy"). Unused on SQLite.
+    pool_size: int = Field(default=10, ge=1)
+    max_overflow: int = Field(default=10, ge=0)
 
 
 class AdminsConfig(_Section):

@@ -30,7 +30,7 @@ from bot.replies import (
     TextReply,
 )
 from bot.router import ActionRoute, CommandTable, NotACommand, Parsed, UnknownCommand
-from storage.db import Database
+from storage.db import Database, is_transient
 from storage.models import CardInstance, InboxEvent, OutboxMessage
 from storage.repositories import CardRepo, InboxRepo, MemberRepo
 
@@ -140,6 +140,8 @@ class Dispatcher:
             async with self.db.transaction() as session:
                 return await InboxRepo(session).record_many(rows, self.clock.now())
         except Exception as exc:
+            if is_transient(exc):
+                raise  # the database is away: leave the pushes unacked, DingTalk redelivers
             if len(rows) == 1:
                 return [await self._dead_letter(rows[0], exc)]
             # One push must never take its neighbours down: record them one by one.
@@ -152,6 +154,8 @@ class Dispatcher:
                 [event_id] = await InboxRepo(session).record_many([row], self.clock.now())
             return event_id
         except Exception as exc:
+            if is_transient(exc):
+                raise
             return await self._dead_letter(row, exc)
 
     async def _dead_letter(self, row: dict[str, Any], exc: BaseException) -> int | None:
@@ -181,6 +185,15 @@ class Dispatcher:
             async with self.db.transaction() as session:
                 written = await self._process_in(session, event_ids, seen)
         except Exception as exc:
+            if is_transient(exc):
+                # Not the messages' fault: they stay recorded and unclaimed (the claim rolled
+                # back), and the inbox sweep hands them out again once the database is back.
+                log.warning(
+                    "database unavailable (%s); %d messages left for the sweep",
+                    _brief(exc),
+                    len(event_ids),
+                )
+                return
             if len(event_ids) > 1:
                 log.warning(
                     "a batch of %d failed (%s); one by one", len(event_ids), type(exc).__name__
@@ -342,6 +355,9 @@ class Dispatcher:
                 ctx.reply(ctx.t(T.oops, ref=event_id))
                 rows = await write_replies(ctx)
         except Exception as exc:
+            if is_transient(exc):
+                log.warning("inbox event %s left for the sweep (%s)", event_id, _brief(exc))
+                return
             log.exception("could not even apologise for inbox event %s", event_id)
             await self._bury(event_id, f"{_brief(error)}; apology: {_brief(exc)}")
             return

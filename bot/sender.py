@@ -31,12 +31,13 @@ from bot.errors import (
 from bot.openapi import CARD_NOT_DELIVERED, BatchResult, OpenAPI
 from bot.outbox import parse_reply
 from bot.replies import CardReply, CardUpdate, MarkdownReply, Reply, TextReply, ToGroup, ToMembers
-from storage.db import Database
+from storage.db import Database, is_transient
 from storage.models import OutboxMessage
-from storage.repositories import OutboxRepo
+from storage.repositories import OutboxRepo, PaceRepo
 
 log = logging.getLogger(__name__)
 
+MARK_RETRY_SECONDS = 0.2
 
 SESSION_MARGIN = timedelta(seconds=5)
 POLL_SECONDS = 0.25
@@ -294,23 +295,34 @@ class Sender:
             # so the window is one commit long. Marks queued while a commit runs share the
             # next one (group commit), which keeps the cost low under load.
             self._mark_wake.clear()
-            await self._flush_marks()
+            if not await self._flush_marks():
+                # The database is away for a moment (a restart, a failover): try the marks
+                # again soon, while the rows' leases still keep other senders off them; a
+                # mark that comes too late means the reply is sent twice.
+                await asyncio.sleep(MARK_RETRY_SECONDS)
+                self._mark_wake.set()
 
-    async def _flush_marks(self) -> None:
+    async def _flush_marks(self) -> bool:
+        """Commit the gathered marks; False when the database could not take them now (they
+        are kept for another try)."""
         batch, self._to_mark = self._to_mark, []
         if not batch:
-            return
+            return True
         try:
             async with self.db.transaction() as session:
                 await OutboxRepo(session).mark_sent(batch, utcnow())
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                log.warning("%d sent replies not marked yet (%s); retrying", len(batch), exc)
+                self._to_mark = batch + self._to_mark
+                return False
             log.exception("%d replies sent but not marked; their leases will lapse", len(batch))
-        finally:
-            for message_id, _ in batch:
-                self._inflight.discard(message_id)
-                marked = self._marked.pop(message_id, None)
-                if marked is not None and not marked.done():
-                    marked.set_result(None)
+        for message_id, _ in batch:
+            self._inflight.discard(message_id)
+            marked = self._marked.pop(message_id, None)
+            if marked is not None and not marked.done():
+                marked.set_result(None)
+        return True
 
     async def _deliver(self, row: OutboxMessage) -> str | datetime | None:
         """Send one row: the route it went by; when it must wait, the time of its next try;
@@ -383,11 +395,23 @@ class Sender:
                 log.warning("outbox %s: webhook failed (%s), using the OpenAPI", row.id, exc)
         if row.conversation_type == "1" and not isinstance(to, ToGroup):
             return await self._members(row, reply, [row.reply_staff_id], msg_key, param)
-        wait = self.pace.take(row.conversation_id)
+        wait = await self.take_pace(row.conversation_id)
         if wait > 0:
             raise _Deferred(wait)
         await self.api.group_send(row.conversation_id, msg_key, param)
         return "group"
+
+    async def take_pace(self, conversation_id: str) -> float:
+        """A token of the group's send pace; 0 when granted, else the seconds to wait.
+
+        The bucket lives in the database, shared by every process: N processes together
+        post at the group's rate, not N times it (DingTalk throttles a robot at 20 messages
+        a minute per group: DINGTALK.md "Errors and limits").
+        """
+        async with self.db.transaction() as session:
+            return await PaceRepo(session).take(
+                "group:" + conversation_id, utcnow().timestamp(), self.pace.rate, self.pace.burst
+            )
 
     def _session_valid(self, row: OutboxMessage) -> bool:
         expires = row.session_expires_at

@@ -13,6 +13,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -57,7 +58,9 @@ def _sqlite_begin(conn: Connection) -> None:
 class Database:
     """Owns the async engine; ``transaction()`` is the unit of work (commit or roll back)."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 10
+    ) -> None:
         url = async_url(url)
         parsed = make_url(url)
         self.url = url
@@ -68,8 +71,10 @@ class Database:
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"timeout": 30}
         else:
-            kwargs["pool_size"] = 10
-            kwargs["max_overflow"] = 20
+            # Bounded: at most pool_size + max_overflow connections per process; a unit of
+            # work waits (pool_timeout, 30 s) for a free one rather than opening more.
+            kwargs["pool_size"] = pool_size
+            kwargs["max_overflow"] = max_overflow
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             # aiosqlite waits for another connection's lock in its own thread; the inline
@@ -141,6 +146,34 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+# SQLSTATE classes of a database that is away or overloaded for a while (PostgreSQL
+# appendix A): connection exceptions, insufficient resources (disk full, too many
+# connections), operator intervention (shutdown, "starting up"), system errors; and the
+# serialisation failures a retry resolves.
+_TRANSIENT_CLASSES = {"08", "53", "57", "58"}
+_TRANSIENT_STATES = {"40001", "40P01"}
+_SQLITE_TRANSIENT = ("database is locked", "disk", "full", "unable to open")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot do the work *now* (restarting, unreachable,
+    busy, full) rather than that the work is wrong: such work is retried later, never given
+    up on, apologised for or kept as a dead letter."""
+    if isinstance(exc, OSError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, InterfaceError):
+        return True
+    state = str(getattr(exc.orig, "sqlstate", None) or "")
+    if state:
+        return state[:2] in _TRANSIENT_CLASSES or state in _TRANSIENT_STATES
+    if isinstance(exc, OperationalError):
+        text = str(exc.orig).lower()
+        return any(part in text for part in _SQLITE_TRANSIENT)
+    return isinstance(exc.orig, OSError)
 
 
 def async_url(url: str) -> str:

@@ -430,3 +430,17 @@ class LedgerEntry(Base):
         UniqueConstraint("swap_id", "account", name="uq_ledger_leg"),
         Index("ix_ledger_account", "conversation_id", "account"),
     )
+
+
+class SendPace(Base):
+    """A token bucket shared by every bot process: the sends one group may still take now.
+
+    ``stamp`` is the wall-clock second (epoch) of the last refill; the pace is shared
+    through the database so N processes never post N times a group's rate.
+    """
+
+    __tablename__ = "send_pace"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    tokens: Mapped[float] = mapped_column(Float)
+    stamp: Mapped[float] = mapped_column(Float)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Executable, Table, bindparam, delete, func, select, update
+from sqlalchemy import Executable, Table, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,7 @@ from storage.models import (
     InboxEvent,
     Member,
     OutboxMessage,
+    SendPace,
 )
 from storage.types import UTCDateTime
 
@@ -30,6 +31,7 @@ _CONVERSATIONS: Table = Conversation.__table__  # type: ignore[assignment]
 _MEMBERS: Table = Member.__table__  # type: ignore[assignment]
 _SETTINGS: Table = GroupSettings.__table__  # type: ignore[assignment]
 _CARDS: Table = CardInstance.__table__  # type: ignore[assignment]
+_PACE: Table = SendPace.__table__  # type: ignore[assignment]
 _PREBUILT: dict[tuple[str, str], Any] = {}
 
 # The ``route`` of a waiting outbox row that an erasure wants gone once it is delivered.
@@ -609,3 +611,40 @@ class GroupSettingsRepo:
             .where(GroupSettings.conversation_id == conversation_id)
             .values(likes_dirty=False)
         )
+
+
+@dataclass(slots=True)
+class PaceRepo:
+    """Token buckets shared by every process (the per-group send pace)."""
+
+    session: AsyncSession
+
+    async def take(self, key: str, now: float, rate: float, burst: float) -> float:
+        """Take a token from ``key``'s bucket (``rate`` per second, at most ``burst``); 0 when
+        granted, else the seconds until the next one. ``now`` is wall-clock epoch seconds.
+
+        One upsert decides, so two processes never take the same token; a clock that stepped
+        back refills nothing rather than a negative amount.
+        """
+        elapsed = case((now > _PACE.c.stamp, now - _PACE.c.stamp), else_=0.0)
+        refilled = _PACE.c.tokens + elapsed * rate
+        available = case((refilled > burst, burst), else_=refilled)
+        insert = _insert(self.session, _PACE)
+        stmt = (
+            insert.values(key=key, tokens=burst - 1.0, stamp=now)
+            .on_conflict_do_update(
+                index_elements=["key"],
+                set_={"tokens": available - 1.0, "stamp": now},
+                where=available >= 1.0,
+            )
+            .returning(_PACE.c.tokens)
+        )
+        if (await self.session.execute(stmt)).first() is not None:
+            return 0.0
+        row = (
+            await self.session.execute(
+                select(_PACE.c.tokens, _PACE.c.stamp).where(_PACE.c.key == key)
+            )
+        ).one()
+        tokens = min(burst, float(row.tokens) + max(0.0, now - float(row.stamp)) * rate)
+        return max(0.0, (1.0 - float(tokens)) / rate)

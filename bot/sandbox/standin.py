@@ -180,6 +180,9 @@ class StandIn:
         self._send_calls = 0
         self._authed_calls = 0
         self._rr = itertools.count()
+        # Pushes sent on each connection (by connection id): round robin over the live
+        # ones, as DingTalk gives each push to one of an app's connections.
+        self.pushes_by_connection: dict[str, int] = {}
         self._msg_seq = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -300,6 +303,7 @@ class StandIn:
         await self.wait_connected()
         conns = self.live()
         conn = conns[next(self._rr) % len(conns)]
+        self.pushes_by_connection[conn.id] = self.pushes_by_connection.get(conn.id, 0) + 1
         message_id = message_id or uuid.uuid4().hex
         frame = {
             "specVersion": "1.0",

@@ -62,6 +62,19 @@ async def test_the_documented_text_message_is_answered_through_its_session_webho
     assert documented.check(body, documented.WEBHOOK) == []
 
 
+async def test_the_documented_group_message_without_a_session_is_answered_in_the_group(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    await start_bot()
+    data = fixture("robot_text_group.json")["data"] | {"createAt": int(time.time() * 1000)}
+    push = await standin.push(BOT_TOPIC, data)
+    assert push.ack is not None and push.ack["code"] == 200
+    [reply] = await standin.wait_sent(where=lambda s: s.route == "group")
+    assert reply.conversation_id == "XXXX" and "/帮助" in reply.text
+    [body] = bodies(standin, "/robot/groupMessages/send")
+    assert documented.check(body, documented.GROUP_SEND) == []
+
+
 async def test_the_documented_card_click_is_routed_by_its_params_and_answered(
     standin: StandIn, start_bot: BotFactory
 ) -> None:

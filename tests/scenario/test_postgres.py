@@ -132,3 +132,23 @@ async def test_claims_skip_rows_another_process_holds(storage_url: str) -> None:
     finally:
         await mine.dispose()
         await theirs.dispose()
+
+
+@pytest.mark.backends("postgresql")  # several processes need PostgreSQL
+async def test_two_processes_share_one_groups_send_pace(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    # 60 a minute with a burst of 2: together the processes may post 2 at once, then one a
+    # second. With a bucket each, two processes posted twice that.
+    pace = {"group_messages_per_minute": 60, "group_burst": 2}
+    await start_bot(sender=pace)
+    await start_bot(sender=pace)
+    await standin.wait_connected(2)
+    standin.faults.expire_sessions = True  # replies go out as group messages, paced
+    for i in range(6):
+        await standin.say(f"/nosuch-pace{i}", sender=f"p{i}", wait_ack=False)
+    sent = await standin.wait_sent(6, timeout=30)
+    times = sorted(s.at for s in sent if s.route == "group")
+    assert len(times) == 6
+    # 2 at once, then 4 more at one a second: the sixth at least ~4 s after the first.
+    assert times[5] - times[0] >= 3.5, [round(t - times[0], 2) for t in times]
