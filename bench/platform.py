@@ -104,6 +104,7 @@ async def mix(standin: StandIn, messages: list[list[str]], rate: float) -> dict[
         else:
             await standin.push(BOT_TOPIC, data, wait_ack=False)
     pushes = await asyncio.gather(*tasks)
+    await standin.wait_sent(len(messages), timeout=600)  # each message gets a reply at least
     elapsed = await quiet(standin, started)
     return {
         "elapsed": elapsed,

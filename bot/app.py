@@ -13,6 +13,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.context import Context
 from bot.dispatch import Dispatcher
+from bot.http import make_client
 from bot.openapi import OpenAPI
 from bot.ops import OpsServer, Probes
 from bot.router import CommandTable, Router
@@ -52,7 +53,9 @@ class Application:
         for router in routers if routers is not None else default_routers():
             root.include_router(router)
         self.commands = CommandTable(root)
-        self.api = OpenAPI(settings)
+        # One HTTP client for every outbound call (OpenAPI, webhooks, connections/open).
+        self.http = make_client(settings)
+        self.api = OpenAPI(settings, client=self.http)
         self.sender = Sender(settings, self.db, self.api, clock=self.clock)
         self.dispatcher = Dispatcher(
             settings=settings,
@@ -72,6 +75,7 @@ class Application:
             record=self.dispatcher.record,
             recorded=self.queue.put_nowait,
             click=self.dispatcher.click,
+            http=self.http,
         )
         self.supervisor = Supervisor(
             backoff_initial=settings.stream.backoff_initial, backoff_max=settings.stream.backoff_max
@@ -110,6 +114,7 @@ class Application:
         await self.sender.stop()
         await self.ops.stop()
         await self.api.aclose()
+        await self.http.aclose()
         await self.db.dispose()
         self._stopped.set()
 

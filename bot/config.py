@@ -136,6 +136,23 @@ class DigestConfig(_Section):
     max_bytes: int = Field(default=12_000, ge=1000, le=15_000)
 
 
+class NetworkConfig(_Section):
+    """How the bot reaches DingTalk: an optional proxy for every outbound connection."""
+
+    # Empty: HTTPS_PROXY / HTTP_PROXY / ALL_PROXY from the environment, else direct.
+    proxy: str = ""
+    # Hosts reached directly, added to NO_PROXY (comma-separated, ".domain" suffixes).
+    no_proxy: str = ""
+
+    @field_validator("proxy")
+    @classmethod
+    def _http_proxy(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// proxy URL")
+        return value
+
+
 class StreamConfig(_Section):
     """The stream connection: reconnects and the half-open watchdog."""
 
@@ -202,6 +219,7 @@ class Settings(BaseSettings):
     stories: StoriesConfig = Field(default_factory=StoriesConfig)
     likes: LikesConfig = Field(default_factory=LikesConfig)
     digest: DigestConfig = Field(default_factory=DigestConfig)
+    network: NetworkConfig = Field(default_factory=NetworkConfig)
     stream: StreamConfig = Field(default_factory=StreamConfig)
     sender: SenderConfig = Field(default_factory=SenderConfig)
     ops: OpsConfig = Field(default_factory=OpsConfig)

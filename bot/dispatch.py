@@ -19,7 +19,14 @@ from bot.clock import Clock
 from bot.config import Settings
 from bot.context import Context, ConversationRef, Repos
 from bot.errors import UserError
-from bot.events import BOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC, BotMessage, CardClick, storable
+from bot.events import (
+    BOT_MESSAGE_TOPIC,
+    CARD_CALLBACK_TOPIC,
+    BotMessage,
+    CardClick,
+    member_id,
+    storable,
+)
 from bot.i18n import Text, guess_lang
 from bot.outbox import outbox_rows, write_replies
 from bot.replies import (
@@ -130,7 +137,9 @@ class Dispatcher:
                 "key": event_key(topic, data, frame_id),
                 "topic": topic,
                 "conversation_id": str(data.get("conversationId", ""))[:200],
-                "staff_id": str(data.get("senderStaffId") or data.get("senderId") or "")[:200],
+                "staff_id": member_id(
+                    str(data.get("senderStaffId") or ""), str(data.get("senderId") or "")
+                )[:200],
                 "payload": data,
             }
         )

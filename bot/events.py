@@ -37,6 +37,34 @@ def _replacement(match: re.Match[str]) -> str:
     return "" if match.group() == "\x00" else "\ufffd"
 
 
+# DingTalk's encrypted ids (``senderId``, ``chatbotUserId``) look like "$:LWCP_v1:$…"
+# (developerpedia docs/learn/bot/message.md samples). A member known only by such an id has
+# no staff id: the OpenAPI's userIds take staff ids only, and batchSend answers
+# ``staffId.notExisted`` or lists the id as invalid (DingTalk-Real-AI/dingtalk-openclaw-connector
+# #431; robot_1_0 BatchSendOTOResponseBody.invalidStaffIdList).
+NON_STAFF_PREFIX = "$:"
+
+
+def member_id(staff_id: str, sender_id: str) -> str:
+    """The one id a member is known by: the staff id, else the encrypted ``senderId``.
+
+    ``senderStaffId`` is absent for external contacts and before the app is published
+    (help.dingtalk.io receive-message field table; eryajf/chatgpt-dingtalk #63). Such a
+    member still needs an identity, and it must never pass for a staff id.
+    """
+    if staff_id:
+        return staff_id
+    if not sender_id:
+        return ""
+    return sender_id if sender_id.startswith(NON_STAFF_PREFIX) else NON_STAFF_PREFIX + sender_id
+
+
+def is_staff_id(value: str) -> bool:
+    """Whether ``value`` may be used as a userId in an OpenAPI call (batchSend, IM_ROBOT
+    cards, at-lists): a staff id, not a member known only by their encrypted id."""
+    return bool(value) and not value.startswith(NON_STAFF_PREFIX)
+
+
 def _ms_to_dt(value: Any) -> datetime | None:
     if value in (None, ""):
         return None
@@ -56,6 +84,14 @@ class TextBody(BaseModel):
     content: str = ""
 
 
+class AtUser(BaseModel):
+    """One entry of ``atUsers``: who the message mentions (the robot included)."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    dingtalk_id: str = Field(alias="dingtalkId", default="")
+    staff_id: str = Field(alias="staffId", default="")
+
+
 class BotMessage(BaseModel):
     """A robot message (topic ``/v1.0/im/bot/messages/get``)."""
 
@@ -67,6 +103,9 @@ class BotMessage(BaseModel):
     conversation_title: str = Field(alias="conversationTitle", default="")
     msgtype: str = "text"
     text: TextBody | None = None
+    # Other message types: ``richText`` fragments, a picture's download codes, …
+    content: dict[str, Any] | None = None
+    at_users: list[AtUser] = Field(alias="atUsers", default_factory=list)
     sender_staff_id: str = Field(alias="senderStaffId", default="")
     sender_id: str = Field(alias="senderId", default="")
     sender_nick: str = Field(alias="senderNick", default="")
@@ -97,15 +136,99 @@ class BotMessage(BaseModel):
 
     @property
     def staff_id(self) -> str:
-        """The sender's stable id: the staff id, or the DingTalk id where there is none."""
-        return self.sender_staff_id or self.sender_id
+        """The sender's stable id: the staff id, or the encrypted DingTalk id where there is
+        none (see ``member_id``; check ``is_staff_id`` before using it as a userId)."""
+        return member_id(self.sender_staff_id, self.sender_id)
 
     @property
     def plain_text(self) -> str | None:
-        """The text with DingTalk's @name leftovers stripped, or None for non-text messages."""
+        """The text with DingTalk's @name leftovers stripped, or None for non-text messages.
+
+        A ``richText`` message is read as text too: the HarmonyOS client sends every
+        ``@bot /命令`` that way, and text with a picture is ``richText`` on every client.
+        """
+        if self.msgtype == "richText":
+            return self._rich_text()
         if self.msgtype != "text" or self.text is None:
             return None
         return self.text.content.strip()
+
+    @property
+    def pictures(self) -> list[str]:
+        """Download codes of the pictures in the message (for the message-file download API).
+
+        ``downloadCode`` is preferred over ``pictureDownloadCode``: both come with each
+        picture (developerpedia docs/learn/bot/message.md and docs/learn/stream/faq.md), and
+        ``downloadCode`` is the one the robot message-file download API takes.
+        """
+        if self.msgtype == "picture" and isinstance(self.content, dict):
+            code = _picture_code(self.content)
+            return [code] if code else []
+        codes = (_picture_code(f) for f in self._fragments() if f.get("type") == "picture")
+        return [code for code in codes if code]
+
+    def _fragments(self) -> list[dict[str, Any]]:
+        if self.msgtype != "richText" or not isinstance(self.content, dict):
+            return []
+        fragments = self.content.get("richText")
+        if not isinstance(fragments, list):
+            return []
+        return [f for f in fragments if isinstance(f, dict)]
+
+    def _rich_text(self) -> str | None:
+        """Join the text fragments of a ``richText`` message; None when it has no text.
+
+        The HarmonyOS client sends ``@bot /命令`` as ``[{"text": "@机器人"}, {"text": "/命令"}]``:
+        the robot's name comes again as the first fragment, besides ``atUsers`` (AstrBot PR
+        #9389, with both clients' payloads). That fragment is dropped when it mentions the
+        robot: when the robot is the first of ``atUsers`` (as AstrBot checks), or when a
+        command follows it (a one-to-one chat has no ``atUsers``, yet the official sample
+        in developerpedia docs/learn/stream/faq.md starts with ``{"text": "@SDK示例"}``).
+        Adjacent text fragments are joined as they are; a picture between two separates
+        them with a line break.
+        """
+        parts: list[str] = []
+        gap = False
+        for fragment in self._fragments():
+            text = fragment.get("text")
+            if isinstance(text, str):
+                if gap and parts:
+                    parts.append("\n")
+                parts.append(text)
+                gap = False
+            elif fragment.get("type") == "picture":
+                gap = True
+        if not parts:
+            return None
+        first = parts[0].lstrip()
+        if first.startswith("@"):
+            rest = "".join(parts[1:]).lstrip()
+            robot_first = bool(self.at_users) and (
+                self.at_users[0].dingtalk_id == self.chatbot_user_id != ""
+            )
+            _mention, tail = _split_mention(first)
+            if robot_first or (tail or rest).startswith(("/", "／")):
+                parts[0] = tail
+        text = "".join(parts).strip()
+        return text if text or not self.pictures else None
+
+
+def _picture_code(fragment: dict[str, Any]) -> str:
+    for key in ("downloadCode", "pictureDownloadCode"):
+        value = fragment.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
+def _split_mention(text: str) -> tuple[str, str]:
+    """``"@机器人"`` → (mention, ""); ``"@机器人 /帮助"`` → (mention, "/帮助")."""
+    for slash in ("/", "／"):
+        at = text.find(slash)
+        if at > 0:
+            return text[:at].rstrip(), text[at:]
+    head, _, tail = text.partition(" ")
+    return head, tail.strip()
 
 
 class CardClick(BaseModel):

@@ -90,7 +90,14 @@ def setup_logging(
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "websockets", "apscheduler", "aiohttp.access"):
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "websockets",
+        "apscheduler",
+        "aiohttp.access",
+        "alembic.runtime.plugins",  # one line per plugin at every start
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # The SDK installs its own handlers; route its records through ours only.
     for name in ("dingtalk_stream.client", "dingtalk_stream.handler"):

@@ -27,7 +27,7 @@ from bot.errors import (
     TransientError,
     Unauthorised,
 )
-from bot.http import AsyncioTransport
+from bot.http import make_client
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +46,18 @@ class OpenAPI:
     def __init__(self, settings: Settings, client: httpx.AsyncClient | None = None) -> None:
         self.settings = settings
         self.base = settings.dingtalk.openapi_endpoint
-        self._transport = AsyncioTransport()
-        self._timeout = httpx.Timeout(settings.sender.http_timeout).as_dict()
-        self.client = client or httpx.AsyncClient(
-            transport=self._transport, timeout=settings.sender.http_timeout, trust_env=False
-        )
+        # One client for every call, session webhooks included, so proxies and tests see
+        # them all; closed here only if it was made here.
+        self._owns_client = client is None
+        self.client = client or make_client(settings)
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()
 
     async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self.client.aclose()
+        """Close the HTTP client, if this instance made it."""
+        if self._owns_client:
+            await self.client.aclose()
 
     # -- access token ----------------------------------------------------------------------
 
@@ -154,21 +154,15 @@ class OpenAPI:
 
     async def webhook_send(self, url: str, body: dict[str, Any]) -> None:
         """Reply through a session webhook (errors come inside HTTP 200 as ``errcode``)."""
-        # Replies are the hot path: straight to httpx's transport (the client's auth, cookie
-        # and redirect layers cost a fifth of a request and a webhook needs none of them).
-        request = httpx.Request(
-            "POST",
-            url,
-            content=json.dumps(body, ensure_ascii=False).encode(),
-            headers={"Content-Type": "application/json"},
-            extensions={"timeout": self._timeout},
-        )
+        # Through the one client like every other call (issue 15): a proxy, and the tests'
+        # recording clients, see webhooks too.
         try:
-            response = await self._transport.handle_async_request(request)
-            try:
-                raw = await response.aread()
-            finally:
-                await response.aclose()
+            response = await self.client.post(
+                url,
+                content=json.dumps(body, ensure_ascii=False).encode(),
+                headers={"Content-Type": "application/json"},
+            )
+            raw = response.content
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             # Refused or unreachable: the request never left, so the OpenAPI may carry it.
             raise NotConnected(f"webhook: {type(exc).__name__}") from exc

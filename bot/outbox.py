@@ -10,6 +10,7 @@ from pydantic import Field, TypeAdapter
 from bot.cards import new_out_track_id
 from bot.clock import utcnow
 from bot.context import Context
+from bot.events import is_staff_id
 from bot.replies import (
     CardReply,
     CardUpdate,
@@ -62,6 +63,46 @@ def _split_size(reply: Reply) -> list[Reply]:
     return [reply]
 
 
+# Said in the chat where a private reply was asked for but cannot be delivered.
+NO_PRIVATE_CHAT = (
+    "这条回复本该私信给你，但钉钉没有提供你的员工账号（外部联系人，或应用尚未发布时都是这样），"
+    "机器人无法单独发消息给你。请在与机器人的单聊中发送这条命令。"
+)
+
+
+def _private_to_non_staff(ctx: Context, replies: list[Reply]) -> list[Reply]:
+    """Replies meant for the sender alone, where the sender has no staff id.
+
+    batchSend takes staff ids only, so such a reply cannot go one to one through the
+    OpenAPI. In a one-to-one chat the session webhook reaches the sender alone: the reply
+    goes there. In a group it would reach everyone: the group is told, in one line, that
+    the private reply is impossible, and the reply itself is not sent.
+    """
+    member = ctx.member.staff_id if ctx.member else ""
+    if not member or is_staff_id(member) or ctx.message is None:
+        return replies
+    one_to_one = ctx.conversation is not None and ctx.conversation.type == "1"
+    out: list[Reply] = []
+    told = False
+    for reply in replies:
+        to = None if isinstance(reply, CardUpdate) else reply.to
+        if isinstance(reply, CardUpdate) or not isinstance(to, ToMembers):
+            out.append(reply)
+            continue
+        if member not in to.staff_ids:
+            out.append(reply)
+            continue
+        others = [sid for sid in to.staff_ids if sid != member]
+        if others:
+            out.append(reply.model_copy(update={"to": ToMembers(staff_ids=others)}))
+        if one_to_one:
+            out.append(reply.model_copy(update={"to": ToCurrent()}))
+        elif not told:
+            told = True
+            out.append(TextReply(content=NO_PRIVATE_CHAT))
+    return out
+
+
 async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
     """The outbox rows for the context's replies, each with a unique idempotency key.
 
@@ -77,7 +118,7 @@ async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
     # Replies of a unit of work that erased someone's data may name them (and hold their id
     # for routing): they are deleted once delivered, and the database files scrubbed again.
     scrub = SCRUB_AFTER_DELIVERY if ctx.session.info.get(SCRUB) else ""
-    replies = [part for reply in ctx.replies for part in _split(reply)]
+    replies = [part for reply in _private_to_non_staff(ctx, ctx.replies) for part in _split(reply)]
     for index, reply in enumerate(replies):
         if isinstance(reply, CardReply) and reply.template_id:
             # Every card gets an outTrackId of its own, unique forever (bot.cards).

@@ -28,6 +28,7 @@ from bot.errors import (
     Throttled,
     Unauthorised,
 )
+from bot.events import is_staff_id
 from bot.openapi import CARD_NOT_DELIVERED, BatchResult, OpenAPI
 from bot.outbox import parse_reply
 from bot.replies import CardReply, CardUpdate, MarkdownReply, Reply, TextReply, ToGroup, ToMembers
@@ -357,7 +358,15 @@ class Sender:
             # 更新卡片 has the same 100 B key / 1 KB value limits as 创建并投放卡片.
             await self.api.card_update(reply.out_track_id, fit_card_data(reply.data))
             return "card_update"
-        if isinstance(reply, CardReply) and reply.template_id:
+        # A member known only by the encrypted senderId has no staff id, and no OpenAPI call
+        # may name them (batchSend: staffId.notExisted, openclaw-connector #431): no one-to-one
+        # card (IM_ROBOT.<staffId>) for them, the markdown goes by the session webhook.
+        private_ok = is_staff_id(row.reply_staff_id)
+        if (
+            isinstance(reply, CardReply)
+            and reply.template_id
+            and (row.conversation_type != "1" or private_ok)
+        ):
             try:
                 await self.api.card_deliver(self._card_body(row, reply))
                 return "card"
@@ -377,6 +386,7 @@ class Sender:
                     fix,
                 )
         msg_key, param, at_ids = as_message(reply)
+        at_ids = [sid for sid in at_ids if is_staff_id(sid)]
         to = reply.to
         if isinstance(to, ToMembers):
             return await self._members(row, reply, to.staff_ids, msg_key, param)
@@ -394,6 +404,8 @@ class Sender:
             except DeliveryFailed as exc:
                 log.warning("outbox %s: webhook failed (%s), using the OpenAPI", row.id, exc)
         if row.conversation_type == "1" and not isinstance(to, ToGroup):
+            if not private_ok:
+                raise DeliveryFailed(_NO_STAFF_ID)
             return await self._members(row, reply, [row.reply_staff_id], msg_key, param)
         wait = await self.take_pace(row.conversation_id)
         if wait > 0:
@@ -426,6 +438,19 @@ class Sender:
         msg_param: dict[str, Any],
     ) -> str:
         """oToMessages/batchSend, whose HTTP 200 may still refuse some of the users."""
+        # Members known only by their encrypted senderId are no userIds: batchSend answers
+        # staffId.notExisted for them (openclaw-connector #431), so they are never sent.
+        staff = [sid for sid in staff_ids if is_staff_id(sid)]
+        if len(staff) < len(staff_ids):
+            log.warning(
+                "outbox %s: %d recipient(s) without a staff id left out of a one-to-one send"
+                " (external contacts, or the app is not published)",
+                row.id,
+                len(staff_ids) - len(staff),
+            )
+        if not staff:
+            raise DeliveryFailed(_NO_STAFF_ID)
+        staff_ids = staff
         result = await self.api.members_send(staff_ids, msg_key, msg_param)
         if result.complete:
             return "members"
@@ -679,6 +704,12 @@ class Sender:
         """Exponential backoff with full jitter, capped; throttling starts a step higher."""
         step = attempts + (1 if throttled else 0)
         return jittered(step, initial=self.cfg.backoff_initial, cap=self.cfg.backoff_max)
+
+
+_NO_STAFF_ID = (
+    "no recipient has a staff id (external contacts, or the app is not published):"
+    " one-to-one delivery through the OpenAPI is impossible"
+)
 
 
 def _to_members(reply: Reply, staff_ids: list[str]) -> Reply:

@@ -32,7 +32,7 @@ from bot import __version__, metrics
 from bot.backoff import jittered
 from bot.config import Settings
 from bot.events import BOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC
-from bot.http import AsyncioTransport
+from bot.http import make_client, proxy_config
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +92,11 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         self.settings = settings
         self.register_callback_handler(BOT_MESSAGE_TOPIC, _MessageHandler(record, recorded))
         self.register_callback_handler(CARD_CALLBACK_TOPIC, _CardHandler(click))
-        self._http = http or httpx.AsyncClient(
-            transport=AsyncioTransport(), timeout=10.0, trust_env=False
-        )
+        self._owns_http = http is None
+        self._http = http or make_client(settings)
+        # The WebSocket goes through the same proxy as the HTTP calls (stream FAQ: the
+        # gateway is wss-open-connection.dingtalk.com:443; websockets >= 15 speaks CONNECT).
+        self._proxy = proxy_config(settings.network.proxy, settings.network.no_proxy)
         self._frames: set[asyncio.Task[None]] = set()
         self._ws: Any = None
         self.connected = asyncio.Event()
@@ -116,7 +118,7 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                     ping_interval=cfg.ping_interval,
                     ping_timeout=cfg.ping_timeout,
                     close_timeout=1,
-                    proxy=None,
+                    proxy=self._proxy.for_url(uri),
                     max_size=4 * 1024 * 1024,
                     compression=None,
                 ) as ws:
@@ -173,7 +175,13 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         url = cfg.openapi_endpoint + "/v1.0/gateway/connections/open"
         if self.connections == 0 and not self._announced:
             self._announced = True
-            log.info("connecting to DingTalk stream at %s as client_id %s", url, cfg.client_id)
+            proxy = self._proxy.for_url(url)
+            log.info(
+                "connecting to DingTalk stream at %s as client_id %s (%s)",
+                url,
+                cfg.client_id,
+                f"through proxy {_without_credentials(proxy)}" if proxy else "no proxy",
+            )
         try:
             response = await self._http.post(
                 url,
@@ -316,7 +324,8 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
             await self._ws.close()
         if self._frames:
             await asyncio.gather(*self._frames, return_exceptions=True)
-        await self._http.aclose()
+        if self._owns_http:
+            await self._http.aclose()
 
 
 class _GatewayRefused(Exception):
@@ -353,6 +362,12 @@ def _network_cause(exc: BaseException) -> str:
     if "refused" in text.lower():
         return "connection refused"
     return f"{type(exc).__name__}: {text}"[:200]
+
+
+def _without_credentials(url: str) -> str:
+    """A proxy URL fit for a log line: no user name or password."""
+    parsed = httpx.URL(url)
+    return f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
 
 
 def _ws_brief(exc: BaseException) -> str:

@@ -10,6 +10,7 @@ from bot import safety
 from bot.cards import CARD_VALUE_MAX_BYTES
 from bot.context import Context
 from bot.errors import UserError
+from bot.events import is_staff_id
 from bot.i18n import Text, number
 from bot.replies import CardReply, MarkdownReply, Reply, TextReply, ToGroup, ToMembers
 from bot.router import Arg, Router
@@ -378,6 +379,8 @@ async def preview(ctx: Context) -> list[Reply]:
         part.model_copy(update={"to": ToMembers(staff_ids=[ctx.member.staff_id])})
         for part in render(ctx, sections, end - timedelta(days=7), end)
     ]
+    if not is_staff_id(ctx.member.staff_id):
+        return parts  # no private delivery possible: the outbox says so (bot/outbox.py)
     return [*parts, TextReply(content=ctx.t(T.preview_sent))]
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from bot import safety
 from bot.context import Context
 from bot.errors import UserError
+from bot.events import is_staff_id
 from bot.i18n import Text
 from bot.replies import CardButton, CardReply, CardResponse, Reply, TextReply, ToMembers
 from bot.router import Arg, PrivacySection, Router
@@ -136,6 +137,9 @@ def _privately(ctx: Context, text: str) -> list[Reply]:
     assert ctx.conversation is not None and ctx.member is not None
     if not ctx.conversation.is_group:
         return [TextReply(content=text)]
+    if not is_staff_id(ctx.member.staff_id):
+        # No staff id, no private delivery: the outbox tells the group so (bot/outbox.py).
+        return [TextReply(content=text, to=ToMembers(staff_ids=[ctx.member.staff_id]))]
     return [
         TextReply(content=text, to=ToMembers(staff_ids=[ctx.member.staff_id])),
         TextReply(content=ctx.t(T.sent_privately)),

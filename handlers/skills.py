@@ -197,7 +197,7 @@ LONGEST_SUBSTRING_LOOKUP = 80
 # the names only change by being added (which changes the version) or erased (whose posts
 # are gone, so a stale score finds nothing to join), so a hit is as good as a recomputation
 # in any process. Bounded: the least recently used go first.
-_SCORES: OrderedDict[tuple[str, str], tuple[int, dict[int, float]]] = OrderedDict()
+_SCORES: OrderedDict[tuple[str, str, str], tuple[int, dict[int, float]]] = OrderedDict()
 SCORE_CACHE_SIZE = 4096
 
 
@@ -213,7 +213,7 @@ async def scores(
         return {}
     if version is None:
         version = await repo.names_version(conversation_id)
-    key = (conversation_id, norm)
+    key = (repo.database(), conversation_id, norm)  # one process may use several databases
     hit = _SCORES.get(key)
     if hit is not None and hit[0] == version:
         _SCORES.move_to_end(key)

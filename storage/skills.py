@@ -222,6 +222,14 @@ class SkillRepo:
             await _core(self.session, _TERMS.insert(), rows)
         return int(created)
 
+    def database(self) -> str:
+        """Which database this is (cached scores are per database, as names ids are)."""
+        bind = self.session.bind
+        url = getattr(bind, "url", None)  # an AsyncEngine's (an AsyncConnection's engine has it)
+        if url is None and bind is not None:
+            url = getattr(getattr(bind, "engine", None), "url", None)
+        return url.render_as_string(hide_password=True) if url is not None else str(id(bind))
+
     async def names_version(self, conversation_id: str) -> int:
         """The group's largest skill-name id: it changes whenever a name is added (ids are
         never reused), so scores cached under it are current."""

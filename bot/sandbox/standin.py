@@ -148,6 +148,7 @@ class StandIn:
         port: int = 0,
         ping_interval: float | None = None,
         disconnect_grace: float = 10.0,
+        robot_name: str = "社区助手",
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
@@ -156,6 +157,7 @@ class StandIn:
         self.port = port
         self.ping_interval = ping_interval
         self.disconnect_grace = disconnect_grace
+        self.robot_name = robot_name
         self.faults = Faults()
         self.sent: list[Sent] = []
         self.rejected: list[tuple[str, str]] = []
@@ -437,8 +439,16 @@ class StandIn:
         msg_id: str | None = None,
         msgtype: str = "text",
         session_ttl: float = 5400.0,
+        rich_text: list[dict[str, Any]] | None = None,
+        staff: bool = True,
     ) -> dict[str, Any]:
-        """Build a robot message as DingTalk sends it (with the leading space after @name)."""
+        """Build a robot message as DingTalk sends it (with the leading space after @name).
+
+        ``msgtype="richText"`` sends ``rich_text`` as the fragments, or, given only ``text``,
+        the HarmonyOS client's shape of ``@robot text`` (see ``harmony``). ``staff=False``
+        sends no ``senderStaffId``, as for external contacts and unpublished apps
+        (help.dingtalk.io receive-message field table; eryajf/chatgpt-dingtalk #63).
+        """
         session = secrets.token_urlsafe(12)
         expires_ms = int((time.time() + session_ttl) * 1000)
         msg_id = msg_id or f"msg{next(self._msg_seq):08d}{secrets.token_hex(4)}"
@@ -450,7 +460,6 @@ class StandIn:
             "conversationType": conversation_type,
             "msgId": msg_id,
             "msgtype": msgtype,
-            "senderStaffId": sender,
             "senderId": f"$:LWCP_v1:${sender}",
             "senderNick": nick or sender.capitalize(),
             "senderCorpId": self.corp_id,
@@ -464,13 +473,35 @@ class StandIn:
             "sessionWebhook": f"{self.url}/robot/sendBySession?session={session}",
             "sessionWebhookExpiredTime": expires_ms,
         }
+        if staff:
+            data["senderStaffId"] = sender
         if conversation_type == "2":
             data["conversationTitle"] = title
         if msgtype == "text" and text is not None:
             data["text"] = {"content": " " + text if conversation_type == "2" else text}
+        elif msgtype == "richText":
+            data["content"] = {"richText": rich_text or self.harmony(text or "")}
+        elif msgtype == "picture":
+            # Both codes come with a picture (developerpedia docs/learn/bot/message.md).
+            data["content"] = {k: v for k, v in self.picture().items() if k != "type"}
         elif msgtype != "text":
             data["content"] = {"downloadCode": secrets.token_hex(8)}
         return data
+
+    def harmony(self, text: str) -> list[dict[str, Any]]:
+        """``@robot text`` as the HarmonyOS client sends it: ``richText`` whose first fragment
+        repeats the robot's name (AstrBot PR #9389 logs both clients' payloads)."""
+        return [{"text": f"@{self.robot_name}"}, {"text": text}]
+
+    @staticmethod
+    def picture() -> dict[str, Any]:
+        """A picture as DingTalk describes one, in a ``picture`` message or a ``richText``
+        fragment (developerpedia docs/learn/stream/faq.md, docs/learn/bot/message.md)."""
+        return {
+            "pictureDownloadCode": "pic" + secrets.token_hex(8),
+            "downloadCode": "dl" + secrets.token_hex(8),
+            "type": "picture",
+        }
 
     async def say(self, text: str | None, **kwargs: Any) -> Push:
         """Push a robot message (see ``message`` for the options) and wait for its ack."""
@@ -699,6 +730,18 @@ class StandIn:
         users = body.get("userIds") or []
         if not 0 < len(users) <= 20:
             return _error(400, "InvalidParameter.userIds", "1 to 20 userIds")
+        # userIds are staff ids. An encrypted senderId ("$:LWCP_v1:$…") is none: with no
+        # valid user the call fails with staffId.notExisted (DingTalk-Real-AI/
+        # dingtalk-openclaw-connector #431, "staff 不存在"); beside valid users it is listed
+        # in invalidStaffIdList (robot_1_0 BatchSendOTOResponseBody).
+        not_staff = [u for u in users if not isinstance(u, str) or u.startswith("$:")]
+        if len(not_staff) == len(users):
+            return self._reject(
+                request,
+                400,
+                "staffId.notExisted",
+                "staff 不存在；解决方案:请确认 userIds 是否正确；",
+            )
         refused = self._check_msg_param(request, body)
         if refused is not None:
             return refused
@@ -706,7 +749,7 @@ class StandIn:
         self._check_mentions("o2o", param)
         # HTTP 200 that still refuses some users (robot_1_0 BatchSendOTOResponseBody).
         faults = self.faults
-        invalid = [u for u in users if u in faults.invalid_users]
+        invalid = [u for u in users if u in faults.invalid_users or u in not_staff]
         filtered = [u for u in users if u in faults.filtered_users and u not in invalid]
         flow = [
             u

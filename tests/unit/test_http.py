@@ -127,3 +127,36 @@ async def test_an_idle_connection_the_server_closed_is_replaced() -> None:
     assert connections == 3
     server.close()
     await server.wait_closed()
+
+
+async def test_https_through_a_proxy_tunnels_with_connect_and_verifies_tls() -> None:
+    from bot.http import ProxyConfig
+    from tests.scenario.test_proxy import CountingProxy
+
+    ca = trustme.CA()
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(server_ctx)
+    client_ctx = ssl.create_default_context()
+    ca.configure_trust(client_ctx)
+    app = web.Application()
+    app.router.add_post("/echo", _echo)
+    runner = await _serve(app, server_ctx)
+    proxy = CountingProxy()
+    await proxy.start()
+    url = f"https://localhost:{_port(runner)}/echo"
+    try:
+        transport = AsyncioTransport(verify=client_ctx, proxy=ProxyConfig(https=proxy.url))
+        async with httpx.AsyncClient(transport=transport, trust_env=False) as client:
+            assert (await client.post(url, content=b"tunnel")).json()["len"] == 6
+            assert (await client.post(url, content=b"again")).json()["len"] == 5
+        # One tunnel, kept alive for both requests; the proxy never saw the plain request.
+        assert proxy.connects == [f"localhost:{_port(runner)}"] and proxy.requests == []
+        # NO_PROXY: straight to the server.
+        direct = ProxyConfig(https=proxy.url, no_proxy="localhost")
+        transport = AsyncioTransport(verify=client_ctx, proxy=direct)
+        async with httpx.AsyncClient(transport=transport, trust_env=False) as client:
+            assert (await client.post(url, content=b"x")).json()["len"] == 1
+        assert len(proxy.connects) == 1
+    finally:
+        await proxy.stop()
+        await runner.cleanup()
