@@ -164,10 +164,16 @@ class Context:
     conversation: ConversationRef | None = None
     member: MemberRef | None = None
     lang: Lang = "zh"
+    # The one-to-one chat a command came from when it runs in a group (``conversation``):
+    # replies go back to the chat, the data is the group's (see ``bot.groups``).
+    origin: ConversationRef | None = None
     message: BotMessage | None = None
     click: CardClick | None = None
     job_id: str | None = None
     replies: list[Reply] = field(default_factory=list)
+    # What the audit log records for an admin command, when the handler knows better than
+    # its raw arguments (members named as {m:<staff id>}, shown by name in /audit).
+    audit_detail: str | None = None
     log: ContextLogger = field(default_factory=lambda: ContextLogger(logging.getLogger("bot")))
     _repos: Repos | None = None
 

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from bot import metrics, safety
+from bot import groups, metrics, safety
 from bot.batching import GroupCommit
 from bot.clock import Clock
 from bot.config import Settings
@@ -35,6 +35,8 @@ from bot.replies import (
     CardUpdate,
     MarkdownReply,
     TextReply,
+    ToCurrent,
+    ToGroup,
 )
 from bot.router import ActionRoute, CommandTable, NotACommand, Parsed, UnknownCommand
 from storage.db import Database, is_transient
@@ -283,6 +285,9 @@ class Dispatcher:
         if text is None:
             ctx.reply(ctx.t(T.not_text, kind=_kind_name(message.msgtype, ctx)))
             return
+        choice = ""
+        if not message.is_group:
+            text, choice = groups.split_choice(text)
         try:
             resolution = self.commands.resolve(text)
         except UserError as exc:
@@ -296,13 +301,21 @@ class Dispatcher:
             ctx.lang = resolution.lang
             ctx.reply(ctx.t(T.unknown, word=resolution.word))
             return
-        await self.run_command(ctx, resolution)
+        await self.run_command(ctx, resolution, group_choice=choice)
 
-    async def run_command(self, ctx: Context, parsed: Parsed) -> None:
-        """Check module, admin and ban from the spec, run the handler in a savepoint, turn
-        ``UserError`` into a reply, and audit admin commands."""
+    async def run_command(self, ctx: Context, parsed: Parsed, *, group_choice: str = "") -> None:
+        """Settle the group of a one-to-one command, check module, admin and ban from the
+        spec, run the handler in a savepoint, turn ``UserError`` into a reply, and audit
+        admin commands."""
         ctx.lang = parsed.lang
         spec = parsed.route.spec
+        if spec.needs_group and ctx.conversation is not None and not ctx.conversation.is_group:
+            try:
+                group = await groups.choose(ctx, parsed, group_choice)
+            except UserError as exc:
+                ctx.reply(ctx.t(exc.text, **exc.params))
+                return
+            ctx.origin, ctx.conversation = ctx.conversation, group
         refusal = await self._refusal(ctx, spec.module, admin=spec.admin, acts=spec.acts)
         if refusal is not None:
             ctx.log.warning("/%s refused: %s", spec.name, refusal)
@@ -321,6 +334,8 @@ class Dispatcher:
         if spec.admin:
             await self._audit(ctx, "/" + spec.name, parsed.kwargs)
         add_result(ctx, result)
+        if ctx.origin is not None and ctx.conversation is not None:
+            _name_the_group(ctx, mark)
 
     @staticmethod
     async def _refusal(ctx: Context, module: str | None, *, admin: bool, acts: bool) -> str | None:
@@ -341,9 +356,15 @@ class Dispatcher:
 
     async def _audit(self, ctx: Context, action: str, detail: dict[str, Any]) -> None:
         assert ctx.conversation is not None and ctx.member is not None
-        text = " ".join(f"{k}={v}" for k, v in detail.items() if v not in (None, [], ""))
+        if ctx.audit_detail is not None:
+            text = ctx.audit_detail
+        else:
+            # The arguments as the admin gave them, read by people: no keys, no reprs.
+            text = safety.plain(
+                " ".join(_audit_value(v) for v in detail.values() if v not in (None, [], ""))
+            )
         await ctx.repos.audit.record(
-            ctx.conversation.id, ctx.member.staff_id, action, safety.plain(text), ctx.now
+            ctx.conversation.id, ctx.member.staff_id, action, text, ctx.now
         )
 
     async def _apologise(self, event_id: int, error: BaseException) -> None:
@@ -627,6 +648,36 @@ class Dispatcher:
                 session.expunge(card)
                 self._cards[out_track_id] = card
         return card
+
+
+def _name_the_group(ctx: Context, mark: int) -> None:
+    """Answers to a one-to-one command that ran in a group: the first starts with the
+    group's name; a story or activity card, a post for the group, goes into the group."""
+    assert ctx.conversation is not None
+    tag = ctx.t(groups.T.prefix, group=ctx.conversation.title or ctx.t(groups.T.untitled))
+    tagged = False
+    for index in range(mark, len(ctx.replies)):
+        reply = ctx.replies[index]
+        if isinstance(reply, TextReply) and isinstance(reply.to, ToCurrent) and not tagged:
+            ctx.replies[index] = reply.model_copy(update={"content": tag + reply.content})
+            tagged = True
+        elif (
+            isinstance(reply, CardReply)
+            and reply.kind in groups.GROUP_POSTS
+            and isinstance(reply.to, ToCurrent)
+        ):
+            target = ToGroup(conversation_id=ctx.conversation.id)
+            ctx.replies[index] = reply.model_copy(update={"to": target})
+
+
+def _audit_value(value: object) -> str:
+    if isinstance(value, list | tuple):
+        return "、".join(str(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    return str(value)
 
 
 def _on_card(click: CardClick, card: CardInstance) -> bool:

@@ -85,7 +85,10 @@ class TextBody(BaseModel):
 
 
 class AtUser(BaseModel):
-    """One entry of ``atUsers``: who the message mentions (the robot included)."""
+    """Someone @-mentioned in a message: ``atUsers`` entries are ``{"dingtalkId", "staffId"}``
+    (the official receive-message sample; dingtalk-stream's ``chatbot.AtUser``). ``staffId``
+    is the member's userId inside the organisation; the robot itself is listed too, with its
+    ``chatbotUserId`` as ``dingtalkId`` and no staff id, as are external contacts."""
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
     dingtalk_id: str = Field(alias="dingtalkId", default="")
@@ -105,7 +108,6 @@ class BotMessage(BaseModel):
     text: TextBody | None = None
     # Other message types: ``richText`` fragments, a picture's download codes, …
     content: dict[str, Any] | None = None
-    at_users: list[AtUser] = Field(alias="atUsers", default_factory=list)
     sender_staff_id: str = Field(alias="senderStaffId", default="")
     sender_id: str = Field(alias="senderId", default="")
     sender_nick: str = Field(alias="senderNick", default="")
@@ -118,6 +120,35 @@ class BotMessage(BaseModel):
     session_webhook_expires: datetime | None = Field(
         alias="sessionWebhookExpiredTime", default=None
     )
+    at_users: list[AtUser] = Field(alias="atUsers", default_factory=list)
+
+    @field_validator("at_users", mode="before")
+    @classmethod
+    def _at_users(cls, value: Any) -> list[Any]:
+        # Hostile or odd pushes must not make the whole message unreadable.
+        if not isinstance(value, list):
+            return []
+        return [
+            {
+                "dingtalkId": str(u.get("dingtalkId") or "")[:200],
+                "staffId": str(u.get("staffId") or "")[:200],
+            }
+            for u in value
+            if isinstance(u, dict)
+        ]
+
+    @property
+    def mentioned_staff_ids(self) -> list[str]:
+        """Staff ids of the members @-mentioned, in order, without the robot itself."""
+        out: list[str] = []
+        for user in self.at_users:
+            if not user.staff_id:
+                continue
+            if self.chatbot_user_id and user.dingtalk_id == self.chatbot_user_id:
+                continue
+            if user.staff_id not in out:
+                out.append(user.staff_id)
+        return out
 
     @field_validator("create_at", "session_webhook_expires", mode="before")
     @classmethod

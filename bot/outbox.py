@@ -119,12 +119,13 @@ async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
     # for routing): they are deleted once delivered, and the database files scrubbed again.
     scrub = SCRUB_AFTER_DELIVERY if ctx.session.info.get(SCRUB) else ""
     replies = [part for reply in _private_to_non_staff(ctx, ctx.replies) for part in _split(reply)]
+    here = ctx.origin or ctx.conversation  # where the event came from: answers go there
     for index, reply in enumerate(replies):
         if isinstance(reply, CardReply) and reply.template_id:
             # Every card gets an outTrackId of its own, unique forever (bot.cards).
             reply = reply.model_copy(update={"out_track_id": new_out_track_id(reply.kind)})
-        conversation_id = ctx.conversation.id if ctx.conversation else ""
-        conversation_type = ctx.conversation.type if ctx.conversation else "2"
+        conversation_id = here.id if here else ""
+        conversation_type = here.type if here else "2"
         webhook, expires = "", None
         to = reply.to if not isinstance(reply, CardUpdate) else ToCurrent()
         if isinstance(to, ToGroup):
@@ -135,9 +136,15 @@ async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
             webhook, expires = message.session_webhook, message.session_webhook_expires
         if isinstance(reply, CardReply) and reply.template_id:
             # Only a real card can be clicked or updated; the markdown fallback cannot.
+            # A click acts in the card's group, even on a card sent to a one-to-one chat.
+            acts_in = (
+                ctx.conversation.id
+                if isinstance(to, ToCurrent) and ctx.conversation is not None
+                else conversation_id
+            )
             await ctx.repos.cards.remember(
                 out_track_id=reply.out_track_id,
-                conversation_id=conversation_id,
+                conversation_id=acts_in,
                 kind=reply.kind,
                 entity_id=reply.entity_id,
                 now=now,

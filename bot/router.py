@@ -104,6 +104,8 @@ class CommandSpec:
     module: str | None = None
     hidden: bool = False
     acts: bool = False  # submits, likes, signs up or proposes: refused to banned members
+    # Works on one group's data: sent one to one, the bot first settles which group.
+    needs_group: bool = True
 
     def usage(self, lang: Lang) -> str:
         """The usage line, e.g. ``/story <title> | <body>``."""
@@ -183,11 +185,14 @@ class Router:
         admin: bool = False,
         hidden: bool = False,
         acts: bool = False,
+        needs_group: bool = True,
     ) -> Callable[[Handler], Handler]:
         """Register ``handler`` for ``/name`` and its aliases.
 
         ``admin`` commands are refused to others; ``acts`` commands (submitting, liking,
-        signing up, proposing) are refused to members banned in the group.
+        signing up, proposing) are refused to members banned in the group. A command that
+        ``needs_group`` (most do), sent one to one, runs in the group the member names or
+        the bot can tell (see ``bot.groups``); the others run in the chat itself.
         """
         spec = CommandSpec(
             name=name,
@@ -199,6 +204,7 @@ class Router:
             module=self.module,
             hidden=hidden,
             acts=acts,
+            needs_group=needs_group,
         )
 
         def register(handler: Handler) -> Handler:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from bot import safety
+from typing import ClassVar
+
+from bot import people, safety
 from bot.context import Context
 from bot.dispatch import MODULE_NAMES
 from bot.errors import UserError
-from bot.i18n import Text
+from bot.i18n import Text, has_cjk
 from bot.router import MODULES, Arg, Router
 
 router = Router("admin")
@@ -20,7 +22,7 @@ class T:
 
     module = Text("模块", "module")
     state = Text("开关", "on|off")
-    staff = Text("成员 staffId", "staffId")
+    staff = Text("@成员或昵称", "@member or nick")
     help_modules = Text("本群开启或关闭一个功能模块", "turn a module on or off in this group")
     help_ban = Text(
         "禁止成员在本群发布、点赞、报名和发起交换", "stop a member acting in this group"
@@ -30,7 +32,8 @@ class T:
     module_on = Text("本群已开启「{module}」。", "{module} is now on in this group.")
     module_off = Text("本群已关闭「{module}」。", "{module} is now off in this group.")
     banned = Text(
-        "已禁止 {staff} 在本群发布和点赞等操作。", "{staff} can no longer act in this group."
+        "已禁止 {staff} 在本群发布、点赞、报名和发起交换。",
+        "{staff} can no longer post, like, sign up or propose swaps in this group.",
     )
     already_banned = Text("{staff} 已经被禁止了。", "{staff} is already banned here.")
     unbanned = Text("已解除对 {staff} 的禁止。", "{staff} may act in this group again.")
@@ -38,6 +41,23 @@ class T:
     no_self_ban = Text("不能禁止自己。", "You can't ban yourself.")
     audit_empty = Text("还没有管理员操作记录。", "No admin actions yet.")
     audit_header = Text("最近的管理员操作：", "Recent admin actions:")
+    button = Text("按钮「{verb}」", "button '{verb}'")
+    verbs: ClassVar[dict[str, Text]] = {
+        "approve": Text("通过", "approve"),
+        "reject": Text("驳回", "reject"),
+        "like": Text("赞", "like"),
+        "join": Text("报名", "join"),
+        "leave": Text("取消报名", "leave"),
+        "accept": Text("接受", "accept"),
+        "decline": Text("拒绝", "decline"),
+        "confirm": Text("确认", "confirm"),
+    }
+    kinds: ClassVar[dict[str, Text]] = {
+        "story": Text("故事", "story"),
+        "review": Text("故事", "story"),
+        "event": Text("活动", "activity"),
+        "swap": Text("交换", "swap"),
+    }
 
 
 @router.command(
@@ -61,15 +81,23 @@ async def modules(ctx: Context, module: str, state: str) -> str:
 
 
 @router.command(
-    "ban", aliases=["封禁"], help=T.help_ban, admin=True, args=[Arg("staff", T.staff, max_len=200)]
+    "ban",
+    aliases=["封禁"],
+    help=T.help_ban,
+    admin=True,
+    args=[Arg("staff", T.staff, max_len=200, optional=True)],
 )
-async def ban(ctx: Context, staff: str) -> str:
-    """Ban a member from acting in this group."""
+async def ban(ctx: Context, staff: str | None) -> str:
+    """Ban a member (named by @-mention or nick) from acting in this group."""
     assert ctx.conversation is not None and ctx.member is not None
-    if staff == ctx.member.staff_id:
+    target = await people.member(ctx, staff or "")
+    if target.staff_id == ctx.member.staff_id:
         raise UserError(T.no_self_ban)
-    added = await ctx.repos.bans.ban(ctx.conversation.id, staff, ctx.member.staff_id, ctx.now)
-    return ctx.t(T.banned if added else T.already_banned, staff=staff)
+    added = await ctx.repos.bans.ban(
+        ctx.conversation.id, target.staff_id, ctx.member.staff_id, ctx.now
+    )
+    ctx.audit_detail = people.ref(target.staff_id)
+    return ctx.t(T.banned if added else T.already_banned, staff=target.name)
 
 
 @router.command(
@@ -77,27 +105,48 @@ async def ban(ctx: Context, staff: str) -> str:
     aliases=["解封"],
     help=T.help_unban,
     admin=True,
-    args=[Arg("staff", T.staff, max_len=200)],
+    args=[Arg("staff", T.staff, max_len=200, optional=True)],
 )
-async def unban(ctx: Context, staff: str) -> str:
-    """Lift a ban."""
+async def unban(ctx: Context, staff: str | None) -> str:
+    """Lift a ban (the member named by @-mention or nick)."""
     assert ctx.conversation is not None
-    removed = await ctx.repos.bans.unban(ctx.conversation.id, staff)
-    return ctx.t(T.unbanned if removed else T.not_banned, staff=staff)
+    target = await people.member(ctx, staff or "")
+    removed = await ctx.repos.bans.unban(ctx.conversation.id, target.staff_id)
+    ctx.audit_detail = people.ref(target.staff_id)
+    return ctx.t(T.unbanned if removed else T.not_banned, staff=target.name)
 
 
 @router.command("audit", aliases=["审计"], help=T.help_audit, admin=True)
 async def audit(ctx: Context) -> str:
-    """The group's recent admin actions."""
+    """The group's recent admin actions, with members by name."""
     assert ctx.conversation is not None
     entries = await ctx.repos.audit.recent(ctx.conversation.id)
     if not entries:
         return ctx.t(T.audit_empty)
     zone = ctx.settings.bot.tz
+    admins = await people.names(ctx, ctx.conversation.id, [e.staff_id for e in entries])
     lines = [ctx.t(T.audit_header)]
     for entry in entries:
         when = entry.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-        lines.append(
-            f"{when} {safety.plain(entry.staff_id)} {entry.action} {entry.detail}".rstrip()
-        )
+        what = await _action(ctx, entry.action, entry.detail)
+        lines.append(f"{when} {admins[entry.staff_id]}：{what}".rstrip())
     return "\n".join(lines)
+
+
+async def _action(ctx: Context, action: str, detail: str) -> str:
+    """An audited action as the admin would say it: the command in the reader's language,
+    or the card button and what it was on."""
+    assert ctx.conversation is not None
+    detail = await people.render_refs(ctx, ctx.conversation.id, detail)
+    if action.startswith("card:"):
+        verb = action.removeprefix("card:")
+        kind, _, entity = detail.partition(" ")
+        shown_verb = ctx.t(T.verbs.get(verb, Text(verb, verb)))
+        shown_kind = ctx.t(T.kinds[kind]) if kind in T.kinds else ""
+        target = f"{shown_kind} #{safety.plain(entity)}" if entity.isdigit() else ""
+        return f"{ctx.t(T.button, verb=shown_verb)} {target}".rstrip()
+    route = ctx.commands.find(action)
+    command = action
+    if route is not None and ctx.lang == "zh":
+        command = "/" + next((a for a in route.spec.aliases if has_cjk(a)), route.spec.name)
+    return f"{command} {detail}".rstrip()

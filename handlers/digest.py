@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from bot import safety
+from bot import people, safety
 from bot.cards import CARD_VALUE_MAX_BYTES
 from bot.context import Context
 from bot.errors import UserError
@@ -140,6 +140,12 @@ async def build(
     if "stories" not in off:
         await rescore_if_dirty(ctx, conversation_id)  # rank by up-to-date genuine likes
         stories = await ctx.repos.digest.top_stories(conversation_id, start, end, top)
+        authors = await people.nicks(
+            ctx,
+            conversation_id,
+            [s.author_staff_id for s in stories],
+            {s.author_staff_id: s.author_nick for s in stories},
+        )
         if stories:
             sections.append(
                 Section(
@@ -150,7 +156,7 @@ async def build(
                             i=i,
                             id=s.id,
                             title=safety.md(s.title),
-                            author=safety.md(s.author_nick or s.author_staff_id),
+                            author=safety.md(authors[s.author_staff_id]),
                             genuine=number(s.genuine_likes),
                         )
                         for i, s in enumerate(stories, 1)
@@ -160,10 +166,16 @@ async def build(
     if "skills" not in off:
         posts = await ctx.repos.digest.new_posts(conversation_id, start, end, top * 2)
         swaps = await ctx.repos.digest.finished_swaps(conversation_id, start, end, top)
+        who = await people.nicks(
+            ctx,
+            conversation_id,
+            [p.staff_id for p in posts] + [m for s in swaps for m in (s.teacher, s.learner)],
+            {p.staff_id: p.nick for p in posts},
+        )
         lines = [
             ctx.t(
                 T.post_line,
-                who=safety.md(p.nick or p.staff_id),
+                who=safety.md(who[p.staff_id]),
                 kind=ctx.t(T.kind_offer if p.kind == "offer" else T.kind_want),
                 skill=safety.md(p.skill),
                 id=p.id,
@@ -172,8 +184,8 @@ async def build(
         ] + [
             ctx.t(
                 T.swap_line,
-                teacher=safety.md(s.teacher),
-                learner=safety.md(s.learner),
+                teacher=safety.md(who[s.teacher]),
+                learner=safety.md(who[s.learner]),
                 skill=safety.md(s.skill),
                 hours=number(s.hours or 0),
             )
@@ -201,13 +213,16 @@ async def build(
         if lines:
             sections.append(Section(ctx.t(T.events), lines))
         board = await ctx.repos.digest.hours_board(conversation_id, start, end, top)
+        board_names = await people.nicks(
+            ctx, conversation_id, [staff for staff, _, _ in board], {s: n for s, n, _ in board}
+        )
         if board:
             sections.append(
                 Section(
                     ctx.t(T.hours),
                     [
-                        ctx.t(T.hours_line, i=i, who=safety.md(nick or staff), hours=number(h))
-                        for i, (staff, nick, h) in enumerate(board, 1)
+                        ctx.t(T.hours_line, i=i, who=safety.md(board_names[staff]), hours=number(h))
+                        for i, (staff, _, h) in enumerate(board, 1)
                     ],
                 )
             )

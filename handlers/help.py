@@ -36,6 +36,7 @@ def _line(ctx: Context, spec: CommandSpec) -> str:
     aliases=["帮助"],
     help=Text("查看命令列表，或某个命令的用法", "list the commands, or how to use one"),
     args=[Arg("command", T.command_label, kind="rest", optional=True, max_len=40)],
+    needs_group=False,
 )
 async def show_help(ctx: Context, command: str | None) -> str:
     """List every command this member may use here (modules that are on), or explain one."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot import safety
+from bot import people
 from bot.context import Context
 from bot.errors import UserError
 from bot.events import is_staff_id
@@ -49,6 +49,23 @@ class T:
     first_seen = Text("首次出现 {date}", "first seen {date}")
     messages = Text("消息 {n} 条", "{n} messages")
     group_label = Text("本群", "this group")
+    header_all = Text(
+        "机器人存储的关于你的全部数据（你用过它的 {n} 个群，和这个私聊）：",
+        "Everything the bot stores about you ({n} groups you used it in, and this chat):",
+    )
+    chat_label = Text("这个私聊", "this chat")
+    group_heading = Text("「{group}」：", "'{group}':")
+    forget_prompt_all = Text(
+        "确定要删除机器人在你用过它的全部 {n} 个群（{groups}）和这个私聊里存储的关于你的数据吗？"
+        "请在 10 分钟内发送：/删除我的数据 确认",
+        "Erase everything the bot stores about you in all {n} groups you used it in "
+        "({groups}) and this chat? Within 10 minutes, send: /forget confirm",
+    )
+    erased_all = Text(
+        "已删除你在全部 {n} 个群和这个私聊里的数据：\n{what}",
+        "Erased your data in all {n} groups and this chat:\n{what}",
+    )
+    erased_in = Text("「{group}」：{what}", "'{group}': {what}")
     copies = Text("发给你或提到你的消息副本", "copies of messages to or about you")
     audit = Text("审计记录（删除后匿名保留）", "audit entries (kept under a pseudonym)")
     ban = Text("封禁记录", "ban")
@@ -69,7 +86,7 @@ async def _profile(ctx: Context, conversation_id: str, staff_id: str) -> tuple[i
         return 0, []
     date = member.first_seen_at.astimezone(ctx.settings.bot.tz).strftime("%Y-%m-%d")
     return 1, [
-        safety.plain(member.nick or staff_id),
+        people.shown(member.nick, ctx),
         ctx.t(T.first_seen, date=date),
         ctx.t(T.messages, n=member.messages),
     ]
@@ -146,20 +163,44 @@ def _privately(ctx: Context, text: str) -> list[Reply]:
     ]
 
 
-@router.command("mydata", aliases=["我的数据"], help=T.help_mydata)
-async def mydata(ctx: Context) -> list[Reply]:
-    """Everything stored about the member in this conversation, grouped, with recent items."""
-    assert ctx.conversation is not None and ctx.member is not None
-    group = ctx.conversation.title or ctx.t(T.group_label)
-    lines = [ctx.t(T.header, group=group)]
+async def _report(ctx: Context, conversation_id: str, staff_id: str) -> list[str]:
+    lines = []
     for section in ctx.commands.privacy:
-        n, items = await section.collect(ctx, ctx.conversation.id, ctx.member.staff_id)
+        n, items = await section.collect(ctx, conversation_id, staff_id)
         shown = (
             f"（{'，'.join(items)}）"
             if items and ctx.lang == "zh"
             else (f" ({', '.join(items)})" if items else "")
         )
         lines.append(ctx.t(T.line, title=ctx.t(section.title), n=n, items=shown))
+    return lines
+
+
+async def _everywhere(ctx: Context) -> list[tuple[str, str]]:
+    """One to one: every group holding the member's data, then this chat (its own raw
+    messages and profile): (conversation id, label)."""
+    assert ctx.conversation is not None and ctx.member is not None
+    found = await ctx.repos.members.data_groups(ctx.member.staff_id)
+    return [(cid, title or ctx.t(T.group_label)) for cid, title in found] + [
+        (ctx.conversation.id, ctx.t(T.chat_label))
+    ]
+
+
+@router.command("mydata", aliases=["我的数据"], help=T.help_mydata, needs_group=False)
+async def mydata(ctx: Context) -> list[Reply]:
+    """Everything stored about the member, grouped, with recent items: in a group, that
+    group's; one to one, every group's and the chat's."""
+    assert ctx.conversation is not None and ctx.member is not None
+    staff_id = ctx.member.staff_id
+    if ctx.conversation.is_group:
+        group = ctx.conversation.title or ctx.t(T.group_label)
+        lines = [ctx.t(T.header, group=group), *await _report(ctx, ctx.conversation.id, staff_id)]
+        return _privately(ctx, "\n".join(lines))
+    places = await _everywhere(ctx)
+    lines = [ctx.t(T.header_all, n=len(places) - 1)]
+    for conversation_id, label in places:
+        lines.append(ctx.t(T.group_heading, group=label))
+        lines += ["  " + line for line in await _report(ctx, conversation_id, staff_id)]
     return _privately(ctx, "\n".join(lines))
 
 
@@ -170,13 +211,23 @@ async def mydata(ctx: Context) -> list[Reply]:
     args=[
         Arg("confirm", T.confirm_word, kind="choice", choices=("confirm", "确认"), optional=True)
     ],
+    needs_group=False,
 )
 async def forget(ctx: Context, confirm: str | None) -> list[Reply]:
     """Ask first; on confirmation within 10 minutes erase the member's data in every table."""
     assert ctx.conversation is not None and ctx.member is not None
     if confirm is None:
         await ctx.repos.privacy.request_forget(ctx.conversation.id, ctx.member.staff_id, ctx.now)
-        replies: list[Reply] = [TextReply(content=ctx.t(T.forget_prompt))]
+        prompt = ctx.t(T.forget_prompt)
+        if not ctx.conversation.is_group:
+            places = (await _everywhere(ctx))[:-1]
+            sep = "、" if ctx.lang == "zh" else ", "
+            prompt = ctx.t(
+                T.forget_prompt_all,
+                n=len(places),
+                groups=sep.join(f"「{label}」" for _, label in places) or "-",
+            )
+        replies: list[Reply] = [TextReply(content=prompt)]
         if ctx.settings.cards.generic_template:
             replies.append(
                 CardReply(
@@ -196,11 +247,30 @@ async def forget(ctx: Context, confirm: str | None) -> list[Reply]:
 
 
 async def erase_member(ctx: Context, conversation_id: str, staff_id: str) -> str:
-    """Erase everything every feature stores about a member in a group; say what went."""
+    """Erase everything every feature stores about a member in a group (one to one: in
+    every group and the chat); say what went, group by group."""
     if not await ctx.repos.privacy.take_forget_request(
         conversation_id, staff_id, ctx.now - CONFIRM_WINDOW
     ):
         raise UserError(T.no_request)
+    assert ctx.conversation is not None
+    if ctx.conversation.is_group:
+        what, kept = await _erase_in(ctx, conversation_id, staff_id)
+        text = ctx.t(T.erased, what=what)
+        return text + ("\n" + ctx.t(T.kept, what=kept) if kept else "")
+    places = await _everywhere(ctx)
+    lines = []
+    for cid, label in places:
+        what, kept = await _erase_in(ctx, cid, staff_id)
+        line = ctx.t(T.erased_in, group=label, what=what)
+        lines.append(
+            line + ("；" if ctx.lang == "zh" else "; ") + ctx.t(T.kept, what=kept) if kept else line
+        )
+    return ctx.t(T.erased_all, n=len(places) - 1, what="\n".join(lines))
+
+
+async def _erase_in(ctx: Context, conversation_id: str, staff_id: str) -> tuple[str, str]:
+    """Erase the member's data in one conversation: (what went, what was kept and why)."""
     kept = []
     audit = await ctx.repos.privacy.audit_entries(conversation_id, staff_id)
     if audit:
@@ -216,11 +286,7 @@ async def erase_member(ctx: Context, conversation_id: str, staff_id: str) -> str
     ctx.session.info[SCRUB] = True
     ctx.log.info("member data erased in %s: %s", conversation_id, parts)
     sep = "，" if ctx.lang == "zh" else ", "
-    what = sep.join(parts) or ctx.t(T.erased_nothing)
-    text = ctx.t(T.erased, what=what)
-    if kept:
-        text += "\n" + ctx.t(T.kept, what=sep.join(kept))
-    return text
+    return sep.join(parts) or ctx.t(T.erased_nothing), sep.join(kept)
 
 
 @router.action("confirm", kind="forget")

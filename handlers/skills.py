@@ -6,7 +6,7 @@ from collections import OrderedDict
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from bot import safety
+from bot import people, safety
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import Text, number
@@ -169,8 +169,12 @@ class T:
     )
 
 
-def _name(nick: str, staff: str) -> str:
-    return safety.plain(nick or staff)
+async def _names(ctx: Context, posts: list[SkillPost]) -> dict[str, str]:
+    """Names of the posts' authors: the nick last seen, else the one they posted with."""
+    assert ctx.conversation is not None
+    return await people.names(
+        ctx, ctx.conversation.id, [p.staff_id for p in posts], {p.staff_id: p.nick for p in posts}
+    )
 
 
 def _status(ctx: Context, status: str) -> str:
@@ -335,13 +339,14 @@ async def _post(ctx: Context, kind: str, skill: str, detail: str | None) -> str:
     lines = [ctx.t(T.posted, id=post.id, kind=kind_text, skill=skill)]
     candidates = await best_matches(ctx.repos.skills, post)
     if candidates:
+        who = await _names(ctx, [other for _, other in candidates[:3]])
         lines.append(ctx.t(T.matches_header))
         for score_, other in candidates:
             lines.append(
                 ctx.t(
                     T.match_line,
                     id=other.id,
-                    who=_name(other.nick, other.staff_id),
+                    who=who[other.staff_id],
                     kind=ctx.t(T.kind_offer if other.kind == "offer" else T.kind_want),
                     skill=other.skill,
                     pct=round(score_ * 100),
@@ -387,6 +392,7 @@ async def skills(ctx: Context, keyword: str | None) -> str:
     if not posts:
         return ctx.t(T.skills_empty)
     lines = [ctx.t(T.skills_header)]
+    who = await _names(ctx, posts)
     for p in posts:
         detail = (
             f"：{safety.plain(p.detail[:60])}"
@@ -397,7 +403,7 @@ async def skills(ctx: Context, keyword: str | None) -> str:
             ctx.t(
                 T.skills_line,
                 id=p.id,
-                who=_name(p.nick, p.staff_id),
+                who=who[p.staff_id],
                 kind=ctx.t(T.kind_offer if p.kind == "offer" else T.kind_want),
                 skill=p.skill,
                 detail=detail,
@@ -447,7 +453,9 @@ async def match(ctx: Context) -> str:
     posts, ranked = await partners(ctx.repos.skills, ctx.conversation.id, me, recent)
     if not ranked:
         return ctx.t(T.no_partners)
-    nicks = {p.staff_id: p.nick for p in posts}
+    who = await people.names(
+        ctx, ctx.conversation.id, [m.member for m in ranked], {p.staff_id: p.nick for p in posts}
+    )
     lines = [ctx.t(T.match_header)]
     for i, m in enumerate(ranked, 1):
         why = []
@@ -459,7 +467,7 @@ async def match(ctx: Context) -> str:
             ctx.t(
                 T.match_entry,
                 i=i,
-                who=_name(nicks.get(m.member, ""), m.member),
+                who=who[m.member],
                 kind=ctx.t(T.match_two_way if m.two_way else T.match_one_way),
                 score=number(m.score),
                 recent=ctx.t(T.match_recent) if m.recent else "",
@@ -476,8 +484,8 @@ def swap_card(ctx: Context, swap: Swap, proposer_nick: str, partner_nick: str) -
     """The proposal as a card with accept / decline / confirm."""
     data = {
         "title": f"#{swap.id} {safety.plain(swap.skill)}",
-        "from": _name(proposer_nick, swap.proposer),
-        "to": _name(partner_nick, swap.partner),
+        "from": people.shown(proposer_nick, ctx),
+        "to": people.shown(partner_nick, ctx),
         "skill": safety.plain(swap.skill),
         "status": _status(ctx, swap.status),
         "hours": number(swap.hours) if swap.hours else "",
@@ -544,14 +552,16 @@ async def swap(ctx: Context, id: int) -> list[Reply]:
     )
     text = ctx.t(
         T.proposed,
-        partner=f"@{post.staff_id}",
-        proposer=_name(ctx.member.nick, me),
+        # The name: the mention itself is added by the sender where the platform has one.
+        partner=await people.name(ctx, ctx.conversation.id, post.staff_id, post.nick),
+        proposer=people.shown(ctx.member.nick, ctx),
         skill=post.skill,
         id=new.id,
     )
     replies: list[Reply] = [TextReply(content=text, at_staff_ids=[post.staff_id])]
     if ctx.settings.cards.swap_template:
-        replies.append(swap_card(ctx, new, ctx.member.nick, post.nick))
+        partner_name = await people.name(ctx, ctx.conversation.id, post.staff_id, post.nick)
+        replies.append(swap_card(ctx, new, ctx.member.nick, partner_name))
     return replies
 
 
@@ -574,18 +584,20 @@ async def _answer(ctx: Context, swap_id: int, *, accept: bool) -> tuple[str, lis
         raise UserError(T.not_open, id=swap_id, status=_status(ctx, found.status))
     replies = await _swap_card_updates(ctx, found, skip=ctx.click.out_track_id if ctx.click else "")
     if accept:
+        # Names in the text; the sender adds the mentions where the platform has them.
+        who = await people.names(ctx, found.conversation_id, [found.teacher, found.learner])
         introduction = ctx.t(
             T.accepted,
             id=found.id,
-            teacher=f"@{found.teacher}",
-            learner=f"@{found.learner}",
+            teacher=who[found.teacher],
+            learner=who[found.learner],
             skill=found.skill,
         )
         replies.append(TextReply(content=introduction, at_staff_ids=[found.teacher, found.learner]))
         replies.append(TextReply(content=introduction, to=ToMembers(staff_ids=[found.proposer])))
         return ctx.t(T.accepted_ok, id=swap_id), replies
     told = ctx.t(
-        T.declined, partner=_name(ctx.member.nick, found.partner), id=found.id, skill=found.skill
+        T.declined, partner=people.shown(ctx.member.nick, ctx), id=found.id, skill=found.skill
     )
     replies.append(TextReply(content=told, to=ToMembers(staff_ids=[found.proposer])))
     return ctx.t(T.declined_ok, id=swap_id), replies
@@ -640,13 +652,20 @@ async def done(ctx: Context, id: int, hours: float) -> list[Reply]:
     other = found.partner if me == found.proposer else found.proposer
     note = ctx.t(
         T.please_confirm,
-        who=_name(ctx.member.nick, me),
+        who=people.shown(ctx.member.nick, ctx),
         id=id,
         skill=found.skill,
         hours=number(hours),
     )
     return [
-        TextReply(content=ctx.t(T.recorded, id=id, hours=number(hours), other=other)),
+        TextReply(
+            content=ctx.t(
+                T.recorded,
+                id=id,
+                hours=number(hours),
+                other=await people.name(ctx, found.conversation_id, other),
+            )
+        ),
         TextReply(content=note, to=ToMembers(staff_ids=[other])),
         *await _swap_card_updates(ctx, found),
     ]
@@ -672,11 +691,12 @@ async def _confirm(ctx: Context, swap_id: int) -> tuple[str, Swap]:
         # status change too, and operators see the conflict in the log.
         ctx.log.error("swap #%s not booked: %s", found.id, exc)
         raise UserError(T.ledger_conflict, id=swap_id) from None
+    who = await people.names(ctx, found.conversation_id, [found.teacher, found.learner])
     message = ctx.t(
         T.confirmed,
         id=swap_id,
-        teacher=found.teacher,
-        learner=found.learner,
+        teacher=who[found.teacher],
+        learner=who[found.learner],
         hours=number(found.hours),
     )
     return message, found

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from bot import safety
+from bot import people, safety
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import Text, number
@@ -177,7 +177,7 @@ async def _story(ctx: Context, story_id: int) -> Story:
 
 def story_card(ctx: Context, story: Story) -> CardReply:
     """The story as a card with a like button (markdown with the command when no template)."""
-    author = story.author_nick or story.author_staff_id
+    author = story.author_nick or ctx.t(people.T.someone)
     hint = ctx.t(T.card_hint, id=story.id)
     return CardReply(
         kind="story",
@@ -202,7 +202,7 @@ def story_card(ctx: Context, story: Story) -> CardReply:
 
 def review_card(ctx: Context, story: Story) -> CardReply:
     """A pending story for admins, with approve / reject buttons."""
-    author = story.author_nick or story.author_staff_id
+    author = story.author_nick or ctx.t(people.T.someone)
     return CardReply(
         kind="review",
         entity_id=str(story.id),
@@ -608,13 +608,19 @@ async def stories(ctx: Context, scope: str | None) -> str:
     if not top:
         return ctx.t(T.top_empty)
     lines = [ctx.t(T.top_header_all if scope == "all" else T.top_header_week)]
+    authors = await people.names(
+        ctx,
+        ctx.conversation.id,
+        [s.author_staff_id for s in top],
+        {s.author_staff_id: s.author_nick for s in top},
+    )
     for story in top:
         lines.append(
             ctx.t(
                 T.top_line,
                 id=story.id,
                 title=story.title,
-                author=story.author_nick or story.author_staff_id,
+                author=authors[story.author_staff_id],
                 genuine=number(story.genuine_likes),
                 likes=story.likes,
             )
@@ -639,12 +645,13 @@ async def likes_audit(ctx: Context, id: int) -> str:
     if not likes:
         return ctx.t(T.likes_none, id=id)
     lines = [ctx.t(T.likes_header, id=id, likes=story.likes, genuine=number(story.genuine_likes))]
+    who = await people.names(ctx, ctx.conversation.id, [like.staff_id for like in likes])
     for like in likes:
         why = [ctx.t(T.reason_words[r]) for r in like.reasons.split(",") if r in T.reason_words]
         lines.append(
             ctx.t(
                 T.likes_line,
-                who=like.staff_id,
+                who=who[like.staff_id],
                 weight=f"{like.weight:.2f}",
                 why="；".join(why)
                 if why and ctx.lang == "zh"
@@ -686,10 +693,17 @@ async def describe(ctx: Context, scores: Scores, conversation_id: str) -> str:
                 likes=story.likes,
             )
         )
+    named = await people.names(
+        ctx,
+        conversation_id,
+        [m for a, b, _, _ in scores.rings for m in (a, b)]
+        + list(scores.like_only)
+        + list(scores.capped),
+    )
     for a, b, ab, ba in scores.rings:
-        lines.append(ctx.t(T.ring_line, a=a, b=b, ab=ab, ba=ba))
+        lines.append(ctx.t(T.ring_line, a=named[a], b=named[b], ab=ab, ba=ba))
     for who, n in sorted(scores.like_only.items()):
-        lines.append(ctx.t(T.like_only_line, who=who, n=n))
+        lines.append(ctx.t(T.like_only_line, who=named[who], n=n))
     for who, n in sorted(scores.capped.items()):
-        lines.append(ctx.t(T.capped_line, who=who, n=n))
+        lines.append(ctx.t(T.capped_line, who=named[who], n=n))
     return "\n".join([ctx.t(T.suspicious_header), *lines]) if lines else ""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence, Set
 from datetime import datetime, timedelta
 
-from bot import safety
+from bot import people, safety
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import Text, number
@@ -36,7 +36,7 @@ class T:
     place = Text("地点", "place")
     seats = Text("名额", "seats")
     event_id = Text("活动编号", "activity id")
-    absent = Text("缺席成员", "absent staffIds")
+    absent = Text("缺席成员（@成员或昵称）", "absent members (@member or nick)")
     reason = Text("理由", "reason")
     help_new = Text("发布志愿活动", "publish a volunteer activity")
     help_events = Text("即将开始的活动和剩余名额", "upcoming activities with seats left")
@@ -99,6 +99,9 @@ class T:
         "活动 #{id} 已结束：{n} 人获得 {hours} 小时志愿时长。",
         "Activity #{id} closed: {n} members credited {hours} h each.",
     )
+    done_absent = Text("缺席（不计时长）：{names}", "Absent (no hours): {names}")
+    roster_of = Text("活动 #{id} 的正式报名名单", "the confirmed list of activity #{id}")
+    audit_absent = Text("缺席", "absent")
     not_started = Text(
         "活动 #{id} 还没开始，开始后才能结束。", "Activity #{id} has not started yet."
     )
@@ -427,8 +430,15 @@ async def seats(ctx: Context, id: int, seats: int) -> list[Reply]:
     return [TextReply(content="\n".join(lines)), *await _card_updates(ctx, event)]
 
 
-def _name(signup: Signup) -> str:
-    return safety.plain(signup.nick or signup.staff_id)
+async def _names(ctx: Context, event: Event, signups: list[Signup]) -> list[str]:
+    """The members' names in order: the nick last seen, else the one they signed up with."""
+    shown = await people.names(
+        ctx,
+        event.conversation_id,
+        [s.staff_id for s in signups],
+        {s.staff_id: s.nick for s in signups},
+    )
+    return [shown[s.staff_id] for s in signups]
 
 
 @router.command(
@@ -443,9 +453,10 @@ async def roster(ctx: Context, id: int) -> str:
     event = await _event(ctx, id)
     confirmed, waiting = await ctx.repos.signups.roster(event.id)
     lines = [ctx.t(T.roster_header, id=id, title=event.title, n=len(confirmed), seats=event.seats)]
-    lines += [f"{i}. {_name(s)}" for i, s in enumerate(confirmed, 1)] or [ctx.t(T.roster_empty)]
+    in_names, wait_names = await _names(ctx, event, confirmed), await _names(ctx, event, waiting)
+    lines += [f"{i}. {n}" for i, n in enumerate(in_names, 1)] or [ctx.t(T.roster_empty)]
     lines.append(ctx.t(T.roster_wait))
-    lines += [f"{i}. {_name(s)}" for i, s in enumerate(waiting, 1)] or [ctx.t(T.roster_empty)]
+    lines += [f"{i}. {n}" for i, n in enumerate(wait_names, 1)] or [ctx.t(T.roster_empty)]
     return "\n".join(lines)
 
 
@@ -465,10 +476,27 @@ async def event_done(ctx: Context, id: int, absent: list[str]) -> str:
     if ctx.now < event.starts_at:
         raise UserError(T.not_started, id=id)
     confirmed, _ = await ctx.repos.signups.roster(event.id)
-    came = [s.staff_id for s in confirmed if s.staff_id not in set(absent)]
+    # Absentees are named by @-mention or nick, among those confirmed; a name that fits
+    # nobody (or several) refuses the whole command rather than crediting everyone.
+    missing = await people.members(
+        ctx,
+        absent,
+        among={s.staff_id: s.nick for s in confirmed},
+        where=ctx.t(T.roster_of, id=id),
+    )
+    gone = {m.staff_id for m in missing}
+    came = [s.staff_id for s in confirmed if s.staff_id not in gone]
     credited = await ctx.repos.hours.credit(event, came, ctx.now)
     await ctx.repos.events.set_status(event, "done")
-    return ctx.t(T.done, id=id, n=credited, hours=number(event.hours))
+    ctx.audit_detail = f"{id}" + (
+        f" {ctx.t(T.audit_absent)} " + "、".join(people.ref(m.staff_id) for m in missing)
+        if missing
+        else ""
+    )
+    lines = [ctx.t(T.done, id=id, n=credited, hours=number(event.hours))]
+    if missing:
+        lines.append(ctx.t(T.done_absent, names="、".join(m.name for m in missing)))
+    return "\n".join(lines)
 
 
 @router.command(
@@ -535,7 +563,7 @@ async def reminders(ctx: Context) -> None:
         if not confirmed:
             continue
         when = _when(ctx, event.starts_at)
-        names = "、".join(_name(s) for s in confirmed)
+        names = "、".join(await _names(ctx, event, confirmed))
         ctx.reply(
             TextReply(
                 content=ctx.t(

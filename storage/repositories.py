@@ -17,11 +17,19 @@ from storage.db import SCRUB
 from storage.models import (
     CardInstance,
     Conversation,
+    Event,
     GroupSettings,
     InboxEvent,
+    LedgerEntry,
+    Like,
     Member,
     OutboxMessage,
     SendPace,
+    Signup,
+    SkillPost,
+    Story,
+    Swap,
+    VolunteerHours,
 )
 from storage.types import UTCDateTime
 
@@ -476,6 +484,87 @@ class MemberRepo:
     async def get(self, conversation_id: str, staff_id: str) -> Member | None:
         """A member of a conversation."""
         return await self.session.get(Member, (conversation_id, staff_id))
+
+    async def nicks(self, conversation_id: str, staff_ids: list[str]) -> dict[str, str]:
+        """The nick last seen from each of these members in the group (those who have one)."""
+        wanted = [s for s in dict.fromkeys(staff_ids) if s]
+        if not wanted:
+            return {}
+        rows = await self.session.execute(
+            select(Member.staff_id, Member.nick).where(
+                Member.conversation_id == conversation_id, Member.staff_id.in_(wanted)
+            )
+        )
+        return {staff: nick for staff, nick in rows.all() if nick}
+
+    async def directory(self, conversation_id: str) -> dict[str, str]:
+        """Every member the bot has seen in the group, with the nick last seen (may be empty)."""
+        rows = await self.session.execute(
+            select(Member.staff_id, Member.nick).where(Member.conversation_id == conversation_id)
+        )
+        return dict(rows.tuples().all())
+
+    async def group_of(self, kind: str, entity_id: int) -> str | None:
+        """The group a numbered entity (``story``, ``event``, ``post``, ``swap``) belongs to.
+
+        Numbers are unique across groups (and never reused), so a number alone names its group.
+        """
+        model = {"story": Story, "event": Event, "post": SkillPost, "swap": Swap}.get(kind)
+        if model is None or not 0 < entity_id < 2**63:
+            return None
+        return await self.session.scalar(
+            select(model.conversation_id).where(model.id == entity_id)  # type: ignore[attr-defined]
+        )
+
+    async def data_groups(self, staff_id: str) -> list[tuple[str, str]]:
+        """Every group holding something about the member (profile, stories, likes, sign-ups,
+        hours, posts, swaps, credits, raw messages): (conversation id, title), by title.
+
+        Wider than ``groups_of``: a member who only pressed card buttons in a group has likes
+        or sign-ups there but never spoke. /mydata and /forget one to one cover all of them.
+        """
+        sources = [
+            select(Member.conversation_id).where(Member.staff_id == staff_id),
+            select(Story.conversation_id).where(Story.author_staff_id == staff_id),
+            select(Like.conversation_id).where(Like.staff_id == staff_id),
+            select(Signup.conversation_id).where(Signup.staff_id == staff_id),
+            select(VolunteerHours.conversation_id).where(VolunteerHours.staff_id == staff_id),
+            select(SkillPost.conversation_id).where(SkillPost.staff_id == staff_id),
+            select(Swap.conversation_id).where(
+                (Swap.proposer == staff_id) | (Swap.partner == staff_id)
+            ),
+            select(LedgerEntry.conversation_id).where(LedgerEntry.account == staff_id),
+            select(InboxEvent.conversation_id).where(InboxEvent.staff_id == staff_id),
+        ]
+        ids: set[str] = set()
+        for stmt in sources:
+            ids.update(c for c in (await self.session.execute(stmt)).scalars() if c)
+        if not ids:
+            return []
+        rows = await self.session.execute(
+            select(Conversation.id, Conversation.title, Conversation.type).where(
+                Conversation.id.in_(ids)
+            )
+        )
+        known = {cid: (title, kind) for cid, title, kind in rows.tuples().all()}
+        return sorted(
+            (
+                (cid, known.get(cid, ("", "2"))[0])
+                for cid in ids
+                if known.get(cid, ("", "2"))[1] == "2"
+            ),
+            key=lambda g: (g[1], g[0]),
+        )
+
+    async def groups_of(self, staff_id: str) -> list[tuple[str, str]]:
+        """The group chats the member has spoken in: (conversation id, title), by title."""
+        rows = await self.session.execute(
+            select(Conversation.id, Conversation.title)
+            .join(Member, Member.conversation_id == Conversation.id)
+            .where(Member.staff_id == staff_id, Conversation.type == "2")
+            .order_by(Conversation.title, Conversation.id)
+        )
+        return list(rows.tuples().all())
 
 
 @dataclass(slots=True)

@@ -441,6 +441,7 @@ class StandIn:
         session_ttl: float = 5400.0,
         rich_text: list[dict[str, Any]] | None = None,
         staff: bool = True,
+        at: list[str] | None = None,
     ) -> dict[str, Any]:
         """Build a robot message as DingTalk sends it (with the leading space after @name).
 
@@ -448,6 +449,11 @@ class StandIn:
         the HarmonyOS client's shape of ``@robot text`` (see ``harmony``). ``staff=False``
         sends no ``senderStaffId``, as for external contacts and unpublished apps
         (help.dingtalk.io receive-message field table; eryajf/chatgpt-dingtalk #63).
+
+        ``at`` lists the staff ids of members @-mentioned besides the robot: each appears in
+        ``atUsers`` as ``{"dingtalkId", "staffId"}``, after the robot's own entry, which has
+        no staff id (the official receive-message sample; dingtalk-stream ``AtUser``). The
+        text keeps their ``@nick`` as the member typed it.
         """
         session = secrets.token_urlsafe(12)
         expires_ms = int((time.time() + session_ttl) * 1000)
@@ -468,7 +474,8 @@ class StandIn:
             "chatbotUserId": "$:LWCP_v1:$robot",
             "chatbotCorpId": self.corp_id,
             "isInAtList": True,
-            "atUsers": [{"dingtalkId": "$:LWCP_v1:$robot"}],
+            "atUsers": [{"dingtalkId": "$:LWCP_v1:$robot"}]
+            + [{"dingtalkId": f"$:LWCP_v1:${who}", "staffId": who} for who in at or []],
             "createAt": int(time.time() * 1000),
             "sessionWebhook": f"{self.url}/robot/sendBySession?session={session}",
             "sessionWebhookExpiredTime": expires_ms,

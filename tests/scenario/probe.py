@@ -29,6 +29,7 @@ router = Router("probe")
         )
     ],
     hidden=True,
+    needs_group=False,  # probes the chat it is sent in, one to one too
 )
 async def probe(ctx: Context, what: str) -> object:
     assert ctx.conversation is not None

@@ -74,11 +74,11 @@ async def test_the_dingtalk_admin_flag_counts_only_where_trusted(
 async def test_admin_actions_are_audited(standin: StandIn, start_bot: BotFactory) -> None:
     app = await start_bot(cards=CARDS)
     story_id, _ = await submit_and_approve(standin)
-    await say(standin, "/封禁 mallory", sender="admin1")
+    await say(standin, "/帮助", sender="mallory")  # the bot knows mallory's name from here on
+    await say(standin, "/封禁 @Mallory", sender="admin1", at=["mallory"])
     sent = await say(standin, "/审计", sender="admin1")
-    assert (
-        "admin1 /ban staff=mallory" in sent.text and f"admin1 /approve id={story_id}" in sent.text
-    )
+    # Names, the command as the admin typed it, no keys or reprs.
+    assert "Admin1：/封禁 Mallory" in sent.text and f"Admin1：/通过 {story_id}" in sent.text
     async with app.db.transaction() as session:
         actions = (
             await session.execute(select(AuditEntry.action).order_by(AuditEntry.id))
@@ -156,7 +156,7 @@ async def test_banned_members_cannot_act_but_can_read_and_erase(
         standin, "/活动 新建 清扫 | 2030-03-11 09:00 | 2 | 小区 | 5", sender="admin1"
     )
     event_id = int(created.text.split("#")[1].split("「")[0])
-    await say(standin, "/封禁 mallory", sender="admin1")
+    await say(standin, "/封禁 @Mallory", sender="admin1", at=["mallory"])
     for text in ("/故事 我被禁了 | 还想发", f"/赞 {story_id}", f"/报名 {event_id}", "/我会 钓鱼"):
         sent = await say(standin, text, sender="mallory")
         assert "暂时不能这样操作" in sent.text, text
@@ -169,7 +169,7 @@ async def test_banned_members_cannot_act_but_can_read_and_erase(
         standin, "/故事 另一个群 | 这里可以", sender="mallory", conversation="cid-other"
     )
     assert "暂时不能" not in sent.text
-    await say(standin, "/解封 mallory", sender="admin1")
+    await say(standin, "/解封 @Mallory", sender="admin1", at=["mallory"])
     sent = await say(standin, f"/赞 {story_id}", sender="mallory")
     assert "现有 1 个赞" in sent.text
     async with app.db.transaction() as session:

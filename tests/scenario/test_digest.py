@@ -76,7 +76,7 @@ async def test_the_digest_goes_out_at_the_slot_with_its_sections(
         and "- Frank 会「吉他」（/交换 1）" in text
         and "- Gina 想学「书法」" in text
     )
-    assert "完成：frank 教 gina「吉他」1.5 小时" in text
+    assert "完成：Frank 教 Gina「吉他」1.5 小时" in text
     assert await app.jobs.run_job("weekly-digest")  # the same minute again: nothing new
     clock.advance(timedelta(hours=1))
     assert await app.jobs.run_job("weekly-digest")

@@ -79,7 +79,7 @@ async def test_propose_accept_record_confirm_moves_credits_once(
     )
 
     sent = await say(standin, f"/交换完成 {swap_id} 2", sender="bob")
-    assert "等待 alice 确认" in sent.text
+    assert "等待 Alice 确认" in sent.text
     sent = await say(standin, f"/交换 确认 {swap_id}", sender="bob")  # the recorder can't confirm
     assert "另一方确认" in sent.text
     sent = await say(standin, f"/交换 确认 {swap_id}", sender="mallory")  # the wrong member
@@ -88,7 +88,7 @@ async def test_propose_accept_record_confirm_moves_credits_once(
         card.out_track_id, "alice", {"action": "confirm", "id": str(swap_id)}
     )
     assert (
-        "alice +2，bob -2"
+        "Alice +2，Bob -2"
         in StandIn.response_of(push)["userPrivateData"]["cardParamMap"]["message"]
     )
     sent = await say(standin, f"/交换 确认 {swap_id}", sender="alice")  # a double confirmation
@@ -154,7 +154,7 @@ async def test_banned_members_cannot_post_or_propose_or_be_proposed_to(
 ) -> None:
     await start_bot(cards=CARDS)
     await say(standin, "/我会 烘焙", sender="mallory")
-    await say(standin, "/封禁 mallory", sender="admin1")
+    await say(standin, "/封禁 @Mallory", sender="admin1", at=["mallory"])
     for text in ("/我会 钓鱼", "/我想学 游泳", "/交换 1"):
         sent = await say(standin, text, sender="mallory")
         assert "暂时不能" in sent.text, text

@@ -242,7 +242,7 @@ async def test_clicks_arriving_together_keep_arrival_order_and_are_answered_alon
     app = await start(start_bot)
     event_id, track = await publish(standin, seats=2)
     other_id, other_track = await publish(standin, seats=5, title="清扫")
-    await say(standin, "/封禁 mallory", sender="admin1")
+    await say(standin, "/封禁 @Mallory", sender="admin1", at=["mallory"])
     join = {"action": "join", "id": str(event_id)}
     await standin.click(track, "ann", join)
     burst = [
