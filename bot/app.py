@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from bot import metrics
+from bot.alerts import FLUSH_JOB, ErrorPath
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.context import Context
@@ -27,6 +28,7 @@ from storage.repositories import InboxRepo
 log = logging.getLogger(__name__)
 
 SWEEP_SECONDS = 5.0
+ALERT_FLUSH_SECONDS = 60.0  # how often repeated failures are summed up for the operators
 BATCH = 64  # pushes handled in one transaction when they queue up
 
 
@@ -65,6 +67,13 @@ class Application:
             on_outbox=self.sender.hand_over,
         )
         self.jobs = JobQueue(self)
+        # One error path: handler, click, job and delivery failures are logged, counted and
+        # told to the operators (``self.errors.add_error_handler`` adds handlers of your own).
+        self.errors = ErrorPath(self)
+        self.dispatcher.on_failure = self.errors.report
+        self.sender.on_failure = self.errors.report
+        self.jobs.on_failure = self.errors.report
+        self.jobs.run_repeating(FLUSH_JOB, self.errors.flush, interval=ALERT_FLUSH_SECONDS)
         self.jobs.run_repeating("inbox-retention", self._purge_inbox, interval=3600)
         self.jobs.run_repeating("inbox-sweep", self._sweep_inbox, interval=SWEEP_SECONDS)
         for job in root.all_jobs():
@@ -86,6 +95,7 @@ class Application:
             Probes(stream_connected=self.edge.connected.is_set, stream_ping=self.edge.ping),
         )
         self._stopped = asyncio.Event()
+        self._in_hand: set[asyncio.Future[None]] = set()
 
     async def start(self, *, connect: bool = True) -> None:
         """Migrate, recover unprocessed pushes, start workers, sender, jobs and the stream."""
@@ -105,29 +115,58 @@ class Application:
         _freeze_startup_objects()
         log.info("bot started (%d commands)", len(self.commands.routes))
 
-    async def stop(self) -> None:
-        """Stop everything; pushes already recorded are processed on the next start."""
-        await self.supervisor.stop()
+    async def stop(self, *, grace: float | None = None) -> None:
+        """Stop: close the stream so DingTalk pushes elsewhere or later, finish the message
+        batches and the sends in hand, commit sent-marks, then close everything. After
+        ``grace`` seconds (``ops.shutdown_timeout``) what is still in hand is cut off; recorded
+        pushes and unsent replies stay in the database for the next start."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self.settings.ops.shutdown_timeout if grace is None else grace)
         self.jobs.shutdown()
+        await self.supervisor.cancel("stream")  # no new pushes from here on
+        await self.edge.aclose()  # frames in hand are recorded (their acks may not get out)
+        self.sender.stopping = True
+        await self.supervisor.stop()  # idle workers stop; batches in hand go on (shielded)
+        try:
+            async with asyncio.timeout(max(0.0, deadline - loop.time())):
+                if self._in_hand:
+                    await asyncio.gather(*self._in_hand, return_exceptions=True)
+                await self.sender.finish()
+                await self.errors.drain()
+        except TimeoutError:
+            log.warning("shutdown timeout: stopping with work in hand (redone on the next start)")
+            for batch in self._in_hand:
+                batch.cancel()
+        # A job still running finishes (or is cancelled) before the database closes: a
+        # connection closed under a unit of work can hang its clean-up.
         await self.jobs.drain()
-        await self.edge.aclose()
         await self.sender.stop()
         await self.ops.stop()
         await self.api.aclose()
         await self.http.aclose()
         await self.db.dispose()
         self._stopped.set()
+        log.info("bot stopped")
 
-    async def run_forever(self) -> None:
-        """Start and run until cancelled (SIGINT / SIGTERM in the CLI).
+    async def run_forever(self, stop: asyncio.Event | None = None) -> None:
+        """Start and run until ``stop`` is set (SIGTERM / SIGINT in the CLI) or cancelled;
+        then stop gracefully.
 
         Raises:
             RuntimeError: a supervised task could not be kept running (exit non-zero).
         """
         await self.start()
+        stop = stop or asyncio.Event()
         try:
-            await self.supervisor.failed.wait()
-            raise RuntimeError("a supervised task could not be kept running")
+            stopped = asyncio.ensure_future(stop.wait())
+            failed = asyncio.ensure_future(self.supervisor.failed.wait())
+            try:
+                await asyncio.wait({stopped, failed}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopped.cancel()
+                failed.cancel()
+            if self.supervisor.failed.is_set():
+                raise RuntimeError("a supervised task could not be kept running")
         finally:
             await self.stop()
 
@@ -136,8 +175,12 @@ class Application:
             batch = [await self.queue.get()]
             while len(batch) < BATCH and not self.queue.empty():
                 batch.append(self.queue.get_nowait())
+            # Shielded: a shutdown lets the batch in hand finish (``stop`` waits for it).
+            work = asyncio.ensure_future(self.dispatcher.process_batch(batch))
+            self._in_hand.add(work)
+            work.add_done_callback(self._in_hand.discard)
             try:
-                await self.dispatcher.process_batch(batch)
+                await asyncio.shield(work)
             finally:
                 for _ in batch:
                     self.queue.task_done()

@@ -30,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="connect to DingTalk in stream mode and serve")
     run.add_argument("--config", "-c", required=True, help="path to config.toml")
+    check = sub.add_parser(
+        "check", help="validate the config, database, credentials and stream, then exit"
+    )
+    check.add_argument("--config", "-c", required=True, help="path to config.toml")
+    migrate = sub.add_parser("migrate", help="apply the database migrations, then exit")
+    migrate.add_argument("--config", "-c", required=True, help="path to config.toml")
     sandbox = sub.add_parser("sandbox", help="the whole bot against a local DingTalk stand-in")
     sandbox.add_argument("--data", default="./data", help="folder for the sandbox's SQLite file")
     sandbox.add_argument("--config", "-c", default=None, help="optional config.toml to start from")
@@ -40,10 +46,22 @@ async def _run(settings: Settings) -> int:
     from bot.app import Application
 
     app = Application(settings)
-    task = asyncio.create_task(app.run_forever())
+    stop = asyncio.Event()
+    task = asyncio.create_task(app.run_forever(stop))
     loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        # The first signal stops gracefully (ops.shutdown_timeout); a second one at once.
+        if stop.is_set():
+            task.cancel()
+            return
+        logging.getLogger("bot").info(
+            "%s: stopping (at most %ss)", sig.name, settings.ops.shutdown_timeout
+        )
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, task.cancel)
+        loop.add_signal_handler(sig, on_signal, sig)
     try:
         await task
     except asyncio.CancelledError:
@@ -63,6 +81,19 @@ async def _run(settings: Settings) -> int:
     return 0
 
 
+def _check(settings: Settings, path: str) -> int:
+    from bot.checks import run_checks
+
+    setup_logging("CRITICAL", secrets=settings.secret_values())  # the lines below say it all
+    print(f"community-bot check: {path}")
+    checks = asyncio.run(run_checks(settings))
+    for check in checks:
+        print(check.line())
+    failed = [c for c in checks if not c.ok and c.fatal]
+    print("all good" if not failed else f"{len(failed)} problem(s): see FAIL above")
+    return 1 if failed else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The console script."""
     args = _parser().parse_args(argv)
@@ -79,6 +110,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                 secrets=settings.secret_values(),
             )
             return asyncio.run(_run(settings))
+        if args.command == "check":
+            return _check(load_settings(args.config), args.config)
+        if args.command == "migrate":
+            settings = load_settings(args.config)
+            setup_logging("WARNING", secrets=settings.secret_values())
+            from bot.checks import migrate
+
+            revision = asyncio.run(migrate(settings))
+            print(f"community-bot: database schema at {revision}")
+            return 0
         from bot.sandbox.chat import run_sandbox
 
         return run_sandbox(data_dir=args.data, config=args.config, log_level=args.log_level)

@@ -14,7 +14,12 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NestedSecretsSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 DEFAULT_ENDPOINT = "https://api.dingtalk.com"
 
@@ -208,7 +213,13 @@ class Settings(BaseSettings):
     """Everything the bot is told from outside."""
 
     model_config = SettingsConfigDict(
-        env_prefix="COMMUNITY_BOT_", env_nested_delimiter="__", extra="forbid"
+        env_prefix="COMMUNITY_BOT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        # Secrets as files too (Docker / systemd credentials): a file named like the
+        # environment variable, e.g. /run/secrets/community_bot_dingtalk__client_secret.
+        secrets_nested_delimiter="__",
+        secrets_dir_missing="ok",
     )
 
     dingtalk: DingTalkConfig = Field(default_factory=DingTalkConfig)
@@ -233,8 +244,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The environment wins over the file, which is passed in as init values.
-        return (env_settings, init_settings)
+        # The environment wins over secret files (``secrets_dir``), which win over the
+        # config file, passed in as init values.
+        return (env_settings, NestedSecretsSettingsSource(file_secret_settings), init_settings)
 
     def secret_values(self) -> list[str]:
         """Every secret in the configuration, for masking in logs."""
@@ -264,6 +276,19 @@ def _describe(exc: ValidationError) -> str:
     return f"{key}: {message}"
 
 
+DEFAULT_SECRETS_DIR = "/run/secrets"
+
+
+def secrets_dir() -> str:
+    """Where secret files are read from: ``COMMUNITY_BOT_SECRETS_DIR``, else /run/secrets
+    (Docker's secrets; systemd's ``LoadCredential=`` puts them in ``$CREDENTIALS_DIRECTORY``)."""
+    return (
+        os.environ.get("COMMUNITY_BOT_SECRETS_DIR")
+        or os.environ.get("CREDENTIALS_DIRECTORY")
+        or DEFAULT_SECRETS_DIR
+    )
+
+
 def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     """Load settings from an optional TOML file, the environment and explicit overrides.
 
@@ -284,7 +309,7 @@ def load_settings(path: str | Path | None = None, **overrides: Any) -> Settings:
     for section, values in overrides.items():
         data.setdefault(section, {}).update(values)
     try:
-        return Settings(**data)
+        return Settings(_secrets_dir=secrets_dir(), **data)
     except ValidationError as exc:
         where = f"{path}: " if path is not None else ""
         raise ConfigError(f"{where}{_describe(exc)}") from None

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,7 +18,7 @@ from bot.batching import GroupCommit
 from bot.clock import Clock
 from bot.config import Settings
 from bot.context import Context, ConversationRef, Repos
-from bot.errors import UserError
+from bot.errors import Failure, FailureSink, UserError, ignore_failure
 from bot.events import (
     BOT_MESSAGE_TOPIC,
     CARD_CALLBACK_TOPIC,
@@ -27,7 +27,7 @@ from bot.events import (
     member_id,
     storable,
 )
-from bot.i18n import Text, guess_lang
+from bot.i18n import Lang, Text, guess_lang
 from bot.outbox import outbox_rows, write_replies
 from bot.replies import (
     CardReply,
@@ -41,6 +41,7 @@ from bot.replies import (
 from bot.router import ActionRoute, CommandTable, NotACommand, Parsed, UnknownCommand
 from storage.db import Database, is_transient
 from storage.models import CardInstance, InboxEvent, OutboxMessage
+from storage.ops import latest_message_payload
 from storage.repositories import CardRepo, InboxRepo, MemberRepo
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,7 @@ class Dispatcher:
         # Pushes acked but kept as dead letters (they could not be stored or handled) since
         # this process started; the inbox rows with status "dead" are the durable count.
         self.dead_letters = 0
+        self.on_failure: FailureSink = ignore_failure  # handler and click errors (bot.alerts)
 
     def _context(self, session: Any, **event: Any) -> Context:
         return Context.from_event(
@@ -368,6 +370,7 @@ class Dispatcher:
         )
 
     async def _apologise(self, event_id: int, error: BaseException) -> None:
+        failure = Failure("handler", "?", error, key=f"inbox:{event_id}", detail=_brief(error))
         try:
             async with self.db.transaction() as session:
                 repo = InboxRepo(session)
@@ -376,6 +379,13 @@ class Dispatcher:
                     return
                 await repo.mark(event_id, "failed", self.clock.now(), _brief(error))
                 message = BotMessage.model_validate(json.loads(row.payload))
+                failure = replace(
+                    failure,
+                    where=_command_word(message.plain_text),
+                    key=row.key,
+                    conversation=message.conversation_id,
+                    member=message.staff_id,
+                )
                 ctx = self._context(
                     session,
                     key=row.key,
@@ -389,8 +399,10 @@ class Dispatcher:
                 log.warning("inbox event %s left for the sweep (%s)", event_id, _brief(exc))
                 return
             log.exception("could not even apologise for inbox event %s", event_id)
+            self.on_failure(failure)
             await self._bury(event_id, f"{_brief(error)}; apology: {_brief(exc)}")
             return
+        self.on_failure(failure)
         self.on_outbox(rows)
 
     async def _bury(self, event_id: int, error: str) -> None:
@@ -454,6 +466,16 @@ class Dispatcher:
             if row is not None:
                 return json.loads(row.response) if row.response else {}
         log.error("card click %s failed", key, exc_info=exc)
+        self.on_failure(
+            Failure(
+                "click",
+                _click_verb(data),
+                exc,
+                key=key,
+                member=str(data.get("userId", "")),
+                detail=_brief(exc),
+            )
+        )
         await self._dead_letter(
             {
                 "key": key,
@@ -464,7 +486,17 @@ class Dispatcher:
             },
             exc,
         )
-        return CardResponse(private_data={"message": T.card_oops.zh}).to_wire()
+        lang = await self._clicker_lang(str(data.get("userId", "")))
+        return CardResponse(private_data={"message": T.card_oops.render(lang)}).to_wire()
+
+    async def _clicker_lang(self, staff_id: str) -> Lang:
+        """The language of the member's latest message anywhere; Chinese when unsure."""
+        try:
+            async with self.db.transaction() as session:
+                return await _member_lang(session, None, staff_id)
+        except Exception:  # the answer matters more than its language
+            log.warning("could not tell the language of %s", staff_id, exc_info=True)
+            return "zh"
 
     async def _click_batch(self, clicks: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
         now = self.clock.now()
@@ -608,9 +640,25 @@ class Dispatcher:
                 for item in allowed:
                     await self._click_run(session, repos, [item])
                 return
-            log.exception("unexpected error handling card click %s", allowed[0].key)
-            allowed[0].response = CardResponse(private_data={"message": T.card_oops.zh}).to_wire()
-            allowed[0].ctx = None
+            item = allowed[0]
+            assert item.ctx is not None and item.card is not None and item.click is not None
+            log.exception("unexpected error handling card click %s", item.key)
+            self.on_failure(
+                Failure(
+                    "click",
+                    item.click.action,
+                    key=item.key,
+                    conversation=item.card.conversation_id,
+                    member=item.click.user_id,
+                )
+            )
+            item.ctx.lang = await _member_lang(
+                session, item.card.conversation_id, item.click.user_id
+            )
+            item.response = CardResponse(
+                private_data={"message": item.ctx.t(T.card_oops)}
+            ).to_wire()
+            item.ctx = None
             return
         await savepoint.commit()
         for item, answer in zip(allowed, answers, strict=True):
@@ -702,6 +750,31 @@ def _on_card(click: CardClick, card: CardInstance) -> bool:
 
 def _brief(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:500]
+
+
+def _command_word(text: str | None) -> str:
+    """The command a failed message asked for, as the operator will read it (inert text)."""
+    word = (text or "").strip().split(maxsplit=1)[0] if (text or "").strip() else "（非命令）"
+    return safety.plain(word[:30])
+
+
+def _click_verb(data: dict[str, Any]) -> str:
+    try:
+        click = CardClick.from_data(data)
+    except (ValidationError, ValueError, TypeError):
+        return "?"
+    return safety.plain(click.action[:30])
+
+
+async def _member_lang(session: Any, conversation_id: str | None, staff_id: str) -> Lang:
+    """The language of the member's latest message here (clicks carry no text)."""
+    payload = await latest_message_payload(session, staff_id, conversation_id)
+    if payload is None:
+        return "zh"
+    try:
+        return guess_lang(BotMessage.model_validate_json(payload).plain_text or "")
+    except ValidationError:
+        return "zh"
 
 
 def _refused(ctx: Context, exc: UserError) -> dict[str, Any]:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
 from bot.i18n import Text
 
 
@@ -65,3 +69,27 @@ class SessionExpired(PlatformError):
 
 class DeliveryFailed(PlatformError):
     """DingTalk answered but did not deliver (bad request, card delivery failure)."""
+
+
+FailureKind = Literal["handler", "click", "job", "delivery", "quota"]
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Something failed that people should hear about (see ``bot.alerts.ErrorPath``)."""
+
+    kind: FailureKind
+    where: str  # the command, button, job or route: what an operator recognises
+    error: BaseException | None = None
+    key: str = ""  # the message, click, job run or outbox key (for the logs)
+    conversation: str = ""
+    member: str = ""
+    outbox_id: int | None = None
+    detail: str = ""  # one line of what DingTalk or the code said, for the logs
+
+
+FailureSink = Callable[[Failure], None]
+
+
+def ignore_failure(failure: Failure) -> None:
+    """The sink until the application connects the error path."""

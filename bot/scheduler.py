@@ -19,6 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import metrics
 from bot.context import Context
+from bot.errors import Failure, FailureSink, ignore_failure
 from bot.outbox import write_replies
 from storage.models import OutboxMessage
 
@@ -53,6 +54,7 @@ class JobQueue:
     def __init__(self, app: Application) -> None:
         self.app = app
         self.jobs: dict[str, Job] = {}
+        self.on_failure: FailureSink = ignore_failure  # a job that failed (bot.alerts)
         self._scheduler: AsyncIOScheduler | None = None
         self._last_start: dict[str, float] = {}
         self._running: set[str] = set()
@@ -149,8 +151,9 @@ class JobQueue:
         try:
             with metrics.timed(metrics.JOB_LATENCY, job_id):
                 rows = await self._run_in_transaction(job, key)
-        except Exception:
+        except Exception as exc:
             log.exception("job %s failed", job_id)
+            self.on_failure(Failure("job", job_id, exc, key=key, detail=type(exc).__name__))
             return False
         if rows:
             app.sender.hand_over(rows)

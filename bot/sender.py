@@ -22,11 +22,14 @@ from bot.config import Settings
 from bot.errors import (
     DeliveryFailed,
     NotConnected,
+    Failure,
+    FailureSink,
     PlatformError,
     QuotaExhausted,
     SessionExpired,
     Throttled,
     Unauthorised,
+    ignore_failure,
 )
 from bot.events import is_staff_id
 from bot.openapi import CARD_NOT_DELIVERED, BatchResult, OpenAPI
@@ -155,6 +158,7 @@ class Sender:
             + 1.0
         )
         self._wake = asyncio.Event()
+        self.on_failure: FailureSink = ignore_failure  # a reply given up (bot.alerts)
         self._slots = asyncio.Semaphore(self.cfg.concurrency)
         self._task: asyncio.Task[None] | None = None
         self._inflight: set[int] = set()
@@ -167,6 +171,8 @@ class Sender:
         self._marked: dict[int, asyncio.Future[None]] = {}
         self._mark_wake = asyncio.Event()
         self._mark_task: asyncio.Task[None] | None = None
+        self._round: asyncio.Future[bool] | None = None  # the delivery round in hand
+        self.stopping = False
         self._sessions: dict[str, tuple[str, str, datetime]] = {}
         self._quota_told = False
 
@@ -192,17 +198,36 @@ class Sender:
 
     async def stop(self) -> None:
         """Stop the loops and commit the marks of what was sent (rows mid-send keep a lease)."""
+        self.stopping = True
         for task in (self._task, self._mark_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        if self._round is not None and not self._round.done():
+            self._round.cancel()  # past the shutdown timeout: what is mid-send keeps a lease
+            await asyncio.gather(self._round, return_exceptions=True)
+        await self._flush_marks()
+
+    async def finish(self) -> None:
+        """Shutdown: start nothing new, let the sends in flight complete, commit their marks,
+        and give back the leases of rows not started (so the next process sends them at
+        once). Cancelling a send in flight could leave a message delivered but unmarked."""
+        self.stopping = True
+        if self._round is not None:
+            await asyncio.gather(self._round, return_exceptions=True)
+        handed, self._handed = self._handed, []
+        for row in handed:
+            await self._reschedule(row, utcnow())
         await self._flush_marks()
 
     async def _run(self) -> None:
-        while True:
+        while not self.stopping:
             try:
-                busy = await self.deliver_due()
+                # Shielded: stopping the loop must not cut a request to DingTalk in half
+                # (the message may be delivered with no mark); ``finish`` waits for it.
+                self._round = asyncio.ensure_future(self.deliver_due())
+                busy = await asyncio.shield(self._round)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -265,6 +290,8 @@ class Sender:
         rows with the same key that come later wait as well."""
         held_until = self._held.get(key)
         for row in rows:
+            if self.stopping:  # shutting down: give the row back for the next process
+                held_until = held_until or utcnow()
             if held_until is not None:
                 await self._reschedule(row, held_until)
                 self._inflight.discard(row.id)
@@ -605,6 +632,18 @@ class Sender:
         async with self.db.transaction() as session:
             await OutboxRepo(session).mark_retry(row.id, attempts, at, str(exc), failed=give_up)
         if give_up:
+            self.on_failure(
+                Failure(
+                    "delivery",
+                    metrics.route_of(exc),
+                    exc,
+                    key=row.idem_key,
+                    conversation=row.conversation_id,
+                    member=row.reply_staff_id,
+                    outbox_id=row.id,
+                    detail=str(exc),
+                )
+            )
             await self._another_route(row, exc)
             return None
         asyncio.get_running_loop().call_later(delay, self.wake)
@@ -631,6 +670,8 @@ class Sender:
             or isinstance(reply.to, ToMembers)
             or row.conversation_type == "1"
             or not member
+            # An encrypted senderId is not a userId: batchSend would refuse it (bot.events).
+            or not is_staff_id(member)
         ):
             log.error(
                 "outbox %s (%s) given up with no other route (%s): operators, please look",
@@ -661,6 +702,15 @@ class Sender:
         if self._quota_told:
             return
         self._quota_told = True
+        self.on_failure(
+            Failure(
+                "quota",
+                "OpenAPI",
+                key=row.idem_key,
+                outbox_id=row.id,
+                detail="Forbidden.AccessDenied.ApiCountLimitForOrg",
+            )
+        )
         log.error(
             "DingTalk answered Forbidden.AccessDenied.ApiCountLimitForOrg: the organisation's "
             "monthly OpenAPI call quota is used up (10,000 calls a month on the standard "

@@ -318,6 +318,25 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
             return False
         return True
 
+    async def check(self) -> None:
+        """Open one stream connection and close it again (``community-bot check``).
+
+        Raises:
+            StreamCheckFailed: with one line saying what went wrong.
+        """
+        try:
+            uri = await self._open()
+            async with ws_connect(uri, close_timeout=1, proxy=None, compression=None):
+                pass
+        except _GatewayRefused as exc:
+            raise StreamCheckFailed(str(exc)) from None
+        except (OSError, WebSocketException) as exc:
+            raise StreamCheckFailed(
+                f"the stream WebSocket did not open: {_ws_brief(exc)}"
+            ) from None
+        finally:
+            await self._http.aclose()
+
     async def aclose(self) -> None:
         """Close the socket and wait for frames being handled."""
         if self._ws is not None:
@@ -326,6 +345,10 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
             await asyncio.gather(*self._frames, return_exceptions=True)
         if self._owns_http:
             await self._http.aclose()
+
+
+class StreamCheckFailed(Exception):
+    """``StreamEdge.check`` could not open a connection; the message says why."""
 
 
 class _GatewayRefused(Exception):

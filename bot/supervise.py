@@ -66,6 +66,13 @@ class Supervisor:
         log.critical("supervised task %s ended: %r; stopping", task.get_name(), task.exception())
         self.failed.set()
 
+    async def cancel(self, name: str) -> None:
+        """Stop one task for good (a shutdown closes the stream before anything else)."""
+        task = self._tasks.pop(name, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
     async def stop(self) -> None:
         """Cancel every task and wait for them."""
         self._stopping = True

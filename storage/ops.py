@@ -10,6 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InboxEvent, OutboxMessage
 
+BOT_MESSAGE_TOPIC = (
+    "/v1.0/im/bot/messages/get"  # bot.events.BOT_MESSAGE_TOPIC (storage stays below bot)
+)
+
 
 @dataclass(frozen=True, slots=True)
 class Backlog:
@@ -34,3 +38,20 @@ async def backlog(session: AsyncSession, now: datetime) -> Backlog:
     ).one()
     age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
     return Backlog(int(inbox or 0), int(pending or 0), age)
+
+
+async def latest_message_payload(
+    session: AsyncSession, staff_id: str, conversation_id: str | None = None
+) -> str | None:
+    """The raw payload of the member's latest robot message still kept (in one conversation,
+    or anywhere), to answer a click in the language the member writes in."""
+    stmt = (
+        select(InboxEvent.payload)
+        .where(InboxEvent.staff_id == staff_id, InboxEvent.topic == BOT_MESSAGE_TOPIC)
+        .order_by(InboxEvent.id.desc())
+        .limit(1)
+    )
+    if conversation_id is not None:
+        stmt = stmt.where(InboxEvent.conversation_id == conversation_id)
+    result: str | None = await session.scalar(stmt)
+    return result

@@ -73,7 +73,7 @@ def bot_settings(
         },
         "sender": {"backoff_initial": 0.05, "backoff_max": 0.4, "lease_seconds": 1.0},
         # Any free port: several bots (and several engineers' test runs) share the machine.
-        "ops": {"listen": "127.0.0.1:0"},
+        "ops": {"listen": "127.0.0.1:0", "shutdown_timeout": 3.0},
     }
     for name, values in sections.items():
         base.setdefault(name, {}).update(values)

@@ -69,6 +69,7 @@ class Faults:
     # The next N OpenAPI or webhook sends answer an HTML page (the per-IP ban).
     html_ban: int = 0
     html_ban_status: int = 200
+    slow_answers: float = 0.0  # seconds between delivering a message and answering the send
 
 
 @dataclass
@@ -654,6 +655,10 @@ class StandIn:
         for listener in self.listeners:
             listener(sent)
         await self._notify()
+        if self.faults.slow_answers:
+            # Delivered already; only the answer is slow (a client that gives up now has
+            # sent the message without knowing it).
+            await asyncio.sleep(self.faults.slow_answers)
 
     async def _webhook(self, request: web.Request) -> web.Response:
         session = self.sessions.get(request.query.get("session", ""))

@@ -148,8 +148,7 @@ async def test_backlog_gauges_show_waiting_replies(standin: StandIn, start_bot: 
     await standin.say("/nosuch-held-1")
     await standin.say("/nosuch-held-2", sender="bob")
     await eventually(lambda: standin.holding >= 1)
-    samples = await scrape(app)
-    assert total(samples, "community_bot_outbox_pending") == 2
+    samples = await scrape_until(app, lambda s: total(s, "community_bot_outbox_pending") == 2)
     assert total(samples, "community_bot_outbox_oldest_pending_seconds") >= 0
     hold.set()
     await standin.wait_sent(2)

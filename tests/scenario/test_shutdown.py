@@ -1,14 +1,76 @@
-"""Stopping the bot waits for a running job before it closes the database."""
+"""Stopping: SIGTERM to a real bot process under load (nothing acked is lost, nothing is sent
+twice), and a running job is waited for before the database closes."""
 
 from __future__ import annotations
 
 import asyncio
+import signal
+import time
+from collections import Counter
+from pathlib import Path
 
 from sqlalchemy import text
 
 from bot.context import Context
-from bot.sandbox.standin import StandIn
-from tests.conftest import BotFactory
+from bot.sandbox.standin import BOT_TOPIC, StandIn
+from tests.conftest import BotFactory, eventually
+from tests.scenario.test_crash import start_process, write_config
+
+
+async def test_sigterm_under_load_finishes_the_work_in_hand_and_loses_nothing(
+    standin: StandIn, tmp_path: Path, storage_url: str
+) -> None:
+    config = write_config(standin, tmp_path, storage_url)
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            'listen = "127.0.0.1:0"', 'listen = "127.0.0.1:0"\nshutdown_timeout = 10.0'
+        ),
+        encoding="utf-8",
+    )
+    # Unacked pushes come again soon (DingTalk: about a minute), to the next connection.
+    standin.faults.redeliver_after = 1.0
+    # DingTalk delivers each message at once but answers the send slowly: a sender cut off
+    # mid-request would not know its message went out, and would send it again.
+    standin.faults.slow_answers = 0.4
+    proc = await start_process(config, tmp_path)
+    texts = [f"/nosuch-load-{i:02d}" for i in range(40)]
+    try:
+        await standin.wait_connected(timeout=30)
+        first = await asyncio.gather(
+            *(standin.say(t, sender=f"m{i % 8}") for i, t in enumerate(texts[:24]))
+        )
+        assert all(p.ack is not None for p in first)
+        await eventually(lambda: len(standin.sent) >= 4, timeout=15)
+
+        async def more() -> None:  # pushes keep coming while the process stops
+            for text in texts[24:]:
+                await standin.push(BOT_TOPIC, standin.message(text, sender="late"), wait_ack=False)
+                await asyncio.sleep(0.02)
+
+        pushing = asyncio.create_task(more())
+        stopped_at = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+        assert time.monotonic() - stopped_at < 12  # within shutdown_timeout (+ start-up slack)
+        sent_before_restart = Counter(s.text for s in standin.sent)
+
+        standin.faults.slow_answers = 0.0
+        proc = await start_process(config, tmp_path)
+        await standin.wait_connected(timeout=30)
+        await pushing  # the pushes that found no connection went to the new one
+        for text in texts:
+            await standin.wait_sent(where=lambda s, t=text: t in s.text, timeout=30)
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            await proc.wait()
+    counts = Counter(s.text for s in standin.sent if "/nosuch-load-" in s.text)
+    doubled = {t: n for t, n in counts.items() if n > 1}
+    assert not doubled, f"sent twice: {doubled} (before the restart: {sent_before_restart})"
+    assert len(counts) == len(texts)
+    log = (tmp_path / "bot.log").read_text(encoding="utf-8", errors="replace")
+    assert "SIGTERM: stopping" in log and "bot stopped" in log
+    assert "shutdown timeout" not in log
 
 
 async def test_stop_waits_for_a_running_job_before_closing_the_database(
