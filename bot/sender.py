@@ -21,9 +21,9 @@ from bot.clock import Clock, SystemClock, utcnow
 from bot.config import Settings
 from bot.errors import (
     DeliveryFailed,
-    NotConnected,
     Failure,
     FailureSink,
+    NotConnected,
     PlatformError,
     QuotaExhausted,
     SessionExpired,
