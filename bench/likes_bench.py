@@ -4,7 +4,7 @@ Generates one group with members, stories and likes (organic likes plus bursts o
 accounts, reciprocal rings and like-only accounts) in a fresh SQLite file, then times:
 
 * read: loading the scorer's input (likes joined to stories, member signals) from the database;
-* score: turning that into columns and computing every weight (``handlers.honest_likes``);
+* score: turning that into columns and computing every weight (``domain.honest_likes``);
 * rescore: the whole job the bot runs (read, score, write the changed weights, recount).
 
 Usage: ``python -m bench.likes_bench [--likes 1000000]``. Target: score ≤ 2 s.
@@ -28,8 +28,8 @@ from bench.report import job_context, report
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.context import Context
-from handlers.honest_likes import score
-from handlers.stories import rescore, scoring_columns
+from domain.honest_likes import score
+from domain.likes import rescore, scoring_columns
 from storage.db import Database
 
 GROUP = "cid-bench"

@@ -14,7 +14,7 @@ from bot.events import is_staff_id
 from bot.i18n import Text, number
 from bot.replies import CardReply, MarkdownReply, Reply, TextReply, ToGroup, ToMembers
 from bot.router import Arg, Router
-from handlers.stories import describe, rescore, rescore_if_dirty
+from domain.likes import describe, rescore, rescore_if_dirty
 from storage.models import GroupSettings
 
 router = Router("digest", module="digest")

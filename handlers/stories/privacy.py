@@ -1,0 +1,51 @@
+"""What the stories feature stores about a member (for /我的数据 and /删除我的数据)."""
+
+from __future__ import annotations
+
+from bot import safety
+from bot.context import Context
+from bot.i18n import Text
+from bot.router import PrivacySection, Router
+from handlers.stories.texts import status_word
+
+router = Router("stories.privacy", module="stories")
+
+
+async def _my_stories(ctx: Context, conversation_id: str, staff_id: str) -> tuple[int, list[str]]:
+    stories = await ctx.repos.stories.by_author(conversation_id, staff_id)
+    return len(stories), [
+        f"#{s.id}「{safety.plain(s.title)}」（{status_word(ctx, s.status)}）" for s in stories[:3]
+    ]
+
+
+async def _erase_stories(ctx: Context, conversation_id: str, staff_id: str) -> int:
+    erased = await ctx.repos.stories.delete_by_author(conversation_id, staff_id)
+    if erased:
+        await ctx.repos.groups.get(
+            conversation_id, review_default=ctx.settings.stories.review_default
+        )
+        await ctx.repos.groups.mark_likes_dirty(conversation_id)
+    return erased
+
+
+async def _my_likes(ctx: Context, conversation_id: str, staff_id: str) -> tuple[int, list[str]]:
+    likes = await ctx.repos.likes.given(conversation_id, staff_id)
+    return len(likes), [f"#{like.story_id}" for like in likes[:5]]
+
+
+async def _erase_likes(ctx: Context, conversation_id: str, staff_id: str) -> int:
+    erased = await ctx.repos.likes.delete_given(conversation_id, staff_id)
+    if erased:
+        await ctx.repos.groups.get(
+            conversation_id, review_default=ctx.settings.stories.review_default
+        )
+        await ctx.repos.groups.mark_likes_dirty(conversation_id)
+    return erased
+
+
+router.privacy_section(
+    PrivacySection("likes", Text("点过的赞", "likes given"), _my_likes, _erase_likes, order=20)
+)
+router.privacy_section(
+    PrivacySection("stories", Text("故事", "stories"), _my_stories, _erase_stories, order=30)
+)

@@ -1,0 +1,252 @@
+"""The volunteers' commands: publishing, signing up, managing, hours."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot import people, safety
+from bot.context import Context
+from bot.errors import UserError
+from bot.i18n import number
+from bot.replies import Reply, TextReply, ToMembers
+from bot.router import Arg, Router
+from handlers.volunteers.cards import card_updates, event_card
+from handlers.volunteers.common import (
+    find_event,
+    join_members,
+    leave_event,
+    local_time,
+    member_names,
+    open_event,
+    tell_promoted,
+)
+from handlers.volunteers.texts import T
+
+router = Router("volunteers.commands", module="volunteers")
+
+
+# -- publishing ----------------------------------------------------------------------------
+
+
+@router.command(
+    "event new",
+    aliases=["活动 新建"],
+    help=T.help_new,
+    admin=True,
+    style="pipe",
+    args=[
+        Arg("title", T.title, max_len=40),
+        Arg("starts", T.starts, kind="datetime"),
+        Arg("hours", T.hours, kind="float", low=0.5, high=24),
+        Arg("place", T.place, max_len=60),
+        Arg("seats", T.seats, kind="int", low=1, high=10000),
+    ],
+)
+async def new_event(
+    ctx: Context, title: str, starts: datetime, hours: float, place: str, seats: int
+) -> list[Reply]:
+    """Create an activity (the time is local, in the bot's zone) and post its sign-up card."""
+    assert ctx.conversation is not None and ctx.member is not None
+    starts_at = starts.replace(tzinfo=ctx.settings.bot.tz)
+    if starts_at <= ctx.now:
+        raise UserError(T.past, when=starts.strftime("%Y-%m-%d %H:%M"))
+    event = await ctx.repos.events.create(
+        conversation_id=ctx.conversation.id,
+        title=title,
+        starts_at=starts_at,
+        hours=hours,
+        place=place,
+        seats=seats,
+        by=ctx.member.staff_id,
+        now=ctx.now,
+    )
+    return [
+        TextReply(content=ctx.t(T.created, id=event.id, title=title)),
+        await event_card(ctx, event),
+    ]
+
+
+@router.command("events", aliases=["活动"], help=T.help_events)
+async def events(ctx: Context) -> str:
+    """Upcoming activities with seats left."""
+    assert ctx.conversation is not None
+    upcoming = await ctx.repos.events.upcoming(ctx.conversation.id, ctx.now)
+    if not upcoming:
+        return ctx.t(T.no_events)
+    lines = [ctx.t(T.events_header)]
+    for event in upcoming:
+        taken, waiting = await ctx.repos.signups.counts(event.id)
+        lines.append(
+            ctx.t(
+                T.event_line,
+                id=event.id,
+                title=event.title,
+                when=local_time(ctx, event.starts_at),
+                place=event.place,
+                hours=number(event.hours),
+                left=max(event.seats - taken, 0),
+                seats=event.seats,
+                waiting=ctx.t(T.waiting_note, n=waiting) if waiting else "",
+            )
+        )
+    return "\n".join(lines)
+
+
+# -- signing up ------------------------------------------------------------------------------
+
+
+@router.command(
+    "join",
+    aliases=["报名"],
+    help=T.help_join,
+    args=[Arg("id", T.event_id, kind="int", low=1)],
+    acts=True,
+)
+async def join(ctx: Context, id: int) -> list[Reply]:
+    """Sign up: confirmed while seats remain, else waitlisted with the position."""
+    [(message, _)], event = await join_members([ctx], id)
+    return [TextReply(content=message), *await card_updates(ctx, event)]
+
+
+@router.command(
+    "leave",
+    aliases=["取消报名"],
+    help=T.help_leave,
+    args=[Arg("id", T.event_id, kind="int", low=1)],
+)
+async def leave(ctx: Context, id: int) -> list[Reply]:
+    """Withdraw; the first on the waitlist moves up and is told."""
+    event = await leave_event(ctx, id)
+    return [TextReply(content=ctx.t(T.left, id=id)), *await card_updates(ctx, event)]
+
+
+# -- managing --------------------------------------------------------------------------------
+
+
+@router.command(
+    "event seats",
+    aliases=["活动 名额"],
+    help=T.help_seats,
+    admin=True,
+    args=[
+        Arg("id", T.event_id, kind="int", low=1),
+        Arg("seats", T.seats, kind="int", low=1, high=10000),
+    ],
+)
+async def seats(ctx: Context, id: int, seats: int) -> list[Reply]:
+    """Change capacity; raising it promotes in order, lowering it never evicts."""
+    event = await open_event(ctx, id)
+    await ctx.repos.events.set_seats(event, seats)
+    promoted = await ctx.repos.signups.promote(event)
+    tell_promoted(ctx, event, promoted)
+    confirmed, _ = await ctx.repos.signups.counts(event.id)
+    lines = [ctx.t(T.seats_changed, id=id, seats=seats)]
+    if promoted:
+        lines.append(ctx.t(T.seats_promoted, n=len(promoted)))
+    if confirmed > seats:
+        lines.append(ctx.t(T.seats_no_evict, confirmed=confirmed))
+    return [TextReply(content="\n".join(lines)), *await card_updates(ctx, event)]
+
+
+@router.command(
+    "event roster",
+    aliases=["活动 名单"],
+    help=T.help_roster,
+    admin=True,
+    args=[Arg("id", T.event_id, kind="int", low=1)],
+)
+async def roster(ctx: Context, id: int) -> str:
+    """The confirmed list and the waitlist, in order."""
+    event = await find_event(ctx, id)
+    confirmed, waiting = await ctx.repos.signups.roster(event.id)
+    lines = [ctx.t(T.roster_header, id=id, title=event.title, n=len(confirmed), seats=event.seats)]
+    in_names, wait_names = (
+        await member_names(ctx, event, confirmed),
+        await member_names(ctx, event, waiting),
+    )
+    lines += [f"{i}. {n}" for i, n in enumerate(in_names, 1)] or [ctx.t(T.roster_empty)]
+    lines.append(ctx.t(T.roster_wait))
+    lines += [f"{i}. {n}" for i, n in enumerate(wait_names, 1)] or [ctx.t(T.roster_empty)]
+    return "\n".join(lines)
+
+
+@router.command(
+    "event done",
+    aliases=["活动 结束"],
+    help=T.help_done,
+    admin=True,
+    args=[
+        Arg("id", T.event_id, kind="int", low=1),
+        Arg("absent", T.absent, kind="many", optional=True),
+    ],
+)
+async def event_done(ctx: Context, id: int, absent: list[str]) -> str:
+    """Close an activity that has started and credit its hours to those who came."""
+    event = await open_event(ctx, id)
+    if ctx.now < event.starts_at:
+        raise UserError(T.not_started, id=id)
+    confirmed, _ = await ctx.repos.signups.roster(event.id)
+    # Absentees are named by @-mention or nick, among those confirmed; a name that fits
+    # nobody (or several) refuses the whole command rather than crediting everyone.
+    missing = await people.members(
+        ctx,
+        absent,
+        among={s.staff_id: s.nick for s in confirmed},
+        where=ctx.t(T.roster_of, id=id),
+    )
+    gone = {m.staff_id for m in missing}
+    came = [s.staff_id for s in confirmed if s.staff_id not in gone]
+    credited = await ctx.repos.hours.credit(event, came, ctx.now)
+    await ctx.repos.events.set_status(event, "done")
+    ctx.audit_detail = f"{id}" + (
+        f" {ctx.t(T.audit_absent)} " + "、".join(people.ref(m.staff_id) for m in missing)
+        if missing
+        else ""
+    )
+    lines = [ctx.t(T.done, id=id, n=credited, hours=number(event.hours))]
+    if missing:
+        lines.append(ctx.t(T.done_absent, names="、".join(m.name for m in missing)))
+    return "\n".join(lines)
+
+
+@router.command(
+    "event cancel",
+    aliases=["活动 取消"],
+    help=T.help_cancel,
+    admin=True,
+    args=[
+        Arg("id", T.event_id, kind="int", low=1),
+        Arg("reason", T.reason, kind="rest", optional=True, max_len=300),
+    ],
+)
+async def cancel(ctx: Context, id: int, reason: str | None) -> list[Reply]:
+    """Cancel; everyone signed up (confirmed and waiting) is told."""
+    event = await open_event(ctx, id)
+    await ctx.repos.events.set_status(event, "cancelled", reason or "")
+    confirmed, waiting = await ctx.repos.signups.roster(event.id)
+    everyone = [s.staff_id for s in confirmed + waiting]
+    replies: list[Reply] = [TextReply(content=ctx.t(T.cancel_done, id=id, n=len(everyone)))]
+    if everyone:
+        note = ctx.t(T.reason_note, reason=reason) if reason else ""
+        replies.append(
+            TextReply(
+                content=ctx.t(T.cancel_notice, id=id, title=event.title, reason=note),
+                to=ToMembers(staff_ids=everyone),
+            )
+        )
+    return replies + await card_updates(ctx, event)
+
+
+@router.command("hours", aliases=["志愿时长"], help=T.help_hours)
+async def hours(ctx: Context) -> str:
+    """My volunteer hours and activities in this group."""
+    assert ctx.conversation is not None and ctx.member is not None
+    records = await ctx.repos.hours.of_member(ctx.conversation.id, ctx.member.staff_id)
+    if not records:
+        return ctx.t(T.my_hours_none)
+    total = sum(r.hours for r in records)
+    lines = [ctx.t(T.my_hours, total=number(total), n=len(records))]
+    for r in records[:20]:
+        day = r.at.astimezone(ctx.settings.bot.tz).strftime("%Y-%m-%d")
+        lines.append(f"- #{r.event_id} {safety.plain(r.title)}：{number(r.hours)} h，{day}")
+    return "\n".join(lines)

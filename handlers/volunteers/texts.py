@@ -1,0 +1,111 @@
+"""Every text of the volunteers feature, Chinese first."""
+
+from __future__ import annotations
+
+from bot.i18n import Text
+
+
+class T:
+    """Every text of the volunteers feature."""
+
+    title = Text("标题", "title")
+    starts = Text("开始时间", "start time")
+    hours = Text("时长（小时）", "hours")
+    place = Text("地点", "place")
+    seats = Text("名额", "seats")
+    event_id = Text("活动编号", "activity id")
+    absent = Text("缺席成员（@成员或昵称）", "absent members (@member or nick)")
+    reason = Text("理由", "reason")
+    help_new = Text("发布志愿活动", "publish a volunteer activity")
+    help_events = Text("即将开始的活动和剩余名额", "upcoming activities with seats left")
+    help_join = Text("报名活动（满员则候补）", "sign up (the waitlist when full)")
+    help_leave = Text("取消报名", "withdraw")
+    help_seats = Text("修改名额（增加会从候补中递补）", "change capacity (raising it promotes)")
+    help_roster = Text("报名名单和候补名单", "confirmed list and waitlist")
+    help_done = Text("结束活动并记录志愿时长", "close an activity and credit hours")
+    help_cancel = Text("取消活动并通知报名者", "cancel an activity and tell everyone")
+    help_hours = Text("我的志愿时长", "my volunteer hours")
+
+    past = Text(
+        "开始时间 {when} 已经过去了，请填写将来的时间（YYYY-MM-DD HH:MM）。",
+        "The start time {when} is in the past; give a future time (YYYY-MM-DD HH:MM).",
+    )
+    created = Text("已发布活动 #{id}「{title}」。", "Published activity #{id} '{title}'.")
+    unknown = Text("本群没有编号为 {id} 的活动。", "There is no activity #{id} in this group.")
+    cancelled = Text("活动 #{id} 已取消。", "Activity #{id} was cancelled.")
+    finished = Text("活动 #{id} 已结束。", "Activity #{id} is over.")
+    closed = Text(
+        "活动 #{id} 已经开始，报名已截止。", "Activity #{id} has started; sign-ups are closed."
+    )
+    joined = Text("报名成功：活动 #{id}「{title}」。", "You're in: activity #{id} '{title}'.")
+    waitlisted = Text(
+        "活动 #{id} 已满，你在候补第 {pos} 位，有人退出时会自动递补并通知你。",
+        "Activity #{id} is full; you are number {pos} on the waitlist and will be told if a seat frees up.",
+    )
+    already_in = Text("你已经报名了活动 #{id}。", "You are already signed up for activity #{id}.")
+    already_waiting = Text(
+        "你已在活动 #{id} 的候补第 {pos} 位。",
+        "You are already number {pos} on the waitlist of #{id}.",
+    )
+    left = Text("已取消报名活动 #{id}。", "You withdrew from activity #{id}.")
+    not_signed = Text("你没有报名活动 #{id}。", "You are not signed up for activity #{id}.")
+    promoted = Text(
+        "好消息：活动 #{id}「{title}」有空位了，你已从候补转为正式报名。时间 {when}，地点 {place}。",
+        "Good news: a seat opened on activity #{id} '{title}' and you are now confirmed. {when}, {place}.",
+    )
+    state_in = Text("已报名", "Signed up")
+    state_wait = Text("候补第 {pos} 位", "Waitlist #{pos}")
+    no_events = Text("暂时没有即将开始的活动。", "No upcoming activities.")
+    events_header = Text("即将开始的活动：", "Upcoming activities:")
+    event_line = Text(
+        "#{id}「{title}」{when} @ {place}，{hours} 小时，剩余名额 {left}/{seats}{waiting}",
+        "#{id} '{title}' {when} at {place}, {hours} h, {left} of {seats} seats left{waiting}",
+    )
+    waiting_note = Text("，候补 {n} 人", ", {n} waiting")
+    seats_changed = Text("活动 #{id} 名额改为 {seats}。", "Activity #{id} now has {seats} seats.")
+    seats_promoted = Text("已从候补递补 {n} 人。", "{n} promoted from the waitlist.")
+    seats_no_evict = Text(
+        "已报名的 {confirmed} 人不会被移除（名额低于已报名人数时，只是不再接受新的正式报名）。",
+        "The {confirmed} members already confirmed stay; no new confirmations until there is room.",
+    )
+    roster_header = Text(
+        "活动 #{id}「{title}」报名 {n}/{seats}：", "Activity #{id} '{title}', {n} of {seats}:"
+    )
+    roster_wait = Text("候补：", "Waitlist:")
+    roster_empty = Text("（无）", "(none)")
+    done = Text(
+        "活动 #{id} 已结束：{n} 人获得 {hours} 小时志愿时长。",
+        "Activity #{id} closed: {n} members credited {hours} h each.",
+    )
+    done_absent = Text("缺席（不计时长）：{names}", "Absent (no hours): {names}")
+    roster_of = Text("活动 #{id} 的正式报名名单", "the confirmed list of activity #{id}")
+    audit_absent = Text("缺席", "absent")
+    not_started = Text(
+        "活动 #{id} 还没开始，开始后才能结束。", "Activity #{id} has not started yet."
+    )
+    cancel_done = Text(
+        "已取消活动 #{id}，已通知 {n} 位报名者。", "Cancelled activity #{id}; told {n} members."
+    )
+    cancel_notice = Text(
+        "活动 #{id}「{title}」已取消。{reason}", "Activity #{id} '{title}' was cancelled. {reason}"
+    )
+    reason_note = Text("理由：{reason}", "Reason: {reason}")
+    reminder = Text(
+        "提醒：活动 #{id}「{title}」将于 {when} 在 {place} 开始。已报名：{names}",
+        "Reminder: activity #{id} '{title}' starts {when} at {place}. Signed up: {names}",
+    )
+    reminder_direct = Text(
+        "提醒：你报名的活动 #{id}「{title}」将于 {when} 在 {place} 开始。",
+        "Reminder: your activity #{id} '{title}' starts {when} at {place}.",
+    )
+    my_hours = Text(
+        "你在本群的志愿时长：共 {total} 小时（{n} 次活动）",
+        "Your volunteer hours here: {total} h ({n} activities)",
+    )
+    my_hours_none = Text(
+        "你在本群还没有志愿时长。用 /活动 看看有什么活动吧！",
+        "No volunteer hours here yet. See /events!",
+    )
+    signups_title = Text("活动报名", "sign-ups")
+    hours_title = Text("志愿时长记录", "volunteer hours")
+    join_hint = Text("发送 /报名 {id} 报名", "Send /join {id} to sign up")
