@@ -57,7 +57,7 @@ class Application:
         # One HTTP client for every outbound call (OpenAPI, webhooks, connections/open).
         self.http = make_client(settings)
         self.api = OpenAPI(settings, client=self.http)
-        self.sender = Sender(settings, self.db, self.api)
+        self.sender = Sender(settings, self.db, self.api, clock=self.clock)
         # The inbox hands batches to the dispatcher, looked up at each batch (tests wrap it).
         self.inbox = Inbox(
             settings=settings,
