@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import unicodedata
 from datetime import timedelta
@@ -15,7 +14,7 @@ from bot.i18n import Text, number
 from bot.replies import ImageReply, MarkdownReply, Reply, TextReply, ToMembers
 from bot.router import Arg, Router
 from domain.likes import describe, rescore, rescore_if_dirty
-from domain.likes_chart import LikePoint, burst_spans, render
+from domain.likes_chart import LikePoint, burst_spans, render_off_loop
 from handlers.stories.cards import card_updates, review_card, story_card
 from handlers.stories.texts import T, has_words, status_word
 from storage.models import Story
@@ -434,7 +433,7 @@ async def stories(ctx: MessageContext, scope: str | None) -> str:
 )
 async def likes_audit(ctx: MessageContext, id: int) -> list[Reply] | str:
     """Each like of a story, its weight and the reason; and a chart of the likes over time,
-    brushed ones marked and bursts shaded (rendered in a worker thread: a render takes
+    brushed ones marked and bursts shaded (rendered in a worker process: a render takes
     longer than the event loop may be blocked)."""
     await rescore_if_dirty(ctx, ctx.conversation.id)
     story = await find_story(ctx, id)
@@ -461,7 +460,7 @@ async def likes_audit(ctx: MessageContext, id: int) -> list[Reply] | str:
         [like.created_at for like in likes if "burst" in like.reasons.split(",")], window
     )
     points = [LikePoint(like.created_at, like.weight) for like in likes]
-    png = await asyncio.to_thread(render, id, points, bursts, ctx.settings.bot.tz, ctx.lang)
+    png = await render_off_loop(id, points, bursts, ctx.settings.bot.tz, ctx.lang)
     chart = ImageReply(
         title=ctx.t(T.chart_title, id=id), png_base64=base64.b64encode(png).decode("ascii")
     )
