@@ -210,14 +210,10 @@ class PrivacyRepo:
         """Delete delivered copies of messages to or about the member (their own /mydata
         dump included) and blank other members' handled messages that name them. Replies
         still waiting are delivered first (delivery blanks their routing fields)."""
-        result = await self.session.execute(
-            delete(OutboxMessage).where(
-                *self._copies(conversation_id, staff_id, nicks),
-                OutboxMessage.status != "pending",
-            )
-        )
-        erased = int(getattr(result, "rowcount", 0) or 0)
         # Copies still waiting go out first and are deleted when their delivery is marked.
+        # Flagged before the delete of delivered copies, not after: a reply on the wire whose
+        # mark commits between the two statements is then either flagged (its mark waits for
+        # this row lock and keeps the flag) or already sent (and deleted below).
         await self.session.execute(
             update(OutboxMessage)
             .where(
@@ -226,6 +222,13 @@ class PrivacyRepo:
             )
             .values(route=SCRUB_AFTER_DELIVERY)
         )
+        result = await self.session.execute(
+            delete(OutboxMessage).where(
+                *self._copies(conversation_id, staff_id, nicks),
+                OutboxMessage.status != "pending",
+            )
+        )
+        erased = int(getattr(result, "rowcount", 0) or 0)
         names = [staff_id, *(n for n in nicks if n)]
         result = await self.session.execute(
             update(InboxEvent)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import OUTBOX_CHANNEL, SCRUB, notify
@@ -128,6 +128,39 @@ class OutboxRepo:
     async def mark_sent(self, sent: list[tuple[int, str]], now: datetime) -> None:
         """Record deliveries: (outbox id, route) pairs. Rows an erasure flagged while they
         were waiting are deleted instead, and the database files are scrubbed after."""
+        stmt = prebuilt(
+            self.session,
+            "mark_sent",
+            lambda _: (
+                update(_OUTBOX)
+                .where(_OUTBOX.c.id == bindparam("oid"))
+                .values(
+                    status="sent",
+                    sent_at=bindparam("now", type_=UTCDateTime()),
+                    lease_until=None,
+                    # An erasure's flag outlives the mark. On PostgreSQL an update that
+                    # waited for the erasure's row lock is applied to the row as the
+                    # erasure left it ("the updated version of the row", PostgreSQL docs,
+                    # Transaction Isolation, Read Committed), so this keeps a flag set while
+                    # the reply was on the wire, and the delete below removes the row.
+                    route=case(
+                        (_OUTBOX.c.route == SCRUB_AFTER_DELIVERY, SCRUB_AFTER_DELIVERY),
+                        else_=bindparam("how"),
+                    ),
+                    last_error="",
+                    # Routing needs these no more: a delivered row keeps no member's id
+                    # and no session link (erasure then finds nothing left to scrub here).
+                    reply_staff_id="",
+                    session_webhook="",
+                )
+            ),
+        )
+        await run(
+            self.session,
+            stmt,
+            [{"oid": message_id, "how": route, "now": now} for message_id, route in sent],
+        )
+        # Rows an erasure flagged, before or while they were sent, go now.
         scrub = prebuilt(
             self.session,
             "scrub_sent",
@@ -143,30 +176,6 @@ class OutboxRepo:
         scrubbed = await run(self.session, scrub, {"ids": [oid for oid, _ in sent]})
         if scrubbed.first() is not None:
             self.session.info[SCRUB] = True
-        stmt = prebuilt(
-            self.session,
-            "mark_sent",
-            lambda _: (
-                update(_OUTBOX)
-                .where(_OUTBOX.c.id == bindparam("oid"))
-                .values(
-                    status="sent",
-                    sent_at=bindparam("now", type_=UTCDateTime()),
-                    lease_until=None,
-                    route=bindparam("how"),
-                    last_error="",
-                    # Routing needs these no more: a delivered row keeps no member's id
-                    # and no session link (erasure then finds nothing left to scrub here).
-                    reply_staff_id="",
-                    session_webhook="",
-                )
-            ),
-        )
-        await run(
-            self.session,
-            stmt,
-            [{"oid": message_id, "how": route, "now": now} for message_id, route in sent],
-        )
 
     async def mark_retry(
         self, message_id: int, attempts: int, at: datetime, error: str, *, failed: bool
