@@ -260,6 +260,8 @@ class Event(Base):
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
     reminded_24h: Mapped[bool] = mapped_column(Boolean, default=False)
     reminded_1h: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The cards were told that sign-ups closed at the start (once; issue 17).
+    cards_closed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     __table_args__ = (
         Index("ix_events_group", "conversation_id", "status", "starts_at"),

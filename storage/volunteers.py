@@ -54,6 +54,7 @@ class EventRepo:
             cancel_reason="",
             reminded_24h=False,
             reminded_1h=False,
+            cards_closed=False,
         )
         self.session.add(event)
         await self.session.flush()
@@ -131,6 +132,17 @@ class EventRepo:
                 Event.starts_at <= before,
             )
             .values({flag: True})
+            .returning(Event.id)
+        )
+        return list(result.scalars())
+
+    async def claim_started(self, now: datetime) -> list[int]:
+        """Take the open activities that have started and whose cards still offer sign-up;
+        the flag flips in the same statement, so the cards are updated once."""
+        result = await self.session.execute(
+            update(Event)
+            .where(Event.status == "open", Event.cards_closed.is_(False), Event.starts_at <= now)
+            .values(cards_closed=True)
             .returning(Event.id)
         )
         return list(result.scalars())

@@ -177,7 +177,7 @@ async def roster(ctx: Context, id: int) -> str:
         Arg("absent", T.absent, kind="many", optional=True),
     ],
 )
-async def event_done(ctx: Context, id: int, absent: list[str]) -> str:
+async def event_done(ctx: Context, id: int, absent: list[str]) -> list[Reply]:
     """Close an activity that has started and credit its hours to those who came."""
     event = await open_event(ctx, id)
     if ctx.now < event.starts_at:
@@ -203,7 +203,7 @@ async def event_done(ctx: Context, id: int, absent: list[str]) -> str:
     lines = [ctx.t(T.done, id=id, n=credited, hours=number(event.hours))]
     if missing:
         lines.append(ctx.t(T.done_absent, names="、".join(m.name for m in missing)))
-    return "\n".join(lines)
+    return [TextReply(content="\n".join(lines)), *await card_updates(ctx, event)]
 
 
 @router.command(

@@ -7,6 +7,7 @@ from datetime import timedelta
 from bot.context import Context
 from bot.replies import TextReply, ToGroup, ToMembers
 from bot.router import Router
+from handlers.volunteers.cards import card_updates
 from handlers.volunteers.common import local_time, member_names
 from handlers.volunteers.texts import T
 
@@ -21,6 +22,12 @@ async def reminders(ctx: Context) -> None:
     one-to-one reminders (in batches of 20). Due ones missed while down go out now, if the
     activity has not started; a flag flipped with the send makes each go out once."""
     now = ctx.now
+    # Sign-ups close at the start, which no member action marks: the cards learn it here.
+    for event_id in await ctx.repos.events.claim_started(now):
+        started = await ctx.repos.events.by_id(event_id)
+        if started is not None:
+            for update in await card_updates(ctx, started):
+                ctx.reply(update)
     due = await ctx.repos.events.claim_reminders(now, now + timedelta(hours=1), hour=True)
     due += await ctx.repos.events.claim_reminders(
         now + timedelta(hours=1), now + timedelta(hours=24), hour=False

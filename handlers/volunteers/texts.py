@@ -169,3 +169,10 @@ class T:
         "Now: {when} at {place}, {hours} h.",
     )
     hours_value = Text("{hours} 小时", "{hours} h")
+
+    # -- the state every card shows (issue 17)
+    status_open = Text("报名中", "open")
+    status_full = Text("已满·候补", "full · waitlist")
+    status_closed = Text("已截止", "closed")
+    status_cancelled = Text("已取消", "cancelled")
+    status_done = Text("已结束", "finished")

@@ -108,3 +108,39 @@ async def test_edit_refuses_with_the_reason(standin: StandIn, start_bot: BotFact
     await say(standin, f"/活动 结束 {event_id}", sender="admin1")
     sent = await say(standin, f"/活动 修改 {event_id} 地点 公园", sender="admin1")
     assert "已结束，不能再修改" in sent.text
+
+
+async def test_every_card_shows_the_state_and_stops_offering_join_when_it_no_longer_applies(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    clock = ManualClock(NOW)
+    app = await start(start_bot, clock)
+    event_id, track = await publish(standin, seats=1)
+    card = standin.cards[track]
+    assert (card.data["status"], card.data["joinable"]) == ("报名中", "1")
+    await standin.click(track, "alice", {"action": "join", "id": str(event_id)})
+    assert (card.data["status"], card.data["joinable"]) == ("已满·候补", "1")  # the ack's data
+    await say(standin, f"/报名 {event_id}", sender="bob")  # waitlisted: still full
+    await card_shows(standin, track, status="已满·候补")
+    await say(standin, f"/取消报名 {event_id}", sender="alice")  # bob moves up: still full
+    await say(standin, f"/活动 名额 {event_id} 3", sender="admin1")
+    await card_shows(standin, track, status="报名中", joinable="1")
+
+    # The start closes sign-ups; the reminders job tells the cards, once.
+    clock.set(START + timedelta(minutes=1))
+    assert await app.jobs.run_job("event-reminders")
+    await card_shows(standin, track, status="已截止", joinable="0")
+    updates = len([s for s in standin.sent if s.route == "card_update"])
+    assert await app.jobs.run_job("event-reminders")
+    await say(standin, "/帮助", sender="bob")
+    assert len([s for s in standin.sent if s.route == "card_update"]) == updates
+    await say(standin, f"/活动 结束 {event_id}", sender="admin1")
+    await card_shows(standin, track, status="已结束", joinable="0")
+
+    # A cancelled activity's card says so; a card sent after that offers no buttons at all.
+    clock.set(NOW)
+    second, track2 = await publish(standin)
+    await say(standin, f"/活动 取消 {second} 下雨", sender="admin1")
+    await card_shows(standin, track2, status="已取消", joinable="0")
+    push = await standin.click(track2, "carol", {"action": "join", "id": str(second)})
+    assert "已取消" in StandIn.response_of(push)["userPrivateData"]["cardParamMap"]["message"]
