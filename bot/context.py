@@ -22,7 +22,7 @@ from storage.digest import DigestRepo
 from storage.repositories import CardRepo, GroupSettingsRepo, InboxRepo, MemberRepo, OutboxRepo
 from storage.skills import LedgerRepo, SkillRepo, SwapRepo
 from storage.stories import LikeRepo, StoryRepo
-from storage.volunteers import EventRepo, HoursRepo, SignupRepo
+from storage.volunteers import CheckinRepo, EventRepo, HoursRepo, SignupRepo
 
 if TYPE_CHECKING:
     from bot.router import CommandTable
@@ -92,6 +92,11 @@ class Repos:
     def hours(self) -> HoursRepo:
         """Volunteer hours."""
         return HoursRepo(self.session)
+
+    @cached_property
+    def checkins(self) -> CheckinRepo:
+        """Check-ins at activities and wrong code guesses."""
+        return CheckinRepo(self.session)
 
     @cached_property
     def digest(self) -> DigestRepo:

@@ -262,6 +262,8 @@ class Event(Base):
     reminded_1h: Mapped[bool] = mapped_column(Boolean, default=False)
     # The cards were told that sign-ups closed at the start (once; issue 17).
     cards_closed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The short check-in code given out with /签到码 ("" until then; issue 17).
+    checkin_code: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
     __table_args__ = (
         Index("ix_events_group", "conversation_id", "status", "starts_at"),
@@ -307,6 +309,38 @@ class VolunteerHours(Base):
         Index("ix_hours_member", "conversation_id", "staff_id"),
         Index("ix_hours_group_at", "conversation_id", "at"),
     )
+
+
+class Checkin(Base):
+    """A member's check-in at an activity: with its code (``by`` empty) or added by an admin."""
+
+    __tablename__ = "event_checkins"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    staff_id: Mapped[str] = mapped_column(String(200))
+    nick: Mapped[str] = mapped_column(String(200), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    by: Mapped[str] = mapped_column(String(200), default="")
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "staff_id", name="uq_checkin_once"),
+        Index("ix_checkins_member", "conversation_id", "staff_id"),
+    )
+
+
+class CheckinGuess(Base):
+    """A wrong check-in code, counted to slow down guessing."""
+
+    __tablename__ = "checkin_guesses"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    staff_id: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_checkin_guesses_member", "conversation_id", "staff_id", "at"),)
 
 
 class DigestRun(Base):

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Event, Signup, VolunteerHours
+from storage.models import Checkin, CheckinGuess, Event, Signup, VolunteerHours
 from storage.repositories import _core, _insert, _prebuilt
 
 _SIGNUPS: Table = Signup.__table__  # type: ignore[assignment]
@@ -55,6 +55,7 @@ class EventRepo:
             reminded_24h=False,
             reminded_1h=False,
             cards_closed=False,
+            checkin_code="",
         )
         self.session.add(event)
         await self.session.flush()
@@ -146,6 +147,38 @@ class EventRepo:
             .returning(Event.id)
         )
         return list(result.scalars())
+
+    async def set_code(self, event: Event, code: str) -> None:
+        """Give the activity its check-in code."""
+        await _core(
+            self.session, update(_EVENTS).where(_EVENTS.c.id == event.id).values(checkin_code=code)
+        )
+        event.checkin_code = code
+
+    async def open_codes(self, conversation_id: str) -> set[str]:
+        """The check-in codes of the group's open activities (a new code differs from them)."""
+        rows = await self.session.execute(
+            select(Event.checkin_code).where(
+                Event.conversation_id == conversation_id,
+                Event.status == "open",
+                Event.checkin_code != "",
+            )
+        )
+        return set(rows.scalars())
+
+    async def by_code(self, conversation_id: str, code: str) -> Event | None:
+        """The group's open activity with this check-in code (the latest, should two match)."""
+        rows = await self.session.execute(
+            select(Event)
+            .where(
+                Event.conversation_id == conversation_id,
+                Event.status == "open",
+                Event.checkin_code == code,
+            )
+            .order_by(Event.id.desc())
+            .limit(1)
+        )
+        return rows.scalars().first()
 
     async def by_id(self, event_id: int) -> Event | None:
         """An activity by id alone (for jobs, which work across groups)."""
@@ -359,12 +392,106 @@ class HoursRepo:
         )
         return list(rows.scalars())
 
+    async def attendance(self, conversation_id: str, staff_id: str) -> tuple[int, int]:
+        """(finished activities the member was confirmed for, how many of them credited)."""
+        rows = await self.session.execute(
+            select(Signup.event_id)
+            .join(Event, Event.id == Signup.event_id)
+            .where(
+                Signup.conversation_id == conversation_id,
+                Signup.staff_id == staff_id,
+                Signup.status == "confirmed",
+                Event.status == "done",
+            )
+        )
+        signed = list(rows.scalars())
+        if not signed:
+            return 0, 0
+        came = await self.session.scalar(
+            select(func.count(VolunteerHours.id)).where(
+                VolunteerHours.staff_id == staff_id, VolunteerHours.event_id.in_(signed)
+            )
+        )
+        return len(signed), int(came or 0)
+
     async def erase(self, conversation_id: str, staff_id: str) -> int:
         """Forget a member's hours."""
         result = await self.session.execute(
             delete(VolunteerHours).where(
                 VolunteerHours.conversation_id == conversation_id,
                 VolunteerHours.staff_id == staff_id,
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(slots=True)
+class CheckinRepo:
+    """Check-ins (one per member per activity) and wrong code guesses."""
+
+    session: AsyncSession
+
+    async def add(self, event: Event, staff_id: str, nick: str, now: datetime, *, by: str) -> bool:
+        """Record a check-in (``by``: "" with the code, else the admin who added it); False
+        when the member had already checked in."""
+        result = await self.session.execute(
+            _insert(self.session, Checkin)
+            .values(
+                event_id=event.id,
+                conversation_id=event.conversation_id,
+                staff_id=staff_id,
+                nick=nick,
+                at=now,
+                by=by,
+            )
+            .on_conflict_do_nothing(index_elements=["event_id", "staff_id"])
+            .returning(Checkin.id)
+        )
+        return bool(result.all())
+
+    async def of_event(self, event_id: int) -> list[Checkin]:
+        """The activity's check-ins in order."""
+        rows = await self.session.execute(
+            select(Checkin).where(Checkin.event_id == event_id).order_by(Checkin.id)
+        )
+        return list(rows.scalars())
+
+    async def wrong(self, conversation_id: str, staff_id: str, now: datetime) -> None:
+        """Count a wrong code."""
+        self.session.add(CheckinGuess(conversation_id=conversation_id, staff_id=staff_id, at=now))
+        await self.session.flush()
+
+    async def wrong_since(self, conversation_id: str, staff_id: str, since: datetime) -> int:
+        """Wrong codes from this member in this group since ``since``."""
+        count = await self.session.scalar(
+            select(func.count(CheckinGuess.id)).where(
+                CheckinGuess.conversation_id == conversation_id,
+                CheckinGuess.staff_id == staff_id,
+                CheckinGuess.at >= since,
+            )
+        )
+        return int(count or 0)
+
+    async def of_member(self, conversation_id: str, staff_id: str) -> list[Checkin]:
+        """A member's check-ins in a group, newest first."""
+        rows = await self.session.execute(
+            select(Checkin)
+            .where(Checkin.conversation_id == conversation_id, Checkin.staff_id == staff_id)
+            .order_by(Checkin.id.desc())
+        )
+        return list(rows.scalars())
+
+    async def erase(self, conversation_id: str, staff_id: str) -> int:
+        """Forget a member's check-ins and wrong guesses."""
+        result = await self.session.execute(
+            delete(Checkin).where(
+                Checkin.conversation_id == conversation_id, Checkin.staff_id == staff_id
+            )
+        )
+        await self.session.execute(
+            delete(CheckinGuess).where(
+                CheckinGuess.conversation_id == conversation_id,
+                CheckinGuess.staff_id == staff_id,
             )
         )
         return int(getattr(result, "rowcount", 0) or 0)

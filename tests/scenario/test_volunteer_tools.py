@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from bot.clock import ManualClock
 from bot.sandbox.standin import Sent, StandIn
+from storage.models import AuditEntry, VolunteerHours
 from tests.conftest import BotFactory
 from tests.scenario.test_stories import say
 from tests.scenario.test_volunteers import NOW, START, publish, start
@@ -144,3 +147,60 @@ async def test_every_card_shows_the_state_and_stops_offering_join_when_it_no_lon
     await card_shows(standin, track2, status="已取消", joinable="0")
     push = await standin.click(track2, "carol", {"action": "join", "id": str(second)})
     assert "已取消" in StandIn.response_of(push)["userPrivateData"]["cardParamMap"]["message"]
+
+
+async def test_check_in_credits_exactly_those_who_checked_in_and_changes_are_audited(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    clock = ManualClock(NOW)
+    app = await start(start_bot, clock)
+    event_id, _ = await publish(standin, seats=3)
+    for member in ("alice", "bob", "carol", "dave"):  # dave waits
+        await say(standin, f"/报名 {event_id}", sender=member)
+    await say(standin, "/帮助", sender="erin")  # in the group, never signed up
+
+    # Asked in the group, the code goes to the admin alone.
+    sent = await say(standin, f"/签到码 {event_id}", sender="admin1")
+    assert "私信" in sent.text and not any(ch.isdigit() for ch in sent.text.split("#")[1][2:])
+    [private] = await standin.wait_sent(where=lambda s: s.route == "o2o" and "签到码" in s.text)
+    assert private.user_ids == ["admin1"]
+    code = private.text.split("签到码：")[1][:4]
+    sent = await say(standin, f"/签到 {code}", sender="alice")
+    assert "还没开始" in sent.text  # two days early
+
+    clock.set(START - timedelta(minutes=10))
+    sent = await say(standin, f"/签到 {code}", sender="alice")
+    assert "签到成功" in sent.text
+    sent = await say(standin, f"/签到 {code}", sender="alice")
+    assert "已经签到过" in sent.text
+    sent = await say(
+        standin,
+        f"／签到 {code.translate(str.maketrans('0123456789', '０１２３４５６７８９'))}",
+        sender="bob",
+    )
+    assert "签到成功" in sent.text  # full-width digits
+    sent = await say(standin, f"/签到 {code}", sender="dave")
+    assert "不在活动" in sent.text  # waitlisted
+    wrong = "0000" if code != "0000" else "1111"
+    for _ in range(5):
+        sent = await say(standin, f"/签到 {wrong}", sender="erin")
+        assert "签到码不对" in sent.text
+    sent = await say(standin, f"/签到 {code}", sender="erin")
+    assert "太多" in sent.text  # throttled, even with the right code
+    clock.set(START + timedelta(minutes=61))
+    sent = await say(standin, f"/签到 {code}", sender="carol")
+    assert "已于" in sent.text and "结束" in sent.text
+
+    # carol came without checking in: the admin adds her by name; bob is taken off by @.
+    sent = await say(standin, f"/活动 结束 {event_id} +Carol -@Bob", sender="admin1", at=["bob"])
+    assert "2 人获得 3 小时" in sent.text and "签到" in sent.text, sent.text
+    assert "补记：Carol" in sent.text and "Bob" in sent.text
+    async with app.db.transaction() as session:
+        credited = (await session.execute(select(VolunteerHours.staff_id))).scalars().all()
+        audit = (await session.execute(select(AuditEntry.detail))).scalars().all()
+    assert sorted(credited) == ["alice", "carol"]
+    assert any("{m:bob}" in a and "{m:carol}" in a for a in audit), audit
+    sent = await say(standin, "/志愿时长", sender="bob")
+    assert "出勤率 0%" in sent.text
+    sent = await say(standin, "/志愿时长", sender="alice")
+    assert "出勤率 100%" in sent.text
