@@ -392,6 +392,23 @@ class HoursRepo:
         )
         return list(rows.scalars())
 
+    async def board(
+        self, conversation_id: str, since: datetime | None, limit: int
+    ) -> list[tuple[str, float, int]]:
+        """(staff id, total hours, activities) of the group's top members, most hours first."""
+        total = func.sum(VolunteerHours.hours)
+        stmt = (
+            select(VolunteerHours.staff_id, total, func.count(VolunteerHours.id))
+            .where(VolunteerHours.conversation_id == conversation_id)
+            .group_by(VolunteerHours.staff_id)
+            .order_by(total.desc(), VolunteerHours.staff_id)
+            .limit(limit)
+        )
+        if since is not None:
+            stmt = stmt.where(VolunteerHours.at >= since)
+        rows = await self.session.execute(stmt)
+        return [(str(s), float(h), int(n)) for s, h, n in rows.all()]
+
     async def attendance(self, conversation_id: str, staff_id: str) -> tuple[int, int]:
         """(finished activities the member was confirmed for, how many of them credited)."""
         rows = await self.session.execute(

@@ -9,7 +9,7 @@ module only assembles their routers, in the order /help lists the commands.
 from __future__ import annotations
 
 from bot.router import Router
-from handlers.volunteers import checkin, clicks, commands, edit, jobs, privacy
+from handlers.volunteers import boards, checkin, clicks, commands, edit, jobs, privacy
 from handlers.volunteers.cards import event_card
 from handlers.volunteers.texts import T
 
@@ -18,6 +18,7 @@ for _part in (
     commands.router,
     edit.router,
     checkin.router,
+    boards.router,
     clicks.router,
     jobs.router,
     privacy.router,

@@ -230,3 +230,15 @@ class T:
         "出勤率 {rate}%（已结束的报名活动 {came}/{signed}）",
         "Attendance {rate}% ({came} of {signed} finished activities you signed up for)",
     )
+
+    # -- the hours board (issue 17)
+    help_board = Text("本群志愿时长榜（本月或全部）", "the group's volunteer-hours board")
+    period = Text("本月|全部", "month|all")
+    bad_period = Text(
+        "「{value}」不是时间范围：请用 /时长榜 本月 或 /时长榜 全部。",
+        "'{value}' is not a period: use /hoursboard month or /hoursboard all.",
+    )
+    board_month = Text("{month} 志愿时长榜：", "Volunteer hours, {month}:")
+    board_all = Text("志愿时长总榜：", "Volunteer hours, all time:")
+    board_empty = Text("{title}\n还没有记录。", "{title}\nnothing yet.")
+    board_line = Text("{rank}. {name}：{hours} 小时（{n} 次）", "{rank}. {name}: {hours} h ({n})")

@@ -204,3 +204,33 @@ async def test_check_in_credits_exactly_those_who_checked_in_and_changes_are_aud
     assert "出勤率 0%" in sent.text
     sent = await say(standin, "/志愿时长", sender="alice")
     assert "出勤率 100%" in sent.text
+
+
+async def test_the_hours_board_ranks_this_month_or_all_time_by_name(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    clock = ManualClock(NOW)
+    await start(start_bot, clock)
+    sent = await say(standin, "/时长榜", sender="bob")
+    assert "2026-03 志愿时长榜" in sent.text and "还没有记录" in sent.text
+    first, _ = await publish(standin, seats=5, title="清扫")
+    for member in ("alice", "bob"):
+        await say(standin, f"/报名 {first}", sender=member)
+    clock.set(START + timedelta(hours=4))
+    await say(standin, f"/活动 结束 {first}", sender="admin1")
+    # Next month: bob alone comes to a second activity.
+    clock.set(START + timedelta(days=25))
+    sent = await say(standin, "/活动 新建 植树 | 2026-04-10 09:00 | 2 | 公园 | 5", sender="admin1")
+    second = int(sent.text.split("#")[1].split("「")[0])
+    await say(standin, f"/报名 {second}", sender="bob")
+    clock.set(START + timedelta(days=29, hours=4))
+    await say(standin, f"/活动 结束 {second}", sender="admin1")
+    sent = await say(standin, "/时长榜 本月", sender="carol")
+    assert "2026-04" in sent.text and "1. Bob：2 小时（1 次）" in sent.text
+    assert "Alice" not in sent.text and "bob" not in sent.text
+    sent = await say(standin, "/时长榜 全部", sender="carol")
+    assert "1. Bob：5 小时（2 次）" in sent.text and "2. Alice：3 小时（1 次）" in sent.text
+    sent = await say(standin, "/hoursboard all", sender="carol")
+    assert "1. Bob: 5 h (2)" in sent.text
+    sent = await say(standin, "/时长榜 去年", sender="carol")
+    assert "/时长榜 本月" in sent.text
