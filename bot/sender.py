@@ -7,6 +7,7 @@ network, not about the community's calendar.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import time
@@ -33,7 +34,16 @@ from bot.errors import (
 from bot.events import is_staff_id
 from bot.openapi import CARD_NOT_DELIVERED, BatchResult, OpenAPI
 from bot.outbox import parse_reply
-from bot.replies import CardReply, CardUpdate, MarkdownReply, Reply, TextReply, ToGroup, ToMembers
+from bot.replies import (
+    CardReply,
+    CardUpdate,
+    ImageReply,
+    MarkdownReply,
+    Reply,
+    TextReply,
+    ToGroup,
+    ToMembers,
+)
 from storage.db import OUTBOX_CHANNEL, Database, is_transient
 from storage.models import OutboxMessage
 from storage.repositories import OutboxRepo, PaceRepo
@@ -88,6 +98,9 @@ def as_message(reply: Reply) -> tuple[str, dict[str, Any], list[str]]:
         return "sampleMarkdown", {"title": reply.title, "text": reply.text}, reply.at_staff_ids
     if isinstance(reply, CardReply):
         return "sampleMarkdown", {"title": reply.title, "text": reply.fallback_markdown}, []
+    if isinstance(reply, ImageReply):
+        # The picture goes by media id, uploaded just before (``Sender._send``).
+        return "sampleImageMsg", {"photoURL": ""}, []
     raise TypeError(f"{type(reply).__name__} is not a message")
 
 
@@ -421,9 +434,21 @@ class Sender:
         msg_key, param, at_ids = as_message(reply)
         at_ids = [sid for sid in at_ids if is_staff_id(sid)]
         to = reply.to
+        if isinstance(reply, ImageReply):
+            # Robots send pictures by media id from the media upload API (robot message
+            # types: sampleImageMsg {"photoURL": media_id}); a session webhook takes text,
+            # markdown and action cards only, so a picture always goes by the OpenAPI. A
+            # media id is reusable, but uploading again on a retry keeps no state to lose.
+            png = base64.b64decode(reply.png_base64)
+            param = {"photoURL": await self.api.media_upload(png, "chart.png", "image/png")}
         if isinstance(to, ToMembers):
             return await self._members(row, reply, to.staff_ids, msg_key, param)
-        if not isinstance(to, ToGroup) and row.session_webhook and self._session_valid(row):
+        if (
+            not isinstance(to, ToGroup)
+            and not isinstance(reply, ImageReply)
+            and row.session_webhook
+            and self._session_valid(row)
+        ):
             try:
                 await self.api.webhook_send(
                     row.session_webhook, webhook_body(msg_key, param, at_ids)
