@@ -163,6 +163,9 @@ class VolunteersConfig(_Section):
     checkin_after_minutes: int = Field(default=60, ge=0, le=24 * 60)
     checkin_max_wrong: int = Field(default=5, ge=1, le=100)
     checkin_wrong_window_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    # When reminders go out before an activity's start, unless it has its own plan
+    # (/活动 提醒 <id> 2h,15m): comma-separated, e.g. "24h,1h".
+    reminders: str = "24h,1h"
 
 
 class DigestConfig(_Section):

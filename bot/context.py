@@ -22,7 +22,13 @@ from storage.digest import DigestRepo
 from storage.repositories import CardRepo, GroupSettingsRepo, InboxRepo, MemberRepo, OutboxRepo
 from storage.skills import LedgerRepo, SkillRepo, SwapRepo
 from storage.stories import LikeRepo, StoryRepo
-from storage.volunteers import CheckinRepo, EventRepo, HoursRepo, SignupRepo
+from storage.volunteers import (
+    CheckinRepo,
+    EventRepo,
+    HoursRepo,
+    ReminderOptOutRepo,
+    SignupRepo,
+)
 
 if TYPE_CHECKING:
     from bot.router import CommandTable
@@ -92,6 +98,11 @@ class Repos:
     def hours(self) -> HoursRepo:
         """Volunteer hours."""
         return HoursRepo(self.session)
+
+    @cached_property
+    def reminder_optouts(self) -> ReminderOptOutRepo:
+        """Members who turned their own activity reminders off."""
+        return ReminderOptOutRepo(self.session)
 
     @cached_property
     def checkins(self) -> CheckinRepo:

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Checkin, CheckinGuess, Event, Signup, VolunteerHours
+from storage.models import (
+    Checkin,
+    CheckinGuess,
+    Event,
+    ReminderOptOut,
+    ReminderSent,
+    Signup,
+    VolunteerHours,
+)
 from storage.repositories import _core, _insert, _prebuilt
 
 _SIGNUPS: Table = Signup.__table__  # type: ignore[assignment]
@@ -56,6 +64,7 @@ class EventRepo:
             reminded_1h=False,
             cards_closed=False,
             checkin_code="",
+            reminders="",
         )
         self.session.add(event)
         await self.session.flush()
@@ -179,6 +188,42 @@ class EventRepo:
             .limit(1)
         )
         return rows.scalars().first()
+
+    async def set_reminders(self, event: Event, plan: str) -> None:
+        """Store the activity's own reminder plan ("" for the default, "off" for none)."""
+        await _core(
+            self.session, update(_EVENTS).where(_EVENTS.c.id == event.id).values(reminders=plan)
+        )
+        event.reminders = plan
+
+    async def reminding(self, now: datetime, horizon: datetime) -> list[Event]:
+        """Open activities starting after ``now`` and no later than ``horizon``."""
+        rows = await self.session.execute(
+            select(Event)
+            .where(Event.status == "open", Event.starts_at > now, Event.starts_at <= horizon)
+            .order_by(Event.starts_at, Event.id)
+        )
+        return list(rows.scalars())
+
+    async def claim_reminder(self, event_id: int, minutes: list[int]) -> list[int]:
+        """Record these reminders as sent; the offsets not recorded before. The unique row
+        is written before the send, so each goes out once across restarts and processes."""
+        if not minutes:
+            return []
+        result = await self.session.execute(
+            _insert(self.session, ReminderSent)
+            .values([{"event_id": event_id, "minutes": m} for m in minutes])
+            .on_conflict_do_nothing(index_elements=["event_id", "minutes"])
+            .returning(ReminderSent.minutes)
+        )
+        return [int(m) for m in result.scalars()]
+
+    async def replan_reminders(self, event: Event, plan: list[int], now: datetime) -> None:
+        """After a new start or plan: reminders still ahead will go out; those whose moment
+        has passed count as sent (the change notice told everyone the new time)."""
+        await self.session.execute(delete(ReminderSent).where(ReminderSent.event_id == event.id))
+        passed = [m for m in plan if event.starts_at - timedelta(minutes=m) <= now]
+        await self.claim_reminder(event.id, passed)
 
     async def by_id(self, event_id: int) -> Event | None:
         """An activity by id alone (for jobs, which work across groups)."""
@@ -512,3 +557,36 @@ class CheckinRepo:
             )
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(slots=True)
+class ReminderOptOutRepo:
+    """Members who turned their own activity reminders off in a group."""
+
+    session: AsyncSession
+
+    async def switch(self, conversation_id: str, staff_id: str, off: bool, now: datetime) -> None:
+        """Turn a member's one-to-one reminders off (``off``) or back on."""
+        await self.session.execute(
+            delete(ReminderOptOut).where(
+                ReminderOptOut.conversation_id == conversation_id,
+                ReminderOptOut.staff_id == staff_id,
+            )
+        )
+        if off:
+            self.session.add(
+                ReminderOptOut(conversation_id=conversation_id, staff_id=staff_id, at=now)
+            )
+            await self.session.flush()
+
+    async def opted_out(self, conversation_id: str, staff_ids: Sequence[str]) -> set[str]:
+        """Which of these members turned their reminders off in the group."""
+        if not staff_ids:
+            return set()
+        rows = await self.session.execute(
+            select(ReminderOptOut.staff_id).where(
+                ReminderOptOut.conversation_id == conversation_id,
+                ReminderOptOut.staff_id.in_(list(staff_ids)),
+            )
+        )
+        return set(rows.scalars())

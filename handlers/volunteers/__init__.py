@@ -9,7 +9,16 @@ module only assembles their routers, in the order /help lists the commands.
 from __future__ import annotations
 
 from bot.router import Router
-from handlers.volunteers import boards, checkin, clicks, commands, edit, jobs, privacy
+from handlers.volunteers import (
+    boards,
+    checkin,
+    clicks,
+    commands,
+    edit,
+    jobs,
+    privacy,
+    reminders,
+)
 from handlers.volunteers.cards import event_card
 from handlers.volunteers.texts import T
 
@@ -19,6 +28,7 @@ for _part in (
     edit.router,
     checkin.router,
     boards.router,
+    reminders.router,
     clicks.router,
     jobs.router,
     privacy.router,

@@ -242,3 +242,34 @@ class T:
     board_all = Text("志愿时长总榜：", "Volunteer hours, all time:")
     board_empty = Text("{title}\n还没有记录。", "{title}\nnothing yet.")
     board_line = Text("{rank}. {name}：{hours} 小时（{n} 次）", "{rank}. {name}: {hours} h ({n})")
+
+    # -- reminders you can set (issue 17)
+    help_remind = Text(
+        "设置活动提醒时间，例如 /活动 提醒 3 2h,15m（关：不提醒；默认：恢复默认）",
+        "set when an activity's reminders go out, e.g. /event remind 3 2h,15m",
+    )
+    plan = Text("提醒时间", "reminder times")
+    bad_plan = Text(
+        "看不懂提醒时间「{value}」。请写成开始前的时长，用逗号分开，最多 5 个，例如 2h,15m 或 1天,2小时。",
+        "Could not read '{value}'. Give up to 5 times before the start, e.g. 2h,15m or 1d,2h.",
+    )
+    remind_plan = Text(
+        "活动 #{id} 在开始前 {plan} 提醒报名的成员。",
+        "Activity #{id} reminds members {plan} before.",
+    )
+    remind_none = Text("活动 #{id} 不发提醒。", "Activity #{id} sends no reminders.")
+    help_my_reminders = Text(
+        "关闭或打开我在本群的活动私聊提醒", "turn my one-to-one activity reminders off or on"
+    )
+    switch = Text("关|开", "off|on")
+    bad_switch = Text(
+        "请发送 /提醒 关 或 /提醒 开（收到「{value}」）。",
+        "Send /reminders off or /reminders on (got '{value}').",
+    )
+    reminders_off = Text(
+        "已关闭你在本群的活动私聊提醒。发送 /提醒 开 可以重新打开。",
+        "Your one-to-one activity reminders in this group are off. /reminders on turns them on.",
+    )
+    reminders_on = Text("已打开你在本群的活动私聊提醒。", "Your activity reminders here are on.")
+    reminders_off_short = Text("活动私聊提醒：关", "activity reminders: off")
+    reminder_setting_title = Text("提醒设置", "reminder setting")

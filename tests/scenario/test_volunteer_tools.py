@@ -234,3 +234,42 @@ async def test_the_hours_board_ranks_this_month_or_all_time_by_name(
     assert "1. Bob: 5 h (2)" in sent.text
     sent = await say(standin, "/时长榜 去年", sender="carol")
     assert "/时长榜 本月" in sent.text
+
+
+async def test_custom_reminders_go_out_once_each_across_a_restart_and_members_can_opt_out(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    clock = ManualClock(NOW)
+    app = await start(start_bot, clock)
+    event_id, _ = await publish(standin, seats=5)
+    for member in ("alice", "bob"):
+        await say(standin, f"/报名 {event_id}", sender=member)
+    sent = await say(standin, f"/活动 提醒 {event_id} ２小时，15分钟", sender="admin1")
+    assert "开始前 2h, 15m 提醒" in sent.text, sent.text
+    sent = await say(standin, f"/活动 提醒 {event_id} 明天吧", sender="admin1")
+    assert "看不懂提醒时间" in sent.text
+    sent = await say(standin, "/提醒 关", sender="bob")
+    assert "已关闭" in sent.text
+
+    def reminders(route: str) -> list[Sent]:
+        return [s for s in standin.sent if s.route == route and "提醒：" in s.text]
+
+    clock.set(START - timedelta(hours=23))  # the default 24 h reminder is not in this plan
+    assert await app.jobs.run_job("event-reminders")
+    clock.set(START - timedelta(hours=2))
+    assert await app.jobs.run_job("event-reminders")
+    [group] = await standin.wait_sent(where=lambda s: s.route == "group" and "提醒：" in s.text)
+    [direct] = await standin.wait_sent(where=lambda s: s.route == "o2o" and "提醒：" in s.text)
+    assert direct.user_ids == ["alice"] and "Bob" in group.text  # bob opted out of his own
+    await app.stop()
+
+    app2 = await start(start_bot, clock)  # a restart sends nothing twice
+    assert await app2.jobs.run_job("event-reminders")
+    clock.set(START - timedelta(minutes=15))
+    assert await app2.jobs.run_job("event-reminders")
+    assert await app2.jobs.run_job("event-reminders")
+    await standin.wait_sent(2, where=lambda s: s.route == "group" and "提醒：" in s.text)
+    await say(standin, "/帮助", sender="alice")  # anything queued is out once this is answered
+    assert len(reminders("group")) == 2 and len(reminders("o2o")) == 2
+    sent = await say(standin, "/提醒 开", sender="bob")
+    assert "已打开" in sent.text

@@ -1,7 +1,7 @@
 """events.cards_closed: the sign-up cards were told that sign-ups closed at the start
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-30 16:15:00.000000
 
 Every activity card shows its state (issue 17); the moment sign-ups close is the start,
@@ -12,8 +12,8 @@ flips in the same statement, as the reminder flags do).
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

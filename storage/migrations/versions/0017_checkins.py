@@ -1,7 +1,7 @@
 """check-in: events.checkin_code, event_checkins, checkin_guesses
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-30 16:40:00.000000
 
 Honest hours (issue 17): an activity's short check-in code, each member's check-in, and
@@ -13,8 +13,8 @@ from alembic import op
 
 import storage.types
 
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
