@@ -210,6 +210,10 @@ class SenderConfig(_Section):
     # httpx's connection pool does best at a few requests in flight (measured: bench/).
     concurrency: int = Field(default=4, ge=1, le=64)
     max_attempts: int = Field(default=12, ge=1)
+    # Throttling is waited out while the reply is still useful, not for a number of tries:
+    # hours for a reply to a member, longer for scheduled posts and notices.
+    throttled_reply_hours: float = Field(default=6.0, gt=0)
+    throttled_post_hours: float = Field(default=48.0, gt=0)
     backoff_initial: float = Field(default=0.5, gt=0)
     backoff_max: float = Field(default=60.0, gt=0)
     lease_seconds: float = Field(default=30.0, gt=0)

@@ -19,6 +19,7 @@ from bot import metrics
 from bot.config import Settings
 from bot.errors import (
     DeliveryFailed,
+    NotConnected,
     PlatformError,
     QuotaExhausted,
     SessionExpired,
@@ -253,6 +254,9 @@ class OpenAPI:
                 headers={"Content-Type": "application/json"},
             )
             raw = response.content
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # Refused or unreachable: the request never left, so the OpenAPI may carry it.
+            raise NotConnected(f"webhook: {type(exc).__name__}") from exc
         except httpx.HTTPError as exc:
             raise TransientError(f"webhook: {type(exc).__name__}") from exc
         if response.status_code >= 500:

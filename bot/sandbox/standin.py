@@ -55,6 +55,7 @@ class Faults:
     duplicate_pushes: bool = False
     refuse_opens: int = 0
     throttle_every: int = 0
+    throttle_paths: frozenset[str] = frozenset()  # these APIs are throttled on every call
     server_error_every: int = 0
     expire_token_every: int = 0
     expire_sessions: bool = False
@@ -699,7 +700,8 @@ class StandIn:
             if every and self._authed_calls % every == 0:
                 self._tokens.pop(token, None)
                 return self._reject(request, 401, "InvalidAuthentication", "token expired")
-        if self.faults.throttle_every and n % self.faults.throttle_every == 0:
+        every = self.faults.throttle_every
+        if (every and n % every == 0) or request.path in self.faults.throttle_paths:
             if not authed:
                 self.rejected.append((request.path, "130101"))
                 return web.json_response({"errcode": 130101, "errmsg": "send too fast"})
