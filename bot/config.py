@@ -156,6 +156,18 @@ class LikesConfig(_Section):
     rescore_seconds: float = Field(default=30.0, gt=0)
 
 
+class VolunteersConfig(_Section):
+    """Volunteer activities: when a check-in code is accepted, and how guessing is slowed."""
+
+    checkin_before_minutes: int = Field(default=30, ge=0, le=24 * 60)
+    checkin_after_minutes: int = Field(default=60, ge=0, le=24 * 60)
+    checkin_max_wrong: int = Field(default=5, ge=1, le=100)
+    checkin_wrong_window_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    # When reminders go out before an activity's start, unless it has its own plan
+    # (/活动 提醒 <id> 2h,15m): comma-separated, e.g. "24h,1h".
+    reminders: str = "24h,1h"
+
+
 class DigestConfig(_Section):
     """The weekly digest: the default slot, the catch-up window, what it shows."""
 
@@ -262,6 +274,7 @@ class Settings(BaseSettings):
     stories: StoriesConfig = Field(default_factory=StoriesConfig)
     likes: LikesConfig = Field(default_factory=LikesConfig)
     digest: DigestConfig = Field(default_factory=DigestConfig)
+    volunteers: VolunteersConfig = Field(default_factory=VolunteersConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)
     stream: StreamConfig = Field(default_factory=StreamConfig)
     sender: SenderConfig = Field(default_factory=SenderConfig)

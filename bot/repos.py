@@ -12,7 +12,13 @@ from storage.repositories import CardRepo, GroupSettingsRepo, InboxRepo, MemberR
 from storage.skills import SkillRepo
 from storage.stories import LikeRepo, StoryRepo
 from storage.swaps import LedgerRepo, SwapRepo
-from storage.volunteers import EventRepo, HoursRepo, SignupRepo
+from storage.volunteers import (
+    CheckinRepo,
+    EventRepo,
+    HoursRepo,
+    ReminderOptOutRepo,
+    SignupRepo,
+)
 
 
 class Repos:
@@ -70,6 +76,16 @@ class Repos:
     def hours(self) -> HoursRepo:
         """Volunteer hours."""
         return HoursRepo(self.session)
+
+    @cached_property
+    def reminder_optouts(self) -> ReminderOptOutRepo:
+        """Members who turned their own activity reminders off."""
+        return ReminderOptOutRepo(self.session)
+
+    @cached_property
+    def checkins(self) -> CheckinRepo:
+        """Check-ins at activities and wrong code guesses."""
+        return CheckinRepo(self.session)
 
     @cached_property
     def digest(self) -> DigestRepo:

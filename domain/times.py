@@ -141,3 +141,44 @@ def parse_local(text: str, today: date) -> datetime | None:
         if day is not None:
             return datetime.combine(day, moment)
     return None
+
+
+_OFFSET = re.compile(
+    r"(\d+(?:\.\d+)?)\s*(天|d|days?|个?小时|时|h|hrs?|hours?|分钟|分|m|mins?|minutes?)"
+)
+_OFFSET_UNITS = {"天": 1440, "d": 1440, "时": 60, "h": 60, "分": 1, "m": 1}
+MAX_OFFSET_MINUTES = 7 * 1440
+
+
+def parse_offsets(text: str) -> list[int] | None:
+    """Reminder offsets before a start, in minutes, largest first: ``2h,15m``, ``2小时、15分钟``,
+    ``1天 1h``, ``90m``. None when a part is not an offset or is outside 1 minute to 7 days."""
+    joined = re.sub(r"(\d)\s+(?=[^\d\s,，、;；])", r"\1", normalise(text))
+    parts = [p for p in re.split(r"[,，、;；\s]+", joined) if p]
+    if not parts:
+        return None
+    out: set[int] = set()
+    for part in parts:
+        hit = _OFFSET.fullmatch(part)
+        if hit is None:
+            return None
+        unit = hit.group(2)
+        factor = next(v for k, v in _OFFSET_UNITS.items() if k in unit or unit.startswith(k))
+        minutes = round(float(hit.group(1)) * factor)
+        if not 1 <= minutes <= MAX_OFFSET_MINUTES:
+            return None
+        out.add(minutes)
+    return sorted(out, reverse=True)
+
+
+def describe_offsets(minutes: list[int]) -> str:
+    """``24h, 1h, 15m`` for a plan (the form ``parse_offsets`` reads back)."""
+    shown = []
+    for m in minutes:
+        if m % 1440 == 0:
+            shown.append(f"{m // 1440}d")
+        elif m % 60 == 0:
+            shown.append(f"{m // 60}h")
+        else:
+            shown.append(f"{m}m")
+    return ", ".join(shown)

@@ -277,6 +277,12 @@ class Event(Base):
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
     reminded_24h: Mapped[bool] = mapped_column(Boolean, default=False)
     reminded_1h: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The cards were told that sign-ups closed at the start (once; issue 17).
+    cards_closed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # The short check-in code given out with /签到码 ("" until then; issue 17).
+    checkin_code: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    # The activity's own reminder plan ("120m,15m"; "" for the config's, "off" for none).
+    reminders: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
     __table_args__ = (
         Index("ix_events_group", "conversation_id", "status", "starts_at"),
@@ -322,6 +328,63 @@ class VolunteerHours(Base):
         Index("ix_hours_member", "conversation_id", "staff_id"),
         Index("ix_hours_group_at", "conversation_id", "at"),
     )
+
+
+class Checkin(Base):
+    """A member's check-in at an activity: with its code (``by`` empty) or added by an admin."""
+
+    __tablename__ = "event_checkins"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    staff_id: Mapped[str] = mapped_column(String(200))
+    nick: Mapped[str] = mapped_column(String(200), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    by: Mapped[str] = mapped_column(String(200), default="")
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "staff_id", name="uq_checkin_once"),
+        Index("ix_checkins_member", "conversation_id", "staff_id"),
+    )
+
+
+class CheckinGuess(Base):
+    """A wrong check-in code, counted to slow down guessing."""
+
+    __tablename__ = "checkin_guesses"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    staff_id: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_checkin_guesses_member", "conversation_id", "staff_id", "at"),)
+
+
+class ReminderSent(Base):
+    """A reminder of an activity that went out (``minutes`` before its start), once."""
+
+    __tablename__ = "event_reminders_sent"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    minutes: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (UniqueConstraint("event_id", "minutes", name="uq_reminder_once"),)
+
+
+class ReminderOptOut(Base):
+    """A member who turned their one-to-one activity reminders off in a group."""
+
+    __tablename__ = "reminder_optouts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    staff_id: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("conversation_id", "staff_id", name="uq_reminder_optout"),)
 
 
 class DigestRun(Base):

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Event, Signup, VolunteerHours
+from storage.models import (
+    Checkin,
+    CheckinGuess,
+    Event,
+    ReminderOptOut,
+    ReminderSent,
+    Signup,
+    VolunteerHours,
+)
 from storage.queries import prebuilt, run, upsert
 
 _SIGNUPS: Table = Signup.__table__  # type: ignore[assignment]
@@ -54,6 +62,9 @@ class EventRepo:
             cancel_reason="",
             reminded_24h=False,
             reminded_1h=False,
+            cards_closed=False,
+            checkin_code="",
+            reminders="",
         )
         self.session.add(event)
         await self.session.flush()
@@ -132,6 +143,85 @@ class EventRepo:
             .returning(Event.id)
         )
         return list(result.scalars())
+
+    async def claim_started(self, now: datetime) -> list[int]:
+        """Take the open activities that have started and whose cards still offer sign-up;
+        the flag flips in the same statement, so the cards are updated once."""
+        result = await self.session.execute(
+            update(Event)
+            .where(Event.status == "open", Event.cards_closed.is_(False), Event.starts_at <= now)
+            .values(cards_closed=True)
+            .returning(Event.id)
+        )
+        return list(result.scalars())
+
+    async def set_code(self, event: Event, code: str) -> None:
+        """Give the activity its check-in code."""
+        await run(
+            self.session, update(_EVENTS).where(_EVENTS.c.id == event.id).values(checkin_code=code)
+        )
+        event.checkin_code = code
+
+    async def open_codes(self, conversation_id: str) -> set[str]:
+        """The check-in codes of the group's open activities (a new code differs from them)."""
+        rows = await self.session.execute(
+            select(Event.checkin_code).where(
+                Event.conversation_id == conversation_id,
+                Event.status == "open",
+                Event.checkin_code != "",
+            )
+        )
+        return set(rows.scalars())
+
+    async def by_code(self, conversation_id: str, code: str) -> Event | None:
+        """The group's open activity with this check-in code (the latest, should two match)."""
+        rows = await self.session.execute(
+            select(Event)
+            .where(
+                Event.conversation_id == conversation_id,
+                Event.status == "open",
+                Event.checkin_code == code,
+            )
+            .order_by(Event.id.desc())
+            .limit(1)
+        )
+        return rows.scalars().first()
+
+    async def set_reminders(self, event: Event, plan: str) -> None:
+        """Store the activity's own reminder plan ("" for the default, "off" for none)."""
+        await run(
+            self.session, update(_EVENTS).where(_EVENTS.c.id == event.id).values(reminders=plan)
+        )
+        event.reminders = plan
+
+    async def reminding(self, now: datetime, horizon: datetime) -> list[Event]:
+        """Open activities starting after ``now`` and no later than ``horizon``."""
+        rows = await self.session.execute(
+            select(Event)
+            .where(Event.status == "open", Event.starts_at > now, Event.starts_at <= horizon)
+            .order_by(Event.starts_at, Event.id)
+        )
+        return list(rows.scalars())
+
+    async def claim_reminder(self, event_id: int, minutes: list[int]) -> list[int]:
+        """Record these reminders as sent; the offsets not recorded before. The unique row
+        is written before the send, so each goes out once across restarts and processes."""
+        if not minutes:
+            return []
+        result = await self.session.execute(
+            upsert(self.session, ReminderSent)
+            .values([{"event_id": event_id, "minutes": m} for m in minutes])
+            .on_conflict_do_nothing(index_elements=["event_id", "minutes"])
+            .returning(ReminderSent.minutes)
+        )
+        return [int(m) for m in result.scalars()]
+
+    async def replan_reminders(self, event: Event, plan: list[int], now: datetime) -> None:
+        """After a new start or plan: reminders still ahead will go out; those whose moment
+        has passed count as sent (the change notice told everyone the new time)."""
+        await self.session.execute(delete(ReminderSent).where(ReminderSent.event_id == event.id))
+        passed = [m for m in plan if event.starts_at - timedelta(minutes=m) <= now]
+        await self.claim_reminder(event.id, passed)
 
     async def by_id(self, event_id: int) -> Event | None:
         """An activity by id alone (for jobs, which work across groups)."""
@@ -343,6 +433,45 @@ class HoursRepo:
         )
         return list(rows.scalars())
 
+    async def board(
+        self, conversation_id: str, since: datetime | None, limit: int
+    ) -> list[tuple[str, float, int]]:
+        """(staff id, total hours, activities) of the group's top members, most hours first."""
+        total = func.sum(VolunteerHours.hours)
+        stmt = (
+            select(VolunteerHours.staff_id, total, func.count(VolunteerHours.id))
+            .where(VolunteerHours.conversation_id == conversation_id)
+            .group_by(VolunteerHours.staff_id)
+            .order_by(total.desc(), VolunteerHours.staff_id)
+            .limit(limit)
+        )
+        if since is not None:
+            stmt = stmt.where(VolunteerHours.at >= since)
+        rows = await self.session.execute(stmt)
+        return [(str(s), float(h), int(n)) for s, h, n in rows.all()]
+
+    async def attendance(self, conversation_id: str, staff_id: str) -> tuple[int, int]:
+        """(finished activities the member was confirmed for, how many of them credited)."""
+        rows = await self.session.execute(
+            select(Signup.event_id)
+            .join(Event, Event.id == Signup.event_id)
+            .where(
+                Signup.conversation_id == conversation_id,
+                Signup.staff_id == staff_id,
+                Signup.status == "confirmed",
+                Event.status == "done",
+            )
+        )
+        signed = list(rows.scalars())
+        if not signed:
+            return 0, 0
+        came = await self.session.scalar(
+            select(func.count(VolunteerHours.id)).where(
+                VolunteerHours.staff_id == staff_id, VolunteerHours.event_id.in_(signed)
+            )
+        )
+        return len(signed), int(came or 0)
+
     async def erase(self, conversation_id: str, staff_id: str) -> int:
         """Forget a member's hours."""
         result = await self.session.execute(
@@ -352,3 +481,108 @@ class HoursRepo:
             )
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(slots=True)
+class CheckinRepo:
+    """Check-ins (one per member per activity) and wrong code guesses."""
+
+    session: AsyncSession
+
+    async def add(self, event: Event, staff_id: str, nick: str, now: datetime, *, by: str) -> bool:
+        """Record a check-in (``by``: "" with the code, else the admin who added it); False
+        when the member had already checked in."""
+        result = await self.session.execute(
+            upsert(self.session, Checkin)
+            .values(
+                event_id=event.id,
+                conversation_id=event.conversation_id,
+                staff_id=staff_id,
+                nick=nick,
+                at=now,
+                by=by,
+            )
+            .on_conflict_do_nothing(index_elements=["event_id", "staff_id"])
+            .returning(Checkin.id)
+        )
+        return bool(result.all())
+
+    async def of_event(self, event_id: int) -> list[Checkin]:
+        """The activity's check-ins in order."""
+        rows = await self.session.execute(
+            select(Checkin).where(Checkin.event_id == event_id).order_by(Checkin.id)
+        )
+        return list(rows.scalars())
+
+    async def wrong(self, conversation_id: str, staff_id: str, now: datetime) -> None:
+        """Count a wrong code."""
+        self.session.add(CheckinGuess(conversation_id=conversation_id, staff_id=staff_id, at=now))
+        await self.session.flush()
+
+    async def wrong_since(self, conversation_id: str, staff_id: str, since: datetime) -> int:
+        """Wrong codes from this member in this group since ``since``."""
+        count = await self.session.scalar(
+            select(func.count(CheckinGuess.id)).where(
+                CheckinGuess.conversation_id == conversation_id,
+                CheckinGuess.staff_id == staff_id,
+                CheckinGuess.at >= since,
+            )
+        )
+        return int(count or 0)
+
+    async def of_member(self, conversation_id: str, staff_id: str) -> list[Checkin]:
+        """A member's check-ins in a group, newest first."""
+        rows = await self.session.execute(
+            select(Checkin)
+            .where(Checkin.conversation_id == conversation_id, Checkin.staff_id == staff_id)
+            .order_by(Checkin.id.desc())
+        )
+        return list(rows.scalars())
+
+    async def erase(self, conversation_id: str, staff_id: str) -> int:
+        """Forget a member's check-ins and wrong guesses."""
+        result = await self.session.execute(
+            delete(Checkin).where(
+                Checkin.conversation_id == conversation_id, Checkin.staff_id == staff_id
+            )
+        )
+        await self.session.execute(
+            delete(CheckinGuess).where(
+                CheckinGuess.conversation_id == conversation_id,
+                CheckinGuess.staff_id == staff_id,
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(slots=True)
+class ReminderOptOutRepo:
+    """Members who turned their own activity reminders off in a group."""
+
+    session: AsyncSession
+
+    async def switch(self, conversation_id: str, staff_id: str, off: bool, now: datetime) -> None:
+        """Turn a member's one-to-one reminders off (``off``) or back on."""
+        await self.session.execute(
+            delete(ReminderOptOut).where(
+                ReminderOptOut.conversation_id == conversation_id,
+                ReminderOptOut.staff_id == staff_id,
+            )
+        )
+        if off:
+            self.session.add(
+                ReminderOptOut(conversation_id=conversation_id, staff_id=staff_id, at=now)
+            )
+            await self.session.flush()
+
+    async def opted_out(self, conversation_id: str, staff_ids: Sequence[str]) -> set[str]:
+        """Which of these members turned their reminders off in the group."""
+        if not staff_ids:
+            return set()
+        rows = await self.session.execute(
+            select(ReminderOptOut.staff_id).where(
+                ReminderOptOut.conversation_id == conversation_id,
+                ReminderOptOut.staff_id.in_(list(staff_ids)),
+            )
+        )
+        return set(rows.scalars())

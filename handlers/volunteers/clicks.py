@@ -8,7 +8,7 @@ from bot.context import ClickContext
 from bot.errors import UserError
 from bot.replies import CardResponse
 from bot.router import Router
-from handlers.volunteers.cards import card_updates
+from handlers.volunteers.cards import card_data, card_updates
 from handlers.volunteers.common import join_members, leave_event
 from handlers.volunteers.texts import T
 from storage.models import Event
@@ -28,7 +28,7 @@ async def click_answers(
         ctxs[-1].reply(update)
     return [
         CardResponse(
-            card_data={"taken": str(taken), "waitlist": str(waiting), "seats": str(event.seats)},
+            card_data=card_data(ctxs[-1], event, taken, waiting),
             private_data={"state": state, "message": message},
         )
         for message, state in outcomes

@@ -175,33 +175,55 @@ async def roster(ctx: MessageContext, id: int) -> str:
         Arg("absent", T.absent, kind="many", optional=True),
     ],
 )
-async def event_done(ctx: MessageContext, id: int, absent: list[str]) -> str:
-    """Close an activity that has started and credit its hours to those who came."""
+async def event_done(ctx: MessageContext, id: int, absent: list[str]) -> list[Reply]:
+    """Close an activity that has started and credit its hours to those who came.
+
+    Who came: those who checked in when a check-in code was given out, else everyone
+    confirmed. Each word after the id names a member by @-mention or nick (never by an id
+    nobody can see): ``+名字`` adds someone, ``-名字`` or a bare name takes someone off.
+    """
     event = await open_event(ctx, id)
     if ctx.now < event.starts_at:
         raise UserError(T.not_started, id=id)
     confirmed, _ = await ctx.repos.signups.roster(event.id)
-    # Absentees are named by @-mention or nick, among those confirmed; a name that fits
-    # nobody (or several) refuses the whole command rather than crediting everyone.
-    missing = await people.members(
-        ctx,
-        absent,
-        among={s.staff_id: s.nick for s in confirmed},
-        where=ctx.t(T.roster_of, id=id),
-    )
-    gone = {m.staff_id for m in missing}
-    came = [s.staff_id for s in confirmed if s.staff_id not in gone]
+    by_code = bool(event.checkin_code)
+    if by_code:
+        base = {c.staff_id: c.nick for c in await ctx.repos.checkins.of_event(event.id)}
+    else:
+        base = {s.staff_id: s.nick for s in confirmed}
+    adds = [w.lstrip("+＋") for w in absent if w[:1] in "+＋" and w.lstrip("+＋")]
+    drops = [w.lstrip("-－") for w in absent if w[:1] not in "+＋" and w.lstrip("-－")]
+    # A name that fits nobody (or several) refuses the whole command rather than crediting
+    # the wrong people; those taken off are named among the people credited, those added
+    # among the group's members.
+    where = ctx.t(T.roster_of, id=id)
+    removed = {
+        m.staff_id: m for m in [await people.member(ctx, w, among=base, where=where) for w in drops]
+    }
+    directory = await ctx.repos.members.directory(ctx.conversation.id)
+    added = {
+        m.staff_id: m
+        for m in [
+            await people.member(ctx, w, among=directory, where=ctx.t(T.group_members)) for w in adds
+        ]
+    }
+    came = [s for s in base if s not in removed] + [s for s in added if s not in base]
     credited = await ctx.repos.hours.credit(event, came, ctx.now)
     await ctx.repos.events.set_status(event, "done")
-    ctx.audit_detail = f"{id}" + (
-        f" {ctx.t(T.audit_absent)} " + "、".join(people.ref(m.staff_id) for m in missing)
-        if missing
-        else ""
-    )
+    parts = [str(id)]
+    if removed:
+        parts.append(ctx.t(T.audit_absent) + " " + "、".join(people.ref(s) for s in removed))
+    if added:
+        parts.append(ctx.t(T.audit_added) + " " + "、".join(people.ref(s) for s in added))
+    ctx.audit_detail = " ".join(parts)
     lines = [ctx.t(T.done, id=id, n=credited, hours=number(event.hours))]
-    if missing:
-        lines.append(ctx.t(T.done_absent, names="、".join(m.name for m in missing)))
-    return "\n".join(lines)
+    if by_code:
+        lines.append(ctx.t(T.done_checked, n=len(base)))
+    if removed:
+        lines.append(ctx.t(T.done_absent, names="、".join(m.name for m in removed.values())))
+    if added:
+        lines.append(ctx.t(T.done_added, names="、".join(m.name for m in added.values())))
+    return [TextReply(content="\n".join(lines)), *await card_updates(ctx, event)]
 
 
 @router.command(
@@ -236,10 +258,18 @@ async def cancel(ctx: MessageContext, id: int, reason: str | None) -> list[Reply
 async def hours(ctx: MessageContext) -> str:
     """My volunteer hours and activities in this group."""
     records = await ctx.repos.hours.of_member(ctx.conversation.id, ctx.member.staff_id)
+    signed, came = await ctx.repos.hours.attendance(ctx.conversation.id, ctx.member.staff_id)
+    # Attendance: of the finished activities the member was confirmed for, the share they
+    # were credited for (checked in, or kept on the list by the organiser).
+    rate = (
+        [ctx.t(T.attendance, rate=round(100 * came / signed), came=came, signed=signed)]
+        if signed
+        else []
+    )
     if not records:
-        return ctx.t(T.my_hours_none)
+        return "\n".join([ctx.t(T.my_hours_none), *rate])
     total = sum(r.hours for r in records)
-    lines = [ctx.t(T.my_hours, total=number(total), n=len(records))]
+    lines = [ctx.t(T.my_hours, total=number(total), n=len(records)), *rate]
     for r in records[:20]:
         day = r.at.astimezone(ctx.settings.bot.tz).strftime("%Y-%m-%d")
         lines.append(f"- #{r.event_id} {safety.plain(r.title)}：{number(r.hours)} h，{day}")

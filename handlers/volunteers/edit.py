@@ -8,7 +8,7 @@ what changed (old → new). A started, cancelled or finished activity is refused
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot import safety
 from bot.context import Context, MessageContext
@@ -19,6 +19,7 @@ from bot.router import Arg, Router
 from domain.times import normalise, parse_local, parse_time
 from handlers.volunteers.cards import card_updates
 from handlers.volunteers.common import change_seats, find_event, local_time
+from handlers.volunteers.jobs import plan_of
 from handlers.volunteers.texts import T
 from storage.models import Event
 
@@ -54,17 +55,6 @@ LABELS: dict[str, Text] = {
 TITLE_MAX, PLACE_MAX = 40, 60
 _HOURS = re.compile(r"(\d+(?:\.\d+)?)\s*(?:个?小时|h|hours?|hrs?)?")
 _SEATS = re.compile(r"(\d+)\s*(?:人|个|名|位|seats?)?")
-
-
-def _reminders_for(starts_at: datetime, now: datetime) -> dict[str, bool]:
-    """Reminder flags planned again for a new start: the ones whose moment is still ahead
-    will go out; one whose moment has passed is marked sent, since the change notice has
-    just told everyone the new time."""
-    ahead = starts_at - now
-    return {
-        "reminded_24h": ahead <= timedelta(hours=24),
-        "reminded_1h": ahead <= timedelta(hours=1),
-    }
 
 
 async def _editable(ctx: Context, event_id: int) -> Event:
@@ -114,9 +104,8 @@ async def edit(ctx: MessageContext, id: int, field: str, value: str) -> list[Rep
         old, new = local_time(ctx, event.starts_at), local_time(ctx, starts_at)
         if starts_at == event.starts_at:
             raise UserError(T.edit_same, id=id, field=label, value=old)
-        await ctx.repos.events.edit(
-            event, starts_at=starts_at, **_reminders_for(starts_at, ctx.now)
-        )
+        await ctx.repos.events.edit(event, starts_at=starts_at)
+        await ctx.repos.events.replan_reminders(event, plan_of(ctx.settings, event), ctx.now)
     elif key in ("place", "title"):
         text = " ".join(value.split())
         limit = TITLE_MAX if key == "title" else PLACE_MAX

@@ -52,3 +52,41 @@ router.privacy_section(
     PrivacySection("signups", T.signups_title, _my_signups, _erase_signups, order=40)
 )
 router.privacy_section(PrivacySection("hours", T.hours_title, _my_hours, _erase_hours, order=45))
+
+
+async def _my_checkins(ctx: Context, conversation_id: str, staff_id: str) -> tuple[int, list[str]]:
+    checkins = await ctx.repos.checkins.of_member(conversation_id, staff_id)
+    return len(checkins), [f"#{c.event_id}" for c in checkins[:3]]
+
+
+async def _erase_checkins(ctx: Context, conversation_id: str, staff_id: str) -> int:
+    return await ctx.repos.checkins.erase(conversation_id, staff_id)
+
+
+router.privacy_section(
+    PrivacySection("checkins", T.checkins_title, _my_checkins, _erase_checkins, order=46)
+)
+
+
+async def _my_reminder_setting(
+    ctx: Context, conversation_id: str, staff_id: str
+) -> tuple[int, list[str]]:
+    off = await ctx.repos.reminder_optouts.opted_out(conversation_id, [staff_id])
+    return len(off), [ctx.t(T.reminders_off_short)] if off else []
+
+
+async def _erase_reminder_setting(ctx: Context, conversation_id: str, staff_id: str) -> int:
+    off = await ctx.repos.reminder_optouts.opted_out(conversation_id, [staff_id])
+    await ctx.repos.reminder_optouts.switch(conversation_id, staff_id, False, ctx.now)
+    return len(off)
+
+
+router.privacy_section(
+    PrivacySection(
+        "reminders",
+        T.reminder_setting_title,
+        _my_reminder_setting,
+        _erase_reminder_setting,
+        order=47,
+    )
+)

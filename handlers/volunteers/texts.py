@@ -169,3 +169,107 @@ class T:
         "Now: {when} at {place}, {hours} h.",
     )
     hours_value = Text("{hours} 小时", "{hours} h")
+
+    # -- the state every card shows (issue 17)
+    status_open = Text("报名中", "open")
+    status_full = Text("已满·候补", "full · waitlist")
+    status_closed = Text("已截止", "closed")
+    status_cancelled = Text("已取消", "cancelled")
+    status_done = Text("已结束", "finished")
+
+    # -- check-in (issue 17)
+    help_checkin_code = Text(
+        "活动的签到码（私信发给你，在现场出示）",
+        "an activity's check-in code (sent to you privately)",
+    )
+    help_checkin = Text("用现场的签到码签到", "check in with the code shown at the activity")
+    checkin_code_label = Text("签到码", "code")
+    checkin_code = Text(
+        "活动 #{id}「{title}」的签到码：{code}\n在 {opens} 到 {closes} 之间，报名的成员发送 /签到 {code}"
+        "（群里或私聊机器人）签到。结束活动时只给签到的人记时长。",
+        "Check-in code for activity #{id} '{title}': {code}\nBetween {opens} and {closes}, "
+        "members signed up send /checkin {code} (in the group or to the bot). Closing the "
+        "activity credits those who checked in.",
+    )
+    checkin_code_sent = Text(
+        "活动 #{id} 的签到码已私信发给你（在群里公布，没来的人也能签到）。",
+        "The check-in code for activity #{id} was sent to you privately.",
+    )
+    checkin_wrong = Text(
+        "签到码不对。请核对现场出示的签到码，发送 /签到 <签到码>。",
+        "That code is not right. Check the code shown at the activity: /checkin <code>.",
+    )
+    checkin_throttled = Text(
+        "签到码错误次数太多，请 {minutes} 分钟后再试。",
+        "Too many wrong codes; try again in {minutes} minutes.",
+    )
+    checkin_early = Text(
+        "活动 #{id} 的签到还没开始，{opens} 起可以签到。",
+        "Check-in for activity #{id} opens at {opens}.",
+    )
+    checkin_late = Text(
+        "活动 #{id} 的签到已于 {closes} 结束，请联系管理员补记。",
+        "Check-in for activity #{id} closed at {closes}; ask an admin to add you.",
+    )
+    checkin_not_confirmed = Text(
+        "你不在活动 #{id} 的正式报名名单里（候补或未报名），请联系管理员在结束活动时添加你。",
+        "You are not confirmed for activity #{id}; ask an admin to add you when closing it.",
+    )
+    checkin_done = Text(
+        "签到成功：活动 #{id}「{title}」。", "Checked in: activity #{id} '{title}'."
+    )
+    checkin_again = Text("你已经签到过活动 #{id} 了。", "You already checked in to #{id}.")
+    done_checked = Text("按签到记录：{n} 人签到。", "From the check-ins: {n} checked in.")
+    done_added = Text("补记：{names}", "Added: {names}")
+    done_removed = Text("去掉：{names}", "Removed: {names}")
+    audit_added = Text("补记", "added")
+    audit_removed = Text("去掉", "removed")
+    group_members = Text("本群成员", "the members of this group")
+    checkins_title = Text("活动签到", "check-ins")
+    attendance = Text(
+        "出勤率 {rate}%（已结束的报名活动 {came}/{signed}）",
+        "Attendance {rate}% ({came} of {signed} finished activities you signed up for)",
+    )
+
+    # -- the hours board (issue 17)
+    help_board = Text("本群志愿时长榜（本月或全部）", "the group's volunteer-hours board")
+    period = Text("本月|全部", "month|all")
+    bad_period = Text(
+        "「{value}」不是时间范围：请用 /时长榜 本月 或 /时长榜 全部。",
+        "'{value}' is not a period: use /hoursboard month or /hoursboard all.",
+    )
+    board_month = Text("{month} 志愿时长榜：", "Volunteer hours, {month}:")
+    board_all = Text("志愿时长总榜：", "Volunteer hours, all time:")
+    board_empty = Text("{title}\n还没有记录。", "{title}\nnothing yet.")
+    board_line = Text("{rank}. {name}：{hours} 小时（{n} 次）", "{rank}. {name}: {hours} h ({n})")
+
+    # -- reminders you can set (issue 17)
+    help_remind = Text(
+        "设置活动提醒时间，例如 /活动 提醒 3 2h,15m（关：不提醒；默认：恢复默认）",
+        "set when an activity's reminders go out, e.g. /event remind 3 2h,15m",
+    )
+    plan = Text("提醒时间", "reminder times")
+    bad_plan = Text(
+        "看不懂提醒时间「{value}」。请写成开始前的时长，用逗号分开，最多 5 个，例如 2h,15m 或 1天,2小时。",
+        "Could not read '{value}'. Give up to 5 times before the start, e.g. 2h,15m or 1d,2h.",
+    )
+    remind_plan = Text(
+        "活动 #{id} 在开始前 {plan} 提醒报名的成员。",
+        "Activity #{id} reminds members {plan} before.",
+    )
+    remind_none = Text("活动 #{id} 不发提醒。", "Activity #{id} sends no reminders.")
+    help_my_reminders = Text(
+        "关闭或打开我在本群的活动私聊提醒", "turn my one-to-one activity reminders off or on"
+    )
+    switch = Text("关|开", "off|on")
+    bad_switch = Text(
+        "请发送 /提醒 关 或 /提醒 开（收到「{value}」）。",
+        "Send /reminders off or /reminders on (got '{value}').",
+    )
+    reminders_off = Text(
+        "已关闭你在本群的活动私聊提醒。发送 /提醒 开 可以重新打开。",
+        "Your one-to-one activity reminders in this group are off. /reminders on turns them on.",
+    )
+    reminders_on = Text("已打开你在本群的活动私聊提醒。", "Your activity reminders here are on.")
+    reminders_off_short = Text("活动私聊提醒：关", "activity reminders: off")
+    reminder_setting_title = Text("提醒设置", "reminder setting")
