@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from bot import people
+from bot.config import LikesConfig
 from bot.context import Context
 from bot.i18n import Text, number
 from domain.honest_likes import LikeTable, MemberSignals, Scores, reason_names, score
+
+# No piece of work may hold the event loop for more than 20 ms. Re-scoring a group reads
+# every like (in steps: ``LikeRepo.scoring_input``), scores them in a worker thread when
+# there are many (numpy, and the Python passes that build its columns, would hold the loop
+# for seconds at a million likes; the thread gives the loop the GIL back every switch
+# interval, 5 ms), then writes what changed in steps, yielding the loop between them.
+THREAD_LIKES = 2000  # fewer likes score inline: a few milliseconds, cheaper than a thread hop
+WRITE_CHUNK = 200  # changed weights written per statement
+RECOUNT_LIKES = 5_000  # likes a recount statement sums at most (a story's likes may exceed it)
 
 
 class T:
@@ -37,39 +50,97 @@ class T:
 
 
 def scoring_columns(
-    likes: list[Any], members: list[Any]
+    likes: list[list[Any]], members: list[list[Any]]
 ) -> tuple[LikeTable, dict[str, MemberSignals]]:
-    """The scorer's input from ``LikeRepo.scoring_input`` rows."""
+    """The scorer's input from ``LikeRepo.scoring_input`` columns."""
+    _, story, likers, authors, at, _, _ = likes
     table = LikeTable.build(
-        np.fromiter((row[1] for row in likes), np.int64, len(likes)),
-        [row[2] for row in likes],
-        [row[3] for row in likes],
-        np.fromiter((row[4] for row in likes), np.float64, len(likes)),
+        np.asarray(story, np.int64), likers, authors, np.asarray(at, np.float64)
     )
     signals = {
         staff: MemberSignals(first_seen=first, active=other > 0 or stories > 0)
-        for staff, first, other, stories in members
+        for staff, first, other, stories in zip(*members, strict=True)
     }
     return table, signals
 
 
-async def rescore(ctx: Context, conversation_id: str) -> Scores:
-    """Recompute every like weight of a group from the evidence in the database."""
-    likes, members = await ctx.repos.likes.scoring_input(conversation_id)
+@dataclass(slots=True)
+class Changes:
+    """The likes whose weight or reasons changed (columns), and the stories to recount in
+    chunks of at most ``RECOUNT_LIKES`` likes."""
+
+    like_ids: list[int]
+    weights: list[float]
+    reasons: list[str]
+    recounts: list[list[int]]
+
+    def rows(self, start: int, stop: int) -> list[dict[str, object]]:
+        """``LikeRepo.save_weights`` rows for changes ``start`` to ``stop`` (built a chunk
+        at a time: a million dicts at once would be a long garbage-collector walk)."""
+        return [
+            {"lid": lid, "w": w, "r": r}
+            for lid, w, r in zip(
+                self.like_ids[start:stop],
+                self.weights[start:stop],
+                self.reasons[start:stop],
+                strict=True,
+            )
+        ]
+
+
+def _score_and_diff(
+    likes: list[list[Any]], members: list[list[Any]], cfg: LikesConfig, zone: ZoneInfo
+) -> tuple[Scores, Changes]:
+    """Score the likes and find what changed. Pure: runs in a worker thread for big groups."""
     table, signals = scoring_columns(likes, members)
-    scores = score(table, signals, ctx.settings.likes, ctx.settings.bot.tz)
-    old_weight = np.fromiter((row[5] for row in likes), np.float64, len(likes))
-    old_reasons = [row[6] for row in likes]
+    scores = score(table, signals, cfg, zone)
+    ids, old_weight, old_reasons = likes[0], np.asarray(likes[5], np.float64), likes[6]
     names = {mask: ",".join(reason_names(mask)) for mask in np.unique(scores.reasons).tolist()}
+    reasons = [names[mask] for mask in scores.reasons.tolist()]
     changed = set(np.flatnonzero(np.abs(scores.weight - old_weight) > 1e-9).tolist())
-    changed.update(i for i, old in enumerate(old_reasons) if old != names[int(scores.reasons[i])])
-    changes: list[dict[str, object]] = [
-        {"lid": likes[i][0], "w": float(scores.weight[i]), "r": names[int(scores.reasons[i])]}
-        for i in sorted(changed)
-    ]
-    await ctx.repos.likes.save_weights(changes)
-    if changes:
-        await ctx.repos.likes.recount_group(conversation_id)
+    changed.update(
+        i for i, (old, new) in enumerate(zip(old_reasons, reasons, strict=True)) if old != new
+    )
+    order = sorted(changed)
+    weights = scores.weight.tolist()
+    # Only stories with a changed weight can have a changed genuine count (raw counts and new
+    # likes are recounted when a like comes or goes).
+    story_ids, counts = np.unique(table.story, return_counts=True)
+    touched = set(table.story[order].tolist()) if order else set()
+    recounts: list[list[int]] = []
+    chunk: list[int] = []
+    summed = 0
+    for story_id, count in zip(story_ids.tolist(), counts.tolist(), strict=True):
+        if story_id not in touched:
+            continue
+        if chunk and summed + count > RECOUNT_LIKES:
+            recounts.append(chunk)
+            chunk, summed = [], 0
+        chunk.append(story_id)
+        summed += count
+    if chunk:
+        recounts.append(chunk)
+    changes = Changes(
+        [ids[i] for i in order], [weights[i] for i in order], [reasons[i] for i in order], recounts
+    )
+    return scores, changes
+
+
+async def rescore(ctx: Context, conversation_id: str) -> Scores:
+    """Recompute every like weight of a group from the evidence in the database, never
+    holding the event loop for long (see ``THREAD_LIKES``)."""
+    likes, members = await ctx.repos.likes.scoring_input(conversation_id)
+    work = (likes, members, ctx.settings.likes, ctx.settings.bot.tz)
+    if len(likes[0]) < THREAD_LIKES:
+        scores, changes = _score_and_diff(*work)
+    else:
+        scores, changes = await asyncio.to_thread(_score_and_diff, *work)
+    for start in range(0, len(changes.like_ids), WRITE_CHUNK):
+        await ctx.repos.likes.save_weights(changes.rows(start, start + WRITE_CHUNK))
+        await asyncio.sleep(0)  # the inline SQLite driver never suspends: yield here
+    for story_ids in changes.recounts:
+        await ctx.repos.likes.recount_stories(story_ids)
+        await asyncio.sleep(0)
     await ctx.repos.groups.clear_dirty(conversation_id)
     return scores
 

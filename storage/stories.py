@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,6 +14,11 @@ from storage.models import Like, Member, Story
 from storage.repositories import _insert
 
 _LIKES: Table = Like.__table__  # type: ignore[assignment]
+
+# Rows the scorer's input is read in per step: each step is one fetch of this many rows
+# (a few milliseconds), then the loop runs whatever else is ready before the next one, so
+# reading a million likes never holds the event loop for more than a step.
+READ_CHUNK = 500
 
 
 def _epoch(session: AsyncSession, column: Any) -> Any:
@@ -222,12 +228,14 @@ class LikeRepo:
         )
         return list(rows.scalars())
 
-    async def scoring_input(self, conversation_id: str) -> tuple[list[Any], list[Any]]:
-        """Likes (id, story, liker, author, epoch seconds, weight, reasons) and members (id,
-        first seen in epoch seconds, other messages, stories) of a group: what the
-        honest-likes scorer reads. Times come as numbers straight from SQL (a million
-        datetime objects would cost more than the scoring)."""
-        likes = await self.session.execute(
+    async def scoring_input(self, conversation_id: str) -> tuple[list[list[Any]], list[list[Any]]]:
+        """What the honest-likes scorer reads, as columns: likes (id, story, liker, author,
+        epoch seconds, weight, reasons) and members (id, first seen in epoch seconds, other
+        messages, stories) of a group. Times come as numbers straight from SQL (a million
+        datetime objects would cost more than the scoring); columns, not rows, because
+        lists of numbers and strings are nothing the garbage collector walks, where a
+        million row tuples make each of its full passes hold the loop for a long time."""
+        likes = await self._read_in_steps(
             select(
                 Like.id,
                 Like.story_id,
@@ -246,7 +254,7 @@ class LikeRepo:
             .group_by(Story.author_staff_id)
             .subquery()
         )
-        members = await self.session.execute(
+        members = await self._read_in_steps(
             select(
                 Member.staff_id,
                 _epoch(self.session, Member.first_seen_at),
@@ -256,7 +264,21 @@ class LikeRepo:
             .outerjoin(stories, stories.c.author_staff_id == Member.staff_id)
             .where(Member.conversation_id == conversation_id)
         )
-        return list(likes.all()), list(members.all())
+        return likes, members
+
+    async def _read_in_steps(self, statement: Any) -> list[list[Any]]:
+        """The columns of every row of ``statement``, fetched ``READ_CHUNK`` rows at a time
+        with the loop free in between (a streamed result: a server-side cursor, one
+        ``fetchmany`` per step)."""
+        connection = await self.session.connection()
+        result = await connection.stream(statement)
+        columns: list[list[Any]] = [[] for _ in range(len(result.keys()))]
+        async for part in result.partitions(READ_CHUNK):
+            for column, values in zip(columns, zip(*part, strict=True), strict=True):
+                column.extend(values)
+            # The inline SQLite driver answers fetchmany without suspending, so yield here.
+            await asyncio.sleep(0)
+        return columns
 
     async def save_weights(self, changes: list[dict[str, object]]) -> None:
         """Write new weights and reasons: dicts of like id, weight, reasons."""
@@ -267,6 +289,26 @@ class LikeRepo:
                 .values(weight=bindparam("w"), reasons=bindparam("r")),
                 changes,
             )
+
+    async def recount_stories(self, story_ids: list[int]) -> None:
+        """Raw and genuine counts of these stories from their likes, in one statement."""
+        if not story_ids:
+            return
+        raw = (
+            select(func.count(Like.id))
+            .where(Like.story_id == Story.id)
+            .correlate(Story)
+            .scalar_subquery()
+        )
+        genuine = (
+            select(func.coalesce(func.sum(Like.weight), 0.0))
+            .where(Like.story_id == Story.id)
+            .correlate(Story)
+            .scalar_subquery()
+        )
+        await self.session.execute(
+            update(Story).where(Story.id.in_(story_ids)).values(likes=raw, genuine_likes=genuine)
+        )
 
     async def recount_group(self, conversation_id: str) -> None:
         """Raw and genuine counts of every story of the group in one statement."""
