@@ -127,11 +127,11 @@ async def measure(path: Path) -> dict[str, Any]:
 
     async with db.transaction() as session:
         started = time.perf_counter()
-        likes, members = await ctx_for(session).repos.likes.scoring_input(GROUP)
+        likes, members, authors = await ctx_for(session).repos.likes.scoring_input(GROUP)
         read = time.perf_counter() - started
 
     started = time.perf_counter()
-    table, signals = scoring_columns(likes, members)
+    table, signals = scoring_columns(likes, members, authors)
     scores = score(table, signals, settings.likes, settings.bot.tz)
     scoring = time.perf_counter() - started
 

@@ -19,7 +19,12 @@ import time
 
 
 class LoopProbe:
-    """Wakes every ``period`` seconds; ``longest_cpu``, ``longest_late`` and ``over_20ms``."""
+    """Wakes every ``period`` seconds; ``longest_cpu``, ``longest_late`` and ``over_20ms``.
+
+    ``period=0`` wakes at every turn of the loop (``asyncio.sleep(0)``): the stretch is then
+    one turn's work, not the two or three steps of a task that fit between timer wake-ups;
+    it keeps the loop busy, so it is for tests, not for long benchmarks.
+    """
 
     def __init__(self, period: float = 0.001) -> None:
         self.period = period

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from bot.scheduler import JobQueue
 from bot.sender import Sender
 from bot.stream import StreamEdge
 from bot.supervise import Supervisor
-from storage.db import Database
+from storage.db import INBOX_CHANNEL, OUTBOX_CHANNEL, Database
 from storage.repositories import InboxRepo
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class Application:
         )
         self._stopped = asyncio.Event()
         self._in_hand: set[asyncio.Future[None]] = set()
+        self._sweeping: asyncio.Task[None] | None = None
 
     async def start(self, *, connect: bool = True) -> None:
         """Migrate, recover unprocessed pushes, start workers, sender, jobs and the stream."""
@@ -108,7 +110,13 @@ class Application:
         # traceback and restarted, so the process never looks alive while doing nothing.
         for n in range(self.settings.bot.workers):
             self.supervisor.spawn(f"worker-{n}", self._worker)
-        self.supervisor.spawn("sender", self.sender.run)
+        if self.settings.sender.enabled:
+            self.supervisor.spawn("sender", self.sender.run)
+        if not self.db.is_sqlite:
+            # Another process that leaves work (outbox rows nobody holds, pushes recorded but
+            # not handled) says so; this one takes it at once instead of at its next poll.
+            handlers = {OUTBOX_CHANNEL: self.sender.wake, INBOX_CHANNEL: self._sweep_soon}
+            self.supervisor.spawn("listen", lambda: self.db.listen(handlers))
         self.supervisor.spawn("scheduler", self.jobs.run)
         if connect:
             self.supervisor.spawn("stream", self.edge.run)
@@ -137,6 +145,13 @@ class Application:
             log.warning("shutdown timeout: stopping with work in hand (redone on the next start)")
             for batch in self._in_hand:
                 batch.cancel()
+        if self._sweeping is not None:
+            self._sweeping.cancel()
+        if not self.queue.empty() and not self.db.is_sqlite:
+            # Pushes recorded (and acked) but not handled here: the other processes take
+            # them now rather than at their next sweep.
+            with contextlib.suppress(Exception):
+                await self.db.notify(INBOX_CHANNEL)
         # A job still running finishes (or is cancelled) before the database closes: a
         # connection closed under a unit of work can hang its clean-up.
         await self.jobs.drain()
@@ -198,6 +213,18 @@ class Application:
             self.queue.put_nowait(event_id)
         if ids:
             log.info("queued %d recorded but unprocessed pushes", len(ids))
+
+    def _sweep_soon(self) -> None:
+        """Look for recorded but unprocessed pushes now (another process left some)."""
+        if self._sweeping is None or self._sweeping.done():
+            self._sweeping = asyncio.create_task(self._sweep_now(), name="inbox-sweep-now")
+
+    async def _sweep_now(self) -> None:
+        try:
+            async with self.db.transaction() as session:
+                await self._sweep_ids(InboxRepo(session))
+        except Exception as exc:  # the periodic sweep tries again
+            log.warning("inbox sweep failed: %s", exc)
 
     async def _sweep_inbox(self, ctx: Context) -> None:
         # Pushes recorded by a process that died before handling them.

@@ -179,6 +179,13 @@ class SenderConfig(_Section):
     group_messages_per_minute: int = Field(default=20, ge=1)
     group_burst: int = Field(default=5, ge=1)
     http_timeout: float = Field(default=10.0, gt=0)
+    # How often the outbox is read for rows nobody holds (retries, another process's
+    # leftovers). On PostgreSQL other processes also say at once when they leave work
+    # (LISTEN/NOTIFY), so polling is only the safety net there and may be slower.
+    poll_seconds: float = Field(default=0.25, gt=0)
+    # false: this process sends nothing; the replies it writes are left, unleased, for the
+    # senders of the other processes (e.g. while this host's outbound IP is blocked).
+    enabled: bool = True
 
 
 class OpsConfig(_Section):

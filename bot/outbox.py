@@ -112,7 +112,9 @@ async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
     """
     now = ctx.now
     due = utcnow()  # delivery timing is operational: real time, not the community's clock
-    lease = due + timedelta(seconds=ctx.settings.sender.lease_seconds)
+    # Without a sender of its own, the process leaves its rows unleased, for the others'.
+    sending = ctx.settings.sender.enabled
+    lease = due + timedelta(seconds=ctx.settings.sender.lease_seconds) if sending else None
     message = ctx.message
     rows: list[dict[str, Any]] = []
     # Replies of a unit of work that erased someone's data may name them (and hold their id

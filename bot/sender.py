@@ -34,7 +34,7 @@ from bot.events import is_staff_id
 from bot.openapi import CARD_NOT_DELIVERED, BatchResult, OpenAPI
 from bot.outbox import parse_reply
 from bot.replies import CardReply, CardUpdate, MarkdownReply, Reply, TextReply, ToGroup, ToMembers
-from storage.db import Database, is_transient
+from storage.db import OUTBOX_CHANNEL, Database, is_transient
 from storage.models import OutboxMessage
 from storage.repositories import OutboxRepo, PaceRepo
 
@@ -44,7 +44,6 @@ MARK_GATHER_SECONDS = 0.02
 MARK_RETRY_SECONDS = 0.2
 
 SESSION_MARGIN = timedelta(seconds=5)
-POLL_SECONDS = 0.25
 
 
 class Pace:
@@ -166,6 +165,7 @@ class Sender:
         self._to_mark: list[tuple[int, str]] = []
         self._mark_wake = asyncio.Event()
         self._mark_task: asyncio.Task[None] | None = None
+        self._flushing: asyncio.Future[bool] | None = None  # the mark commit in hand
         self._round: asyncio.Future[bool] | None = None  # the delivery round in hand
         self.stopping = False
         self._sessions: dict[str, tuple[str, str, datetime]] = {}
@@ -177,8 +177,9 @@ class Sender:
 
     def hand_over(self, rows: list[OutboxMessage]) -> None:
         """Rows this process just committed, already leased to it: send them without a read."""
-        self._handed.extend(rows)
-        self._wake.set()
+        if self.cfg.enabled:  # else they were written unleased, for the other processes
+            self._handed.extend(rows)
+            self._wake.set()
 
     def start(self) -> None:
         """Run the delivery loop in the background."""
@@ -202,7 +203,7 @@ class Sender:
         if self._round is not None and not self._round.done():
             self._round.cancel()  # past the shutdown timeout: what is mid-send keeps a lease
             await asyncio.gather(self._round, return_exceptions=True)
-        await self._flush_marks()
+        await self._settle_marks()
 
     async def finish(self) -> None:
         """Shutdown: start nothing new, let the sends in flight complete, commit their marks,
@@ -214,6 +215,17 @@ class Sender:
         handed, self._handed = self._handed, []
         for row in handed:
             await self._reschedule(row, utcnow())
+        if handed:
+            # The other processes' senders take them at once, not at their next poll.
+            with contextlib.suppress(Exception):
+                await self.db.notify(OUTBOX_CHANNEL)
+        await self._settle_marks()
+
+    async def _settle_marks(self) -> None:
+        """Commit every mark: the one in hand (the mark loop's, shielded from its
+        cancellation) and those gathered since."""
+        if self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
         await self._flush_marks()
 
     async def _run(self) -> None:
@@ -234,7 +246,7 @@ class Sender:
             # asyncio.timeout, not wait_for: Python 3.11's wait_for swallows a cancellation
             # that arrives as the wake-up does, and the sender then never stops.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL_SECONDS):
+                async with asyncio.timeout(self.cfg.poll_seconds):
                     await self._wake.wait()
 
     async def deliver_due(self, limit: int = 500) -> bool:
@@ -249,7 +261,7 @@ class Sender:
         # Handed-over rows need no read; others (retries, leftovers of a dead process) are
         # polled, but not on every round while fresh rows keep coming.
         if len(rows) < limit and (not rows or ended or time.monotonic() >= self._next_poll):
-            self._next_poll = time.monotonic() + POLL_SECONDS
+            self._next_poll = time.monotonic() + self.cfg.poll_seconds
             rows += await self._lease_due(limit - len(rows), exclude={r.id for r in rows})
         if not rows:
             return False
@@ -311,7 +323,11 @@ class Sender:
             # their mark is in, so nothing else sends them meanwhile.
             await asyncio.sleep(MARK_GATHER_SECONDS)
             self._mark_wake.clear()
-            if not await self._flush_marks():
+            # Shielded: a shutdown cancels this loop, and a flush cut off mid-transaction
+            # would roll its marks back after the replies went out, so the next process
+            # would send them again. ``finish`` and ``stop`` wait for the flush instead.
+            self._flushing = asyncio.ensure_future(self._flush_marks())
+            if not await asyncio.shield(self._flushing):
                 # The database is away for a moment (a restart, a failover): try the marks
                 # again soon, while the rows' leases still keep other senders off them; a
                 # mark that comes too late means the reply is sent twice.
@@ -327,6 +343,11 @@ class Sender:
         try:
             async with self.db.transaction() as session:
                 await OutboxRepo(session).mark_sent(batch, utcnow())
+        except asyncio.CancelledError:
+            # Cut off (a second signal): keep the marks for whoever flushes next; marking a
+            # row twice is harmless, dropping its mark sends the reply again.
+            self._to_mark = batch + self._to_mark
+            raise
         except Exception as exc:
             if is_transient(exc):
                 log.warning("%d sent replies not marked yet (%s); retrying", len(batch), exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,21 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 # commit, SQLite's WAL is checkpointed and truncated so no old page copy keeps it.
 SCRUB = "scrub"
 CHECKPOINT_TRIES = 100  # 5 s of 50 ms waits for readers to finish
+
+# PostgreSQL channels (LISTEN/NOTIFY) on which a process says it left work for the others:
+# outbox rows nobody holds, recorded pushes it will not handle. Notifications are scoped to
+# the database, so two deployments in two databases never hear each other.
+OUTBOX_CHANNEL = "community_bot_outbox"
+INBOX_CHANNEL = "community_bot_inbox"
+LISTEN_CHECK_SECONDS = 5.0  # how often the listening connection is checked
+
+
+async def notify(session: AsyncSession, channel: str) -> None:
+    """Tell every listening process about new work on ``channel`` when ``session`` commits
+    (PostgreSQL delivers a NOTIFY at commit, and not at all on rollback); nothing on SQLite,
+    where one process does all the work."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
 
 
 def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
@@ -89,6 +105,7 @@ class Database:
         # SQLite has one writer. Queueing writers here (FIFO) instead of in SQLite's busy
         # handler, which sleeps in growing steps, keeps the tail latency of acks low.
         self._writer = asyncio.Lock() if self.is_sqlite else None
+        self._listen_engine: AsyncEngine | None = None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
@@ -143,9 +160,60 @@ class Database:
                     await conn.execute(text("SELECT pg_advisory_unlock(7226031)"))
                     await conn.commit()
 
+    async def notify(self, channel: str) -> None:
+        """Tell the other processes about new work on ``channel`` now (see ``notify``)."""
+        async with self.transaction() as session:
+            await notify(session, channel)
+
+    async def listen(self, handlers: dict[str, Callable[[], None]]) -> None:
+        """Call ``handlers[channel]()`` whenever another process notifies ``channel``; runs
+        until cancelled. PostgreSQL only (LISTEN/NOTIFY).
+
+        One connection of its own, outside the pool (a pooled one would carry the LISTEN to
+        its next user). When it is lost (a restart, a failover) it is opened again, and every
+        handler is called once then, for what was said meanwhile; the callers' polling covers
+        the gap. Losing it is one log line, not a traceback per try.
+        """
+        if self.is_sqlite:
+            raise RuntimeError("LISTEN/NOTIFY needs PostgreSQL")
+        if self._listen_engine is None:
+            self._listen_engine = create_async_engine(self.url, poolclass=NullPool)
+        lost = False
+        while True:
+            try:
+                async with self._listen_engine.connect() as conn:
+                    raw = await conn.get_raw_connection()
+                    driver: Any = raw.driver_connection  # asyncpg's Connection
+                    for channel, handler in handlers.items():
+                        await driver.add_listener(channel, _call(handler))
+                    if lost:
+                        log.info("listening for the other processes' work again")
+                    lost = False
+                    for handler in handlers.values():
+                        handler()
+                    while not driver.is_closed():
+                        await asyncio.sleep(LISTEN_CHECK_SECONDS)
+                        # A round trip notices a connection the server dropped silently.
+                        await driver.execute("SELECT 1")
+                    raise ConnectionError("the listening connection closed")
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not lost:
+                    log.warning(
+                        "not listening for the other processes' work (%s: %s); polling only"
+                        " until the database answers again",
+                        type(exc).__name__,
+                        exc,
+                    )
+                lost = True
+            await asyncio.sleep(LISTEN_CHECK_SECONDS / 5)
+
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        if self._listen_engine is not None:
+            await self._listen_engine.dispose()
 
 
 # SQLSTATE classes of a database that is away or overloaded for a while (PostgreSQL
@@ -174,6 +242,15 @@ def is_transient(exc: BaseException) -> bool:
         text = str(exc.orig).lower()
         return any(part in text for part in _SQLITE_TRANSIENT)
     return isinstance(exc.orig, OSError)
+
+
+def _call(handler: Callable[[], None]) -> Callable[..., None]:
+    """An asyncpg notification callback ``(connection, pid, channel, payload)`` for ``handler``."""
+
+    def callback(*_args: object) -> None:
+        handler()
+
+    return callback
 
 
 def async_url(url: str) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.db import SCRUB
+from storage.db import OUTBOX_CHANNEL, SCRUB, notify
 from storage.models import (
     CardInstance,
     Conversation,
@@ -283,6 +283,10 @@ class OutboxRepo:
             _insert(self.session, _OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True),
             rows,
         )
+        if any(r.get("lease_until") is None and r.get("status") == "pending" for r in rows):
+            # Rows nobody holds are for any process's sender: tell them at commit rather
+            # than leave the rows to their next poll.
+            await notify(self.session, OUTBOX_CHANNEL)
         # Plain (transient) model objects: the sender reads their fields, nothing is tracked.
         return [
             OutboxMessage(id=oid, **row) for oid, row in zip(result.scalars(), rows, strict=True)

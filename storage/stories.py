@@ -7,18 +7,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy import Float, Table, bindparam, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Like, Member, Story
+from storage.models import Conversation, Like, Member, Story
 from storage.repositories import _insert
 
 _LIKES: Table = Like.__table__  # type: ignore[assignment]
+# Stories taken down: their likes stay on record but count for nothing.
+GONE = ("deleted", "withdrawn", "removed")
 
 # Rows the scorer's input is read in per step: each step is one fetch of this many rows
 # (a few milliseconds), then the loop runs whatever else is ready before the next one, so
 # reading a million likes never holds the event loop for more than a step.
-READ_CHUNK = 500
+READ_CHUNK = 250
 
 
 def _epoch(session: AsyncSession, column: Any) -> Any:
@@ -28,6 +32,26 @@ def _epoch(session: AsyncSession, column: Any) -> Any:
         # the scorer does float arithmetic, so ask the database for double precision.
         return cast(func.extract("epoch", column), Float)
     return (func.julianday(column) - 2440587.5) * 86400.0
+
+
+@dataclass(slots=True)
+class Columns:
+    """Rows read as columns, each column a list of chunks (numpy arrays of objects, one per
+    step of the read). Not lists: the garbage collector walks every item of a list at each
+    full pass (about 17 ms per million items, with the loop standing still), and it never
+    looks into a numpy array."""
+
+    chunks: list[list[npt.NDArray[Any]]]
+
+    def column(self, index: int, dtype: Any = object) -> npt.NDArray[Any]:
+        """One whole column (a copy: call it off the loop for big reads)."""
+        parts = self.chunks[index]
+        if not parts:
+            return np.empty(0, dtype)
+        return np.concatenate(parts).astype(dtype, copy=False)
+
+    def __len__(self) -> int:
+        return sum(len(chunk) for chunk in self.chunks[0]) if self.chunks else 0
 
 
 @dataclass(slots=True)
@@ -114,6 +138,53 @@ class StoryRepo:
         story = await self.session.get(Story, story_id, populate_existing=True)
         return story
 
+    async def edit(
+        self, conversation_id: str, story_id: int, author: str, title: str, body: str
+    ) -> Story | None:
+        """Change a pending story's text; None when it is not this author's pending story."""
+        result = await self.session.execute(
+            update(Story)
+            .where(
+                Story.id == story_id,
+                Story.conversation_id == conversation_id,
+                Story.author_staff_id == author,
+                Story.status == "pending",
+            )
+            .values(title=title, body=body)
+            .returning(Story.id)
+        )
+        if result.scalar_one_or_none() is None:
+            return None
+        return await self.session.get(Story, story_id, populate_existing=True)
+
+    async def take_down(
+        self,
+        conversation_id: str,
+        story_id: int,
+        *,
+        status: str,
+        allowed: tuple[str, ...],
+        by: str,
+        reason: str,
+        now: datetime,
+    ) -> Story | None:
+        """Withdraw (by its author) or remove (by an admin) a story, once: its likes stop
+        counting. None when the story is not in one of the ``allowed`` states."""
+        result = await self.session.execute(
+            update(Story)
+            .where(
+                Story.id == story_id,
+                Story.conversation_id == conversation_id,
+                Story.status.in_(allowed),
+            )
+            .values(status=status, decided_by=by, decided_at=now, reject_reason=reason)
+            .values(genuine_likes=0.0)
+            .returning(Story.id)
+        )
+        if result.scalar_one_or_none() is None:
+            return None
+        return await self.session.get(Story, story_id, populate_existing=True)
+
     async def by_author(self, conversation_id: str, staff_id: str) -> list[Story]:
         """A member's stories in the group, newest first."""
         rows = await self.session.execute(
@@ -197,7 +268,9 @@ class LikeRepo:
             .scalar_subquery()
         )
         await self.session.execute(
-            update(Story).where(Story.id == story_id).values(likes=raw, genuine_likes=genuine)
+            update(Story)
+            .where(Story.id == story_id, Story.status.notin_(GONE))
+            .values(likes=raw, genuine_likes=genuine)
         )
 
     async def given(self, conversation_id: str, staff_id: str) -> list[Like]:
@@ -228,13 +301,15 @@ class LikeRepo:
         )
         return list(rows.scalars())
 
-    async def scoring_input(self, conversation_id: str) -> tuple[list[list[Any]], list[list[Any]]]:
+    async def scoring_input(self, conversation_id: str) -> tuple[Columns, Columns, Columns]:
         """What the honest-likes scorer reads, as columns: likes (id, story, liker, author,
-        epoch seconds, weight, reasons) and members (id, first seen in epoch seconds, other
-        messages, stories) of a group. Times come as numbers straight from SQL (a million
-        datetime objects would cost more than the scoring); columns, not rows, because
-        lists of numbers and strings are nothing the garbage collector walks, where a
-        million row tuples make each of its full passes hold the loop for a long time."""
+        epoch seconds, weight, reasons), members (id, first seen in epoch seconds, other
+        messages) and authors (id, stories) of a group. Times come as numbers straight from
+        SQL (a million datetime objects would cost more than the scoring); columns of
+        arrays, not rows or lists, because the garbage collector walks every row tuple and
+        every list item at each of its full passes, holding the loop for long.
+        Members and authors are two plain reads, not one join: SQLite would build the
+        grouped side whole before the first row, one long step."""
         likes = await self._read_in_steps(
             select(
                 Like.id,
@@ -246,39 +321,58 @@ class LikeRepo:
                 Like.reasons,
             )
             .join(Story, Story.id == Like.story_id)
-            .where(Like.conversation_id == conversation_id, Story.status != "deleted")
-        )
-        stories = (
-            select(Story.author_staff_id, func.count(Story.id).label("n"))
-            .where(Story.conversation_id == conversation_id)
-            .group_by(Story.author_staff_id)
-            .subquery()
+            .where(Like.conversation_id == conversation_id, Story.status.notin_(GONE))
         )
         members = await self._read_in_steps(
             select(
                 Member.staff_id,
                 _epoch(self.session, Member.first_seen_at),
                 Member.messages - Member.like_messages,
-                func.coalesce(stories.c.n, 0),
-            )
-            .outerjoin(stories, stories.c.author_staff_id == Member.staff_id)
-            .where(Member.conversation_id == conversation_id)
+            ).where(Member.conversation_id == conversation_id)
         )
-        return likes, members
+        authors = await self._read_in_steps(
+            select(Story.author_staff_id, func.count(Story.id))
+            .where(Story.conversation_id == conversation_id)
+            .group_by(Story.author_staff_id)
+        )
+        return likes, members, authors
 
-    async def _read_in_steps(self, statement: Any) -> list[list[Any]]:
+    async def _read_in_steps(self, statement: Any) -> Columns:
         """The columns of every row of ``statement``, fetched ``READ_CHUNK`` rows at a time
         with the loop free in between (a streamed result: a server-side cursor, one
         ``fetchmany`` per step)."""
         connection = await self.session.connection()
         result = await connection.stream(statement)
-        columns: list[list[Any]] = [[] for _ in range(len(result.keys()))]
+        columns = Columns([[] for _ in range(len(result.keys()))])
         async for part in result.partitions(READ_CHUNK):
-            for column, values in zip(columns, zip(*part, strict=True), strict=True):
-                column.extend(values)
+            for chunks, values in zip(columns.chunks, zip(*part, strict=True), strict=True):
+                chunk = np.empty(len(values), object)
+                chunk[:] = values
+                chunks.append(chunk)
             # The inline SQLite driver answers fetchmany without suspending, so yield here.
             await asyncio.sleep(0)
         return columns
+
+    async def group_started(self, conversation_id: str) -> float | None:
+        """When the bot first saw the group, in epoch seconds (None: never)."""
+        found = await self.session.execute(
+            select(_epoch(self.session, Conversation.first_seen_at)).where(
+                Conversation.id == conversation_id
+            )
+        )
+        value = found.scalar_one_or_none()
+        return float(value) if value is not None else None
+
+    async def counts(self, story_ids: list[int]) -> list[tuple[int, int, float]]:
+        """(story id, raw likes, genuine likes) of these stories, read fresh from the table."""
+        if not story_ids:
+            return []
+        rows = await self.session.execute(
+            select(Story.id, Story.likes, Story.genuine_likes)
+            .where(Story.id.in_(story_ids))
+            .order_by(Story.id)
+        )
+        return [(int(i), int(n), float(g)) for i, n, g in rows.all()]
 
     async def save_weights(self, changes: list[dict[str, object]]) -> None:
         """Write new weights and reasons: dicts of like id, weight, reasons."""
@@ -307,7 +401,9 @@ class LikeRepo:
             .scalar_subquery()
         )
         await self.session.execute(
-            update(Story).where(Story.id.in_(story_ids)).values(likes=raw, genuine_likes=genuine)
+            update(Story)
+            .where(Story.id.in_(story_ids), Story.status.notin_(GONE))
+            .values(likes=raw, genuine_likes=genuine)
         )
 
     async def recount_group(self, conversation_id: str) -> None:
@@ -326,7 +422,7 @@ class LikeRepo:
         )
         await self.session.execute(
             update(Story)
-            .where(Story.conversation_id == conversation_id)
+            .where(Story.conversation_id == conversation_id, Story.status.notin_(GONE))
             .values(likes=raw, genuine_likes=genuine)
         )
 

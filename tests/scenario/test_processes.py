@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -32,8 +33,10 @@ START_LOCAL = "2036-06-01 09:00"  # far ahead: these processes run on the real c
 pytestmark = pytest.mark.backends("postgresql")  # one SQLite file is one process's
 
 
-def write_config(standin: StandIn, folder: Path, storage_url: str) -> Path:
-    """A config for processes of one deployment (fast retries; no ops port to fight over)."""
+def write_config(standin: StandIn, folder: Path, storage_url: str, sender: str = "") -> Path:
+    """A config for processes of one deployment (fast retries; no ops port to fight over);
+    ``sender`` adds lines to its [sender] section."""
+    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.toml"
     path.write_text(
         f"""
@@ -59,6 +62,7 @@ backoff_max = 0.5
 backoff_initial = 0.05
 backoff_max = 0.5
 lease_seconds = 2.0
+{sender}
 
 [ops]
 listen = ""
@@ -192,6 +196,49 @@ async def sign_ups(standin: StandIn, storage_url: str, members: int, seats: int)
     finally:
         await db.dispose()
     return int(confirmed or 0), int(total or 0)
+
+
+POLL = 10.0  # the outbox poll of both processes in the next test: the safety net only
+
+
+async def test_a_reply_left_by_one_process_is_sent_by_another_at_once(
+    standin: StandIn, tmp_path: Path, storage_url: str
+) -> None:
+    """Process A sends nothing (``sender.enabled = false``): the replies it writes wait,
+    unleased, for B's sender. A's NOTIFY wakes B at once; before, B found them only at its
+    next outbox poll (up to ``poll_seconds`` later)."""
+    quiet = f"poll_seconds = {POLL}"
+    a = Fleet(
+        write_config(standin, tmp_path / "a", storage_url, quiet + "\nenabled = false"),
+        tmp_path / "a",
+    )
+    b = Fleet(write_config(standin, tmp_path / "b", storage_url, quiet), tmp_path / "b")
+    try:
+        await a.start(0)
+        await standin.wait_connected(1, timeout=60)
+        [a_conn] = [c.id for c in standin.live()]
+        await b.start(0)
+        await standin.wait_connected(2, timeout=60)
+        await asyncio.sleep(1.0)  # B listening
+        latency: dict[str, list[float]] = {"A": [], "B": []}
+        for i in range(8):
+            before = standin.pushes_by_connection.get(a_conn, 0)
+            start = time.monotonic()
+            push = await standin.say(f"/nosuch-n{i}", sender=f"n{i}")
+            [sent] = await standin.wait_sent(
+                where=lambda s, p=push: s.in_reply_to == p.data["msgId"], timeout=3 * POLL
+            )
+            took = standin.pushes_by_connection.get(a_conn, 0) > before
+            latency["A" if took else "B"].append(round(sent.at - start, 3))
+            await asyncio.sleep(0.5)  # B's last poll well behind: only a NOTIFY is prompt
+        print(f"\nreply latency (s) by the process that took the push, poll {POLL} s: {latency}")
+        assert latency["A"] and latency["B"]
+        # Sent by B, as promptly as B's own (well under the poll interval).
+        assert max(latency["A"]) < 2.0
+    finally:
+        await a.stop()
+        await b.stop()
+        assert standin.client_secret not in _logs(tmp_path / "a") + _logs(tmp_path / "b")
 
 
 @pytest.mark.parametrize("processes", [2, 3])

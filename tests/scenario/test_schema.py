@@ -62,11 +62,11 @@ async def test_scoring_input_times_are_floats_on_every_backend(storage_url: str)
                 )
             )
         async with db.transaction() as session:
-            likes, members = await LikeRepo(session).scoring_input("g")
+            likes, members, _ = await LikeRepo(session).scoring_input("g")
     finally:
         await db.dispose()
-    [liked_at] = likes[4]  # columns: the like's time, the member's first sight
-    [first_seen] = members[1]
+    [liked_at] = likes.column(4).tolist()  # the like's time, the member's first sight
+    [first_seen] = members.column(1).tolist()
     assert type(liked_at) is float and type(first_seen) is float
     # SQLite computes them from Julian days: exact to about a millisecond.
     assert abs(liked_at - first_seen - 1.5) < 0.01
