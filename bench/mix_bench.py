@@ -45,6 +45,7 @@ from bench.skills_bench import VOCABULARY
 # First of the bot's imports: it points the SDK at the stand-in before the SDK loads.
 from bench.stream_bench import CLIENT_ID, CLIENT_SECRET, EchoBot, Platform, dingtalk_stream
 from bot.app import Application
+from bot.cli import settle_heap
 from bot.config import load_settings
 
 GROUP = "cid-mix"
@@ -187,6 +188,8 @@ async def run_bot(platform: Platform, args: argparse.Namespace, folder: Path) ->
         sender={"group_messages_per_minute": 1_000_000, "group_burst": 1_000_000},
     )
     app = Application(settings)
+    if not args.no_freeze:
+        settle_heap()  # as ``community-bot run`` does
     await app.start()
     try:
         await platform.ask(cmd="connected")
@@ -252,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", default="", help="only profile the bot on the mix, sorted by this key"
     )
     parser.add_argument("--only", default="", help="profile this command alone (like, match…)")
+    parser.add_argument(
+        "--no-freeze", action="store_true", help="leave the start-up heap to the GC (trick off)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)
     for name in ("dingtalk_stream.client", "dingtalk_stream.handler"):
