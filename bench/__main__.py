@@ -86,9 +86,10 @@ def mix_rows(r: dict[str, Any]) -> list[Row]:
             bot["ack_p99_ms"] <= 20,
         ),
         Row(
-            "mix: longest event-loop stall (ms)",
+            "mix: longest event-loop stall, loop-thread CPU (ms)",
             bot["longest_stall_ms"],
-            f"echo bot {_fmt(echo['longest_stall_ms'])}",
+            f"echo bot {_fmt(echo['longest_stall_ms'])}; timer late ≤ "
+            f"{_fmt(bot.get('longest_late_ms', 0))} ms",
             "",
             "≤ 20",
             bot["longest_stall_ms"] <= 20,
@@ -124,7 +125,7 @@ def storm_rows(r: dict[str, Any]) -> list[Row]:
 
 
 def likes_rows(r: dict[str, Any]) -> list[Row]:
-    return [
+    rows = [
         Row(
             f"likes: score {r['likes']:,} likes (s)",
             r["score_s"],
@@ -134,6 +135,18 @@ def likes_rows(r: dict[str, Any]) -> list[Row]:
             r["score_s"] <= 2.0,
         )
     ]
+    if "rescore_longest_stall_ms" in r:
+        rows.append(
+            Row(
+                f"likes: re-scoring job, longest loop stall, loop-thread CPU (ms, {r['likes']:,} likes)",
+                r["rescore_longest_stall_ms"],
+                f"job {_fmt(r['rescore_job_s'])} s",
+                "",
+                "≤ 20",
+                r["rescore_longest_stall_ms"] <= 20,
+            )
+        )
+    return rows
 
 
 def digest_rows(r: dict[str, Any]) -> list[Row]:

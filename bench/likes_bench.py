@@ -5,7 +5,8 @@ accounts, reciprocal rings and like-only accounts) in a fresh SQLite file, then 
 
 * read: loading the scorer's input (likes joined to stories, member signals) from the database;
 * score: turning that into columns and computing every weight (``domain.honest_likes``);
-* rescore: the whole job the bot runs (read, score, write the changed weights, recount).
+* rescore: the whole job the bot runs (read, score, write the changed weights, recount),
+  with the longest the event loop was held meanwhile (``bench.probe.LoopProbe``).
 
 Usage: ``python -m bench.likes_bench [--likes 1000000]``. Target: score ≤ 2 s.
 """
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.probe import LoopProbe
 from bench.report import job_context, report
 from bot.clock import ManualClock
 from bot.config import load_settings
@@ -125,15 +127,15 @@ async def measure(path: Path) -> dict[str, Any]:
 
     async with db.transaction() as session:
         started = time.perf_counter()
-        likes, members = await ctx_for(session).repos.likes.scoring_input(GROUP)
+        likes, members, authors = await ctx_for(session).repos.likes.scoring_input(GROUP)
         read = time.perf_counter() - started
 
     started = time.perf_counter()
-    table, signals = scoring_columns(likes, members)
+    table, signals = scoring_columns(likes, members, authors)
     scores = score(table, signals, settings.likes, settings.bot.tz)
     scoring = time.perf_counter() - started
 
-    async with db.transaction() as session:
+    async with LoopProbe() as probe, db.transaction() as session:
         started = time.perf_counter()
         await rescore(ctx_for(session), GROUP)
         job = time.perf_counter() - started
@@ -144,6 +146,10 @@ async def measure(path: Path) -> dict[str, Any]:
         "score_s": round(scoring, 3),
         "score_to_read": round(scoring / read, 2),
         "rescore_job_s": round(job, 3),
+        # The longest the loop was held (its thread's CPU between two 1 ms wake-ups) during
+        # the whole job, commit included: reading, scoring and writing run in steps.
+        "rescore_longest_stall_ms": round(probe.longest_cpu * 1000, 1),
+        "rescore_stretches_over_20ms": probe.over_20ms,
         "likes_scored": len(table),
         "discounted": discounted,
         "bursts": len(scores.bursts),

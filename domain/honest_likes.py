@@ -19,6 +19,7 @@ A like's weight is the smallest that applies; a like with no signal counts fully
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -130,7 +131,7 @@ def local_days(at: Floats, zone: ZoneInfo) -> Ints:
 
 def score(
     likes: LikeTable,
-    members: dict[str, MemberSignals],
+    members: Mapping[str, MemberSignals],
     cfg: LikesConfig,
     zone: ZoneInfo,
     settled_before: float | None = None,

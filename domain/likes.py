@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
 from bot import people
+from bot.config import LikesConfig
 from bot.context import BaseContext
 from bot.i18n import Text, number
 from bot.replies import CardUpdate
 from domain.honest_likes import LikeTable, MemberSignals, Scores, reason_names, score
+from storage.stories import Columns
+
+# No piece of work may hold the event loop for more than 20 ms. Re-scoring a group reads
+# every like (in steps: ``LikeRepo.scoring_input``), scores them in a worker thread when
+# there are many (numpy, and the Python passes that build its columns, would hold the loop
+# for seconds at a million likes; the thread gives the loop the GIL back every switch
+# interval, 5 ms), then writes what changed in steps, yielding the loop between them.
+THREAD_LIKES = 2000  # fewer likes score inline: a few milliseconds, cheaper than a thread hop
+STEP = 0.003  # seconds of the loop thread's CPU a write step aims at
+WRITE_CHUNK = 50  # changed weights the first write step writes (then sized by time)
+RECOUNT_LIKES = 500  # likes the first recount step sums (then sized by time)
+CARD_STEP = 20  # stories whose cards are updated per step
 
 
 class T:
@@ -38,20 +55,107 @@ class T:
 
 
 def scoring_columns(
-    likes: list[Any], members: list[Any]
-) -> tuple[LikeTable, dict[str, MemberSignals]]:
-    """The scorer's input from ``LikeRepo.scoring_input`` rows."""
+    likes: Columns, members: Columns, authors: Columns
+) -> tuple[LikeTable, MemberColumns]:
+    """The scorer's input from ``LikeRepo.scoring_input`` columns (copies them: call it off
+    the loop for big groups)."""
     table = LikeTable.build(
-        np.fromiter((row[1] for row in likes), np.int64, len(likes)),
-        [row[2] for row in likes],
-        [row[3] for row in likes],
-        np.fromiter((row[4] for row in likes), np.float64, len(likes)),
+        likes.column(1, np.int64),
+        likes.column(2).tolist(),
+        likes.column(3).tolist(),
+        likes.column(4, np.float64),
     )
-    signals = {
-        staff: MemberSignals(first_seen=first, active=other > 0 or stories > 0)
-        for staff, first, other, stories in members
-    }
-    return table, signals
+    return table, MemberColumns(members, authors)
+
+
+class MemberColumns(Mapping[str, MemberSignals]):
+    """The members' signals, looked up by id, kept as columns: a ``MemberSignals`` object
+    per member of a big group would be tens of thousands of objects for the garbage
+    collector to walk, each of its passes holding the loop."""
+
+    def __init__(self, members: Columns, authors: Columns) -> None:
+        self._first = members.column(1, np.float64)
+        self._other = members.column(2, np.int64)
+        self._index = {member: i for i, member in enumerate(members.column(0).tolist())}
+        wrote = authors.column(0)[authors.column(1, np.int64) > 0].tolist()
+        self._wrote = frozenset(wrote)
+
+    def __getitem__(self, staff: str) -> MemberSignals:
+        i = self._index[staff]
+        active = bool(self._other[i] > 0) or staff in self._wrote
+        return MemberSignals(first_seen=float(self._first[i]), active=active)
+
+    def __contains__(self, staff: object) -> bool:
+        return staff in self._index
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+
+@dataclass(slots=True)
+class Changes:
+    """The likes whose weight or reasons changed, and the stories whose genuine count may
+    have changed (a like's weight did: recount them, update their cards), with their number
+    of likes, as columns."""
+
+    like_ids: list[int]
+    weights: list[float]
+    reasons: list[str]
+    story_ids: list[int]
+    story_likes: list[int]
+
+    def rows(self, start: int, stop: int) -> list[dict[str, object]]:
+        """``LikeRepo.save_weights`` rows for changes ``start`` to ``stop`` (built a chunk
+        at a time: a million dicts at once would be a long garbage-collector walk)."""
+        return [
+            {"lid": lid, "w": w, "r": r}
+            for lid, w, r in zip(
+                self.like_ids[start:stop],
+                self.weights[start:stop],
+                self.reasons[start:stop],
+                strict=True,
+            )
+        ]
+
+
+def _score_and_diff(
+    likes: Columns,
+    members: Columns,
+    authors: Columns,
+    cfg: LikesConfig,
+    zone: ZoneInfo,
+    settled: float | None,
+) -> tuple[Scores, Changes]:
+    """Score the likes and find what changed. Pure: runs in a worker thread for big groups."""
+    table, signals = scoring_columns(likes, members, authors)
+    scores = score(table, signals, cfg, zone, settled)
+    ids, old_weight, old_reasons = likes.column(0), likes.column(5, np.float64), likes.column(6)
+    masks = np.unique(scores.reasons)
+    names = np.array([",".join(reason_names(int(mask))) for mask in masks], object)
+    reasons = names[np.searchsorted(masks, scores.reasons)]
+    reweighed = np.abs(scores.weight - old_weight) > 1e-9
+    order = np.flatnonzero(reweighed | (reasons != old_reasons))
+    # Only stories with a changed weight can have a changed genuine count (raw counts and new
+    # likes are recounted when a like comes or goes).
+    story_ids, counts = np.unique(table.story, return_counts=True)
+    touched = np.isin(story_ids, table.story[reweighed])
+    changes = Changes(
+        ids[order].tolist(),
+        scores.weight[order].tolist(),
+        reasons[order].tolist(),
+        story_ids[touched].tolist(),
+        counts[touched].tolist(),
+    )
+    return scores, changes
+
+
+def _next_size(size: int, began: float, *, low: int, high: int) -> int:
+    """The next step's size, scaled so it takes about ``STEP`` of the loop thread's CPU."""
+    spent = max(time.thread_time() - began, 1e-4)
+    return max(low, min(high, int(size * STEP / spent)))
 
 
 def count_fields(likes: int, genuine: float) -> dict[str, str]:
@@ -60,38 +164,52 @@ def count_fields(likes: int, genuine: float) -> dict[str, str]:
 
 
 async def rescore(ctx: BaseContext, conversation_id: str) -> Scores:
-    """Recompute every like weight of a group from the evidence in the database.
+    """Recompute every like weight of a group from the evidence in the database, never
+    holding the event loop for long (see ``THREAD_LIKES``).
 
     Stories whose genuine count changed get their delivered cards updated, so a card never
     keeps a count the rescoring has overturned.
     """
-    likes, members = await ctx.repos.likes.scoring_input(conversation_id)
-    table, signals = scoring_columns(likes, members)
+    likes, members, authors = await ctx.repos.likes.scoring_input(conversation_id)
     started = await ctx.repos.likes.group_started(conversation_id)
     # Everyone already in the group speaks for the first time after the bot joins: a
     # member first seen while the group was new to the bot is not a fresh account.
     settled = (
         started + ctx.settings.likes.fresh_member_hours * 3600 if started is not None else None
     )
-    scores = score(table, signals, ctx.settings.likes, ctx.settings.bot.tz, settled)
-    old_weight = np.fromiter((row[5] for row in likes), np.float64, len(likes))
-    old_reasons = [row[6] for row in likes]
-    names = {mask: ",".join(reason_names(mask)) for mask in np.unique(scores.reasons).tolist()}
-    changed = set(np.flatnonzero(np.abs(scores.weight - old_weight) > 1e-9).tolist())
-    changed.update(i for i, old in enumerate(old_reasons) if old != names[int(scores.reasons[i])])
-    changes: list[dict[str, object]] = [
-        {"lid": likes[i][0], "w": float(scores.weight[i]), "r": names[int(scores.reasons[i])]}
-        for i in sorted(changed)
-    ]
-    await ctx.repos.likes.save_weights(changes)
-    if changes:
-        await ctx.repos.likes.recount_group(conversation_id)
-        reweighed = sorted(
-            {int(likes[i][1]) for i in changed if abs(scores.weight[i] - old_weight[i]) > 1e-9}
-        )
-        for story_id, raw, genuine in await ctx.repos.likes.counts(reweighed):
+    work = (likes, members, authors, ctx.settings.likes, ctx.settings.bot.tz, settled)
+    if len(likes) < THREAD_LIKES:
+        scores, changes = _score_and_diff(*work)
+    else:
+        scores, changes = await asyncio.to_thread(_score_and_diff, *work)
+    # Scattered updates and sums over a big table cost from 5 to 100 µs a row on SQLite
+    # (pages read and spilled): each step is sized from the last one's CPU to about STEP.
+    start, size = 0, WRITE_CHUNK
+    while start < len(changes.like_ids):
+        began = time.thread_time()
+        await ctx.repos.likes.save_weights(changes.rows(start, start + size))
+        start += size
+        size = _next_size(size, began, low=10, high=2000)
+        await asyncio.sleep(0)  # the inline SQLite driver never suspends: yield here
+    start, budget = 0, RECOUNT_LIKES
+    while start < len(changes.story_ids):
+        began = time.thread_time()
+        stop, summed = start + 1, changes.story_likes[start]
+        while stop < len(changes.story_ids) and summed + changes.story_likes[stop] <= budget:
+            summed += changes.story_likes[stop]
+            stop += 1
+        await ctx.repos.likes.recount_stories(changes.story_ids[start:stop])
+        start = stop
+        budget = _next_size(max(budget, summed), began, low=100, high=100_000)
+        await asyncio.sleep(0)
+    # Stories whose genuine count changed get their delivered cards updated, so a card
+    # never keeps a count the rescoring has overturned.
+    for start in range(0, len(changes.story_ids), CARD_STEP):
+        chunk = changes.story_ids[start : start + CARD_STEP]
+        for story_id, raw, genuine in await ctx.repos.likes.counts(chunk):
             for track in await ctx.repos.cards.track_ids("story", str(story_id)):
                 ctx.reply(CardUpdate(out_track_id=track, data=count_fields(raw, genuine)))
+        await asyncio.sleep(0)
     await ctx.repos.groups.clear_dirty(conversation_id)
     return scores
 

@@ -62,12 +62,12 @@ async def test_scoring_input_times_are_floats_on_every_backend(storage_url: str)
                 )
             )
         async with db.transaction() as session:
-            likes, members = await LikeRepo(session).scoring_input("g")
+            likes, members, _ = await LikeRepo(session).scoring_input("g")
     finally:
         await db.dispose()
-    [like] = likes
-    [member] = members
-    assert type(like[4]) is float and type(member[1]) is float
+    [liked_at] = likes.column(4).tolist()  # the like's time, the member's first sight
+    [first_seen] = members.column(1).tolist()
+    assert type(liked_at) is float and type(first_seen) is float
     # SQLite computes them from Julian days: exact to about a millisecond.
-    assert abs(like[4] - member[1] - 1.5) < 0.01
-    assert abs(member[1] - now.timestamp()) < 0.01
+    assert abs(liked_at - first_seen - 1.5) < 0.01
+    assert abs(first_seen - now.timestamp()) < 0.01
