@@ -337,30 +337,37 @@ class OutboxRepo:
         )
         return list(result.scalars())
 
+    async def renew(self, message_id: int, held: datetime, until: datetime) -> bool:
+        """Extend a lease this caller still holds (its ``lease_until`` is still ``held``);
+        False when it lapsed and another sender took the row, or the row was sent."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.status == "pending",
+                OutboxMessage.lease_until == held,
+            )
+            .values(lease_until=until)
+            .returning(OutboxMessage.id)
+        )
+        return result.first() is not None
+
     async def mark_sent(self, sent: list[tuple[int, str]], now: datetime) -> None:
         """Record deliveries: (outbox id, route) pairs. Rows an erasure flagged while they
         were waiting are deleted instead, and the database files are scrubbed after."""
-        scrub = _prebuilt(
-            self.session,
-            "scrub_sent",
-            lambda _: (
-                delete(_OUTBOX)
-                .where(
-                    _OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
-                    _OUTBOX.c.route == SCRUB_AFTER_DELIVERY,
-                )
-                .returning(_OUTBOX.c.id)
-            ),
-        )
-        scrubbed = await _core(self.session, scrub, {"ids": [oid for oid, _ in sent]})
-        if scrubbed.first() is not None:
-            self.session.info[SCRUB] = True
         stmt = _prebuilt(
             self.session,
             "mark_sent",
             lambda _: (
                 update(_OUTBOX)
-                .where(_OUTBOX.c.id == bindparam("oid"))
+                # A row an erasure flagged is not marked but deleted (below). The flag is
+                # checked here, after any erasure holding the row committed (PostgreSQL
+                # re-reads a row it waited for): checked before, a flag set meanwhile was
+                # overwritten and the member's dump kept.
+                .where(
+                    _OUTBOX.c.id == bindparam("oid"),
+                    _OUTBOX.c.route != SCRUB_AFTER_DELIVERY,
+                )
                 .values(
                     status="sent",
                     sent_at=bindparam("now", type_=UTCDateTime()),
@@ -379,6 +386,21 @@ class OutboxRepo:
             stmt,
             [{"oid": message_id, "how": route, "now": now} for message_id, route in sent],
         )
+        scrub = _prebuilt(
+            self.session,
+            "scrub_sent",
+            lambda _: (
+                delete(_OUTBOX)
+                .where(
+                    _OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
+                    _OUTBOX.c.route == SCRUB_AFTER_DELIVERY,
+                )
+                .returning(_OUTBOX.c.id)
+            ),
+        )
+        scrubbed = await _core(self.session, scrub, {"ids": [oid for oid, _ in sent]})
+        if scrubbed.first() is not None:
+            self.session.info[SCRUB] = True
 
     async def mark_retry(
         self, message_id: int, attempts: int, at: datetime, error: str, *, failed: bool

@@ -69,6 +69,10 @@ class Faults:
     html_ban: int = 0
     html_ban_status: int = 200
     slow_answers: float = 0.0  # seconds between delivering a message and answering the send
+    # Calls a second one OpenAPI takes from the app before answering
+    # Forbidden.AccessDenied.QpsLimitForAppkeyAndApi (about 20: DINGTALK.md "Errors and
+    # limits"); 0: not enforced.
+    api_qps: float = 0.0
 
 
 @dataclass
@@ -180,6 +184,8 @@ class StandIn:
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._changed = asyncio.Condition()
         self._send_calls = 0
+        # When each authorised OpenAPI call arrived (monotonic), by path.
+        self.api_calls: dict[str, list[float]] = {}
         self._authed_calls = 0
         self._rr = itertools.count()
         # Pushes sent on each connection (by connection id): round robin over the live
@@ -294,6 +300,14 @@ class StandIn:
     def live(self) -> list[_Conn]:
         """Connections that are open and answering."""
         return [c for c in self.connections if c.alive and not c.frozen and not c.ws.closed]
+
+    def peak_calls_per_second(self, path: str) -> int:
+        """The most calls of one OpenAPI ``path`` that arrived within any one second."""
+        calls = self.api_calls.get(path, [])
+        return max(
+            (sum(1 for t in calls[i:] if t < start + 1.0) for i, start in enumerate(calls)),
+            default=0,
+        )
 
     async def wait_connected(self, count: int = 1, timeout: float = 10.0) -> None:
         """Wait until at least ``count`` bot connections are open."""
@@ -629,6 +643,15 @@ class StandIn:
             if every and self._authed_calls % every == 0:
                 self._tokens.pop(token, None)
                 return self._reject(request, 401, "InvalidAuthentication", "token expired")
+        if authed:
+            now = time.monotonic()
+            calls = self.api_calls.setdefault(request.path, [])
+            calls.append(now)
+            qps = self.faults.api_qps
+            if qps and sum(1 for t in calls[-int(qps) - 1 :] if t > now - 1.0) > qps:
+                return self._reject(
+                    request, 403, "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "qps limit"
+                )
         if self.faults.throttle_every and n % self.faults.throttle_every == 0:
             if not authed:
                 self.rejected.append((request.path, "130101"))

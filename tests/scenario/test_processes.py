@@ -241,6 +241,45 @@ async def test_a_reply_left_by_one_process_is_sent_by_another_at_once(
         assert standin.client_secret not in _logs(tmp_path / "a") + _logs(tmp_path / "b")
 
 
+async def test_processes_share_each_apis_rate(
+    standin: StandIn, tmp_path: Path, storage_url: str
+) -> None:
+    """Two processes call batchSend at 4 calls a second together, not 4 each: DingTalk
+    refuses beyond its per-app, per-API rate (QpsLimitForAppkeyAndApi, about 20 a second:
+    DINGTALK.md "Errors and limits"); the stand-in refuses beyond 6 here."""
+    standin.faults.expire_sessions = True  # every reply goes through oToMessages/batchSend
+    standin.faults.api_qps = 6
+    fleet = Fleet(
+        write_config(standin, tmp_path, storage_url, "api_calls_per_second = 4"), tmp_path
+    )
+    try:
+        for n in range(2):
+            await fleet.start(n)
+        await standin.wait_connected(2, timeout=60)
+        tags = [f"/nosuch-q{i:02d}" for i in range(24)]
+        for i, tag in enumerate(tags):
+            await standin.say(
+                tag,
+                sender=f"q{i:02d}",
+                conversation=f"cid-dm-q{i:02d}",
+                conversation_type="1",
+                wait_ack=False,
+            )
+        await eventually(lambda: counts(standin, tags)["lost"] == 0, timeout=60)
+        path = "/v1.0/robot/oToMessages/batchSend"
+        peak = standin.peak_calls_per_second(path)
+        refused = [r for r in standin.rejected if r[0] == path]
+        result = counts(standin, tags)
+        print(
+            f"\nbatchSend at 4/s shared by 2 processes: peak {peak}/s, refused {len(refused)}; {result}"
+        )
+        assert result == {"pushed": 24, "delivered once": 24, "lost": 0, "doubled": 0}
+        assert refused == [] and peak <= 6
+        assert len(standin.pushes_by_connection) == 2  # both processes took pushes
+    finally:
+        await fleet.stop()
+
+
 @pytest.mark.parametrize("processes", [2, 3])
 async def test_processes_share_the_load_and_handle_and_answer_each_message_once(
     standin: StandIn, fleet: Fleet, storage_url: str, processes: int
