@@ -172,6 +172,7 @@ class Sender:
         self._to_mark: list[tuple[int, str]] = []
         self._mark_wake = asyncio.Event()
         self._mark_task: asyncio.Task[None] | None = None
+        self._flushing: asyncio.Future[bool] | None = None  # the mark commit in hand
         self._round: asyncio.Future[bool] | None = None  # the delivery round in hand
         self.stopping = False
         self._sessions: dict[str, tuple[str, str, datetime]] = {}
@@ -209,7 +210,7 @@ class Sender:
         if self._round is not None and not self._round.done():
             self._round.cancel()  # past the shutdown timeout: what is mid-send keeps a lease
             await asyncio.gather(self._round, return_exceptions=True)
-        await self._flush_marks()
+        await self._settle_marks()
 
     async def finish(self) -> None:
         """Shutdown: start nothing new, let the sends in flight complete, commit their marks,
@@ -225,6 +226,13 @@ class Sender:
             # The other processes' senders take them at once, not at their next poll.
             with contextlib.suppress(Exception):
                 await self.db.notify(OUTBOX_CHANNEL)
+        await self._settle_marks()
+
+    async def _settle_marks(self) -> None:
+        """Commit every mark: the one in hand (the mark loop's, shielded from its
+        cancellation) and those gathered since."""
+        if self._flushing is not None:
+            await asyncio.gather(self._flushing, return_exceptions=True)
         await self._flush_marks()
 
     async def _run(self) -> None:
@@ -351,7 +359,11 @@ class Sender:
             # their mark is in, so nothing else sends them meanwhile.
             await asyncio.sleep(MARK_GATHER_SECONDS)
             self._mark_wake.clear()
-            if not await self._flush_marks():
+            # Shielded: a shutdown cancels this loop, and a flush cut off mid-transaction
+            # would roll its marks back after the replies went out, so the next process
+            # would send them again. ``finish`` and ``stop`` wait for the flush instead.
+            self._flushing = asyncio.ensure_future(self._flush_marks())
+            if not await asyncio.shield(self._flushing):
                 # The database is away for a moment (a restart, a failover): try the marks
                 # again soon, while the rows' leases still keep other senders off them; a
                 # mark that comes too late means the reply is sent twice.
@@ -367,6 +379,11 @@ class Sender:
         try:
             async with self.db.transaction() as session:
                 await OutboxRepo(session).mark_sent(batch, utcnow())
+        except asyncio.CancelledError:
+            # Cut off (a second signal): keep the marks for whoever flushes next; marking a
+            # row twice is harmless, dropping its mark sends the reply again.
+            self._to_mark = batch + self._to_mark
+            raise
         except Exception as exc:
             if is_transient(exc):
                 log.warning("%d sent replies not marked yet (%s); retrying", len(batch), exc)

@@ -6,7 +6,9 @@ Pure and vectorised (numpy), so a million likes score in well under a second. Si
 * burst: at least ``burst_min_likes`` likes on one story within ``burst_window_seconds``,
   at least ``burst_suspicious_share`` of them from members first seen shortly before
   (``fresh_member_hours``) or with no activity but liking: those members' likes in the
-  burst count ``burst_weight``;
+  burst count ``burst_weight``. Members first seen while the group itself was new (before
+  ``settled_before``: the bot joined, so everyone already in the group speaks for the first
+  time) are not fresh;
 * ring: two members who each liked at least ``ring_min_mutual`` of the other's stories:
   their likes of each other count ``ring_weight``;
 * like-only: a member with no activity but liking and at least ``like_only_min_likes``
@@ -131,8 +133,18 @@ def score(
     members: dict[str, MemberSignals],
     cfg: LikesConfig,
     zone: ZoneInfo,
+    settled_before: float | None = None,
 ) -> Scores:
-    """Weigh every like; deterministic for the same input."""
+    """Weigh every like; deterministic for the same input.
+
+    Args:
+        likes: the group's likes.
+        members: what is known of each member.
+        cfg: the thresholds.
+        zone: the community's time zone (for the daily cap).
+        settled_before: epoch seconds; a member first seen before it was in the group
+            before the bot came (the group's first day), so is never "fresh".
+    """
     n = len(likes)
     weight = np.ones(n, np.float64)
     reasons = np.zeros(n, np.int64)
@@ -142,6 +154,8 @@ def score(
     names = likes.names
     liker = likes.liker
     first_seen = np.array([members[m].first_seen if m in members else np.inf for m in names])
+    if settled_before is not None:
+        first_seen[first_seen < settled_before] = -np.inf
     active = np.array([members[m].active if m in members else False for m in names], bool)
 
     # Daily cap: rank each like among its member's likes of that local day.

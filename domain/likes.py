@@ -9,6 +9,7 @@ import numpy as np
 from bot import people
 from bot.context import Context
 from bot.i18n import Text, number
+from bot.replies import CardUpdate
 from domain.honest_likes import LikeTable, MemberSignals, Scores, reason_names, score
 
 
@@ -53,11 +54,26 @@ def scoring_columns(
     return table, signals
 
 
+def count_fields(likes: int, genuine: float) -> dict[str, str]:
+    """A story card's count variables (card values are strings: 创建并投放卡片)."""
+    return {"likes": str(likes), "genuine_likes": number(genuine)}
+
+
 async def rescore(ctx: Context, conversation_id: str) -> Scores:
-    """Recompute every like weight of a group from the evidence in the database."""
+    """Recompute every like weight of a group from the evidence in the database.
+
+    Stories whose genuine count changed get their delivered cards updated, so a card never
+    keeps a count the rescoring has overturned.
+    """
     likes, members = await ctx.repos.likes.scoring_input(conversation_id)
     table, signals = scoring_columns(likes, members)
-    scores = score(table, signals, ctx.settings.likes, ctx.settings.bot.tz)
+    started = await ctx.repos.likes.group_started(conversation_id)
+    # Everyone already in the group speaks for the first time after the bot joins: a
+    # member first seen while the group was new to the bot is not a fresh account.
+    settled = (
+        started + ctx.settings.likes.fresh_member_hours * 3600 if started is not None else None
+    )
+    scores = score(table, signals, ctx.settings.likes, ctx.settings.bot.tz, settled)
     old_weight = np.fromiter((row[5] for row in likes), np.float64, len(likes))
     old_reasons = [row[6] for row in likes]
     names = {mask: ",".join(reason_names(mask)) for mask in np.unique(scores.reasons).tolist()}
@@ -70,6 +86,12 @@ async def rescore(ctx: Context, conversation_id: str) -> Scores:
     await ctx.repos.likes.save_weights(changes)
     if changes:
         await ctx.repos.likes.recount_group(conversation_id)
+        reweighed = sorted(
+            {int(likes[i][1]) for i in changed if abs(scores.weight[i] - old_weight[i]) > 1e-9}
+        )
+        for story_id, raw, genuine in await ctx.repos.likes.counts(reweighed):
+            for track in await ctx.repos.cards.track_ids("story", str(story_id)):
+                ctx.reply(CardUpdate(out_track_id=track, data=count_fields(raw, genuine)))
     await ctx.repos.groups.clear_dirty(conversation_id)
     return scores
 

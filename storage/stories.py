@@ -9,10 +9,12 @@ from typing import Any
 from sqlalchemy import Float, Table, bindparam, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Like, Member, Story
+from storage.models import Conversation, Like, Member, Story
 from storage.repositories import _insert
 
 _LIKES: Table = Like.__table__  # type: ignore[assignment]
+# Stories taken down: their likes stay on record but count for nothing.
+GONE = ("deleted", "withdrawn", "removed")
 
 
 def _epoch(session: AsyncSession, column: Any) -> Any:
@@ -108,6 +110,53 @@ class StoryRepo:
         story = await self.session.get(Story, story_id, populate_existing=True)
         return story
 
+    async def edit(
+        self, conversation_id: str, story_id: int, author: str, title: str, body: str
+    ) -> Story | None:
+        """Change a pending story's text; None when it is not this author's pending story."""
+        result = await self.session.execute(
+            update(Story)
+            .where(
+                Story.id == story_id,
+                Story.conversation_id == conversation_id,
+                Story.author_staff_id == author,
+                Story.status == "pending",
+            )
+            .values(title=title, body=body)
+            .returning(Story.id)
+        )
+        if result.scalar_one_or_none() is None:
+            return None
+        return await self.session.get(Story, story_id, populate_existing=True)
+
+    async def take_down(
+        self,
+        conversation_id: str,
+        story_id: int,
+        *,
+        status: str,
+        allowed: tuple[str, ...],
+        by: str,
+        reason: str,
+        now: datetime,
+    ) -> Story | None:
+        """Withdraw (by its author) or remove (by an admin) a story, once: its likes stop
+        counting. None when the story is not in one of the ``allowed`` states."""
+        result = await self.session.execute(
+            update(Story)
+            .where(
+                Story.id == story_id,
+                Story.conversation_id == conversation_id,
+                Story.status.in_(allowed),
+            )
+            .values(status=status, decided_by=by, decided_at=now, reject_reason=reason)
+            .values(genuine_likes=0.0)
+            .returning(Story.id)
+        )
+        if result.scalar_one_or_none() is None:
+            return None
+        return await self.session.get(Story, story_id, populate_existing=True)
+
     async def by_author(self, conversation_id: str, staff_id: str) -> list[Story]:
         """A member's stories in the group, newest first."""
         rows = await self.session.execute(
@@ -191,7 +240,9 @@ class LikeRepo:
             .scalar_subquery()
         )
         await self.session.execute(
-            update(Story).where(Story.id == story_id).values(likes=raw, genuine_likes=genuine)
+            update(Story)
+            .where(Story.id == story_id, Story.status.notin_(GONE))
+            .values(likes=raw, genuine_likes=genuine)
         )
 
     async def given(self, conversation_id: str, staff_id: str) -> list[Like]:
@@ -238,7 +289,7 @@ class LikeRepo:
                 Like.reasons,
             )
             .join(Story, Story.id == Like.story_id)
-            .where(Like.conversation_id == conversation_id, Story.status != "deleted")
+            .where(Like.conversation_id == conversation_id, Story.status.notin_(GONE))
         )
         stories = (
             select(Story.author_staff_id, func.count(Story.id).label("n"))
@@ -257,6 +308,27 @@ class LikeRepo:
             .where(Member.conversation_id == conversation_id)
         )
         return list(likes.all()), list(members.all())
+
+    async def group_started(self, conversation_id: str) -> float | None:
+        """When the bot first saw the group, in epoch seconds (None: never)."""
+        found = await self.session.execute(
+            select(_epoch(self.session, Conversation.first_seen_at)).where(
+                Conversation.id == conversation_id
+            )
+        )
+        value = found.scalar_one_or_none()
+        return float(value) if value is not None else None
+
+    async def counts(self, story_ids: list[int]) -> list[tuple[int, int, float]]:
+        """(story id, raw likes, genuine likes) of these stories, read fresh from the table."""
+        if not story_ids:
+            return []
+        rows = await self.session.execute(
+            select(Story.id, Story.likes, Story.genuine_likes)
+            .where(Story.id.in_(story_ids))
+            .order_by(Story.id)
+        )
+        return [(int(i), int(n), float(g)) for i, n, g in rows.all()]
 
     async def save_weights(self, changes: list[dict[str, object]]) -> None:
         """Write new weights and reasons: dicts of like id, weight, reasons."""
@@ -284,7 +356,7 @@ class LikeRepo:
         )
         await self.session.execute(
             update(Story)
-            .where(Story.conversation_id == conversation_id)
+            .where(Story.conversation_id == conversation_id, Story.status.notin_(GONE))
             .values(likes=raw, genuine_likes=genuine)
         )
 

@@ -107,6 +107,16 @@ class EventRepo:
         )
         event.seats = seats
 
+    async def edit(self, event: Event, **values: Any) -> None:
+        """Change an activity's title, start, hours, place or reminder flags (the caller holds
+        its lock); the detached ``event`` follows."""
+        allowed = {"title", "starts_at", "hours", "place", "reminded_24h", "reminded_1h"}
+        if not values.keys() <= allowed:
+            raise ValueError(f"not editable: {sorted(values.keys() - allowed)}")
+        await _core(self.session, update(_EVENTS).where(_EVENTS.c.id == event.id).values(values))
+        for key, value in values.items():
+            setattr(event, key, value)
+
     async def claim_reminders(self, now: datetime, before: datetime, *, hour: bool) -> list[int]:
         """Take the reminders due now: open activities starting after ``now`` and no later
         than ``before``, not yet reminded. The flag flips in the same statement, so each

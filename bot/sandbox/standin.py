@@ -316,8 +316,12 @@ class StandIn:
     async def _frame(
         self, frame_type: str, topic: str, data: dict[str, Any], message_id: str | None = None
     ) -> tuple[str, asyncio.Future[dict[str, Any]], _Conn]:
-        await self.wait_connected()
-        conns = self.live()
+        conns: list[_Conn] = []
+        while not conns:
+            # A connection seen open may close before this line runs (a process stopping):
+            # wait for the next one rather than divide by zero.
+            await self.wait_connected()
+            conns = self.live()
         conn = conns[next(self._rr) % len(conns)]
         self.pushes_by_connection[conn.id] = self.pushes_by_connection.get(conn.id, 0) + 1
         message_id = message_id or uuid.uuid4().hex

@@ -9,7 +9,7 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import Text, number
 from bot.replies import MarkdownReply, Reply, TextReply, ToMembers
-from bot.router import Arg, Router
+from bot.router import PIPES, Arg, Router
 from domain.likes import describe, rescore, rescore_if_dirty
 from handlers.stories.cards import card_updates, review_card, story_card
 from handlers.stories.texts import T, has_words, status_word
@@ -42,11 +42,7 @@ async def submit(ctx: Context, title: str, body: str) -> list[Reply]:
     """Submit a story: to the review queue, or straight to the group where review is off."""
     assert ctx.conversation is not None and ctx.member is not None
     cfg = ctx.settings.stories
-    for what, value, limit in ((T.title, title, cfg.title_max), (T.body, body, cfg.body_max)):
-        if len(value) > limit:
-            raise UserError(T.too_long, what=ctx.t(what), limit=limit, length=len(value))
-        if not has_words(value):
-            raise UserError(T.no_words, what=ctx.t(what))
+    check_text(ctx, title, body)
     group = await ctx.repos.groups.get(ctx.conversation.id, review_default=cfg.review_default)
     story = await ctx.repos.stories.submit(
         conversation_id=ctx.conversation.id,
@@ -174,6 +170,124 @@ async def reject(ctx: Context, id: int, reason: str | None) -> list[Reply]:
     """Reject a story; its author is told the reason."""
     replies = await decide(ctx, id, approve=False, reason=reason or "")
     return [TextReply(content=ctx.t(T.rejected_admin, id=id)), *replies]
+
+
+# -- edits, withdrawal and removal --------------------------------------------------------------
+
+
+def check_text(ctx: Context, title: str, body: str) -> None:
+    """A story's title and body within the limits and with words in them."""
+    cfg = ctx.settings.stories
+    for what, value, limit in ((T.title, title, cfg.title_max), (T.body, body, cfg.body_max)):
+        if len(value) > limit:
+            raise UserError(T.too_long, what=ctx.t(what), limit=limit, length=len(value))
+        if not has_words(value):
+            raise UserError(T.no_words, what=ctx.t(what))
+
+
+@router.command(
+    "story edit",
+    aliases=["故事 修改"],
+    help=T.help_edit,
+    args=[Arg("id", T.story_id, kind="int", low=1), Arg("text", T.edit_form, kind="rest")],
+    acts=True,
+)
+async def edit(ctx: Context, id: int, text: str) -> list[Reply]:
+    """The author changes a story while it waits for review; review cards show the change."""
+    assert ctx.conversation is not None and ctx.member is not None
+    story = await find_story(ctx, id)  # an unknown id is named before the form is checked
+    if story.author_staff_id != ctx.member.staff_id:
+        raise UserError(T.not_author, id=id)
+    parts = [p.strip() for p in PIPES.split(text, maxsplit=1)]
+    if len(parts) < 2 or not parts[0] or not parts[1]:
+        raise UserError(T.edit_needs_both, id=id)
+    title, body = parts
+    check_text(ctx, title, body)
+    edited = await ctx.repos.stories.edit(ctx.conversation.id, id, ctx.member.staff_id, title, body)
+    if edited is None:
+        raise UserError(T.edit_not_pending, id=id, status=status_word(ctx, story.status))
+    updates = await card_updates(
+        ctx, "review", id, {"title": safety.plain(title), "body": safety.plain(body)}
+    )
+    return [TextReply(content=ctx.t(T.edited, id=id, title=title)), *updates]
+
+
+async def _gone_cards(ctx: Context, story: Story, title: Text, body: Text) -> list[Reply]:
+    """Every delivered card of a story taken down says so; its likes count for nothing."""
+    story_data = {
+        "title": ctx.t(title, title=story.title)[:200],
+        "body": ctx.t(body),
+        "genuine_likes": "0",
+    }
+    updates = await card_updates(ctx, "story", story.id, story_data)
+    review_data = {"status": status_word(ctx, story.status)}
+    return updates + await card_updates(ctx, "review", story.id, review_data)
+
+
+@router.command(
+    "story withdraw",
+    aliases=["故事 撤回"],
+    help=T.help_withdraw,
+    args=[Arg("id", T.story_id, kind="int", low=1)],
+)
+async def withdraw(ctx: Context, id: int) -> list[Reply]:
+    """The author takes a story back at any time: it leaves the rankings and its card says so."""
+    assert ctx.conversation is not None and ctx.member is not None
+    story = await find_story(ctx, id)
+    if story.author_staff_id != ctx.member.staff_id:
+        raise UserError(T.not_author, id=id)
+    gone = await ctx.repos.stories.take_down(
+        ctx.conversation.id,
+        id,
+        status="withdrawn",
+        allowed=("pending", "approved", "rejected"),
+        by=ctx.member.staff_id,
+        reason="",
+        now=ctx.now,
+    )
+    if gone is None:
+        if story.status == "withdrawn":
+            raise UserError(T.withdrawn_already, id=id)
+        raise UserError(T.unknown, id=id)
+    await ctx.repos.groups.mark_likes_dirty(ctx.conversation.id)
+    updates = await _gone_cards(ctx, gone, T.withdrawn_card_title, T.withdrawn_card_body)
+    return [TextReply(content=ctx.t(T.withdrawn, id=id, title=gone.title)), *updates]
+
+
+@router.command(
+    "story remove",
+    aliases=["故事 删除"],
+    help=T.help_remove,
+    admin=True,
+    args=[
+        Arg("id", T.story_id, kind="int", low=1),
+        Arg("reason", T.reason, kind="rest", optional=True, max_len=500),
+    ],
+)
+async def remove(ctx: Context, id: int, reason: str | None) -> list[Reply]:
+    """An admin removes a published story with a reason; the author is told one to one."""
+    assert ctx.conversation is not None and ctx.member is not None
+    story = await find_story(ctx, id)
+    gone = await ctx.repos.stories.take_down(
+        ctx.conversation.id,
+        id,
+        status="removed",
+        allowed=("approved",),
+        by=ctx.member.staff_id,
+        reason=reason or "",
+        now=ctx.now,
+    )
+    if gone is None:
+        raise UserError(T.not_published, id=id, status=status_word(ctx, story.status))
+    await ctx.repos.groups.mark_likes_dirty(ctx.conversation.id)
+    updates = await _gone_cards(ctx, gone, T.removed_card_title, T.removed_card_body)
+    shown = safety.plain(reason) if reason else ctx.t(T.no_reason)
+    note = ctx.t(T.removed_author, id=id, title=gone.title, reason=shown)
+    return [
+        TextReply(content=ctx.t(T.removed_admin, id=id)),
+        *updates,
+        TextReply(content=note, to=ToMembers(staff_ids=[gone.author_staff_id])),
+    ]
 
 
 # -- likes ----------------------------------------------------------------------------------

@@ -110,6 +110,52 @@ class T:
         "like_only": Text("只点赞没有其他互动", "likes only, no other activity"),
     }
     suspicious_none = Text("没有发现异常点赞。", "No brushed likes found.")
+    edit_form = Text("标题 | 正文", "title | body")
+    help_edit = Text("修改待审核的故事", "edit your story while it waits for review")
+    help_withdraw = Text("撤回自己的故事", "withdraw your story")
+    help_remove = Text(
+        "删除已发布的故事（附理由，作者会收到通知）",
+        "remove a published story, saying why (its author is told)",
+    )
+    edit_needs_both = Text(
+        "请同时写标题和正文，用 | 分开。用法：/故事 修改 {id} 标题 | 正文",
+        "Give both a title and a body, separated by |. Usage: /story edit {id} <title> | <body>",
+    )
+    not_author = Text(
+        "故事 #{id} 不是你写的，只有作者可以修改或撤回。",
+        "Story #{id} is not yours; only its author can edit or withdraw it.",
+    )
+    edit_not_pending = Text(
+        "故事 #{id} 已经{status}，只有待审核的故事可以修改。可以用 /故事 撤回 {id} 撤回后重新分享。",
+        "Story #{id} is already {status}; only a story waiting for review can be edited. "
+        "You can withdraw it (/story withdraw {id}) and share it again.",
+    )
+    edited = Text(
+        "已修改故事 #{id}「{title}」，仍在等待审核。",
+        "Story #{id} '{title}' is updated and still waiting for review.",
+    )
+    withdrawn_already = Text("故事 #{id} 已经撤回了。", "Story #{id} is already withdrawn.")
+    withdrawn = Text(
+        "已撤回故事 #{id}「{title}」，它的赞不再计入排行。",
+        "Story #{id} '{title}' is withdrawn; its likes no longer count.",
+    )
+    withdrawn_card_title = Text("（已撤回）{title}", "(withdrawn) {title}")
+    withdrawn_card_body = Text("作者已撤回这个故事。", "The author withdrew this story.")
+    not_published = Text(
+        "故事 #{id} 现在是「{status}」，只能删除已发布的故事。",
+        "Story #{id} is {status}; only a published story can be removed.",
+    )
+    removed_admin = Text(
+        "已删除故事 #{id}，作者已收到通知。", "Removed story #{id}; its author is told."
+    )
+    removed_author = Text(
+        "你的故事 #{id}「{title}」已被管理员删除。理由：{reason}",
+        "Your story #{id} '{title}' was removed by an admin. Reason: {reason}",
+    )
+    removed_card_title = Text("（已删除）{title}", "(removed) {title}")
+    removed_card_body = Text("这个故事已被管理员删除。", "An admin removed this story.")
+    status_withdrawn = Text("已撤回", "withdrawn")
+    status_removed = Text("已删除", "removed")
     card_hint = Text("发送 /赞 {id} 点赞", "Send /like {id} to like it")
     full_hint = Text("全文：发送 /故事 全文 {id}", "Full text: send /story show {id}")
     help_show = Text("查看故事全文", "show a story in full")
@@ -125,6 +171,10 @@ def has_words(text: str) -> bool:
 
 def status_word(ctx: Context, status: str) -> str:
     """A story's review status in the reader's language."""
-    return ctx.t(
-        {"pending": T.status_pending, "approved": T.status_approved}.get(status, T.status_rejected)
-    )
+    words = {
+        "pending": T.status_pending,
+        "approved": T.status_approved,
+        "withdrawn": T.status_withdrawn,
+        "removed": T.status_removed,
+    }
+    return ctx.t(words.get(status, T.status_rejected))

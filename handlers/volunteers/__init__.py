@@ -9,12 +9,12 @@ module only assembles their routers, in the order /help lists the commands.
 from __future__ import annotations
 
 from bot.router import Router
-from handlers.volunteers import clicks, commands, jobs, privacy
+from handlers.volunteers import clicks, commands, edit, jobs, privacy
 from handlers.volunteers.cards import event_card
 from handlers.volunteers.texts import T
 
 router = Router("volunteers", module="volunteers")
-for _part in (commands.router, clicks.router, jobs.router, privacy.router):
+for _part in (commands.router, edit.router, clicks.router, jobs.router, privacy.router):
     router.include_router(_part)
 
 __all__ = ["T", "event_card", "router"]

@@ -12,13 +12,13 @@ from bot.replies import Reply, TextReply, ToMembers
 from bot.router import Arg, Router
 from handlers.volunteers.cards import card_updates, event_card
 from handlers.volunteers.common import (
+    change_seats,
     find_event,
     join_members,
     leave_event,
     local_time,
     member_names,
     open_event,
-    tell_promoted,
 )
 from handlers.volunteers.texts import T
 
@@ -136,10 +136,7 @@ async def leave(ctx: Context, id: int) -> list[Reply]:
 async def seats(ctx: Context, id: int, seats: int) -> list[Reply]:
     """Change capacity; raising it promotes in order, lowering it never evicts."""
     event = await open_event(ctx, id)
-    await ctx.repos.events.set_seats(event, seats)
-    promoted = await ctx.repos.signups.promote(event)
-    tell_promoted(ctx, event, promoted)
-    confirmed, _ = await ctx.repos.signups.counts(event.id)
+    promoted, confirmed = await change_seats(ctx, event, seats)
     lines = [ctx.t(T.seats_changed, id=id, seats=seats)]
     if promoted:
         lines.append(ctx.t(T.seats_promoted, n=len(promoted)))

@@ -102,3 +102,13 @@ async def leave_event(ctx: Context, event_id: int) -> Event:
         raise UserError(T.not_signed, id=event_id)
     tell_promoted(ctx, event, await ctx.repos.signups.promote(event))
     return event
+
+
+async def change_seats(ctx: Context, event: Event, seats: int) -> tuple[list[Signup], int]:
+    """Set the capacity (the caller holds the lock): raising it promotes in order and tells
+    those promoted; lowering it never evicts. (promoted, confirmed now)."""
+    await ctx.repos.events.set_seats(event, seats)
+    promoted = await ctx.repos.signups.promote(event)
+    tell_promoted(ctx, event, promoted)
+    confirmed, _ = await ctx.repos.signups.counts(event.id)
+    return promoted, confirmed

@@ -109,3 +109,63 @@ class T:
     signups_title = Text("活动报名", "sign-ups")
     hours_title = Text("志愿时长记录", "volunteer hours")
     join_hint = Text("发送 /报名 {id} 报名", "Send /join {id} to sign up")
+
+    # -- editing (issue 17)
+    help_edit = Text(
+        "修改活动：时间、地点、标题、时长或名额，并一对一通知报名和候补的成员",
+        "change an activity's time, place, title, hours or seats and tell everyone signed up",
+    )
+    field = Text("时间|地点|标题|时长|名额", "time|place|title|hours|seats")
+    new_value = Text("新值", "new value")
+    edit_bad_field = Text(
+        "不能修改「{field}」：可以修改 时间、地点、标题、时长 或 名额。\n例如：/活动 修改 3 时间 12月3日 19:00",
+        "Cannot change '{field}': change time, place, title, hours or seats.\n"
+        "For example: /event edit 3 time 2026-12-03 19:00",
+    )
+    edit_started = Text(
+        "活动 #{id} 已经开始，不能再修改。",
+        "Activity #{id} has started; it can no longer be changed.",
+    )
+    edit_cancelled = Text(
+        "活动 #{id} 已取消，不能再修改。",
+        "Activity #{id} was cancelled; it can no longer be changed.",
+    )
+    edit_finished = Text(
+        "活动 #{id} 已结束，不能再修改。", "Activity #{id} is over; it can no longer be changed."
+    )
+    edit_same = Text(
+        "活动 #{id} 的{field}已经是「{value}」，没有改动。",
+        "Activity #{id}'s {field} is already '{value}'; nothing changed.",
+    )
+    bad_when = Text(
+        "看不懂时间「{value}」。请写成 2026-12-03 19:00、12月3日 19:00、明天 9:30 或 周三 19:00。",
+        "Could not read the time '{value}'. Write 2026-12-03 19:00, 12-3 19:00, tomorrow 9:30 "
+        "or wed 19:00.",
+    )
+    bad_hours = Text(
+        "「时长」应为 0.5 到 24 之间的小时数，收到「{value}」。",
+        "Hours must be a number from 0.5 to 24, got '{value}'.",
+    )
+    bad_seats = Text(
+        "「名额」应为 1 到 10000 之间的整数，收到「{value}」。",
+        "Seats must be a whole number from 1 to 10000, got '{value}'.",
+    )
+    bad_text = Text(
+        "「{field}」不能为空，最多 {limit} 个字符。",
+        "{field} must not be empty and may have at most {limit} characters.",
+    )
+    field_time = Text("时间", "time")
+    field_place = Text("地点", "place")
+    field_title = Text("标题", "title")
+    field_hours = Text("时长", "hours")
+    field_seats = Text("名额", "seats")
+    edited = Text(
+        "已修改活动 #{id}：{field} {old} → {new}。已一对一通知 {n} 位报名和候补的成员。",
+        "Changed activity #{id}: {field} {old} → {new}. Told {n} members signed up or waiting.",
+    )
+    edit_notice = Text(
+        "你报名的活动 #{id}「{title}」有变动：{field} {old} → {new}。\n现在：{when} @ {place}，{hours} 小时。",
+        "Your activity #{id} '{title}' changed: {field} {old} → {new}.\n"
+        "Now: {when} at {place}, {hours} h.",
+    )
+    hours_value = Text("{hours} 小时", "{hours} h")

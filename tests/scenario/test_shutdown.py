@@ -9,10 +9,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from sqlalchemy import text
+import pytest
+from sqlalchemy import select, text
 
 from bot.context import Context
 from bot.sandbox.standin import BOT_TOPIC, StandIn
+from storage.db import Database
+from storage.models import OutboxMessage
+from storage.repositories import OutboxRepo
 from tests.conftest import BotFactory, eventually
 from tests.scenario.test_crash import start_process, write_config
 
@@ -97,3 +101,38 @@ async def test_stop_waits_for_a_running_job_before_closing_the_database(
     await asyncio.wait_for(stopping, timeout=10)
     assert finished == [1]
     assert await running
+
+
+async def test_a_mark_being_committed_when_the_stop_comes_is_committed(
+    standin: StandIn, start_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The shutdown cancels the mark loop; a mark it was committing at that moment must
+    still be committed, or the next process sends the reply again (CI's stock-aiosqlite lane
+    doubled three replies across a SIGTERM and a restart this way)."""
+    app = await start_bot()
+    committing, release = asyncio.Event(), asyncio.Event()
+    real = OutboxRepo.mark_sent
+
+    async def slow_mark(self: OutboxRepo, sent: list[tuple[int, str]], now: object) -> None:
+        committing.set()
+        await release.wait()  # the stop arrives while this unit of work is open
+        await real(self, sent, now)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(OutboxRepo, "mark_sent", slow_mark)
+    await standin.say("/nosuch-in-the-window")
+    await standin.wait_sent(where=lambda s: "/nosuch-in-the-window" in s.text)
+    await asyncio.wait_for(committing.wait(), 10)
+    stopping = asyncio.create_task(app.stop())
+    await asyncio.sleep(0.2)  # the supervisor has cancelled the sender's loops by now
+    release.set()
+    await asyncio.wait_for(stopping, 20)
+
+    monkeypatch.setattr(OutboxRepo, "mark_sent", real)
+    db = Database(app.settings.storage.url)
+    try:
+        async with db.transaction() as session:
+            rows = (await session.scalars(select(OutboxMessage))).all()
+    finally:
+        await db.dispose()
+    reply = [r for r in rows if "/nosuch-in-the-window" in (r.reply or "")]
+    assert [r.status for r in reply] == ["sent"]

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from bot.app import Application
+from bot.clock import ManualClock
 from bot.sandbox.standin import Sent, StandIn
 from storage.models import Like, Story
 from tests.conftest import BotFactory
@@ -228,8 +230,12 @@ async def test_a_member_cannot_forge_an_approve_click(
 async def test_a_burst_of_fresh_accounts_is_found_and_does_not_count(
     standin: StandIn, start_bot: BotFactory
 ) -> None:
+    clock = ManualClock()
     app = await start(
-        start_bot, stories={"review_default": False}, admins={"staff_ids": ["admin1"]}
+        start_bot,
+        clock=clock,
+        stories={"review_default": False},
+        admins={"staff_ids": ["admin1"]},
     )
     # Established members: they spoke long before (first seen is set by their first message).
     story_id, track = 0, ""
@@ -238,7 +244,9 @@ async def test_a_burst_of_fresh_accounts_is_found_and_does_not_count(
     track = replies[1].out_track_id
     organic = await reply_texts(standin, "/故事 另一个故事 | 大家一起过了中秋", 2, sender="dave")
     other_id = int(organic[0].text.split("#")[1].split(" ")[0])
-    # Ten accounts nobody has seen before click like within seconds.
+    # Days later (the group is no longer new to the bot), ten accounts nobody has seen
+    # before click like within seconds.
+    clock.advance(timedelta(days=3))
     for i in range(10):
         await standin.click(track, f"sock{i}", {"action": "like", "id": str(story_id)})
     # Two real members like the other story.
@@ -272,12 +280,42 @@ async def test_rescoring_job_recognises_a_burst_after_the_likes(
     async with app.db.transaction() as session:
         story = await session.get(Story, story_id)
         assert story is not None and story.genuine_likes == 9  # not yet rescored
+    assert standin.cards[replies[1].out_track_id].data["genuine_likes"] == "9"
     assert await app.jobs.run_job("likes-rescore")
     async with app.db.transaction() as session:
         story = await session.get(Story, story_id)
         assert story is not None and abs(story.genuine_likes - 0.9) < 1e-9
         weights = (await session.execute(select(Like.weight, Like.reasons))).all()
     assert all(w == 0.1 and "burst" in r for w, r in weights)
+    # The rescoring overturned the count: the delivered card shows it without a new like.
+    await standin.wait_sent(
+        where=lambda s: s.route == "card_update" and s.param.get("genuine_likes") == "0.9"
+    )
+    card = standin.cards[replies[1].out_track_id]
+    assert card.data["genuine_likes"] == "0.9" and card.data["likes"] == "9"
+
+
+async def test_a_groups_first_day_is_not_a_burst_of_fresh_accounts(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    """Members already in the group speak for the first time after the bot joins: nine of
+    them liking quickly on the group's first day count fully (issue 18)."""
+    app = await start(
+        start_bot, stories={"review_default": False}, admins={"staff_ids": ["admin1"]}
+    )
+    replies = await reply_texts(standin, "/故事 搬家 | 同事们帮我搬了家", 2, sender="alice")
+    story_id = int(replies[0].text.split("#")[1].split(" ")[0])
+    for i in range(9):
+        # Each says something first (not only likes), as people in a group do.
+        await say(standin, "/帮助", sender=f"colleague{i}")
+        await say(standin, f"/赞 {story_id}", sender=f"colleague{i}")
+    sent = await say(standin, f"/点赞明细 {story_id}", sender="admin1")
+    assert "共 9 个，真实 9" in sent.text and "0.10" not in sent.text
+    sent = await say(standin, "/异常点赞", sender="admin1")
+    assert sent.text == "没有发现异常点赞。"
+    async with app.db.transaction() as session:
+        story = await session.get(Story, story_id)
+        assert story is not None and story.likes == 9 and abs(story.genuine_likes - 9) < 1e-9
 
 
 async def test_admin_commands_of_stories_are_refused_to_members(

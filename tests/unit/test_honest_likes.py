@@ -59,6 +59,21 @@ def test_a_burst_of_fresh_accounts_is_discounted_and_described() -> None:
     assert burst.seconds == 36
 
 
+def test_members_first_seen_while_the_group_was_new_are_not_fresh() -> None:
+    # The bot joined an hour before: everyone speaking now was already in the group.
+    members = {f"fresh{i}": MemberSignals(first_seen=T0 - 600, active=True) for i in range(10)}
+    rows = [(7, f"fresh{i}", "author", T0 + 4 * i) for i in range(10)]
+    joined = T0 - 3600
+    settled = joined + CFG.fresh_member_hours * 3600
+    result = score(LikeTable.from_rows(rows), members, CFG, SH, settled)
+    assert np.all(result.weight == 1.0) and not result.bursts
+    # Members who only like are still suspicious on the first day.
+    idle = {m: MemberSignals(first_seen=T0 - 600, active=False) for m in members}
+    result = score(LikeTable.from_rows(rows), idle, CFG, SH, settled)
+    [burst] = result.bursts
+    assert (burst.fresh, burst.inactive, burst.discounted) == (0, 10, 10)
+
+
 def test_a_burst_of_established_members_is_not_brushing() -> None:
     members = {f"m{i}": old() for i in range(12)}
     rows = [(3, f"m{i}", "author", T0 + i) for i in range(12)]
