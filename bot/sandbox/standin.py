@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import secrets
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -193,6 +194,14 @@ class StandIn:
         self.pushes_by_connection: dict[str, int] = {}
         self._msg_seq = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        # The stream gateway on a port of its own (``separate_gateway``), so it can go away
+        # while the OpenAPI keeps answering: TCP connections to it are then refused.
+        self.gateway_port = 0
+        self._gateway: web.TCPSite | None = None
+        self.gateway_refusals = 0  # connections/open answered while the gateway was away
+        # How long a push waits for a live connection (DingTalk keeps an app's pushes while
+        # none is connected).
+        self.push_wait = 10.0
         self._tasks: set[asyncio.Task[Any]] = set()
         self.url = ""
 
@@ -220,6 +229,31 @@ class StandIn:
         if self.ping_interval:
             self._spawn(self._pinger())
         return self.url
+
+    async def separate_gateway(self) -> None:
+        """Serve the stream WebSocket on a port of its own from now on, as DingTalk does
+        (wss-open-connection.dingtalk.com is not api.dingtalk.com: stream FAQ Q6, Q9)."""
+        assert self._runner is not None
+        if not self.gateway_port:
+            with socket.socket() as sock:
+                sock.bind((self.host, 0))
+                self.gateway_port = int(sock.getsockname()[1])
+        self._gateway = web.TCPSite(self._runner, self.host, self.gateway_port)
+        await self._gateway.start()
+
+    async def gateway_down(self) -> None:
+        """The gateway goes away: its sockets close and new connections to it are refused
+        (TCP), while connections/open and the OpenAPI still answer."""
+        assert self._gateway is not None, "call separate_gateway() first"
+        await self._gateway.stop()
+        self._gateway = None
+        for conn in list(self.connections):
+            with contextlib.suppress(Exception):
+                await conn.ws.close()
+
+    async def gateway_up(self) -> None:
+        """The gateway listens again, on the same port."""
+        await self.separate_gateway()
 
     async def stop(self) -> None:
         """Close every socket and stop listening."""
@@ -256,9 +290,10 @@ class StandIn:
         self.opens += 1
         ticket = secrets.token_urlsafe(16)
         self._tickets[ticket] = time.monotonic() + TICKET_TTL
-        return web.json_response(
-            {"endpoint": f"ws://{self.host}:{self.port}/connect", "ticket": ticket}
-        )
+        port = self.gateway_port or self.port
+        if self.gateway_port and self._gateway is None:
+            self.gateway_refusals += 1
+        return web.json_response({"endpoint": f"ws://{self.host}:{port}/connect", "ticket": ticket})
 
     async def _connect(self, request: web.Request) -> web.StreamResponse:
         ticket = request.query.get("ticket", "")
@@ -320,7 +355,7 @@ class StandIn:
         while not conns:
             # A connection seen open may close before this line runs (a process stopping):
             # wait for the next one rather than divide by zero.
-            await self.wait_connected()
+            await self.wait_connected(timeout=self.push_wait)
             conns = self.live()
         conn = conns[next(self._rr) % len(conns)]
         self.pushes_by_connection[conn.id] = self.pushes_by_connection.get(conn.id, 0) + 1
