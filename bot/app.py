@@ -59,7 +59,7 @@ class Application:
         # One HTTP client for every outbound call (OpenAPI, webhooks, connections/open).
         self.http = make_client(settings)
         self.api = OpenAPI(settings, client=self.http)
-        self.sender = Sender(settings, self.db, self.api)
+        self.sender = Sender(settings, self.db, self.api, clock=self.clock)
         self.dispatcher = Dispatcher(
             settings=settings,
             clock=self.clock,

@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 DEFAULT_ENDPOINT = "https://api.dingtalk.com"
+OAPI_ENDPOINT = "https://oapi.dingtalk.com"
 
 
 class ConfigError(Exception):
@@ -39,11 +40,32 @@ class DingTalkConfig(_Section):
     client_secret: SecretStr = SecretStr("")
     robot_code: str = ""
     openapi_endpoint: str = DEFAULT_ENDPOINT
+    # The older API host, where the media upload API lives (help.dingtalk.io 上传媒体文件:
+    # POST https://oapi.dingtalk.com/media/upload); pictures and charts are sent by media id.
+    # Empty: oapi.dingtalk.com with the default endpoint, else the same host as
+    # openapi_endpoint (a stand-in serves both).
+    oapi_endpoint: str = ""
+
+    @property
+    def effective_oapi_endpoint(self) -> str:
+        """Where the older API's calls go."""
+        if self.oapi_endpoint:
+            return self.oapi_endpoint
+        if self.openapi_endpoint == DEFAULT_ENDPOINT:
+            return OAPI_ENDPOINT
+        return self.openapi_endpoint
 
     @property
     def effective_robot_code(self) -> str:
         """The robot code, which defaults to the client id."""
         return self.robot_code or self.client_id
+
+    @field_validator("oapi_endpoint")
+    @classmethod
+    def _strip_oapi_slash(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
 
     @field_validator("openapi_endpoint")
     @classmethod
@@ -113,6 +135,9 @@ class StoriesConfig(_Section):
     title_max: int = Field(default=40, ge=1, le=200)
     body_max: int = Field(default=2000, ge=1, le=10_000)
     top: int = Field(default=10, ge=1, le=50)
+    # Admins are told of stories waiting for review one to one, at most once per group in
+    # this many minutes (several submissions in between make one notice).
+    review_notice_minutes: float = Field(default=30.0, ge=1)
 
 
 class LikesConfig(_Section):
@@ -173,6 +198,10 @@ class SenderConfig(_Section):
     # httpx's connection pool does best at a few requests in flight (measured: bench/).
     concurrency: int = Field(default=4, ge=1, le=64)
     max_attempts: int = Field(default=12, ge=1)
+    # Throttling is waited out while the reply is still useful, not for a number of tries:
+    # hours for a reply to a member, longer for scheduled posts and notices.
+    throttled_reply_hours: float = Field(default=6.0, gt=0)
+    throttled_post_hours: float = Field(default=48.0, gt=0)
     backoff_initial: float = Field(default=0.5, gt=0)
     backoff_max: float = Field(default=60.0, gt=0)
     lease_seconds: float = Field(default=30.0, gt=0)

@@ -33,6 +33,7 @@ from bot.replies import (
     CardReply,
     CardResponse,
     CardUpdate,
+    ImageReply,
     MarkdownReply,
     TextReply,
     ToCurrent,
@@ -824,7 +825,7 @@ def add_result(ctx: Context, result: object) -> None:
             add_result(ctx, item)
     elif isinstance(result, Text):
         ctx.reply(ctx.t(result))
-    elif isinstance(result, (str, TextReply | MarkdownReply | CardReply | CardUpdate)):
+    elif isinstance(result, (str, TextReply | MarkdownReply | CardReply | ImageReply | CardUpdate)):
         ctx.reply(result)
     else:
         raise TypeError(f"a handler returned {type(result).__name__}")

@@ -59,6 +59,10 @@ class TransientError(PlatformError):
     retryable = True
 
 
+class NotConnected(TransientError):
+    """The connection could not even be opened: nothing was sent, another route is safe."""
+
+
 class SessionExpired(PlatformError):
     """The session webhook is no longer valid; use the OpenAPI instead."""
 

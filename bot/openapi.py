@@ -19,6 +19,7 @@ from bot import metrics
 from bot.config import Settings
 from bot.errors import (
     DeliveryFailed,
+    NotConnected,
     PlatformError,
     QuotaExhausted,
     SessionExpired,
@@ -52,6 +53,8 @@ class OpenAPI:
         self._token: str | None = None
         self._token_expires = 0.0
         self._token_lock = asyncio.Lock()
+        self._legacy_token: str | None = None
+        self._legacy_expires = 0.0
 
     async def aclose(self) -> None:
         """Close the HTTP client, if this instance made it."""
@@ -88,6 +91,95 @@ class OpenAPI:
         """Forget the cached token (DingTalk said it is bad or expired)."""
         self._token = None
         self._token_expires = 0.0
+        self._legacy_token = None
+
+    async def legacy_token(self) -> str:
+        """The older API's ``access_token`` (``GET /gettoken?appkey&appsecret``), for the
+        calls that only exist there (the media upload). Sources do not say whether the new
+        token works there too, so the older API gets a token of its own (as the published
+        upload examples do)."""
+        if self._legacy_token and time.monotonic() < self._legacy_expires:
+            return self._legacy_token
+        async with self._token_lock:
+            if self._legacy_token and time.monotonic() < self._legacy_expires:
+                return self._legacy_token
+            body = await self._legacy(
+                "GET",
+                "/gettoken",
+                params={
+                    "appkey": self.settings.dingtalk.client_id,
+                    "appsecret": self.settings.dingtalk.client_secret.get_secret_value(),
+                },
+            )
+            token = body.get("access_token")
+            if not isinstance(token, str) or not token:
+                raise DeliveryFailed("no access_token in the gettoken response")
+            expire_in = float(body.get("expires_in", 7200))
+            self._legacy_token = token
+            self._legacy_expires = time.monotonic() + max(expire_in - 300, expire_in / 2)
+            return token
+
+    async def media_upload(self, data: bytes, filename: str, content_type: str) -> str:
+        """Upload a picture; its ``media_id`` (help.dingtalk.io 上传媒体文件: multipart field
+        ``media``, ``type=image``, at most 20 MB, jpg/gif/png/bmp)."""
+        for attempt in (1, 2):
+            token = await self.legacy_token()
+            try:
+                body = await self._legacy(
+                    "POST",
+                    "/media/upload",
+                    params={"access_token": token, "type": "image"},
+                    files={"media": (filename, data, content_type)},
+                    data={"type": "image"},
+                )
+            except Unauthorised:
+                self._legacy_token = None
+                if attempt == 2:
+                    raise
+                continue
+            media_id = body.get("media_id")
+            if not isinstance(media_id, str) or not media_id:
+                raise DeliveryFailed("no media_id in the upload response")
+            return media_id
+        raise AssertionError("unreachable")
+
+    async def _legacy(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str],
+        files: dict[str, tuple[str, bytes, str]] | None = None,
+        data: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """A call to the older API: errors come inside HTTP 200 as ``errcode`` / ``errmsg``
+        (40014 and 42001: a bad or expired access_token; -1: busy)."""
+        url = self.settings.dingtalk.effective_oapi_endpoint + path
+        try:
+            response = await self.client.request(method, url, params=params, files=files, data=data)
+        except httpx.HTTPError as exc:
+            raise TransientError(f"{path}: {type(exc).__name__}") from exc
+        if response.status_code >= 500:
+            raise TransientError(f"{path}: HTTP {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError:
+            raise Throttled(
+                f"{path}: HTTP {response.status_code} {_not_json(response.content)}",
+                status=response.status_code,
+                code=HTML_BAN,
+            ) from None
+        if not isinstance(body, dict):
+            raise DeliveryFailed(f"{path}: unexpected answer")
+        code = body.get("errcode", 0)
+        if code in (0, None):
+            return body
+        message = f"{path}: errcode {code} {body.get('errmsg', '')}"
+        if code in (40014, 42001):
+            raise Unauthorised(message, status=response.status_code, code=str(code))
+        if code == -1:
+            raise TransientError(message)
+        raise DeliveryFailed(message, status=response.status_code, code=str(code))
 
     # -- the calls ---------------------------------------------------------------------------
 
@@ -162,6 +254,9 @@ class OpenAPI:
                 headers={"Content-Type": "application/json"},
             )
             raw = response.content
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            # Refused or unreachable: the request never left, so the OpenAPI may carry it.
+            raise NotConnected(f"webhook: {type(exc).__name__}") from exc
         except httpx.HTTPError as exc:
             raise TransientError(f"webhook: {type(exc).__name__}") from exc
         if response.status_code >= 500:

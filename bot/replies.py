@@ -77,6 +77,16 @@ class CardReply(BaseModel):
     to: Target = Field(default_factory=ToCurrent, discriminator="kind")
 
 
+class ImageReply(BaseModel):
+    """A picture (PNG bytes, base64), uploaded by the sender and sent by its media id
+    (``sampleImageMsg``): the robot send APIs take pictures only by media id."""
+
+    type: Literal["image"] = "image"
+    title: str
+    png_base64: str
+    to: Target = Field(default_factory=ToCurrent, discriminator="kind")
+
+
 class CardUpdate(BaseModel):
     """Update a delivered card's public data by key."""
 
@@ -85,7 +95,7 @@ class CardUpdate(BaseModel):
     data: dict[str, str]
 
 
-Reply = TextReply | MarkdownReply | CardReply | CardUpdate
+Reply = TextReply | MarkdownReply | CardReply | ImageReply | CardUpdate
 
 
 class CardResponse(BaseModel):

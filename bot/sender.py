@@ -7,6 +7,7 @@ network, not about the community's calendar.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import time
@@ -17,12 +18,13 @@ from typing import Any
 from bot import metrics
 from bot.backoff import jittered
 from bot.cards import fit_card_data
-from bot.clock import utcnow
+from bot.clock import Clock, SystemClock, utcnow
 from bot.config import Settings
 from bot.errors import (
     DeliveryFailed,
     Failure,
     FailureSink,
+    NotConnected,
     PlatformError,
     QuotaExhausted,
     SessionExpired,
@@ -33,14 +35,22 @@ from bot.errors import (
 from bot.events import is_staff_id
 from bot.openapi import CARD_NOT_DELIVERED, BatchResult, OpenAPI
 from bot.outbox import parse_reply
-from bot.replies import CardReply, CardUpdate, MarkdownReply, Reply, TextReply, ToGroup, ToMembers
+from bot.replies import (
+    CardReply,
+    CardUpdate,
+    ImageReply,
+    MarkdownReply,
+    Reply,
+    TextReply,
+    ToGroup,
+    ToMembers,
+)
 from storage.db import OUTBOX_CHANNEL, Database, is_transient
 from storage.models import OutboxMessage
 from storage.repositories import OutboxRepo, PaceRepo
 
 log = logging.getLogger(__name__)
 
-MARK_GATHER_SECONDS = 0.02
 MARK_RETRY_SECONDS = 0.2
 
 SESSION_MARGIN = timedelta(seconds=5)
@@ -91,6 +101,9 @@ def as_message(reply: Reply) -> tuple[str, dict[str, Any], list[str]]:
         return "sampleMarkdown", {"title": reply.title, "text": reply.text}, reply.at_staff_ids
     if isinstance(reply, CardReply):
         return "sampleMarkdown", {"title": reply.title, "text": reply.fallback_markdown}, []
+    if isinstance(reply, ImageReply):
+        # The picture goes by media id, uploaded just before (``Sender._send``).
+        return "sampleImageMsg", {"photoURL": ""}, []
     raise TypeError(f"{type(reply).__name__} is not a message")
 
 
@@ -139,8 +152,12 @@ QUOTA_NOTICE = (
 class Sender:
     """Delivers due outbox rows; one instance per process, safe with several processes."""
 
-    def __init__(self, settings: Settings, db: Database, api: OpenAPI) -> None:
+    def __init__(
+        self, settings: Settings, db: Database, api: OpenAPI, clock: Clock | None = None
+    ) -> None:
         self.settings = settings
+        # The community's clock (the one rows' created_at comes from): how old a reply is.
+        self.clock: Clock = clock or SystemClock()
         self.cfg = settings.sender
         self.db = db
         self.api = api
@@ -171,6 +188,7 @@ class Sender:
         self._handed: list[OutboxMessage] = []
         self._next_poll = 0.0
         self._to_mark: list[tuple[int, str]] = []
+        self._marked: dict[int, asyncio.Future[None]] = {}
         self._mark_wake = asyncio.Event()
         self._mark_task: asyncio.Task[None] | None = None
         self._flushing: asyncio.Future[bool] | None = None  # the mark commit in hand
@@ -219,7 +237,14 @@ class Sender:
         once). Cancelling a send in flight could leave a message delivered but unmarked."""
         self.stopping = True
         if self._round is not None:
-            await asyncio.gather(self._round, return_exceptions=True)
+            # The mark loop went with the supervisor's tasks, and each send in the round
+            # waits for its mark: commit the marks here while the round finishes.
+            marks = asyncio.ensure_future(self._mark_loop())
+            try:
+                await asyncio.gather(self._round, return_exceptions=True)
+            finally:
+                marks.cancel()
+                await asyncio.gather(marks, return_exceptions=True)
         handed, self._handed = self._handed, []
         for row in handed:
             await self._reschedule(row, utcnow())
@@ -329,10 +354,17 @@ class Sender:
                 if outcome is not None:
                     self._held[key] = outcome
                 continue
-            # The next reply need not wait for this one's bookkeeping: marks are committed in
-            # groups by a background task, and the row stays leased until its mark is in.
+            # A reply sent but not yet marked is sent again if the process dies now: the
+            # mark is committed at once (marks that arrive meanwhile share the commit), and
+            # the member's next reply waits for it, so at most one reply per member and
+            # process is ever in that window.
+            marked = asyncio.get_running_loop().create_future()
+            self._marked[row.id] = marked
             self._to_mark.append((row.id, outcome))
             self._mark_wake.set()
+            with contextlib.suppress(TimeoutError):
+                # Bounded: if the mark loop is not running, the lease still guards the row.
+                await asyncio.wait_for(asyncio.shield(marked), self.cfg.lease_seconds)
 
     async def _keep_lease(self, row: OutboxMessage) -> bool:
         """Whether this sender still holds ``row``, renewing a lease that is half gone (the
@@ -356,9 +388,9 @@ class Sender:
     async def _mark_loop(self) -> None:
         while True:
             await self._mark_wake.wait()
-            # Gather the marks of a moment into one transaction: the rows stay leased until
-            # their mark is in, so nothing else sends them meanwhile.
-            await asyncio.sleep(MARK_GATHER_SECONDS)
+            # No gathering delay: a kill -9 between a send and its mark doubles the reply,
+            # so the window is one commit long. Marks queued while a commit runs share the
+            # next one (group commit), which keeps the cost low under load.
             self._mark_wake.clear()
             # Shielded: a shutdown cancels this loop, and a flush cut off mid-transaction
             # would roll its marks back after the replies went out, so the next process
@@ -393,6 +425,9 @@ class Sender:
             log.exception("%d replies sent but not marked; their leases will lapse", len(batch))
         for message_id, _ in batch:
             self._inflight.discard(message_id)
+            marked = self._marked.pop(message_id, None)
+            if marked is not None and not marked.done():
+                marked.set_result(None)
         return True
 
     async def _deliver(self, row: OutboxMessage) -> str | datetime | None:
@@ -460,9 +495,22 @@ class Sender:
         msg_key, param, at_ids = as_message(reply)
         at_ids = [sid for sid in at_ids if is_staff_id(sid)]
         to = reply.to
+        if isinstance(reply, ImageReply):
+            # Robots send pictures by media id from the media upload API (robot message
+            # types: sampleImageMsg {"photoURL": media_id}); a session webhook takes text,
+            # markdown and action cards only, so a picture always goes by the OpenAPI. A
+            # media id is reusable, but uploading again on a retry keeps no state to lose.
+            png = base64.b64decode(reply.png_base64)
+            await self.take_api("media/upload")
+            param = {"photoURL": await self.api.media_upload(png, "chart.png", "image/png")}
         if isinstance(to, ToMembers):
             return await self._members(row, reply, to.staff_ids, msg_key, param)
-        if not isinstance(to, ToGroup) and row.session_webhook and self._session_valid(row):
+        if (
+            not isinstance(to, ToGroup)
+            and not isinstance(reply, ImageReply)
+            and row.session_webhook
+            and self._session_valid(row)
+        ):
             try:
                 await self.api.webhook_send(
                     row.session_webhook, webhook_body(msg_key, param, at_ids)
@@ -470,6 +518,9 @@ class Sender:
                 return "webhook"
             except SessionExpired:
                 log.info("outbox %s: session expired, using the OpenAPI", row.id)
+            except NotConnected as exc:
+                # Nothing was sent: fall back at once instead of retrying a dead host.
+                log.warning("outbox %s: webhook unreachable (%s), using the OpenAPI", row.id, exc)
             except DeliveryFailed as exc:
                 log.warning("outbox %s: webhook failed (%s), using the OpenAPI", row.id, exc)
         if row.conversation_type == "1" and not isinstance(to, ToGroup):
@@ -674,7 +725,12 @@ class Sender:
         attempts = row.attempts + 1
         if isinstance(exc, Unauthorised):
             self.api.invalidate_token()
-        give_up = not exc.retryable or attempts >= self.cfg.max_attempts
+        if isinstance(exc, Throttled):
+            # Waited out while the reply is still useful (issue: 9 of 10 replies were lost
+            # after five minutes of QpsLimit when throttling counted towards max_attempts).
+            give_up = self.clock.now() - row.created_at >= self._horizon(row)
+        else:
+            give_up = not exc.retryable or attempts >= self.cfg.max_attempts
         if isinstance(exc, QuotaExhausted):
             await self._quota_exhausted(row)
             delay = self.cfg.backoff_max  # nothing comes back soon: the longest wait
@@ -708,9 +764,57 @@ class Sender:
                     detail=str(exc),
                 )
             )
+            await self._another_route(row, exc)
             return None
         asyncio.get_running_loop().call_later(delay, self.wake)
         return at
+
+    def _horizon(self, row: OutboxMessage) -> timedelta:
+        """How long throttling is waited out: a reply to a message, or a post or notice."""
+        answers = bool(row.session_webhook) and row.conversation_type == "2"
+        hours = self.cfg.throttled_reply_hours if answers else self.cfg.throttled_post_hours
+        return timedelta(hours=hours)
+
+    async def _another_route(self, row: OutboxMessage, exc: PlatformError) -> None:
+        """A reply given up in the group goes to its member one to one (webhook, OpenAPI,
+        then one to one); one given up one to one is left to operators, loudly."""
+        metrics.ERRORS.labels(kind="reply_given_up").inc()
+        try:
+            reply = parse_reply(row.reply)
+        except Exception:
+            reply = None
+        member = row.reply_staff_id
+        if (
+            reply is None
+            or isinstance(reply, CardUpdate)
+            or isinstance(reply.to, ToMembers)
+            or row.conversation_type == "1"
+            or not member
+            # An encrypted senderId is not a userId: batchSend would refuse it (bot.events).
+            or not is_staff_id(member)
+        ):
+            log.error(
+                "outbox %s (%s) given up with no other route (%s): operators, please look",
+                row.id,
+                row.idem_key,
+                exc,
+                extra=_fields(row),
+            )
+            return
+        derived = self._derived_row(
+            row, reply, [member], "#o2o", utcnow(), "pending", f"group route gave up: {exc}"
+        )
+        derived["created_at"] = self.clock.now()  # a fresh horizon for the new route
+        async with self.db.transaction() as session:
+            await OutboxRepo(session).add_many([derived])
+        log.error(
+            "outbox %s (%s) given up in the group (%s); sent to its member one to one instead",
+            row.id,
+            row.idem_key,
+            exc,
+            extra=_fields(row),
+        )
+        self.wake()
 
     async def _quota_exhausted(self, row: OutboxMessage) -> None:
         """Say once what ``ApiCountLimitForOrg`` means: in the log, and to an admin through a

@@ -7,7 +7,7 @@ from bot.router import Router
 
 def default_routers() -> list[Router]:
     """The routers of every feature, in matching order."""
-    from handlers import admin, digest, help, privacy, skills, stories, volunteers
+    from handlers import admin, digest, help, privacy, recommend, skills, stories, volunteers
 
     return [
         help.router,
@@ -15,6 +15,7 @@ def default_routers() -> list[Router]:
         volunteers.router,
         skills.router,
         digest.router,
+        recommend.router,
         privacy.router,
         admin.router,
     ]

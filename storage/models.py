@@ -178,12 +178,29 @@ class Story(Base):
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     likes: Mapped[int] = mapped_column(Integer, default=0)
     genuine_likes: Mapped[float] = mapped_column(Float, default=0.0)
+    # When the group's admins were told this story waits for review (None: not yet).
+    review_noticed_at: Mapped[datetime | None] = mapped_column(
+        UTCDateTime(), nullable=True, default=None
+    )
 
     __table_args__ = (
         Index("ix_stories_group", "conversation_id", "status", "decided_at"),
         Index("ix_stories_author", "conversation_id", "author_staff_id"),
+        Index("ix_stories_unnoticed", "status", "review_noticed_at"),
         NEVER_REUSED,
     )
+
+
+class RecommendSubscription(Base):
+    """A member who receives their recommendations one to one each week, in one group."""
+
+    __tablename__ = "recommend_subscriptions"
+
+    conversation_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # The last week (local ISO week) served: the weekly job sends once per week.
+    last_period: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
 
 class Like(Base):

@@ -157,6 +157,46 @@ class StoryRepo:
             return None
         return await self.session.get(Story, story_id, populate_existing=True)
 
+    async def notice_due(self) -> list[tuple[str, datetime | None]]:
+        """Groups with stories waiting for review that admins were not told of, each with
+        when its admins were last told (None: never)."""
+        waiting = (
+            select(Story.conversation_id)
+            .where(Story.status == "pending", Story.review_noticed_at.is_(None))
+            .distinct()
+        )
+        rows = await self.session.execute(
+            select(Story.conversation_id, func.max(Story.review_noticed_at))
+            .where(Story.conversation_id.in_(waiting))
+            .group_by(Story.conversation_id)
+            .order_by(Story.conversation_id)
+        )
+        return [(str(group), last) for group, last in rows.all()]
+
+    async def claim_unnoticed(self, conversation_id: str, now: datetime) -> list[Story]:
+        """Mark the group's untold pending stories as told, and return them (oldest first).
+
+        One statement: of two processes running the job at once, only one gets them.
+        """
+        result = await self.session.execute(
+            update(Story)
+            .where(
+                Story.conversation_id == conversation_id,
+                Story.status == "pending",
+                Story.review_noticed_at.is_(None),
+            )
+            .values(review_noticed_at=now)
+            .returning(Story.id)
+        )
+        ids = sorted(int(i) for i in result.scalars())
+        if not ids:
+            return []
+        rows = await self.session.execute(
+            select(Story).where(Story.id.in_(ids)).order_by(Story.id),
+            execution_options={"populate_existing": True},
+        )
+        return list(rows.scalars())
+
     async def by_author(self, conversation_id: str, staff_id: str) -> list[Story]:
         """A member's stories in the group, newest first."""
         rows = await self.session.execute(

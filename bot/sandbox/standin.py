@@ -35,6 +35,12 @@ CARD_KEY_MAX = 100
 CARD_VALUE_MAX = 1024
 # help.dingtalk.io group send: msgParam at most about 15,000 bytes (one to one too).
 MSG_PARAM_MAX = 15000
+# 上传媒体文件 (help.dingtalk.io upload-media-files): type image, "Maximum size is 20 MB.
+# Supported formats: jpg, gif, png, bmp"; multipart field "media". Errors come inside HTTP
+# 200 as errcode (全局错误码: 40004 不合法的媒体文件类型, 40005 不合法的文件类型, 40006 不合法的
+# 文件大小, 40014 不合法的access_token).
+MEDIA_MAX = 20 * 1024 * 1024
+IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg", b"GIF8": "gif", b"BM": "bmp"}
 # A literal mention: '@' not broken by bot.safety's zero-width space, followed by a name.
 _LITERAL_AT = re.compile(r"[@＠](?!\u200b)[^\s@＠]")
 HTML_BAN_PAGE = (
@@ -50,6 +56,7 @@ class Faults:
     duplicate_pushes: bool = False
     refuse_opens: int = 0
     throttle_every: int = 0
+    throttle_paths: frozenset[str] = frozenset()  # these APIs are throttled on every call
     server_error_every: int = 0
     expire_token_every: int = 0
     expire_sessions: bool = False
@@ -182,6 +189,9 @@ class StandIn:
         self.listeners: list[Callable[[Sent], None]] = []
         self._tickets: dict[str, float] = {}
         self._tokens: dict[str, float] = {}
+        self._legacy_tokens: dict[str, float] = {}
+        # Uploaded pictures by media id: (bytes, content type as sent, file name).
+        self.media: dict[str, tuple[bytes, str, str]] = {}
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._changed = asyncio.Condition()
         self._send_calls = 0
@@ -209,10 +219,14 @@ class StandIn:
 
     async def start(self) -> str:
         """Listen on loopback; return the OpenAPI base URL."""
-        app = web.Application(client_max_size=4 * 1024 * 1024)
+        # Large enough for a 20 MB picture and its multipart framing, so the size refusal is
+        # the platform's, not the web server's.
+        app = web.Application(client_max_size=MEDIA_MAX + 1024 * 1024)
         app.router.add_post("/v1.0/gateway/connections/open", self._open)
         app.router.add_get("/connect", self._connect)
         app.router.add_post("/v1.0/oauth2/accessToken", self._token)
+        app.router.add_get("/gettoken", self._legacy_token)
+        app.router.add_post("/media/upload", self._media_upload)
         app.router.add_post("/robot/sendBySession", self._webhook)
         app.router.add_post("/v1.0/robot/groupMessages/send", self._group_send)
         app.router.add_post("/v1.0/robot/oToMessages/batchSend", self._o2o_send)
@@ -639,6 +653,59 @@ class StandIn:
     def expire_tokens(self) -> None:
         """Invalidate every access token handed out so far."""
         self._tokens.clear()
+        self._legacy_tokens.clear()
+
+    async def _legacy_token(self, request: web.Request) -> web.Response:
+        """The older API's token: ``GET /gettoken?appkey&appsecret`` (errors in HTTP 200)."""
+        query = request.query
+        if query.get("appkey") != self.client_id or query.get("appsecret") != self.client_secret:
+            self.rejected.append((request.path, "40089"))
+            return web.json_response({"errcode": 40089, "errmsg": "不合法的corpid或corpsecret"})
+        token = secrets.token_hex(16)
+        self._legacy_tokens[token] = time.monotonic() + TOKEN_TTL
+        return web.json_response(
+            {"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": TOKEN_TTL}
+        )
+
+    async def _media_upload(self, request: web.Request) -> web.Response:
+        """上传媒体文件, refusing as the platform does: a bad token, a type other than image,
+        no file, more than 20 MB, or bytes that are no jpg/gif/png/bmp."""
+        blocked = await self._gate(request, authed=False)
+        if blocked is not None:
+            return blocked
+
+        def refuse(code: int, message: str) -> web.Response:
+            self.rejected.append((request.path, str(code)))
+            return web.json_response({"errcode": code, "errmsg": message})
+
+        if self._legacy_tokens.get(request.query.get("access_token", ""), 0) < time.monotonic():
+            return refuse(40014, "不合法的access_token")
+        form = await request.post()
+        kind = request.query.get("type") or form.get("type")
+        media = form.get("media")
+        if kind != "image":
+            return refuse(40004, "不合法的媒体文件类型")
+        if not isinstance(media, web.FileField):
+            return refuse(40004, "缺少 media 文件")  # our choice of code: none is documented
+        data = media.file.read()
+        self.requests.append(
+            (request.path, {"type": kind, "filename": media.filename, "size": len(data)})
+        )
+        if len(data) > MEDIA_MAX:
+            return refuse(40006, "不合法的文件大小")
+        if not any(data.startswith(magic) for magic in IMAGE_MAGIC):
+            return refuse(40005, "不合法的文件类型")
+        media_id = "@lA" + secrets.token_hex(12)
+        self.media[media_id] = (data, media.content_type, media.filename)
+        return web.json_response(
+            {
+                "errcode": 0,
+                "errmsg": "ok",
+                "type": "image",
+                "media_id": media_id,
+                "created_at": int(time.time() * 1000),
+            }
+        )
 
     async def _gate(self, request: web.Request, *, authed: bool) -> web.Response | None:
         """Apply faults and auth to a send; None lets it through."""
@@ -691,7 +758,8 @@ class StandIn:
                 return self._reject(
                     request, 403, "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "qps limit"
                 )
-        if self.faults.throttle_every and n % self.faults.throttle_every == 0:
+        every = self.faults.throttle_every
+        if (every and n % every == 0) or request.path in self.faults.throttle_paths:
             if not authed:
                 self.rejected.append((request.path, "130101"))
                 return web.json_response({"errcode": 130101, "errmsg": "send too fast"})
@@ -783,9 +851,17 @@ class StandIn:
         if len(raw.encode()) > MSG_PARAM_MAX:
             return self._reject(request, 400, "param.invalid", "msgParam longer than 15000 bytes")
         try:
-            json.loads(raw)
+            param = json.loads(raw)
         except ValueError:
             return self._reject(request, 400, "param.invalid", "msgParam is not JSON")
+        if body.get("msgKey") == "sampleImageMsg":
+            # A robot's picture is a media id from the media upload API (or a picture URL);
+            # an unknown one is refused (the code is our choice: none is documented).
+            photo = param.get("photoURL") if isinstance(param, dict) else None
+            if not isinstance(photo, str) or not (
+                photo in self.media or photo.startswith(("http://", "https://"))
+            ):
+                return self._reject(request, 400, "param.invalid", "unknown photoURL")
         return None
 
     def _check_mentions(self, route: str, param: dict[str, Any]) -> None:

@@ -2,20 +2,53 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import unicodedata
 from datetime import timedelta
 
 from bot import people, safety
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import Text, number
-from bot.replies import MarkdownReply, Reply, TextReply, ToMembers
+from bot.replies import ImageReply, MarkdownReply, Reply, TextReply, ToMembers
 from bot.router import PIPES, Arg, Router
 from domain.likes import describe, rescore, rescore_if_dirty
+from domain.likes_chart import LikePoint, burst_spans, render
 from handlers.stories.cards import card_updates, review_card, story_card
 from handlers.stories.texts import T, has_words, status_word
 from storage.models import Story
 
 router = Router("stories.commands", module="stories")
+
+
+# The words a member may type for a choice: the Chinese the help shows, and English.
+SCOPES = {
+    "本周": "week",
+    "这周": "week",
+    "week": "week",
+    "全部": "all",
+    "所有": "all",
+    "all": "all",
+}
+SWITCHES = {
+    "开": "on",
+    "开启": "on",
+    "打开": "on",
+    "on": "on",
+    "关": "off",
+    "关闭": "off",
+    "off": "off",
+}
+
+
+def fold_choice(value: str, words: dict[str, str], bad: Text) -> str:
+    """The canonical choice for what a member typed (width and case folded), or a
+    ``UserError`` naming the right form."""
+    key = unicodedata.normalize("NFKC", value).strip().casefold()
+    if key not in words:
+        raise UserError(bad)
+    return words[key]
 
 
 async def find_story(ctx: Context, story_id: int) -> Story:
@@ -82,9 +115,19 @@ async def show(ctx: Context, id: int) -> MarkdownReply:
 # -- review ------------------------------------------------------------------------------------
 
 
-@router.command("review", aliases=["审核"], help=T.help_review, admin=True)
-async def review(ctx: Context) -> list[Reply]:
-    """List pending stories as review cards."""
+@router.command(
+    "review",
+    aliases=["审核"],
+    help=T.help_review,
+    admin=True,
+    args=[Arg("switch", T.switch, optional=True, max_len=20)],
+)
+async def review(ctx: Context, switch: str | None) -> list[Reply] | Text:
+    """List pending stories as review cards (``/审核 开|关`` switches review, in either
+    language: "/审核 off" is understood, not refused with a usage line hiding the switch)."""
+    if switch is not None:
+        on = fold_choice(switch, SWITCHES, T.bad_switch) == "on"
+        return await set_review(ctx, on)
     assert ctx.conversation is not None
     pending = await ctx.repos.stories.pending(ctx.conversation.id)
     if not pending:
@@ -93,24 +136,25 @@ async def review(ctx: Context) -> list[Reply]:
     return header + [review_card(ctx, story) for story in pending]
 
 
+async def set_review(ctx: Context, on: bool) -> Text:
+    """Switch story review in this group."""
+    assert ctx.conversation is not None
+    await ctx.repos.groups.set_review(
+        ctx.conversation.id, on, review_default=ctx.settings.stories.review_default
+    )
+    return T.review_on if on else T.review_off
+
+
 @router.command("review on", aliases=["审核 开"], help=T.help_review_on, admin=True)
 async def review_on(ctx: Context) -> Text:
     """Review stories in this group."""
-    assert ctx.conversation is not None
-    await ctx.repos.groups.set_review(
-        ctx.conversation.id, True, review_default=ctx.settings.stories.review_default
-    )
-    return T.review_on
+    return await set_review(ctx, True)
 
 
 @router.command("review off", aliases=["审核 关"], help=T.help_review_off, admin=True)
 async def review_off(ctx: Context) -> Text:
     """Publish stories in this group without review."""
-    assert ctx.conversation is not None
-    await ctx.repos.groups.set_review(
-        ctx.conversation.id, False, review_default=ctx.settings.stories.review_default
-    )
-    return T.review_off
+    return await set_review(ctx, False)
 
 
 async def decide(ctx: Context, story_id: int, *, approve: bool, reason: str) -> list[Reply]:
@@ -352,21 +396,16 @@ async def unlike(ctx: Context, id: int) -> list[Reply]:
     return [TextReply(content=ctx.t(T.unliked, id=id)), *updates]
 
 
-@router.job("likes-rescore", every=lambda settings: settings.likes.rescore_seconds)
-async def rescore_dirty(ctx: Context) -> None:
-    """The scheduled job: recompute the groups with new likes since the last run."""
-    for conversation_id in await ctx.repos.groups.dirty_groups():
-        await rescore(ctx, conversation_id)
-
-
 @router.command(
     "stories",
     aliases=["故事榜"],
     help=T.help_stories,
-    args=[Arg("scope", T.scope, kind="choice", choices=("week", "all"), optional=True)],
+    args=[Arg("scope", T.scope, optional=True, max_len=20)],
 )
 async def stories(ctx: Context, scope: str | None) -> str:
     """Top stories by genuine likes, showing genuine and raw counts."""
+    if scope is not None:
+        scope = fold_choice(scope, SCOPES, T.bad_scope)
     assert ctx.conversation is not None
     await rescore_if_dirty(ctx, ctx.conversation.id)
     since = None if scope == "all" else ctx.now - timedelta(days=7)
@@ -401,8 +440,10 @@ async def stories(ctx: Context, scope: str | None) -> str:
     admin=True,
     args=[Arg("id", T.story_id, kind="int", low=1)],
 )
-async def likes_audit(ctx: Context, id: int) -> str:
-    """Each like of a story, its weight and the reason."""
+async def likes_audit(ctx: Context, id: int) -> list[Reply] | str:
+    """Each like of a story, its weight and the reason; and a chart of the likes over time,
+    brushed ones marked and bursts shaded (rendered in a worker thread: a render takes
+    longer than the event loop may be blocked)."""
     assert ctx.conversation is not None
     await rescore_if_dirty(ctx, ctx.conversation.id)
     story = await find_story(ctx, id)
@@ -424,7 +465,16 @@ async def likes_audit(ctx: Context, id: int) -> str:
                 else ", ".join(why) or ctx.t(T.full_weight),
             )
         )
-    return "\n".join(lines)
+    window = ctx.settings.likes.burst_window_seconds
+    bursts = burst_spans(
+        [like.created_at for like in likes if "burst" in like.reasons.split(",")], window
+    )
+    points = [LikePoint(like.created_at, like.weight) for like in likes]
+    png = await asyncio.to_thread(render, id, points, bursts, ctx.settings.bot.tz, ctx.lang)
+    chart = ImageReply(
+        title=ctx.t(T.chart_title, id=id), png_base64=base64.b64encode(png).decode("ascii")
+    )
+    return [TextReply(content="\n".join(lines)), chart]
 
 
 @router.command("suspicious", aliases=["异常点赞"], help=T.help_suspicious, admin=True)

@@ -16,7 +16,16 @@ class T:
     body = Text("正文", "body")
     story_id = Text("故事编号", "story id")
     reason = Text("理由", "reason")
-    scope = Text("范围", "scope")
+    scope = Text("本周|全部", "week|all")
+    switch = Text("开|关", "on|off")
+    bad_scope = Text(
+        "范围只能是「本周」或「全部」，例如：/故事榜 全部",
+        "The scope is 'week' or 'all', e.g. /stories all",
+    )
+    bad_switch = Text(
+        "只能是「开」或「关」：/审核 开 或 /审核 关；只看待审核的故事：/审核",
+        "Say 'on' or 'off': /review on or /review off; pending stories: /review",
+    )
     help_story = Text("分享一个故事（我的钉钉故事）", "share a story")
     help_stories = Text("按真实点赞数看故事榜（本周或全部）", "top stories by genuine likes")
     help_like = Text("给故事点赞", "like a story")
@@ -156,6 +165,14 @@ class T:
     removed_card_body = Text("这个故事已被管理员删除。", "An admin removed this story.")
     status_withdrawn = Text("已撤回", "withdrawn")
     status_removed = Text("已删除", "removed")
+    this_group = Text("本群", "this group")
+    notice_item = Text("#{id}「{title}」", "#{id} '{title}'")
+    review_notice = Text(
+        "「{group}」有 {n} 个新故事等待审核：{stories}。在群里发送 /审核 查看并处理。",
+        "Stories waiting for review in '{group}' ({n}): {stories}. Send /review in the group.",
+    )
+    notice_more = Text("（另有 {n} 个）", " (and {n} more)")
+    chart_title = Text("故事 #{id} 的点赞走势", "Likes of story #{id} over time")
     card_hint = Text("发送 /赞 {id} 点赞", "Send /like {id} to like it")
     full_hint = Text("全文：发送 /故事 全文 {id}", "Full text: send /story show {id}")
     help_show = Text("查看故事全文", "show a story in full")

@@ -114,3 +114,33 @@ async def test_an_admin_removes_a_published_story_with_a_reason_and_the_author_i
     pending = story_id_of(sent.text)
     sent = await say(standin, f"/story remove {pending}", sender="admin1")
     assert sent.text == f"Story #{pending} is pending; only a published story can be removed."
+
+
+async def test_story_arguments_take_the_words_the_help_shows(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    """Issue 18: `/故事榜 本周|全部` and `/审核 开|关` in Chinese and English; a usage line names
+    the switch that exists ("/审核 off" was refused with "用法：/审核")."""
+    await start(start_bot, stories={"review_default": False})
+    await reply_texts(standin, "/故事 中秋 | 大家一起过了中秋", 2, sender="alice")
+    for text, header in (
+        ("/故事榜 全部", "故事总榜"),
+        ("/故事榜 本周", "本周故事榜"),
+        ("/故事榜 ALL", "故事总榜"),
+        ("/stories week", "This week's top stories"),
+        ("/stories 全部", "Top stories of all time"),
+    ):
+        sent = await say(standin, text, sender="bob")
+        assert sent.text.startswith(header), (text, sent.text)
+    sent = await say(standin, "/故事榜 昨天", sender="bob")
+    assert sent.text == "范围只能是「本周」或「全部」，例如：/故事榜 全部"
+    sent = await say(standin, "/审核 off", sender="admin1")
+    assert sent.text == "本群已关闭故事审核，新故事会直接发布。"
+    sent = await say(standin, "/审核 开", sender="admin1")
+    assert sent.text == "本群已开启故事审核。"
+    sent = await say(standin, "/review OFF", sender="admin1")
+    assert sent.text == "Stories here are now published without review."
+    sent = await say(standin, "/审核 也许", sender="admin1")
+    assert "/审核 开 或 /审核 关" in sent.text
+    sent = await say(standin, "/帮助 审核", sender="admin1")
+    assert "/审核 [开|关]" in sent.text
