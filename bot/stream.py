@@ -47,6 +47,10 @@ def _db_brief(exc: BaseException) -> str:
     return f"{type(inner).__name__}: {str(inner).splitlines()[0][:200] if str(inner) else ''}"
 
 
+# Pushes are recorded again when none has failed for this long.
+RECOVERED_AFTER = 5.0
+
+
 class _MessageHandler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
     """Robot messages: record in the inbox, then ack; the dispatcher works from the inbox."""
 
@@ -112,6 +116,8 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         # Pushes left unacked since the database stopped taking them (disk full, restarting):
         # said in one line when it starts and one when it ends, not a traceback per frame.
         self.unrecorded = 0
+        self._last_unrecorded = 0.0
+        self._recovery: asyncio.TimerHandle | None = None
 
     # -- the connection loop ----------------------------------------------------------------
 
@@ -278,13 +284,10 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                     await self._ack_garbage(ws, message_id)
                     return
                 ack = await handler.raw_process(msg)
-                if self.unrecorded:
-                    log.warning(
-                        "the database takes pushes again (%d were left unacked meanwhile;"
-                        " DingTalk pushes them again)",
-                        self.unrecorded,
+                if self.unrecorded and self._recovery is None:
+                    self._recovery = asyncio.get_running_loop().call_later(
+                        RECOVERED_AFTER, self._recovered
                     )
-                    self.unrecorded = 0
                 if await self._send_ack(ws, ack):
                     metrics.ACKS.labels(msg.headers.topic).inc()
                     metrics.ACK_LATENCY.labels(msg.headers.topic).observe(
@@ -301,6 +304,7 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                 log.exception("frame %s not acknowledged", message_id)
                 return
             self.unrecorded += 1
+            self._last_unrecorded = time.monotonic()
             if self.unrecorded == 1:
                 log.error(
                     "the database cannot record pushes (%s): leaving them unacked for DingTalk"
@@ -308,6 +312,22 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                     " database back and they are taken in by themselves",
                     _db_brief(exc),
                 )
+
+    def _recovered(self) -> None:
+        """Say once that pushes are recorded again, when none has failed for a while (a disk
+        that is nearly full lets some through: that is not the end of it)."""
+        self._recovery = None
+        if not self.unrecorded:
+            return
+        if time.monotonic() - self._last_unrecorded < RECOVERED_AFTER:
+            self._recovery = asyncio.get_running_loop().call_later(RECOVERED_AFTER, self._recovered)
+            return
+        log.warning(
+            "the database takes pushes again (%d were left unacked meanwhile; DingTalk"
+            " pushes them again)",
+            self.unrecorded,
+        )
+        self.unrecorded = 0
 
     async def _ack_garbage(self, ws: Any, message_id: Any) -> None:
         """Acknowledge a frame nobody can handle: DingTalk redelivers every unacked callback,

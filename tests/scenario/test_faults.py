@@ -87,7 +87,14 @@ async def test_a_full_disk_keeps_the_connection_acks_nothing_unrecorded_and_catc
         "lost": sum(seen[t[:16]] == 0 for t in tags),
         "doubled": sum(seen[t[:16]] > 1 for t in tags),
     }
-    lines = [r for r in caplog.records if r.name == "bot.stream" and r.levelno >= logging.WARNING]
+
+    def stream_lines() -> list[logging.LogRecord]:
+        return [
+            r for r in caplog.records if r.name == "bot.stream" and r.levelno >= logging.WARNING
+        ]
+
+    await eventually(lambda: len(stream_lines()) >= 2, timeout=15)  # said after 5 s quiet
+    lines = stream_lines()
     print(
         f"\ndisk full: {result}; {refused} pushes made again (unacked); stream log lines {len(lines)}"
     )
