@@ -29,7 +29,7 @@ from bench.backends import BACKENDS, copy_sqlite_into, database
 from bench.report import job_context, report
 from bot.clock import ManualClock
 from bot.config import load_settings
-from bot.context import Context
+from bot.context import JobContext
 from domain.honest_likes import score
 from domain.likes import rescore, scoring_columns
 from storage.db import Database
@@ -122,7 +122,7 @@ async def measure(url: str) -> dict[str, Any]:
     db = Database(settings.storage.url)
     clock = ManualClock()
 
-    def ctx_for(session: Any) -> Context:
+    def ctx_for(session: Any) -> JobContext:
         return job_context(settings, clock, session)
 
     async with db.transaction() as session:

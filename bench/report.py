@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Clock
+from bot.commands import CommandTable
 from bot.config import Settings
-from bot.context import Context
-from bot.router import CommandTable, Router
+from bot.context import JobContext
+from bot.router import Router
 
 
 def report(result: dict[str, Any], out: Path | None) -> int:
@@ -23,9 +24,9 @@ def report(result: dict[str, Any], out: Path | None) -> int:
     return 0
 
 
-def job_context(settings: Settings, clock: Clock, session: AsyncSession) -> Context:
+def job_context(settings: Settings, clock: Clock, session: AsyncSession) -> JobContext:
     """A job context with no commands, for timing what a scheduled job runs."""
-    return Context.from_job(
+    return JobContext.create(
         settings=settings,
         clock=clock,
         session=session,

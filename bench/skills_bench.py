@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.report import report
-from handlers.skill_match import index_terms, keywords, normalise, rank
-from handlers.skills import _as_post, best_matches, partners
-from handlers.skills import add_post as store_post
+from domain.skill_match import index_terms, keywords, normalise, rank
+from domain.skills import add_post as store_post
+from domain.skills import as_post, best_matches, partners
 from storage.db import Database
 from storage.skills import SkillRepo
 
@@ -138,7 +138,7 @@ async def baseline(db: Database, members: int, reps: int) -> dict[str, float]:
 
     async def match_all(repo: SkillRepo) -> None:
         posts = await repo.open_posts(GROUP)
-        rank(f"u{rnd.randrange(members):05d}", [_as_post(p) for p in posts], set())
+        rank(f"u{rnd.randrange(members):05d}", [as_post(p) for p in posts], set())
 
     return {"match_every_post_ms": await cpu_ms(db, match_all, reps)}
 

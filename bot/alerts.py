@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from uuid import uuid4
 
 from bot import metrics
-from bot.context import Context
+from bot.context import JobContext
 from bot.errors import Failure, FailureKind
 from bot.i18n import Text
 from bot.outbox import write_replies
@@ -181,7 +181,7 @@ class ErrorPath:
         texts.append(self._text(failure))
         await self._send(texts, slot)
 
-    async def flush(self, ctx: Context) -> None:
+    async def flush(self, ctx: JobContext) -> None:
         """The periodic job: sum up the windows that are over and had repeats (written in
         the job's own unit of work)."""
         now = ctx.now
@@ -225,7 +225,7 @@ class ErrorPath:
         app = self.app
         key = f"{ALERT_KEY_PREFIX}{slot[0]}:{slot[1][:60]}:{uuid4().hex}"
         async with app.db.transaction() as session:
-            ctx = Context.from_job(
+            ctx = JobContext.create(
                 settings=app.settings,
                 clock=app.clock,
                 session=session,

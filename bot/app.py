@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import gc
 import logging
 from collections.abc import Sequence
-from datetime import timedelta
 
 from bot import metrics
 from bot.alerts import FLUSH_JOB, ErrorPath
+from bot.clicks import Clicks
 from bot.clock import Clock, SystemClock
+from bot.commands import CommandTable
 from bot.config import Settings
-from bot.context import Context
 from bot.dispatch import Dispatcher
 from bot.http import make_client
+from bot.inbox import PURGE_SECONDS, SWEEP_SECONDS, Handling, Inbox
 from bot.openapi import OpenAPI
 from bot.ops import OpsServer, Probes
-from bot.router import CommandTable, Router
+from bot.router import Router
 from bot.scheduler import JobQueue
 from bot.sender import Sender
 from bot.stream import StreamEdge
@@ -28,9 +28,7 @@ from storage.repositories import InboxRepo
 
 log = logging.getLogger(__name__)
 
-SWEEP_SECONDS = 5.0
 ALERT_FLUSH_SECONDS = 60.0  # how often repeated failures are summed up for the operators
-BATCH = 64  # pushes handled in one transaction when they queue up
 
 
 class Application:
@@ -60,31 +58,36 @@ class Application:
         self.http = make_client(settings)
         self.api = OpenAPI(settings, client=self.http)
         self.sender = Sender(settings, self.db, self.api, clock=self.clock)
-        self.dispatcher = Dispatcher(
+        # The inbox hands batches to the dispatcher, looked up at each batch (tests wrap it).
+        self.inbox = Inbox(
             settings=settings,
             clock=self.clock,
             db=self.db,
-            commands=self.commands,
-            on_outbox=self.sender.hand_over,
+            process=lambda event_ids: self.dispatcher.process_batch(event_ids),
         )
+        parts = Handling(
+            settings, self.clock, self.db, self.commands, self.inbox, self.sender.hand_over
+        )
+        self.dispatcher = Dispatcher(parts)
+        self.clicks = Clicks(parts)
         self.jobs = JobQueue(self)
         # One error path: handler, click, job and delivery failures are logged, counted and
         # told to the operators (``self.errors.add_error_handler`` adds handlers of your own).
         self.errors = ErrorPath(self)
         self.dispatcher.on_failure = self.errors.report
+        self.clicks.on_failure = self.errors.report
         self.sender.on_failure = self.errors.report
         self.jobs.on_failure = self.errors.report
         self.jobs.run_repeating(FLUSH_JOB, self.errors.flush, interval=ALERT_FLUSH_SECONDS)
-        self.jobs.run_repeating("inbox-retention", self._purge_inbox, interval=3600)
-        self.jobs.run_repeating("inbox-sweep", self._sweep_inbox, interval=SWEEP_SECONDS)
+        self.jobs.run_repeating("inbox-retention", self.inbox.purge_job, interval=PURGE_SECONDS)
+        self.jobs.run_repeating("inbox-sweep", self.inbox.sweep_job, interval=SWEEP_SECONDS)
         for job in root.all_jobs():
             self.jobs.run_repeating(job.id, job.callback, interval=job.every(settings))
-        self.queue: asyncio.Queue[int] = asyncio.Queue()
         self.edge = StreamEdge(
             settings,
-            record=self.dispatcher.record,
-            recorded=self.queue.put_nowait,
-            click=self.dispatcher.click,
+            record=self.inbox.record,
+            recorded=self.inbox.put,
+            click=self.clicks.click,
             http=self.http,
         )
         self.supervisor = Supervisor(
@@ -96,8 +99,6 @@ class Application:
             Probes(stream_connected=self.edge.connected.is_set, stream_ping=self.edge.ping),
         )
         self._stopped = asyncio.Event()
-        self._in_hand: set[asyncio.Future[None]] = set()
-        self._sweeping: asyncio.Task[None] | None = None
 
     async def start(self, *, connect: bool = True) -> None:
         """Migrate, recover unprocessed pushes, start workers, sender, jobs and the stream."""
@@ -105,17 +106,17 @@ class Application:
         self.supervisor.spawn("loop-lag", metrics.watch_loop_lag)
         await self.db.migrate()
         async with self.db.transaction() as session:
-            await self._sweep_ids(InboxRepo(session))
+            await self.inbox.sweep(InboxRepo(session))
         # Every long-running part is supervised: one that crashes is logged with its
         # traceback and restarted, so the process never looks alive while doing nothing.
         for n in range(self.settings.bot.workers):
-            self.supervisor.spawn(f"worker-{n}", self._worker)
+            self.supervisor.spawn(f"worker-{n}", self.inbox.worker)
         if self.settings.sender.enabled:
             self.supervisor.spawn("sender", self.sender.run)
         if not self.db.is_sqlite:
             # Another process that leaves work (outbox rows nobody holds, pushes recorded but
             # not handled) says so; this one takes it at once instead of at its next poll.
-            handlers = {OUTBOX_CHANNEL: self.sender.wake, INBOX_CHANNEL: self._sweep_soon}
+            handlers = {OUTBOX_CHANNEL: self.sender.wake, INBOX_CHANNEL: self.inbox.sweep_soon}
             self.supervisor.spawn("listen", lambda: self.db.listen(handlers))
         self.supervisor.spawn("scheduler", self.jobs.run)
         if connect:
@@ -137,21 +138,13 @@ class Application:
         await self.supervisor.stop()  # idle workers stop; batches in hand go on (shielded)
         try:
             async with asyncio.timeout(max(0.0, deadline - loop.time())):
-                if self._in_hand:
-                    await asyncio.gather(*self._in_hand, return_exceptions=True)
+                await self.inbox.finish()
                 await self.sender.finish()
                 await self.errors.drain()
         except TimeoutError:
             log.warning("shutdown timeout: stopping with work in hand (redone on the next start)")
-            for batch in self._in_hand:
-                batch.cancel()
-        if self._sweeping is not None:
-            self._sweeping.cancel()
-        if not self.queue.empty() and not self.db.is_sqlite:
-            # Pushes recorded (and acked) but not handled here: the other processes take
-            # them now rather than at their next sweep.
-            with contextlib.suppress(Exception):
-                await self.db.notify(INBOX_CHANNEL)
+            self.inbox.cancel()
+        await self.inbox.hand_back()
         # A job still running finishes (or is cancelled) before the database closes: a
         # connection closed under a unit of work can hang its clean-up.
         await self.jobs.drain()
@@ -185,59 +178,9 @@ class Application:
         finally:
             await self.stop()
 
-    async def _worker(self) -> None:
-        while True:
-            batch = [await self.queue.get()]
-            while len(batch) < BATCH and not self.queue.empty():
-                batch.append(self.queue.get_nowait())
-            # Shielded: a shutdown lets the batch in hand finish (``stop`` waits for it).
-            work = asyncio.ensure_future(self.dispatcher.process_batch(batch))
-            self._in_hand.add(work)
-            work.add_done_callback(self._in_hand.discard)
-            try:
-                await asyncio.shield(work)
-            finally:
-                for _ in batch:
-                    self.queue.task_done()
-
     async def drain(self) -> None:
         """Wait until every queued push has been processed (tests and the sandbox)."""
-        await self.queue.join()
-
-    async def _sweep_ids(self, inbox: InboxRepo) -> None:
-        # Rows this process already queued are on their way; a row being handled right now
-        # may be queued again, and its claim makes that harmless.
-        queued = set(self.queue._queue)  # type: ignore[attr-defined]
-        ids = [i for i in await inbox.unprocessed_ids() if i not in queued]
-        for event_id in ids:
-            self.queue.put_nowait(event_id)
-        if ids:
-            log.info("queued %d recorded but unprocessed pushes", len(ids))
-
-    def _sweep_soon(self) -> None:
-        """Look for recorded but unprocessed pushes now (another process left some)."""
-        if self._sweeping is None or self._sweeping.done():
-            self._sweeping = asyncio.create_task(self._sweep_now(), name="inbox-sweep-now")
-
-    async def _sweep_now(self) -> None:
-        try:
-            async with self.db.transaction() as session:
-                await self._sweep_ids(InboxRepo(session))
-        except Exception as exc:  # the periodic sweep tries again
-            log.warning("inbox sweep failed: %s", exc)
-
-    async def _sweep_inbox(self, ctx: Context) -> None:
-        # Pushes recorded by a process that died before handling them.
-        await self._sweep_ids(ctx.repos.inbox)
-
-    async def _purge_inbox(self, ctx: Context) -> None:
-        hours = self.settings.storage.inbox_retention_hours
-        days = self.settings.storage.dedupe_retention_days
-        removed = await ctx.repos.inbox.purge_before(
-            ctx.now - timedelta(hours=hours), ctx.now - timedelta(days=max(days, hours / 24))
-        )
-        if removed:
-            ctx.log.info("purged %d raw inbound payloads older than %sh", removed, hours)
+        await self.inbox.drain()
 
 
 _frozen = False

@@ -91,5 +91,10 @@ class Failure:
 FailureSink = Callable[[Failure], None]
 
 
+def brief(exc: BaseException) -> str:
+    """An error in one line for logs, dead letters and operators: its type and message."""
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
 def ignore_failure(failure: Failure) -> None:
     """The sink until the application connects the error path."""

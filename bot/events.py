@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from bot.cards import ButtonData
+
 BOT_MESSAGE_TOPIC = "/v1.0/im/bot/messages/get"
 CARD_CALLBACK_TOPIC = "/v1.0/card/instances/callback"
 
@@ -297,13 +299,16 @@ class CardClick(BaseModel):
         )
 
     @property
+    def button(self) -> ButtonData:
+        """The button's typed payload (see ``bot.cards.ButtonData``)."""
+        return ButtonData.unpack(self.params)
+
+    @property
     def action(self) -> str:
         """The button's verb (``like``, ``join``, …), or empty when absent."""
-        value = self.params.get("action")
-        return value if isinstance(value, str) else ""
+        return self.button.action
 
     @property
     def entity_id(self) -> str:
         """The entity the button acts on, as a string (may be empty or junk: validate it)."""
-        value = self.params.get("id")
-        return str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+        return self.button.id

@@ -21,10 +21,10 @@ import re
 import unicodedata
 
 from bot import safety
+from bot.commands import Parsed
 from bot.context import Context, ConversationRef
 from bot.errors import UserError
 from bot.i18n import Text
-from bot.router import Parsed
 
 # The group choice at the end of a one-to-one command: "群:名称", "群：名称", "group: name".
 GROUP_CHOICE = re.compile(r"\s+(?:群|group)\s*[:：]\s*(?P<name>\S.*)$", re.IGNORECASE)
@@ -108,7 +108,6 @@ async def choose(ctx: Context, parsed: Parsed, choice: str) -> ConversationRef:
     Raises:
         UserError: the bot cannot tell; the reply asks which group, or says what to do.
     """
-    assert ctx.member is not None
     spec = parsed.route.spec
     groups = await ctx.repos.members.groups_of(ctx.member.staff_id)
     command = "/" + parsed.used_name

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field, TypeAdapter
 
-from bot.cards import new_out_track_id
+from bot.cards import new_out_track_id, verbs_of
 from bot.clock import utcnow
-from bot.context import Context
+from bot.context import BaseContext, EventContext, JobContext, MessageContext
 from bot.events import is_staff_id
 from bot.replies import (
     CardReply,
@@ -24,6 +24,7 @@ from bot.replies import (
 from bot.text_parts import split_text
 from storage.db import SCRUB
 from storage.models import OutboxMessage
+from storage.outbox import OutboxRow
 from storage.repositories import SCRUB_AFTER_DELIVERY
 
 BATCH_SEND_LIMIT = 20  # DingTalk's oToMessages/batchSend takes at most 20 users
@@ -70,7 +71,7 @@ NO_PRIVATE_CHAT = (
 )
 
 
-def _private_to_non_staff(ctx: Context, replies: list[Reply]) -> list[Reply]:
+def _private_to_non_staff(ctx: BaseContext, replies: list[Reply]) -> list[Reply]:
     """Replies meant for the sender alone, where the sender has no staff id.
 
     batchSend takes staff ids only, so such a reply cannot go one to one through the
@@ -78,10 +79,12 @@ def _private_to_non_staff(ctx: Context, replies: list[Reply]) -> list[Reply]:
     goes there. In a group it would reach everyone: the group is told, in one line, that
     the private reply is impossible, and the reply itself is not sent.
     """
-    member = ctx.member.staff_id if ctx.member else ""
-    if not member or is_staff_id(member) or ctx.message is None:
+    if not isinstance(ctx, MessageContext):
         return replies
-    one_to_one = ctx.conversation is not None and ctx.conversation.type == "1"
+    member = ctx.member.staff_id
+    if not member or is_staff_id(member):
+        return replies
+    one_to_one = ctx.conversation.type == "1"
     out: list[Reply] = []
     told = False
     for reply in replies:
@@ -103,7 +106,7 @@ def _private_to_non_staff(ctx: Context, replies: list[Reply]) -> list[Reply]:
     return out
 
 
-async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
+async def outbox_rows(ctx: BaseContext) -> list[OutboxRow]:
     """The outbox rows for the context's replies, each with a unique idempotency key.
 
     Cards are remembered on the way (so a click can be traced to its group). The rows are
@@ -115,13 +118,16 @@ async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
     # Without a sender of its own, the process leaves its rows unleased, for the others'.
     sending = ctx.settings.sender.enabled
     lease = due + timedelta(seconds=ctx.settings.sender.lease_seconds) if sending else None
-    message = ctx.message
-    rows: list[dict[str, Any]] = []
+    message = ctx.message if isinstance(ctx, MessageContext) else None
+    conversation = ctx.conversation if isinstance(ctx, EventContext | JobContext) else None
+    origin = ctx.origin if isinstance(ctx, MessageContext) else None
+    staff_id = ctx.member.staff_id if isinstance(ctx, EventContext) else ""
+    rows: list[OutboxRow] = []
     # Replies of a unit of work that erased someone's data may name them (and hold their id
     # for routing): they are deleted once delivered, and the database files scrubbed again.
     scrub = SCRUB_AFTER_DELIVERY if ctx.session.info.get(SCRUB) else ""
     replies = [part for reply in _private_to_non_staff(ctx, ctx.replies) for part in _split(reply)]
-    here = ctx.origin or ctx.conversation  # where the event came from: answers go there
+    here = origin or conversation  # where the event came from: answers go there
     for index, reply in enumerate(replies):
         if isinstance(reply, CardReply) and reply.template_id:
             # Every card gets an outTrackId of its own, unique forever (bot.cards).
@@ -140,8 +146,8 @@ async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
             # Only a real card can be clicked or updated; the markdown fallback cannot.
             # A click acts in the card's group, even on a card sent to a one-to-one chat.
             acts_in = (
-                ctx.conversation.id
-                if isinstance(to, ToCurrent) and ctx.conversation is not None
+                conversation.id
+                if isinstance(to, ToCurrent) and conversation is not None
                 else conversation_id
             )
             await ctx.repos.cards.remember(
@@ -150,7 +156,7 @@ async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
                 kind=reply.kind,
                 entity_id=reply.entity_id,
                 now=now,
-                actions=[button.action for button in reply.buttons],
+                actions=verbs_of(reply.kind),
             )
         rows.append(
             {
@@ -158,7 +164,7 @@ async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
                 "conversation_id": conversation_id,
                 "conversation_type": conversation_type,
                 "reply": reply.model_dump_json(),
-                "reply_staff_id": ctx.member.staff_id if ctx.member else "",
+                "reply_staff_id": staff_id,
                 "session_webhook": webhook,
                 "session_expires_at": expires,
                 "status": "pending",
@@ -174,7 +180,7 @@ async def outbox_rows(ctx: Context) -> list[dict[str, Any]]:
     return rows
 
 
-async def write_replies(ctx: Context) -> list[OutboxMessage]:
+async def write_replies(ctx: BaseContext) -> list[OutboxMessage]:
     """Write the context's replies to the outbox in its unit of work; the rows, with ids."""
     return await ctx.repos.outbox.add_many(await outbox_rows(ctx))
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from bot import safety
-from bot.context import Context
+from bot.context import BaseContext, Context, MessageContext
 from bot.errors import UserError
 from bot.i18n import Text
 
@@ -62,13 +62,13 @@ def _fold(name: str) -> str:
     return unicodedata.normalize("NFKC", name).casefold().strip()
 
 
-def shown(nick: str, ctx: Context) -> str:
+def shown(nick: str, ctx: BaseContext) -> str:
     """A nick as members see it (inert text), or "a member" when there is none."""
     return safety.plain(nick) if nick else ctx.t(T.someone)
 
 
 async def nicks(
-    ctx: Context,
+    ctx: BaseContext,
     conversation_id: str,
     staff_ids: Iterable[str],
     stored: Mapping[str, str] | None = None,
@@ -81,7 +81,7 @@ async def nicks(
 
 
 async def names(
-    ctx: Context,
+    ctx: BaseContext,
     conversation_id: str,
     staff_ids: Iterable[str],
     stored: Mapping[str, str] | None = None,
@@ -92,12 +92,12 @@ async def names(
     return {s: safety.plain(n) for s, n in raw.items()}
 
 
-async def name(ctx: Context, conversation_id: str, staff_id: str, stored: str = "") -> str:
+async def name(ctx: BaseContext, conversation_id: str, staff_id: str, stored: str = "") -> str:
     """The name to show for one member (see ``names``)."""
     return (await names(ctx, conversation_id, [staff_id], {staff_id: stored}))[staff_id]
 
 
-async def render_refs(ctx: Context, conversation_id: str, text: str) -> str:
+async def render_refs(ctx: BaseContext, conversation_id: str, text: str) -> str:
     """Replace each ``{m:<staff id>}`` in a stored line with that member's name."""
     found = MEMBER_REF.findall(text)
     if not found:
@@ -120,7 +120,6 @@ class Member:
 
 
 async def _directory(ctx: Context, among: Mapping[str, str] | None) -> dict[str, str]:
-    assert ctx.conversation is not None
     if among is not None:
         return dict(among)
     return await ctx.repos.members.directory(ctx.conversation.id)
@@ -144,10 +143,9 @@ async def member(
     Raises:
         UserError: nobody or several members fit; the reply says how to name one.
     """
-    assert ctx.conversation is not None
     word = word.strip()
     directory = await _directory(ctx, among)
-    mentioned = ctx.message.mentioned_staff_ids if ctx.message is not None else []
+    mentioned = ctx.message.mentioned_staff_ids if isinstance(ctx, MessageContext) else []
     if not word:
         # Unsure whether every client keeps "@nick" in the text besides ``atUsers``: a
         # command whose only argument is one mention works either way.
@@ -188,8 +186,7 @@ async def members(
     Raises:
         UserError: a word fits nobody or several members; nothing is half done.
     """
-    assert ctx.conversation is not None
-    mentioned = ctx.message.mentioned_staff_ids if ctx.message is not None else []
+    mentioned = ctx.message.mentioned_staff_ids if isinstance(ctx, MessageContext) else []
     text = " ".join(words)
     if mentioned:
         # A mention is "@nick" in the text, and a nick may hold spaces: take the mentioned

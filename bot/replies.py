@@ -49,15 +49,6 @@ class MarkdownReply(BaseModel):
     to: Target = Field(default_factory=ToCurrent, discriminator="kind")
 
 
-class CardButton(BaseModel):
-    """A button on a card, as shown in the markdown fallback and the sandbox."""
-
-    label: str
-    action: str
-    id: str
-    command: str = ""
-
-
 class CardReply(BaseModel):
     """An interactive card, or its markdown fallback when no template is configured."""
 
@@ -69,7 +60,6 @@ class CardReply(BaseModel):
     out_track_id: str = ""
     title: str
     data: dict[str, str] = Field(default_factory=dict)
-    buttons: list[CardButton] = Field(default_factory=list)
     fallback_markdown: str
     # The command that shows the content in full, named on the card when a value is cut to
     # the card platform's 1 KB (see bot.cards.fit_card_data).

@@ -7,114 +7,42 @@ and whether it is admin-only. Handlers receive the parsed arguments as keyword a
 from __future__ import annotations
 
 import inspect
-import re
-import unicodedata
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Concatenate, Literal, TypeAlias
 
-from bot import safety
+from bot import modules
+from bot.args import Arg, CommandSpec
 from bot.errors import UserError
-from bot.i18n import Lang, Text, guess_lang, has_cjk
+from bot.i18n import Text
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.context import Context
-    from bot.replies import CardResponse
+    from bot.context import ClickContext, EventContext, JobContext, MessageContext
+    from bot.replies import (
+        CardReply,
+        CardResponse,
+        CardUpdate,
+        ImageReply,
+        MarkdownReply,
+        TextReply,
+    )
 
-ArgKind = Literal["str", "int", "float", "datetime", "choice", "rest", "many"]
-Handler = Callable[..., Awaitable[Any]]
-ActionHandler = Callable[["Context"], Awaitable["CardResponse"]]
-BatchActionHandler = Callable[
-    [Sequence["Context"]], Awaitable[Sequence["CardResponse | UserError"]]
-]
+# What a command handler may return (``bot.dispatch.add_result`` turns it into replies).
+Answer: TypeAlias = "str | Text | TextReply | MarkdownReply | CardReply | ImageReply | CardUpdate"
+HandlerResult: TypeAlias = "Answer | Sequence[Answer] | None"
+# A command handler: the message context, then the parsed arguments by name.
+Handler: TypeAlias = "Callable[Concatenate[MessageContext, ...], Awaitable[HandlerResult]]"
+ActionHandler: TypeAlias = "Callable[[ClickContext], Awaitable[CardResponse]]"
+BatchActionHandler: TypeAlias = (
+    "Callable[[Sequence[ClickContext]], Awaitable[Sequence[CardResponse | UserError]]]"
+)
+JobCallback: TypeAlias = "Callable[[JobContext], Awaitable[None]]"
+PrivacyCollect: TypeAlias = "Callable[[EventContext, str, str], Awaitable[tuple[int, list[str]]]]"
+PrivacyErase: TypeAlias = "Callable[[EventContext, str, str], Awaitable[int]]"
 
-MODULES = ("stories", "skills", "volunteers", "digest")
 COMMAND_PREFIXES = ("/", "／")
-PIPES = re.compile(r"[|｜]")
 MAX_TEXT = 10_000  # characters of a member's message the bot reads at all
-
-
-class T:
-    """Texts of the router itself."""
-
-    usage = Text("用法：{usage}", "Usage: {usage}")
-    missing = Text("缺少「{label}」。", "Missing {label}.")
-    too_long = Text(
-        "「{label}」最多 {limit} 个字符，现在是 {length} 个。",
-        "{label} can be at most {limit} characters; it has {length}.",
-    )
-    not_int = Text(
-        "「{label}」应为整数，收到「{value}」。", "{label} must be a whole number, got '{value}'."
-    )
-    not_number = Text(
-        "「{label}」应为数字，收到「{value}」。", "{label} must be a number, got '{value}'."
-    )
-    out_of_range = Text(
-        "「{label}」应在 {low} 到 {high} 之间。", "{label} must be between {low} and {high}."
-    )
-    too_small = Text("「{label}」应不小于 {low}。", "{label} must be at least {low}.")
-    too_large = Text("「{label}」应不大于 {high}。", "{label} must be at most {high}.")
-    bad_datetime = Text(
-        "「{label}」的格式应为 YYYY-MM-DD HH:MM，收到「{value}」。",
-        "{label} must look like YYYY-MM-DD HH:MM, got '{value}'.",
-    )
-    bad_choice = Text("「{label}」只能是 {choices}。", "{label} must be one of {choices}.")
-    too_many = Text("多余的内容：「{extra}」。", "Unexpected extra text: '{extra}'.")
-    message_too_long = Text(
-        "消息太长了（最多 {limit} 个字符）。",
-        "That message is too long (at most {limit} characters).",
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Arg:
-    """One argument of a command."""
-
-    name: str
-    label: Text
-    kind: ArgKind = "str"
-    optional: bool = False
-    max_len: int | None = None
-    low: float | None = None
-    high: float | None = None
-    choices: tuple[str, ...] = ()
-
-    def placeholder(self, lang: Lang) -> str:
-        """``<label>`` or ``[label]`` for usage lines."""
-        label = self.label.render(lang)
-        if self.kind == "choice" and self.choices:
-            label = "|".join(self.choices)
-        if self.kind == "many":
-            label += "…"
-        return f"[{label}]" if self.optional else f"<{label}>"
-
-
-@dataclass(frozen=True, slots=True)
-class CommandSpec:
-    """A command as data; ``name`` and aliases may have two words (``event new``)."""
-
-    name: str
-    help: Text
-    aliases: tuple[str, ...] = ()
-    args: tuple[Arg, ...] = ()
-    style: Literal["words", "pipe"] = "words"
-    admin: bool = False
-    module: str | None = None
-    hidden: bool = False
-    acts: bool = False  # submits, likes, signs up or proposes: refused to banned members
-    # Works on one group's data: sent one to one, the bot first settles which group.
-    needs_group: bool = True
-
-    def usage(self, lang: Lang) -> str:
-        """The usage line, e.g. ``/story <title> | <body>``."""
-        name = self.name
-        if lang == "zh":
-            name = next((a for a in self.aliases if has_cjk(a)), self.name)
-        sep = " | " if self.style == "pipe" else " "
-        args = sep.join(a.placeholder(lang) for a in self.args)
-        return f"/{name} {args}".rstrip()
 
 
 @dataclass(slots=True)
@@ -148,8 +76,8 @@ class PrivacySection:
 
     key: str
     title: Text
-    collect: Callable[[Context, str, str], Awaitable[tuple[int, list[str]]]]
-    erase: Callable[[Context, str, str], Awaitable[int]]
+    collect: PrivacyCollect
+    erase: PrivacyErase
     order: int = 50
 
 
@@ -158,7 +86,7 @@ class JobRoute:
     """A repeating job a feature declares; ``every`` reads its interval from the settings."""
 
     id: str
-    callback: Callable[[Context], Awaitable[None]]
+    callback: JobCallback
     every: Callable[[Settings], float]
 
 
@@ -173,6 +101,9 @@ class Router:
     children: list[Router] = field(default_factory=list)
     jobs: list[JobRoute] = field(default_factory=list)
     privacy: list[PrivacySection] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        modules.check(self.module)
 
     def command(
         self,
@@ -279,12 +210,10 @@ class Router:
 
     def job(
         self, job_id: str, *, every: Callable[[Settings], float]
-    ) -> Callable[[Callable[[Context], Awaitable[None]]], Callable[[Context], Awaitable[None]]]:
-        """Register a repeating job (run with a ``Context`` in its own unit of work)."""
+    ) -> Callable[[JobCallback], JobCallback]:
+        """Register a repeating job (run with a ``JobContext`` in its own unit of work)."""
 
-        def register(
-            callback: Callable[[Context], Awaitable[None]],
-        ) -> Callable[[Context], Awaitable[None]]:
+        def register(callback: JobCallback) -> JobCallback:
             self.jobs.append(JobRoute(job_id, callback, every))
             return callback
 
@@ -322,211 +251,11 @@ def _check_signature(spec: CommandSpec, handler: Handler) -> None:
         )
 
 
-def _fold(token: str) -> str:
-    """Compare command names case-insensitively and across full/half width."""
-    return unicodedata.normalize("NFKC", token).casefold()
-
-
-@dataclass(slots=True)
-class Parsed:
-    """A matched command with its converted arguments and the member's language."""
-
-    route: Route
-    kwargs: dict[str, Any]
-    lang: Lang
-    used_name: str
-
-
-@dataclass(slots=True)
-class NotACommand:
-    """Plain text (no leading slash)."""
-
-    text: str
-    lang: Lang
-
-
-@dataclass(slots=True)
-class UnknownCommand:
-    """A slash word that names no command."""
-
-    word: str
-    lang: Lang
-
-
-Resolution = Parsed | NotACommand | UnknownCommand
-
-
-class CommandTable:
-    """All commands of a router tree, indexed by folded name (one and two words)."""
-
-    def __init__(self, root: Router) -> None:
-        self.root = root
-        self.routes: list[Route] = list(root.all_routes())
-        self._index: dict[tuple[str, ...], tuple[Route, str]] = {}
-        for route in self.routes:
-            for name in (route.spec.name, *route.spec.aliases):
-                key = tuple(_fold(part) for part in name.split())
-                if key in self._index:
-                    raise ValueError(f"command /{name} registered twice")
-                self._index[key] = (route, name)
-        self.actions: dict[tuple[str, str | None], ActionRoute] = {}
-        for action in root.all_actions():
-            verb_kind = (action.verb, action.kind)
-            if verb_kind in self.actions:
-                raise ValueError(f"card action {action.verb!r} ({action.kind}) registered twice")
-            self.actions[verb_kind] = action
-        self.privacy = sorted(root.all_privacy(), key=lambda section: section.order)
-
-    def action(self, verb: str, kind: str) -> ActionRoute | None:
-        """The handler for a button: one for this card kind, else one for any kind."""
-        return self.actions.get((verb, kind)) or self.actions.get((verb, None))
-
-    def find(self, name: str) -> Route | None:
-        """The route for a command name or alias (with or without the slash)."""
-        key = tuple(_fold(p) for p in name.lstrip("/／").split())
-        hit = self._index.get(key)
-        return hit[0] if hit else None
-
-    def resolve(self, text: str) -> Resolution:
-        """Turn a member's text into a parsed command, or say why it is not one.
-
-        Raises:
-            UserError: a known command with arguments that do not fit; the message names
-                the right form.
-        """
-        text = safety.clean(text).strip()
-        lang = guess_lang(text)
-        if len(text) > MAX_TEXT:
-            raise UserError(T.message_too_long, limit=MAX_TEXT)
-        if not text.startswith(COMMAND_PREFIXES):
-            return NotACommand(text, lang)
-        body = text[1:].lstrip()
-        words = body.split(maxsplit=2)
-        if not words:
-            return UnknownCommand("/", lang)
-        for size in (2, 1):
-            if len(words) < size:
-                continue
-            key = tuple(_fold(w) for w in words[:size])
-            hit = self._index.get(key)
-            if hit is None:
-                continue
-            route, used = hit
-            lang = "zh" if has_cjk(used) else "en"
-            parts = body.split(maxsplit=size)
-            rest = parts[size] if len(parts) > size else ""
-            kwargs = parse_args(route.spec, rest.strip(), lang)
-            return Parsed(route, kwargs, lang, used)
-        return UnknownCommand("/" + words[0][:40], lang)
-
-
-def _usage_error(spec: CommandSpec, lang: Lang, text: Text, **params: object) -> UserError:
-    message = text.render(lang, **params) + "\n" + T.usage.render(lang, usage=spec.usage(lang))
-    return UserError(Text(message, message))
-
-
-def parse_args(spec: CommandSpec, rest: str, lang: Lang) -> dict[str, Any]:
-    """Split and convert the argument text of ``spec``; raise a ``UserError`` naming the form."""
-    args = spec.args
-    raw: list[str | list[str] | None]
-    if not args:
-        if rest:
-            raise _usage_error(spec, lang, T.too_many, extra=safety.plain(rest[:40]))
-        return {}
-    if spec.style == "pipe":
-        parts = [p.strip() for p in PIPES.split(rest, maxsplit=len(args) - 1)] if rest else []
-        raw = [parts[i] if i < len(parts) and parts[i] else None for i in range(len(args))]
-    else:
-        raw = []
-        remaining = rest
-        for arg in args:
-            remaining = remaining.strip()
-            if not remaining:
-                raw.append(None)
-            elif arg.kind == "rest":
-                raw.append(remaining)
-                remaining = ""
-            elif arg.kind == "many":
-                raw.append(remaining.split())
-                remaining = ""
-            else:
-                head, *tail = remaining.split(maxsplit=1)
-                remaining = tail[0] if tail else ""
-                raw.append(head)
-        if remaining.strip():
-            raise _usage_error(spec, lang, T.too_many, extra=safety.plain(remaining.strip()[:40]))
-    out: dict[str, Any] = {}
-    for arg, value in zip(args, raw, strict=True):
-        if value is None or value == []:
-            if not arg.optional:
-                raise _usage_error(spec, lang, T.missing, label=arg.label.render(lang))
-            out[arg.name] = [] if arg.kind == "many" else None
-            continue
-        out[arg.name] = _convert(spec, arg, value, lang)
-    return out
-
-
-def _convert(spec: CommandSpec, arg: Arg, value: str | list[str], lang: Lang) -> Any:
-    label = arg.label.render(lang)
-    if isinstance(value, list):
-        return value
-    if arg.max_len is not None and len(value) > arg.max_len:
-        raise _usage_error(
-            spec, lang, T.too_long, label=label, limit=arg.max_len, length=len(value)
-        )
-    if arg.kind in ("str", "rest"):
-        return value
-    folded = unicodedata.normalize("NFKC", value).strip()
-    shown = safety.plain(value[:40])
-    if arg.kind == "int":
-        # Any length of digits is a whole number (a 13-digit one too); what is too large for
-        # the database's 64-bit integers is out of range, said so, never "not an integer".
-        if not re.fullmatch(r"[+-]?[0-9]{1,40}", folded):
-            raise _usage_error(spec, lang, T.not_int, label=label, value=shown)
-        number: float = int(folded)
-        high = min(arg.high, INT_MAX) if arg.high is not None else INT_MAX
-        if number > high or number < -INT_MAX:
-            raise _range_error(spec, arg, lang, label, high=high)
-    elif arg.kind == "float":
-        if not re.fullmatch(r"[+-]?(\d{1,9}(\.\d{1,4})?|\.\d{1,4})", folded):
-            raise _usage_error(spec, lang, T.not_number, label=label, value=shown)
-        number = float(folded)
-    elif arg.kind == "datetime":
-        try:
-            return datetime.strptime(re.sub(r"\s+", " ", folded), "%Y-%m-%d %H:%M")
-        except ValueError:
-            raise _usage_error(spec, lang, T.bad_datetime, label=label, value=shown) from None
-    elif arg.kind == "choice":
-        choice = folded.casefold()
-        if choice not in arg.choices:
-            raise _usage_error(
-                spec, lang, T.bad_choice, label=label, choices=" / ".join(arg.choices)
-            )
-        return choice
-    else:  # pragma: no cover - exhaustive
-        raise AssertionError(arg.kind)
-    if (arg.low is not None and number < arg.low) or (arg.high is not None and number > arg.high):
-        raise _range_error(spec, arg, lang, label, high=arg.high)
-    return int(number) if arg.kind == "int" else number
-
-
-INT_MAX = 2**63 - 1  # BIGINT on PostgreSQL, INTEGER on SQLite
-
-
-def _shown(bound: float) -> str:
-    return str(int(bound)) if float(bound).is_integer() else str(bound)
-
-
-def _range_error(
-    spec: CommandSpec, arg: Arg, lang: Lang, label: str, high: float | None
-) -> UserError:
-    """The range a value must lie in, naming only the bounds there are (never "None")."""
-    low = arg.low
-    if low is not None and high is not None:
-        return _usage_error(
-            spec, lang, T.out_of_range, label=label, low=_shown(low), high=_shown(high)
-        )
-    if low is not None:
-        return _usage_error(spec, lang, T.too_small, label=label, low=_shown(low))
-    assert high is not None
-    return _usage_error(spec, lang, T.too_large, label=label, high=_shown(high))
+__all__ = [
+    "ActionRoute",
+    "Arg",
+    "CommandSpec",
+    "HandlerResult",
+    "PrivacySection",
+    "Router",
+]

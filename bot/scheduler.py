@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot import metrics
-from bot.context import Context
+from bot.context import JobContext
 from bot.errors import Failure, FailureSink, ignore_failure
 from bot.outbox import write_replies
 from storage.models import OutboxMessage
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-JobCallback = Callable[[Context], Awaitable[None]]
+JobCallback = Callable[[JobContext], Awaitable[None]]
 
 WATCH_SECONDS = 5.0
 # A job that has not started for this many of its intervals (plus a minute's slack for a
@@ -49,7 +49,7 @@ DRAIN_SECONDS = 10.0  # how long stopping waits for a running job before cancell
 
 
 class JobQueue:
-    """Repeating jobs that get a ``Context`` inside a unit of work, like handlers do."""
+    """Repeating jobs that get a ``JobContext`` inside a unit of work, like handlers do."""
 
     def __init__(self, app: Application) -> None:
         self.app = app
@@ -162,7 +162,7 @@ class JobQueue:
     async def _run_in_transaction(self, job: Job, key: str) -> list[OutboxMessage]:
         app = self.app
         async with app.db.transaction() as session:
-            ctx = Context.from_job(
+            ctx = JobContext.create(
                 settings=app.settings,
                 clock=app.clock,
                 session=session,

@@ -33,20 +33,22 @@ from bot.errors import (
     ignore_failure,
 )
 from bot.events import is_staff_id
-from bot.openapi import CARD_NOT_DELIVERED, BatchResult, OpenAPI
+from bot.openapi import BatchResult, OpenAPI
 from bot.outbox import parse_reply
-from bot.replies import (
-    CardReply,
-    CardUpdate,
-    ImageReply,
-    MarkdownReply,
-    Reply,
-    TextReply,
-    ToGroup,
-    ToMembers,
+from bot.replies import CardReply, CardUpdate, ImageReply, Reply, ToGroup, ToMembers
+from bot.wire import (
+    CARD_REFUSALS,
+    NO_STAFF_ID,
+    QUOTA_NOTICE,
+    Pace,
+    as_message,
+    card_body,
+    to_members,
+    webhook_body,
 )
 from storage.db import OUTBOX_CHANNEL, Database, is_transient
 from storage.models import OutboxMessage
+from storage.outbox import OutboxRow
 from storage.repositories import OutboxRepo, PaceRepo
 
 log = logging.getLogger(__name__)
@@ -57,96 +59,6 @@ SESSION_MARGIN = timedelta(seconds=5)
 # Waits for an API's rate that add up to more than this (or a quarter of the lease) give the
 # row back (rescheduled) instead of keeping a send slot.
 API_WAIT_MAX = 2.0
-
-
-class Pace:
-    """A token bucket per group, so bursts of group posts stay under DingTalk's limit."""
-
-    def __init__(self, per_minute: int, burst: int) -> None:
-        self.rate = per_minute / 60.0
-        self.burst = float(burst)
-        self._buckets: dict[str, tuple[float, float]] = {}
-
-    def take(self, key: str, now: float | None = None) -> float:
-        """Take a token; return 0 when granted, else the seconds to wait for the next one."""
-        now = time.monotonic() if now is None else now
-        tokens, last = self._buckets.get(key, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if tokens >= 1.0:
-            self._buckets[key] = (tokens - 1.0, now)
-            return 0.0
-        self._buckets[key] = (tokens, now)
-        return (1.0 - tokens) / self.rate
-
-
-def _with_mentions(content: str, staff_ids: list[str]) -> str:
-    # DingTalk only renders a mention when "@id" is in the text as well as in atUserIds. It is
-    # added here, after the text-safety pass rendered the content, so it is never broken.
-    missing = [f"@{sid}" for sid in staff_ids if f"@{sid}" not in content]
-    return content + (" " + " ".join(missing) if missing else "")
-
-
-def as_message(reply: Reply) -> tuple[str, dict[str, Any], list[str]]:
-    """A message reply as (msgKey, msgParam, at ids); a card without template becomes markdown.
-
-    The content carries no mention: groupMessages/send and oToMessages/batchSend have no
-    ``at`` field, and "@id" in their text notifies nobody (dingtalk-stream-sdk-go #19;
-    openclaw-connector #402; alibabacloud-dingtalk robot_1_0 OrgGroupSendRequest and
-    BatchSendOTORequest carry only robotCode, openConversationId/userIds, msgKey, msgParam).
-    ``webhook_body`` adds the mentions where the platform supports them.
-    """
-    if isinstance(reply, TextReply):
-        return "sampleText", {"content": reply.content}, reply.at_staff_ids
-    if isinstance(reply, MarkdownReply):
-        return "sampleMarkdown", {"title": reply.title, "text": reply.text}, reply.at_staff_ids
-    if isinstance(reply, CardReply):
-        return "sampleMarkdown", {"title": reply.title, "text": reply.fallback_markdown}, []
-    if isinstance(reply, ImageReply):
-        # The picture goes by media id, uploaded just before (``Sender._send``).
-        return "sampleImageMsg", {"photoURL": ""}, []
-    raise TypeError(f"{type(reply).__name__} is not a message")
-
-
-def webhook_body(msg_key: str, param: dict[str, Any], at_ids: list[str]) -> dict[str, Any]:
-    """The session-webhook body for a message, with its mentions (``at.atUserIds`` and the
-    "@id" text, which the session webhook needs both of: DINGTALK.md "Sending")."""
-    at = {"atUserIds": at_ids, "isAtAll": False}
-    if msg_key == "sampleText":
-        content = _with_mentions(param["content"], at_ids)
-        return {"msgtype": "text", "text": {"content": content}, "at": at}
-    markdown = {**param, "text": _with_mentions(param["text"], at_ids)}
-    return {"msgtype": "markdown", "markdown": markdown, "at": at}
-
-
-# What the card platform's refusals mean and how an operator fixes them (创建并投放卡片 error
-# table; DINGTALK.md "Template errors"). The reply goes out as markdown instead, once.
-CARD_REFUSALS: dict[str, str] = {
-    "param.templateNotExist": (
-        "the card template does not exist for this app: check the template id under [cards] "
-        "and link the template to this app in the card platform (关联应用)"
-    ),
-    "param.templateUnpublished": "the card template is not published: publish it (发布)",
-    "param.openSpaceModelInvalid": (
-        "the open space model was refused (a bot bug; or the robot is not in that chat)"
-    ),
-    "param.invalid": (
-        "a card parameter was refused: every template variable must be a string variable "
-        "named as in docs/cards.md"
-    ),
-    "param.cardAlreadyExist": "an outTrackId was reused (a bot bug: they are unique)",
-    CARD_NOT_DELIVERED: (
-        "the card was created but not delivered: add the robot to the group, and check that "
-        "the member has talked to the robot"
-    ),
-}
-
-
-QUOTA_NOTICE = (
-    "钉钉开放接口本月的调用额度已用完（ApiCountLimitForOrg）：群定时消息、一对一消息和卡片暂时发不出去，"
-    "额度下月恢复或升级版本后会自动补发。直接回复消息不受影响。\n"
-    "The organisation's monthly DingTalk API quota is used up: scheduled posts, one-to-one "
-    "messages and cards are held until it renews or the edition is upgraded."
-)
 
 
 class Sender:
@@ -475,7 +387,7 @@ class Sender:
         ):
             try:
                 await self.take_api("card/createAndDeliver")
-                await self.api.card_deliver(self._card_body(row, reply))
+                await self.api.card_deliver(card_body(self.settings, row, reply))
                 return "card"
             except DeliveryFailed as exc:
                 if exc.code == "param.cardAlreadyExist" and row.attempts > 0:
@@ -525,7 +437,7 @@ class Sender:
                 log.warning("outbox %s: webhook failed (%s), using the OpenAPI", row.id, exc)
         if row.conversation_type == "1" and not isinstance(to, ToGroup):
             if not private_ok:
-                raise DeliveryFailed(_NO_STAFF_ID)
+                raise DeliveryFailed(NO_STAFF_ID)
             return await self._members(row, reply, [row.reply_staff_id], msg_key, param)
         wait = await self.take_pace(row.conversation_id)
         if wait > 0:
@@ -595,7 +507,7 @@ class Sender:
                 len(staff_ids) - len(staff),
             )
         if not staff:
-            raise DeliveryFailed(_NO_STAFF_ID)
+            raise DeliveryFailed(NO_STAFF_ID)
         staff_ids = staff
         await self.take_api("oToMessages/batchSend")
         result = await self.api.members_send(staff_ids, msg_key, msg_param)
@@ -647,7 +559,7 @@ class Sender:
             repo = OutboxRepo(session)
             narrowed = keep or (own[1] if own else staff_ids)
             if narrowed != staff_ids:
-                await repo.rewrite(row.id, _to_members(reply, narrowed).model_dump_json())
+                await repo.rewrite(row.id, to_members(reply, narrowed).model_dump_json())
             await repo.add_many(extra)
         if extra:
             self.wake()
@@ -665,13 +577,13 @@ class Sender:
         at: datetime,
         status: str,
         error: str,
-    ) -> dict[str, Any]:
+    ) -> OutboxRow:
         """An outbox row for some of ``row``'s users (a part of a batchSend answer)."""
         return {
             "idem_key": f"{row.idem_key}{suffix}"[:200],
             "conversation_id": row.conversation_id,
             "conversation_type": "1",
-            "reply": _to_members(reply, staff_ids).model_dump_json(),
+            "reply": to_members(reply, staff_ids).model_dump_json(),
             "reply_staff_id": row.reply_staff_id,
             "session_webhook": "",
             "session_expires_at": None,
@@ -684,34 +596,6 @@ class Sender:
             "created_at": at,
             "sent_at": None,
         }
-
-    def _card_body(self, row: OutboxMessage, reply: CardReply) -> dict[str, Any]:
-        robot = self.settings.dingtalk.effective_robot_code
-        # Values within 1 KB, a cut one naming the command that shows it all (bot.cards).
-        data = fit_card_data(
-            {**reply.data, "id": reply.entity_id, "kind": reply.kind}, reply.full_command
-        )
-        body: dict[str, Any] = {
-            "cardTemplateId": reply.template_id,
-            "outTrackId": reply.out_track_id,
-            "callbackType": "STREAM",
-            # userId mode, the documented default (创建并投放卡片 userIdType).
-            "userIdType": 1,
-            "cardData": {"cardParamMap": data},
-        }
-        if row.conversation_type == "1":
-            # One to one: as the official card examples send it (open-dingtalk/
-            # dingtalk-card-examples */golang/index.go: ImRobotOpenSpaceModel{SupportForward},
-            # ImRobotOpenDeliverModel{RobotCode, SpaceType: "IM_ROBOT"}) and the request
-            # sample of 创建并投放卡片; the Python SDK's CardReplier sends both models too.
-            body["openSpaceId"] = f"dtv1.card//IM_ROBOT.{row.reply_staff_id}"
-            body["imRobotOpenSpaceModel"] = {"supportForward": True}
-            body["imRobotOpenDeliverModel"] = {"spaceType": "IM_ROBOT", "robotCode": robot}
-        else:
-            body["openSpaceId"] = f"dtv1.card//IM_GROUP.{row.conversation_id}"
-            body["imGroupOpenSpaceModel"] = {"supportForward": True}
-            body["imGroupOpenDeliverModel"] = {"robotCode": robot}
-        return body
 
     async def _reschedule(self, row: OutboxMessage, at: datetime) -> None:
         """Try again at ``at`` without counting an attempt (paced, or held behind another)."""
@@ -874,18 +758,6 @@ class Sender:
         """Exponential backoff with full jitter, capped; throttling starts a step higher."""
         step = attempts + (1 if throttled else 0)
         return jittered(step, initial=self.cfg.backoff_initial, cap=self.cfg.backoff_max)
-
-
-_NO_STAFF_ID = (
-    "no recipient has a staff id (external contacts, or the app is not published):"
-    " one-to-one delivery through the OpenAPI is impossible"
-)
-
-
-def _to_members(reply: Reply, staff_ids: list[str]) -> Reply:
-    if isinstance(reply, CardUpdate):
-        return reply
-    return reply.model_copy(update={"to": ToMembers(staff_ids=list(staff_ids))})
 
 
 def _fields(row: OutboxMessage, route: str = "") -> dict[str, object]:

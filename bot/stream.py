@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -26,13 +25,22 @@ from dingtalk_stream.frames import AckMessage, CallbackMessage, SystemMessage
 # submodule has imported it, and referring to it in an ``except`` clause of a fresh
 # interpreter killed the connection loop with an AttributeError (issue 11).
 from websockets.asyncio.client import connect as ws_connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from bot import __version__, metrics
 from bot.backoff import jittered
 from bot.config import Settings
 from bot.events import BOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC
 from bot.http import make_client, proxy_config
+from bot.stream_errors import (
+    CREDENTIAL_CODES,
+    GatewayRefused,
+    StreamCheckFailed,
+    local_ip,
+    network_cause,
+    without_credentials,
+    ws_brief,
+)
 from storage.db import is_transient
 
 log = logging.getLogger(__name__)
@@ -151,7 +159,7 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                 log.info("stream closed by the server; reconnecting")
             except asyncio.CancelledError:
                 raise
-            except _GatewayRefused as exc:
+            except GatewayRefused as exc:
                 failures += 1
                 delay = self._backoff(failures)
                 log.log(exc.level, "%s; retry in %.1fs", exc, delay)
@@ -161,7 +169,7 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
             except (OSError, WebSocketException) as exc:
                 failures += 1
                 delay = self._backoff(failures)
-                log.warning("stream connection failed (%s); retry in %.1fs", _ws_brief(exc), delay)
+                log.warning("stream connection failed (%s); retry in %.1fs", ws_brief(exc), delay)
                 self.connected.clear()
                 await asyncio.sleep(delay)
                 continue
@@ -184,7 +192,7 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         """Ask the gateway for an endpoint and a single-use ticket.
 
         Raises:
-            _GatewayRefused: with one line that says what went wrong and what to check.
+            GatewayRefused: with one line that says what went wrong and what to check.
         """
         cfg = self.settings.dingtalk
         topics = [{"type": "CALLBACK", "topic": t} for t in self.callback_handler_map]
@@ -196,7 +204,7 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                 "connecting to DingTalk stream at %s as client_id %s (%s)",
                 url,
                 cfg.client_id,
-                f"through proxy {_without_credentials(proxy)}" if proxy else "no proxy",
+                f"through proxy {without_credentials(proxy)}" if proxy else "no proxy",
             )
         try:
             response = await self._http.post(
@@ -206,13 +214,13 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                     "clientSecret": cfg.client_secret.get_secret_value(),
                     "subscriptions": topics,
                     "ua": f"community-bot/{__version__} dingtalk-stream-python",
-                    "localIp": _local_ip(),
+                    "localIp": local_ip(),
                 },
                 headers={"Accept": "application/json"},
             )
         except httpx.HTTPError as exc:
-            raise _GatewayRefused(
-                f"cannot reach DingTalk at {cfg.openapi_endpoint}: {_network_cause(exc)}"
+            raise GatewayRefused(
+                f"cannot reach DingTalk at {cfg.openapi_endpoint}: {network_cause(exc)}"
                 " (check the network, DNS and [network] proxy)"
             ) from exc
         try:
@@ -222,11 +230,11 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         code = str(body.get("code", "")) if isinstance(body, dict) else ""
         message = str(body.get("message", "")) if isinstance(body, dict) else ""
         status = response.status_code
-        if status in (400, 401, 403) and (code in _CREDENTIAL_CODES or status == 401):
+        if status in (400, 401, 403) and (code in CREDENTIAL_CODES or status == 401):
             # A wrong clientId / clientSecret answers HTTP 401 {"code": "authFailed",
             # "message": "鉴权失败"} (field reports: zfanswer/dify-on-dingtalk #28,
             # agentscope-ai/QwenPaw #1027).
-            raise _GatewayRefused(
+            raise GatewayRefused(
                 f"DingTalk refused the app's credentials (HTTP {status}, code {code or '-'}"
                 f"{': ' + message[:80] if message else ''}): check dingtalk.client_id and"
                 " dingtalk.client_secret (or COMMUNITY_BOT_DINGTALK__CLIENT_SECRET) against the"
@@ -237,13 +245,13 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
             # Not JSON: a proxy's or load balancer's page (openclaw-channel-dingtalk #289 got an
             # HTML "plain HTTP request was sent to HTTPS port").
             what = f"code {code}" if code else "not a DingTalk answer"
-            raise _GatewayRefused(
+            raise GatewayRefused(
                 f"DingTalk stream gateway answered HTTP {status} ({what}) at {url}"
             )
         endpoint = body.get("endpoint") if isinstance(body, dict) else None
         ticket = body.get("ticket") if isinstance(body, dict) else None
         if not endpoint or not ticket:
-            raise _GatewayRefused(f"DingTalk stream gateway gave no endpoint or ticket at {url}")
+            raise GatewayRefused(f"DingTalk stream gateway gave no endpoint or ticket at {url}")
         return f"{endpoint}?ticket={quote_plus(ticket)}"
 
     # -- frames -------------------------------------------------------------------------------
@@ -375,12 +383,10 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
             uri = await self._open()
             async with ws_connect(uri, close_timeout=1, proxy=None, compression=None):
                 pass
-        except _GatewayRefused as exc:
+        except GatewayRefused as exc:
             raise StreamCheckFailed(str(exc)) from None
         except (OSError, WebSocketException) as exc:
-            raise StreamCheckFailed(
-                f"the stream WebSocket did not open: {_ws_brief(exc)}"
-            ) from None
+            raise StreamCheckFailed(f"the stream WebSocket did not open: {ws_brief(exc)}") from None
         finally:
             await self._http.aclose()
 
@@ -394,60 +400,4 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
             await self._http.aclose()
 
 
-class StreamCheckFailed(Exception):
-    """``StreamEdge.check`` could not open a connection; the message says why."""
-
-
-class _GatewayRefused(Exception):
-    """The gateway did not hand out a ticket; the message is the one log line about it."""
-
-    def __init__(self, message: str, *, level: int = logging.WARNING) -> None:
-        super().__init__(message)
-        self.level = level
-
-
-# connections/open answers for a wrong clientId or clientSecret (authFailed: field reports
-# above; the token API's invalidClientIdOrSecret / InvalidAuthentication for good measure).
-_CREDENTIAL_CODES = {"authFailed", "invalidClientIdOrSecret", "InvalidAuthentication"}
-
-
-def _network_cause(exc: BaseException) -> str:
-    """Name what failed underneath an httpx error: DNS, a refused connection, a timeout."""
-    seen: BaseException | None = exc
-    for _ in range(10):  # a chain, not a cycle, but never trust that
-        if seen is None:
-            break
-        if isinstance(seen, socket.gaierror):
-            return f"name not resolved (DNS: {seen.strerror or seen})"
-        if isinstance(seen, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(seen, httpx.TimeoutException | TimeoutError):
-            return f"timed out ({type(seen).__name__})"
-        if isinstance(seen, httpx.ProxyError):
-            return f"the proxy refused the request ({seen})"
-        seen = seen.__cause__ or seen.__context__
-    text = str(exc)
-    if "Name or service not known" in text or "getaddrinfo" in text or "nodename" in text:
-        return "name not resolved (DNS)"
-    if "refused" in text.lower():
-        return "connection refused"
-    return f"{type(exc).__name__}: {text}"[:200]
-
-
-def _without_credentials(url: str) -> str:
-    """A proxy URL fit for a log line: no user name or password."""
-    parsed = httpx.URL(url)
-    return f"{parsed.scheme}://{parsed.host}" + (f":{parsed.port}" if parsed.port else "")
-
-
-def _ws_brief(exc: BaseException) -> str:
-    if isinstance(exc, InvalidStatus):
-        return f"WebSocket handshake answered HTTP {exc.response.status_code}"
-    return f"{type(exc).__name__}: {exc}"[:200]
-
-
-def _local_ip() -> str:
-    try:
-        return socket.gethostbyname(socket.gethostname())
-    except OSError:
-        return "127.0.0.1"
+__all__ = ["GatewayRefused", "StreamCheckFailed", "StreamEdge"]

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from bot import people
-from bot.context import Context
+from bot.context import BaseContext
 from bot.i18n import Text, number
 from bot.replies import CardUpdate
 from domain.honest_likes import LikeTable, MemberSignals, Scores, reason_names, score
@@ -59,7 +59,7 @@ def count_fields(likes: int, genuine: float) -> dict[str, str]:
     return {"likes": str(likes), "genuine_likes": number(genuine)}
 
 
-async def rescore(ctx: Context, conversation_id: str) -> Scores:
+async def rescore(ctx: BaseContext, conversation_id: str) -> Scores:
     """Recompute every like weight of a group from the evidence in the database.
 
     Stories whose genuine count changed get their delivered cards updated, so a card never
@@ -96,7 +96,7 @@ async def rescore(ctx: Context, conversation_id: str) -> Scores:
     return scores
 
 
-async def rescore_if_dirty(ctx: Context, conversation_id: str) -> None:
+async def rescore_if_dirty(ctx: BaseContext, conversation_id: str) -> None:
     """Bring a group's weights up to date before showing counts (cheap when they are)."""
     group = await ctx.repos.groups.get(
         conversation_id, review_default=ctx.settings.stories.review_default
@@ -105,7 +105,7 @@ async def rescore_if_dirty(ctx: Context, conversation_id: str) -> None:
         await rescore(ctx, conversation_id)
 
 
-async def describe(ctx: Context, scores: Scores, conversation_id: str) -> str:
+async def describe(ctx: BaseContext, scores: Scores, conversation_id: str) -> str:
     """The evidence of a scoring run in plain words (empty when nothing looks brushed)."""
     lines: list[str] = []
     hours = number(ctx.settings.likes.fresh_member_hours)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 from bot import people, safety
-from bot.context import Context
-from bot.dispatch import MODULE_NAMES
+from bot.context import Context, MessageContext
 from bot.errors import UserError
 from bot.i18n import Text, has_cjk
-from bot.router import MODULES, Arg, Router
+from bot.modules import KEYS as MODULE_KEYS
+from bot.modules import name as module_name
+from bot.router import Arg, Router
 
 router = Router("admin")
 
@@ -66,18 +67,17 @@ class T:
     help=T.help_modules,
     admin=True,
     args=[
-        Arg("module", T.module, kind="choice", choices=MODULES),
+        Arg("module", T.module, kind="choice", choices=MODULE_KEYS),
         Arg("state", T.state, kind="choice", choices=ON + OFF),
     ],
 )
-async def modules(ctx: Context, module: str, state: str) -> str:
+async def modules(ctx: MessageContext, module: str, state: str) -> str:
     """Switch a module on or off here; its commands then answer that it is off."""
-    assert ctx.conversation is not None
     on = state in ON
     await ctx.repos.groups.set_module(
         ctx.conversation.id, module, on, review_default=ctx.settings.stories.review_default
     )
-    return ctx.t(T.module_on if on else T.module_off, module=ctx.t(MODULE_NAMES[module]))
+    return ctx.t(T.module_on if on else T.module_off, module=ctx.t(module_name(module)))
 
 
 @router.command(
@@ -87,9 +87,8 @@ async def modules(ctx: Context, module: str, state: str) -> str:
     admin=True,
     args=[Arg("staff", T.staff, max_len=200, optional=True)],
 )
-async def ban(ctx: Context, staff: str | None) -> str:
+async def ban(ctx: MessageContext, staff: str | None) -> str:
     """Ban a member (named by @-mention or nick) from acting in this group."""
-    assert ctx.conversation is not None and ctx.member is not None
     target = await people.member(ctx, staff or "")
     if target.staff_id == ctx.member.staff_id:
         raise UserError(T.no_self_ban)
@@ -107,9 +106,8 @@ async def ban(ctx: Context, staff: str | None) -> str:
     admin=True,
     args=[Arg("staff", T.staff, max_len=200, optional=True)],
 )
-async def unban(ctx: Context, staff: str | None) -> str:
+async def unban(ctx: MessageContext, staff: str | None) -> str:
     """Lift a ban (the member named by @-mention or nick)."""
-    assert ctx.conversation is not None
     target = await people.member(ctx, staff or "")
     removed = await ctx.repos.bans.unban(ctx.conversation.id, target.staff_id)
     ctx.audit_detail = people.ref(target.staff_id)
@@ -117,9 +115,8 @@ async def unban(ctx: Context, staff: str | None) -> str:
 
 
 @router.command("audit", aliases=["审计"], help=T.help_audit, admin=True)
-async def audit(ctx: Context) -> str:
+async def audit(ctx: MessageContext) -> str:
     """The group's recent admin actions, with members by name."""
-    assert ctx.conversation is not None
     entries = await ctx.repos.audit.recent(ctx.conversation.id)
     if not entries:
         return ctx.t(T.audit_empty)
@@ -136,7 +133,6 @@ async def audit(ctx: Context) -> str:
 async def _action(ctx: Context, action: str, detail: str) -> str:
     """An audited action as the admin would say it: the command in the reader's language,
     or the card button and what it was on."""
-    assert ctx.conversation is not None
     detail = await people.render_refs(ctx, ctx.conversation.id, detail)
     if action.startswith("card:"):
         verb = action.removeprefix("card:")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.context import Context
+from bot.context import Context, MessageContext
 from bot.errors import UserError
 from bot.i18n import Text
 from bot.router import Arg, CommandSpec, Router
@@ -38,9 +38,8 @@ def _line(ctx: Context, spec: CommandSpec) -> str:
     args=[Arg("command", T.command_label, kind="rest", optional=True, max_len=40)],
     needs_group=False,
 )
-async def show_help(ctx: Context, command: str | None) -> str:
+async def show_help(ctx: MessageContext, command: str | None) -> str:
     """List every command this member may use here (modules that are on), or explain one."""
-    assert ctx.conversation is not None
     off = await ctx.repos.groups.disabled_modules(ctx.conversation.id)
 
     def visible(spec: CommandSpec) -> bool:

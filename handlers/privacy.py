@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot import people
-from bot.context import Context
+from bot.cards import CATALOG
+from bot.context import ClickContext, Context, MessageContext
 from bot.errors import UserError
 from bot.events import is_staff_id
 from bot.i18n import Text
-from bot.replies import CardButton, CardReply, CardResponse, Reply, TextReply, ToMembers
+from bot.replies import CardResponse, Reply, TextReply, ToMembers
 from bot.router import Arg, PrivacySection, Router
 from storage.db import SCRUB
 from storage.secrets import pseudonym_of
@@ -151,7 +152,6 @@ router.privacy_section(PrivacySection("raw", T.raw, _raw, _erase_raw, order=90))
 
 def _privately(ctx: Context, text: str) -> list[Reply]:
     """In a group, send personal data one to one and say so; in a one-to-one chat, reply."""
-    assert ctx.conversation is not None and ctx.member is not None
     if not ctx.conversation.is_group:
         return [TextReply(content=text)]
     if not is_staff_id(ctx.member.staff_id):
@@ -179,7 +179,6 @@ async def _report(ctx: Context, conversation_id: str, staff_id: str) -> list[str
 async def _everywhere(ctx: Context) -> list[tuple[str, str]]:
     """One to one: every group holding the member's data, then this chat (its own raw
     messages and profile): (conversation id, label)."""
-    assert ctx.conversation is not None and ctx.member is not None
     found = await ctx.repos.members.data_groups(ctx.member.staff_id)
     return [(cid, title or ctx.t(T.group_label)) for cid, title in found] + [
         (ctx.conversation.id, ctx.t(T.chat_label))
@@ -187,10 +186,9 @@ async def _everywhere(ctx: Context) -> list[tuple[str, str]]:
 
 
 @router.command("mydata", aliases=["我的数据"], help=T.help_mydata, needs_group=False)
-async def mydata(ctx: Context) -> list[Reply]:
+async def mydata(ctx: MessageContext) -> list[Reply]:
     """Everything stored about the member, grouped, with recent items: in a group, that
     group's; one to one, every group's and the chat's."""
-    assert ctx.conversation is not None and ctx.member is not None
     staff_id = ctx.member.staff_id
     if ctx.conversation.is_group:
         group = ctx.conversation.title or ctx.t(T.group_label)
@@ -213,9 +211,8 @@ async def mydata(ctx: Context) -> list[Reply]:
     ],
     needs_group=False,
 )
-async def forget(ctx: Context, confirm: str | None) -> list[Reply]:
+async def forget(ctx: MessageContext, confirm: str | None) -> list[Reply]:
     """Ask first; on confirmation within 10 minutes erase the member's data in every table."""
-    assert ctx.conversation is not None and ctx.member is not None
     if confirm is None:
         await ctx.repos.privacy.request_forget(ctx.conversation.id, ctx.member.staff_id, ctx.now)
         prompt = ctx.t(T.forget_prompt)
@@ -230,15 +227,11 @@ async def forget(ctx: Context, confirm: str | None) -> list[Reply]:
         replies: list[Reply] = [TextReply(content=prompt)]
         if ctx.settings.cards.generic_template:
             replies.append(
-                CardReply(
-                    kind="forget",
+                CATALOG["forget"].build(
+                    ctx.settings,
                     entity_id=ctx.member.staff_id,
-                    template_id=ctx.settings.cards.generic_template,
                     title=ctx.t(T.help_forget),
                     data={"title": ctx.t(T.forget_prompt)},
-                    buttons=[
-                        CardButton(label="确认 / Confirm", action="confirm", id=ctx.member.staff_id)
-                    ],
                     fallback_markdown=ctx.t(T.forget_prompt),
                 )
             )
@@ -253,7 +246,6 @@ async def erase_member(ctx: Context, conversation_id: str, staff_id: str) -> str
         conversation_id, staff_id, ctx.now - CONFIRM_WINDOW
     ):
         raise UserError(T.no_request)
-    assert ctx.conversation is not None
     if ctx.conversation.is_group:
         what, kept = await _erase_in(ctx, conversation_id, staff_id)
         text = ctx.t(T.erased, what=what)
@@ -290,9 +282,8 @@ async def _erase_in(ctx: Context, conversation_id: str, staff_id: str) -> tuple[
 
 
 @router.action("confirm", kind="forget")
-async def confirm_click(ctx: Context) -> CardResponse:
+async def confirm_click(ctx: ClickContext) -> CardResponse:
     """The confirm button of the erase card: only the member who asked may press it."""
-    assert ctx.click is not None and ctx.conversation is not None and ctx.member is not None
     if ctx.click.entity_id != ctx.member.staff_id:
         raise UserError(T.not_yours)
     message = await erase_member(ctx, ctx.conversation.id, ctx.member.staff_id)

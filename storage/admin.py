@@ -20,7 +20,8 @@ from storage.models import (
     OutboxMessage,
     Story,
 )
-from storage.repositories import SCRUB_AFTER_DELIVERY, _core, _insert, _prebuilt
+from storage.queries import prebuilt, run, upsert
+from storage.repositories import SCRUB_AFTER_DELIVERY
 
 _BANS: Table = Ban.__table__  # type: ignore[assignment]
 
@@ -67,7 +68,7 @@ class BanRepo:
     async def ban(self, conversation_id: str, staff_id: str, by: str, now: datetime) -> bool:
         """Ban; False when already banned."""
         result = await self.session.execute(
-            _insert(self.session, Ban)
+            upsert(self.session, Ban)
             .values(conversation_id=conversation_id, staff_id=staff_id, banned_by=by, at=now)
             .on_conflict_do_nothing(index_elements=["conversation_id", "staff_id"])
             .returning(Ban.staff_id)
@@ -91,7 +92,7 @@ class BanRepo:
         """Which of these members are banned in the group (one query for those not yet read)."""
         unread = [s for s in dict.fromkeys(staff_ids) if (conversation_id, s) not in self._known]
         if unread:
-            stmt = _prebuilt(
+            stmt = prebuilt(
                 self.session,
                 "banned_among",
                 lambda _: select(_BANS.c.staff_id).where(
@@ -99,7 +100,7 @@ class BanRepo:
                     _BANS.c.staff_id.in_(bindparam("sids", expanding=True)),
                 ),
             )
-            rows = await _core(self.session, stmt, {"cid": conversation_id, "sids": unread})
+            rows = await run(self.session, stmt, {"cid": conversation_id, "sids": unread})
             banned = {row[0] for row in rows.all()}
             self._known.update(((conversation_id, s), s in banned) for s in unread)
         return {s for s in staff_ids if self._known[(conversation_id, s)]}
@@ -114,7 +115,7 @@ class PrivacyRepo:
     async def request_forget(self, conversation_id: str, staff_id: str, now: datetime) -> None:
         """Start (or restart) the confirmation window."""
         await self.session.execute(
-            _insert(self.session, ForgetRequest)
+            upsert(self.session, ForgetRequest)
             .values(conversation_id=conversation_id, staff_id=staff_id, requested_at=now)
             .on_conflict_do_update(
                 index_elements=["conversation_id", "staff_id"], set_={"requested_at": now}

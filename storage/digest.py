@@ -20,7 +20,8 @@ from storage.models import (
     Swap,
     VolunteerHours,
 )
-from storage.repositories import _insert
+from storage.queries import upsert
+from storage.repositories import GroupSettingsRepo
 
 
 @dataclass(slots=True)
@@ -32,7 +33,7 @@ class DigestRepo:
     async def claim(self, conversation_id: str, period: str, status: str, now: datetime) -> bool:
         """Record a period's run; False when it was already recorded (by anyone)."""
         result = await self.session.execute(
-            _insert(self.session, DigestRun)
+            upsert(self.session, DigestRun)
             .values(conversation_id=conversation_id, period=period, status=status, at=now)
             .on_conflict_do_nothing(index_elements=["conversation_id", "period"])
             .returning(DigestRun.id)
@@ -75,8 +76,11 @@ class DigestRepo:
         weekday: int | None = None,
         time: str | None = None,
         enabled: bool | None = None,
+        review_default: bool,
     ) -> None:
-        """Change the group's digest slot or switch it on or off (the row must exist)."""
+        """Change the group's digest slot or switch it on or off (its settings row is
+        created first, with ``review_default``, when the group has none)."""
+        await GroupSettingsRepo(self.session).get(conversation_id, review_default=review_default)
         values: dict[str, object] = {}
         if weekday is not None:
             values["digest_weekday"] = weekday

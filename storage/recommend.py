@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.models import Event, RecommendSubscription, Signup, SkillPost, Story, Swap
-from storage.repositories import _insert
+from storage.queries import upsert
 
 LIVE_SWAPS = ("accepted", "done_pending", "done")
 
@@ -157,7 +157,7 @@ class RecommendRepo:
     async def subscribe(self, conversation_id: str, me: str, now: datetime) -> bool:
         """Opt in to the weekly one-to-one recommendations; False if already in."""
         result = await self.session.execute(
-            _insert(self.session, RecommendSubscription)
+            upsert(self.session, RecommendSubscription)
             .values(conversation_id=conversation_id, staff_id=me, created_at=now, last_period="")
             .on_conflict_do_nothing(index_elements=["conversation_id", "staff_id"])
             .returning(RecommendSubscription.staff_id)

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import InstallSecret
-from storage.repositories import _insert
+from storage.queries import upsert
 
 PSEUDONYM_KEY = "pseudonym"
 
@@ -18,7 +18,7 @@ PSEUDONYM_KEY = "pseudonym"
 async def install_secret(session: AsyncSession, name: str) -> bytes:
     """The installation's secret called ``name``, created (randomly) on first use."""
     await session.execute(
-        _insert(session, InstallSecret)
+        upsert(session, InstallSecret)
         .values(name=name, value=secrets.token_hex(32))
         .on_conflict_do_nothing(index_elements=["name"])
     )

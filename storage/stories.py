@@ -10,7 +10,7 @@ from sqlalchemy import Float, Table, bindparam, cast, delete, func, select, upda
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Conversation, Like, Member, Story
-from storage.repositories import _insert
+from storage.queries import upsert
 
 _LIKES: Table = Like.__table__  # type: ignore[assignment]
 # Stories taken down: their likes stay on record but count for nothing.
@@ -237,7 +237,7 @@ class LikeRepo:
     async def add(self, story: Story, staff_id: str, now: datetime) -> bool:
         """Like a story; False when this member already liked it."""
         result = await self.session.execute(
-            _insert(self.session, Like)
+            upsert(self.session, Like)
             .values(
                 story_id=story.id,
                 conversation_id=story.conversation_id,
@@ -411,7 +411,7 @@ class LikeRepo:
     async def ensure_member(self, conversation_id: str, staff_id: str, now: datetime) -> None:
         """A card clicker the bot never heard speak is still a member, first seen now."""
         await self.session.execute(
-            _insert(self.session, Member)
+            upsert(self.session, Member)
             .values(
                 conversation_id=conversation_id,
                 staff_id=staff_id,

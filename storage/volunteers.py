@@ -16,7 +16,7 @@ from sqlalchemy import Select, Table, bindparam, delete, func, insert, select, u
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Event, Signup, VolunteerHours
-from storage.repositories import _core, _insert, _prebuilt
+from storage.queries import prebuilt, run, upsert
 
 _SIGNUPS: Table = Signup.__table__  # type: ignore[assignment]
 _EVENTS: Table = Event.__table__  # type: ignore[assignment]
@@ -73,7 +73,7 @@ class EventRepo:
             return stmt.with_for_update() if lock else stmt
 
         params = {"eid": event_id, "cid": conversation_id}
-        row = (await _core(self.session, _prebuilt(self.session, name, build), params)).first()
+        row = (await run(self.session, prebuilt(self.session, name, build), params)).first()
         return Event(**row._mapping) if row is not None else None
 
     async def upcoming(self, conversation_id: str, now: datetime, limit: int = 20) -> list[Event]:
@@ -92,7 +92,7 @@ class EventRepo:
 
     async def set_status(self, event: Event, status: str, reason: str = "") -> None:
         """Cancel or close an activity."""
-        await _core(
+        await run(
             self.session,
             update(_EVENTS)
             .where(_EVENTS.c.id == event.id)
@@ -102,9 +102,7 @@ class EventRepo:
 
     async def set_seats(self, event: Event, seats: int) -> None:
         """Change the capacity."""
-        await _core(
-            self.session, update(_EVENTS).where(_EVENTS.c.id == event.id).values(seats=seats)
-        )
+        await run(self.session, update(_EVENTS).where(_EVENTS.c.id == event.id).values(seats=seats))
         event.seats = seats
 
     async def edit(self, event: Event, **values: Any) -> None:
@@ -113,7 +111,7 @@ class EventRepo:
         allowed = {"title", "starts_at", "hours", "place", "reminded_24h", "reminded_1h"}
         if not values.keys() <= allowed:
             raise ValueError(f"not editable: {sorted(values.keys() - allowed)}")
-        await _core(self.session, update(_EVENTS).where(_EVENTS.c.id == event.id).values(values))
+        await run(self.session, update(_EVENTS).where(_EVENTS.c.id == event.id).values(values))
         for key, value in values.items():
             setattr(event, key, value)
 
@@ -156,7 +154,7 @@ class SignupRepo:
 
     async def counts(self, event_id: int) -> tuple[int, int]:
         """(confirmed, waitlisted)."""
-        stmt = _prebuilt(
+        stmt = prebuilt(
             self.session,
             "signup_counts",
             lambda _: (
@@ -165,7 +163,7 @@ class SignupRepo:
                 .group_by(_SIGNUPS.c.status)
             ),
         )
-        counts = dict((await _core(self.session, stmt, {"eid": event_id})).all())
+        counts = dict((await run(self.session, stmt, {"eid": event_id})).all())
         return int(counts.get("confirmed", 0)), int(counts.get("waitlisted", 0))
 
     async def find(self, event_id: int, staff_id: str) -> Signup | None:
@@ -178,7 +176,7 @@ class SignupRepo:
 
     async def find_many(self, event_id: int, staff_ids: Sequence[str]) -> list[Signup]:
         """These members' sign-ups for an activity (those that exist)."""
-        stmt = _prebuilt(
+        stmt = prebuilt(
             self.session,
             "signup_find_many",
             lambda _: select(_SIGNUPS).where(
@@ -186,7 +184,7 @@ class SignupRepo:
                 _SIGNUPS.c.staff_id.in_(bindparam("sids", expanding=True)),
             ),
         )
-        rows = await _core(self.session, stmt, {"eid": event_id, "sids": list(staff_ids)})
+        rows = await run(self.session, stmt, {"eid": event_id, "sids": list(staff_ids)})
         return [Signup(**row._mapping) for row in rows.all()]
 
     async def join_many(
@@ -236,15 +234,15 @@ class SignupRepo:
             placed[staff_id] = placement
             out.append(placement)
         if rows:
-            stmt = _prebuilt(self.session, "signup_insert_many", lambda _: insert(_SIGNUPS))
-            await _core(self.session, stmt, rows)  # in order: ids follow arrival
+            stmt = prebuilt(self.session, "signup_insert_many", lambda _: insert(_SIGNUPS))
+            await run(self.session, stmt, rows)  # in order: ids follow arrival
         return out
 
     async def position(self, signup: Signup) -> int:
         """1-based place on the waitlist (0 when confirmed)."""
         if signup.status != "waitlisted":
             return 0
-        stmt = _prebuilt(
+        stmt = prebuilt(
             self.session,
             "waitlist_position",
             lambda _: select(func.count(_SIGNUPS.c.id)).where(
@@ -253,9 +251,7 @@ class SignupRepo:
                 _SIGNUPS.c.id < bindparam("sid"),
             ),
         )
-        ahead = (
-            await _core(self.session, stmt, {"eid": signup.event_id, "sid": signup.id})
-        ).scalar()
+        ahead = (await run(self.session, stmt, {"eid": signup.event_id, "sid": signup.id})).scalar()
         return int(ahead or 0) + 1
 
     async def leave(self, event: Event, staff_id: str) -> Signup | None:
@@ -316,7 +312,7 @@ class HoursRepo:
         if not staff_ids:
             return 0
         result = await self.session.execute(
-            _insert(self.session, VolunteerHours)
+            upsert(self.session, VolunteerHours)
             .values(
                 [
                     {

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot import people
-from bot.context import Context
+from bot.context import BaseContext, MessageContext
 from bot.router import Router
 from domain.recommend import pick_events, pick_partners, pick_stories
 from handlers.recommend.texts import T
@@ -17,11 +17,11 @@ router = Router("recommend.commands")
 LISTED = 3  # picks per section
 
 
-def _when(ctx: Context, at: datetime) -> str:
+def _when(ctx: BaseContext, at: datetime) -> str:
     return at.astimezone(ctx.settings.bot.tz).strftime("%m-%d %H:%M")
 
 
-async def recommendations(ctx: Context, conversation_id: str, me: str) -> list[str]:
+async def recommendations(ctx: BaseContext, conversation_id: str, me: str) -> list[str]:
     """The lines recommending things to ``me`` in the group (empty: nothing to go on)."""
     repo = RecommendRepo(ctx.session)
     sep = "；" if ctx.lang == "zh" else "; "
@@ -94,9 +94,8 @@ async def recommendations(ctx: Context, conversation_id: str, me: str) -> list[s
 
 
 @router.command("foryou", aliases=["推荐"], help=T.help_foryou)
-async def foryou(ctx: Context) -> str:
+async def foryou(ctx: MessageContext) -> str:
     """What this member may like in the group, each with why."""
-    assert ctx.conversation is not None and ctx.member is not None
     lines = await recommendations(ctx, ctx.conversation.id, ctx.member.staff_id)
     if not lines:
         return ctx.t(T.empty)
@@ -104,18 +103,16 @@ async def foryou(ctx: Context) -> str:
 
 
 @router.command("foryou subscribe", aliases=["推荐 订阅"], help=T.help_subscribe)
-async def subscribe(ctx: Context) -> str:
+async def subscribe(ctx: MessageContext) -> str:
     """Opt in to the weekly one-to-one recommendations of this group."""
-    assert ctx.conversation is not None and ctx.member is not None
     repo = RecommendRepo(ctx.session)
     added = await repo.subscribe(ctx.conversation.id, ctx.member.staff_id, ctx.now)
     return ctx.t(T.subscribed if added else T.already)
 
 
 @router.command("foryou unsubscribe", aliases=["推荐 退订"], help=T.help_unsubscribe)
-async def unsubscribe(ctx: Context) -> str:
+async def unsubscribe(ctx: MessageContext) -> str:
     """Opt out of the weekly recommendations."""
-    assert ctx.conversation is not None and ctx.member is not None
     repo = RecommendRepo(ctx.session)
     removed = await repo.unsubscribe(ctx.conversation.id, ctx.member.staff_id)
     return ctx.t(T.unsubscribed if removed else T.not_subscribed)

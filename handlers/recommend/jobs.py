@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.context import Context
+from bot.context import BaseContext, JobContext
 from bot.replies import TextReply, ToMembers
 from bot.router import Router
 from handlers.recommend.commands import recommendations
@@ -18,7 +18,7 @@ CHECK_SECONDS = 600.0
 WEEK_STARTS_HOUR = 10
 
 
-def period(ctx: Context) -> str:
+def period(ctx: BaseContext) -> str:
     """The local ISO week, turning on Monday at ``WEEK_STARTS_HOUR``."""
     local = ctx.now.astimezone(ctx.settings.bot.tz) - timedelta(hours=WEEK_STARTS_HOUR)
     year, week, _ = local.isocalendar()
@@ -26,7 +26,7 @@ def period(ctx: Context) -> str:
 
 
 @router.job("weekly-recommendations", every=lambda settings: CHECK_SECONDS)
-async def weekly(ctx: Context) -> None:
+async def weekly(ctx: JobContext) -> None:
     """Once a week per subscription (claimed in one statement: once across processes),
     the member's recommendations one to one; nothing when there is nothing to say."""
     repo = RecommendRepo(ctx.session)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from bot import people, safety
+from bot.cards import CATALOG
 from bot.context import Context
 from bot.i18n import number
-from bot.replies import CardButton, CardReply, CardUpdate, Reply
+from bot.replies import CardReply, Reply
 from handlers.stories.texts import T, status_word
 from storage.models import Story
 
@@ -14,10 +15,9 @@ def story_card(ctx: Context, story: Story) -> CardReply:
     """The story as a card with a like button (markdown with the command when no template)."""
     author = story.author_nick or ctx.t(people.T.someone)
     hint = ctx.t(T.card_hint, id=story.id)
-    return CardReply(
-        kind="story",
-        entity_id=str(story.id),
-        template_id=ctx.settings.cards.story_template,
+    return CATALOG["story"].build(
+        ctx.settings,
+        entity_id=story.id,
         title=safety.plain(story.title)[:60],
         data={
             "title": safety.plain(story.title),
@@ -26,7 +26,6 @@ def story_card(ctx: Context, story: Story) -> CardReply:
             "likes": str(story.likes),
             "genuine_likes": number(story.genuine_likes),
         },
-        buttons=[CardButton(label="赞 / Like", action="like", id=str(story.id))],
         full_command=ctx.t(T.full_hint, id=story.id),
         fallback_markdown=(
             f"#### #{story.id} {safety.md(story.title)}\n\n{safety.md(story.body)}\n\n"
@@ -38,10 +37,9 @@ def story_card(ctx: Context, story: Story) -> CardReply:
 def review_card(ctx: Context, story: Story) -> CardReply:
     """A pending story for admins, with approve / reject buttons."""
     author = story.author_nick or ctx.t(people.T.someone)
-    return CardReply(
-        kind="review",
-        entity_id=str(story.id),
-        template_id=ctx.settings.cards.review_template,
+    return CATALOG["review"].build(
+        ctx.settings,
+        entity_id=story.id,
         title=safety.plain(story.title)[:60],
         data={
             "title": safety.plain(story.title),
@@ -49,10 +47,6 @@ def review_card(ctx: Context, story: Story) -> CardReply:
             "author": safety.plain(author),
             "status": status_word(ctx, story.status),
         },
-        buttons=[
-            CardButton(label="通过 / Approve", action="approve", id=str(story.id)),
-            CardButton(label="驳回 / Reject", action="reject", id=str(story.id)),
-        ],
         full_command=ctx.t(T.full_hint, id=story.id),
         fallback_markdown=(
             f"#### #{story.id} {safety.md(story.title)}\n\n{safety.md(story.body)}\n\n"
@@ -65,6 +59,6 @@ async def card_updates(
     ctx: Context, kind: str, entity_id: int, data: dict[str, str]
 ) -> list[Reply]:
     return [
-        CardUpdate(out_track_id=track, data=data)
+        CATALOG[kind].update(track, data)
         for track in await ctx.repos.cards.track_ids(kind, str(entity_id))
     ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.context import Context
+from bot.context import ClickContext
 from bot.i18n import number
 from bot.replies import CardResponse, CardUpdate
 from bot.router import Router
@@ -13,7 +13,7 @@ router = Router("stories.clicks", module="stories")
 
 
 @router.action("approve", admin=True)
-async def approve_click(ctx: Context) -> CardResponse:
+async def approve_click(ctx: ClickContext) -> CardResponse:
     """The approve button of a review card."""
     story_id = ctx.click_id(T.unknown)
     for reply in await decide(ctx, story_id, approve=True, reason=""):
@@ -25,7 +25,7 @@ async def approve_click(ctx: Context) -> CardResponse:
 
 
 @router.action("reject", admin=True)
-async def reject_click(ctx: Context) -> CardResponse:
+async def reject_click(ctx: ClickContext) -> CardResponse:
     """The reject button of a review card (no reason: the author is told none was given)."""
     story_id = ctx.click_id(T.unknown)
     for reply in await decide(ctx, story_id, approve=False, reason=""):
@@ -37,9 +37,8 @@ async def reject_click(ctx: Context) -> CardResponse:
 
 
 @router.action("like", acts=True)
-async def like_click(ctx: Context) -> CardResponse:
+async def like_click(ctx: ClickContext) -> CardResponse:
     """The like button toggles; the card shows the new count and the clicker's own state."""
-    assert ctx.member is not None and ctx.conversation is not None
     story = await likeable(ctx, ctx.click_id(T.unknown))
     member = ctx.member.staff_id
     await ctx.repos.likes.ensure_member(story.conversation_id, member, ctx.now)
@@ -49,7 +48,7 @@ async def like_click(ctx: Context) -> CardResponse:
         await ctx.repos.likes.remove(story, member)
         message, state = ctx.t(T.unliked, id=story.id), ""
     for update in await after_like_change(ctx, story):
-        if isinstance(update, CardUpdate) and update.out_track_id == ctx.click.out_track_id:  # type: ignore[union-attr]
+        if isinstance(update, CardUpdate) and update.out_track_id == ctx.click.out_track_id:
             continue  # the ack itself updates the clicked card
         ctx.reply(update)
     message = message.replace("?", str(story.likes))

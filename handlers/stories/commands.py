@@ -8,11 +8,12 @@ import unicodedata
 from datetime import timedelta
 
 from bot import people, safety
-from bot.context import Context
+from bot.args import PIPES
+from bot.context import Context, MessageContext
 from bot.errors import UserError
 from bot.i18n import Text, number
 from bot.replies import ImageReply, MarkdownReply, Reply, TextReply, ToMembers
-from bot.router import PIPES, Arg, Router
+from bot.router import Arg, Router
 from domain.likes import describe, rescore, rescore_if_dirty
 from domain.likes_chart import LikePoint, burst_spans, render
 from handlers.stories.cards import card_updates, review_card, story_card
@@ -53,7 +54,6 @@ def fold_choice(value: str, words: dict[str, str], bad: Text) -> str:
 
 async def find_story(ctx: Context, story_id: int) -> Story:
     """The group's story with this id, or a ``UserError`` naming the id."""
-    assert ctx.conversation is not None
     story = await ctx.repos.stories.get(ctx.conversation.id, story_id)
     if story is None:
         raise UserError(T.unknown, id=story_id)
@@ -71,9 +71,8 @@ async def find_story(ctx: Context, story_id: int) -> Story:
     args=[Arg("title", T.title), Arg("body", T.body, kind="rest")],
     acts=True,
 )
-async def submit(ctx: Context, title: str, body: str) -> list[Reply]:
+async def submit(ctx: MessageContext, title: str, body: str) -> list[Reply]:
     """Submit a story: to the review queue, or straight to the group where review is off."""
-    assert ctx.conversation is not None and ctx.member is not None
     cfg = ctx.settings.stories
     check_text(ctx, title, body)
     group = await ctx.repos.groups.get(ctx.conversation.id, review_default=cfg.review_default)
@@ -97,7 +96,7 @@ async def submit(ctx: Context, title: str, body: str) -> list[Reply]:
     help=T.help_show,
     args=[Arg("id", T.story_id, kind="int", low=1)],
 )
-async def show(ctx: Context, id: int) -> MarkdownReply:
+async def show(ctx: MessageContext, id: int) -> MarkdownReply:
     """A story in full (a card shows at most 1 KB of it: 创建并投放卡片 value limit)."""
     story = await find_story(ctx, id)
     if story.status != "approved" and not ctx.is_admin:
@@ -122,13 +121,12 @@ async def show(ctx: Context, id: int) -> MarkdownReply:
     admin=True,
     args=[Arg("switch", T.switch, optional=True, max_len=20)],
 )
-async def review(ctx: Context, switch: str | None) -> list[Reply] | Text:
+async def review(ctx: MessageContext, switch: str | None) -> list[Reply] | Text:
     """List pending stories as review cards (``/审核 开|关`` switches review, in either
     language: "/审核 off" is understood, not refused with a usage line hiding the switch)."""
     if switch is not None:
         on = fold_choice(switch, SWITCHES, T.bad_switch) == "on"
         return await set_review(ctx, on)
-    assert ctx.conversation is not None
     pending = await ctx.repos.stories.pending(ctx.conversation.id)
     if not pending:
         return [TextReply(content=ctx.t(T.no_pending))]
@@ -138,7 +136,6 @@ async def review(ctx: Context, switch: str | None) -> list[Reply] | Text:
 
 async def set_review(ctx: Context, on: bool) -> Text:
     """Switch story review in this group."""
-    assert ctx.conversation is not None
     await ctx.repos.groups.set_review(
         ctx.conversation.id, on, review_default=ctx.settings.stories.review_default
     )
@@ -146,20 +143,19 @@ async def set_review(ctx: Context, on: bool) -> Text:
 
 
 @router.command("review on", aliases=["审核 开"], help=T.help_review_on, admin=True)
-async def review_on(ctx: Context) -> Text:
+async def review_on(ctx: MessageContext) -> Text:
     """Review stories in this group."""
     return await set_review(ctx, True)
 
 
 @router.command("review off", aliases=["审核 关"], help=T.help_review_off, admin=True)
-async def review_off(ctx: Context) -> Text:
+async def review_off(ctx: MessageContext) -> Text:
     """Publish stories in this group without review."""
     return await set_review(ctx, False)
 
 
 async def decide(ctx: Context, story_id: int, *, approve: bool, reason: str) -> list[Reply]:
     """Approve or reject once, even when two admins press at the same moment."""
-    assert ctx.conversation is not None and ctx.member is not None
     story = await ctx.repos.stories.decide(
         ctx.conversation.id,
         story_id,
@@ -194,7 +190,7 @@ async def decide(ctx: Context, story_id: int, *, approve: bool, reason: str) -> 
     admin=True,
     args=[Arg("id", T.story_id, kind="int", low=1)],
 )
-async def approve(ctx: Context, id: int) -> list[Reply]:
+async def approve(ctx: MessageContext, id: int) -> list[Reply]:
     """Approve a story: it is posted, and its author is told."""
     replies = await decide(ctx, id, approve=True, reason="")
     return [TextReply(content=ctx.t(T.approved_admin, id=id)), *replies]
@@ -210,7 +206,7 @@ async def approve(ctx: Context, id: int) -> list[Reply]:
         Arg("reason", T.reason, kind="rest", optional=True, max_len=500),
     ],
 )
-async def reject(ctx: Context, id: int, reason: str | None) -> list[Reply]:
+async def reject(ctx: MessageContext, id: int, reason: str | None) -> list[Reply]:
     """Reject a story; its author is told the reason."""
     replies = await decide(ctx, id, approve=False, reason=reason or "")
     return [TextReply(content=ctx.t(T.rejected_admin, id=id)), *replies]
@@ -236,9 +232,8 @@ def check_text(ctx: Context, title: str, body: str) -> None:
     args=[Arg("id", T.story_id, kind="int", low=1), Arg("text", T.edit_form, kind="rest")],
     acts=True,
 )
-async def edit(ctx: Context, id: int, text: str) -> list[Reply]:
+async def edit(ctx: MessageContext, id: int, text: str) -> list[Reply]:
     """The author changes a story while it waits for review; review cards show the change."""
-    assert ctx.conversation is not None and ctx.member is not None
     story = await find_story(ctx, id)  # an unknown id is named before the form is checked
     if story.author_staff_id != ctx.member.staff_id:
         raise UserError(T.not_author, id=id)
@@ -274,9 +269,8 @@ async def _gone_cards(ctx: Context, story: Story, title: Text, body: Text) -> li
     help=T.help_withdraw,
     args=[Arg("id", T.story_id, kind="int", low=1)],
 )
-async def withdraw(ctx: Context, id: int) -> list[Reply]:
+async def withdraw(ctx: MessageContext, id: int) -> list[Reply]:
     """The author takes a story back at any time: it leaves the rankings and its card says so."""
-    assert ctx.conversation is not None and ctx.member is not None
     story = await find_story(ctx, id)
     if story.author_staff_id != ctx.member.staff_id:
         raise UserError(T.not_author, id=id)
@@ -293,7 +287,9 @@ async def withdraw(ctx: Context, id: int) -> list[Reply]:
         if story.status == "withdrawn":
             raise UserError(T.withdrawn_already, id=id)
         raise UserError(T.unknown, id=id)
-    await ctx.repos.groups.mark_likes_dirty(ctx.conversation.id)
+    await ctx.repos.groups.mark_likes_dirty(
+        ctx.conversation.id, review_default=ctx.settings.stories.review_default
+    )
     updates = await _gone_cards(ctx, gone, T.withdrawn_card_title, T.withdrawn_card_body)
     return [TextReply(content=ctx.t(T.withdrawn, id=id, title=gone.title)), *updates]
 
@@ -308,9 +304,8 @@ async def withdraw(ctx: Context, id: int) -> list[Reply]:
         Arg("reason", T.reason, kind="rest", optional=True, max_len=500),
     ],
 )
-async def remove(ctx: Context, id: int, reason: str | None) -> list[Reply]:
+async def remove(ctx: MessageContext, id: int, reason: str | None) -> list[Reply]:
     """An admin removes a published story with a reason; the author is told one to one."""
-    assert ctx.conversation is not None and ctx.member is not None
     story = await find_story(ctx, id)
     gone = await ctx.repos.stories.take_down(
         ctx.conversation.id,
@@ -323,7 +318,9 @@ async def remove(ctx: Context, id: int, reason: str | None) -> list[Reply]:
     )
     if gone is None:
         raise UserError(T.not_published, id=id, status=status_word(ctx, story.status))
-    await ctx.repos.groups.mark_likes_dirty(ctx.conversation.id)
+    await ctx.repos.groups.mark_likes_dirty(
+        ctx.conversation.id, review_default=ctx.settings.stories.review_default
+    )
     updates = await _gone_cards(ctx, gone, T.removed_card_title, T.removed_card_body)
     shown = safety.plain(reason) if reason else ctx.t(T.no_reason)
     note = ctx.t(T.removed_author, id=id, title=gone.title, reason=shown)
@@ -341,17 +338,15 @@ async def likeable(ctx: Context, story_id: int) -> Story:
     story = await find_story(ctx, story_id)
     if story.status != "approved":
         raise UserError(T.not_approved if story.status == "pending" else T.unknown, id=story_id)
-    assert ctx.member is not None
     if story.author_staff_id == ctx.member.staff_id:
         raise UserError(T.own_story)
     return story
 
 
 async def after_like_change(ctx: Context, story: Story) -> list[Reply]:
-    await ctx.repos.groups.get(
+    await ctx.repos.groups.mark_likes_dirty(
         story.conversation_id, review_default=ctx.settings.stories.review_default
     )
-    await ctx.repos.groups.mark_likes_dirty(story.conversation_id)
     await ctx.session.refresh(story)
     return await card_updates(
         ctx,
@@ -368,9 +363,8 @@ async def after_like_change(ctx: Context, story: Story) -> list[Reply]:
     args=[Arg("id", T.story_id, kind="int", low=1)],
     acts=True,
 )
-async def like(ctx: Context, id: int) -> list[Reply]:
+async def like(ctx: MessageContext, id: int) -> list[Reply]:
     """Like a story (once; a second like is a friendly no-op)."""
-    assert ctx.member is not None and ctx.conversation is not None
     await ctx.repos.likes.count_like_message(ctx.conversation.id, ctx.member.staff_id)
     story = await likeable(ctx, id)
     if not await ctx.repos.likes.add(story, ctx.member.staff_id, ctx.now):
@@ -385,9 +379,8 @@ async def like(ctx: Context, id: int) -> list[Reply]:
     help=T.help_unlike,
     args=[Arg("id", T.story_id, kind="int", low=1)],
 )
-async def unlike(ctx: Context, id: int) -> list[Reply]:
+async def unlike(ctx: MessageContext, id: int) -> list[Reply]:
     """Take a like back."""
-    assert ctx.member is not None and ctx.conversation is not None
     await ctx.repos.likes.count_like_message(ctx.conversation.id, ctx.member.staff_id)
     story = await find_story(ctx, id)
     if not await ctx.repos.likes.remove(story, ctx.member.staff_id):
@@ -402,11 +395,10 @@ async def unlike(ctx: Context, id: int) -> list[Reply]:
     help=T.help_stories,
     args=[Arg("scope", T.scope, optional=True, max_len=20)],
 )
-async def stories(ctx: Context, scope: str | None) -> str:
+async def stories(ctx: MessageContext, scope: str | None) -> str:
     """Top stories by genuine likes, showing genuine and raw counts."""
     if scope is not None:
         scope = fold_choice(scope, SCOPES, T.bad_scope)
-    assert ctx.conversation is not None
     await rescore_if_dirty(ctx, ctx.conversation.id)
     since = None if scope == "all" else ctx.now - timedelta(days=7)
     top = await ctx.repos.stories.top(ctx.conversation.id, since, ctx.settings.stories.top)
@@ -440,11 +432,10 @@ async def stories(ctx: Context, scope: str | None) -> str:
     admin=True,
     args=[Arg("id", T.story_id, kind="int", low=1)],
 )
-async def likes_audit(ctx: Context, id: int) -> list[Reply] | str:
+async def likes_audit(ctx: MessageContext, id: int) -> list[Reply] | str:
     """Each like of a story, its weight and the reason; and a chart of the likes over time,
     brushed ones marked and bursts shaded (rendered in a worker thread: a render takes
     longer than the event loop may be blocked)."""
-    assert ctx.conversation is not None
     await rescore_if_dirty(ctx, ctx.conversation.id)
     story = await find_story(ctx, id)
     await ctx.session.refresh(story)
@@ -478,8 +469,7 @@ async def likes_audit(ctx: Context, id: int) -> list[Reply] | str:
 
 
 @router.command("suspicious", aliases=["异常点赞"], help=T.help_suspicious, admin=True)
-async def suspicious(ctx: Context) -> str:
+async def suspicious(ctx: MessageContext) -> str:
     """Stories whose likes look brushed, with the evidence in plain words."""
-    assert ctx.conversation is not None
     scores = await rescore(ctx, ctx.conversation.id)
     return await describe(ctx, scores, ctx.conversation.id) or ctx.t(T.suspicious_none)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot import safety
-from bot.context import Context
+from bot.context import JobContext
 from bot.replies import TextReply, ToMembers
 from bot.router import Router
 from domain.likes import rescore
@@ -18,14 +18,14 @@ NOTICE_LISTED = 5  # stories named in one notice; the rest are counted
 
 
 @router.job("likes-rescore", every=lambda settings: settings.likes.rescore_seconds)
-async def rescore_dirty(ctx: Context) -> None:
+async def rescore_dirty(ctx: JobContext) -> None:
     """The scheduled job: recompute the groups with new likes since the last run."""
     for conversation_id in await ctx.repos.groups.dirty_groups():
         await rescore(ctx, conversation_id)
 
 
 @router.job("review-notices", every=lambda settings: NOTICE_CHECK_SECONDS)
-async def review_notices(ctx: Context) -> None:
+async def review_notices(ctx: JobContext) -> None:
     """Admins hear of stories waiting for review without polling: one one-to-one notice per
     group naming the stories not yet announced, at most one per group every
     ``stories.review_notice_minutes`` (a burst of submissions makes one notice, not many)."""

@@ -21,10 +21,9 @@ async def _my_stories(ctx: Context, conversation_id: str, staff_id: str) -> tupl
 async def _erase_stories(ctx: Context, conversation_id: str, staff_id: str) -> int:
     erased = await ctx.repos.stories.delete_by_author(conversation_id, staff_id)
     if erased:
-        await ctx.repos.groups.get(
+        await ctx.repos.groups.mark_likes_dirty(
             conversation_id, review_default=ctx.settings.stories.review_default
         )
-        await ctx.repos.groups.mark_likes_dirty(conversation_id)
     return erased
 
 
@@ -36,10 +35,9 @@ async def _my_likes(ctx: Context, conversation_id: str, staff_id: str) -> tuple[
 async def _erase_likes(ctx: Context, conversation_id: str, staff_id: str) -> int:
     erased = await ctx.repos.likes.delete_given(conversation_id, staff_id)
     if erased:
-        await ctx.repos.groups.get(
+        await ctx.repos.groups.mark_likes_dirty(
             conversation_id, review_default=ctx.settings.stories.review_default
         )
-        await ctx.repos.groups.mark_likes_dirty(conversation_id)
     return erased
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Set
 
 from bot import safety
+from bot.cards import CATALOG
 from bot.context import Context
 from bot.i18n import number
-from bot.replies import CardButton, CardReply, CardUpdate, Reply
+from bot.replies import CardReply, Reply
 from handlers.volunteers.common import local_time
 from handlers.volunteers.texts import T
 from storage.models import Event
@@ -29,16 +30,11 @@ async def event_card(ctx: Context, event: Event) -> CardReply:
     """The sign-up card: seats taken / total and the waitlist length, with join / leave."""
     taken, waiting = await ctx.repos.signups.counts(event.id)
     data = card_data(ctx, event, taken, waiting)
-    return CardReply(
-        kind="event",
-        entity_id=str(event.id),
-        template_id=ctx.settings.cards.event_template,
+    return CATALOG["event"].build(
+        ctx.settings,
+        entity_id=event.id,
         title=data["title"][:60],
         data=data,
-        buttons=[
-            CardButton(label="报名 / Join", action="join", id=str(event.id)),
-            CardButton(label="取消报名 / Leave", action="leave", id=str(event.id)),
-        ],
         fallback_markdown=(
             f"#### #{event.id} {safety.md(event.title)}\n\n{data['starts']} @ {safety.md(event.place)}  \n"
             f"{data['hours']} h · {taken}/{event.seats} · {waiting}  \n{ctx.t(T.join_hint, id=event.id)}"
@@ -52,7 +48,7 @@ async def card_updates(
     taken, waiting = counts or await ctx.repos.signups.counts(event.id)
     data = card_data(ctx, event, taken, waiting)
     return [
-        CardUpdate(out_track_id=track, data=data)
+        CATALOG["event"].update(track, data)
         for track in await ctx.repos.cards.track_ids("event", str(event.id))
         if track not in skip
     ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.context import Context
+from bot.context import ClickContext
 from bot.errors import UserError
 from bot.replies import CardResponse
 from bot.router import Router
@@ -17,13 +17,13 @@ router = Router("volunteers.clicks", module="volunteers")
 
 
 async def click_answers(
-    ctxs: Sequence[Context], event: Event, outcomes: list[tuple[str, str]]
+    ctxs: Sequence[ClickContext], event: Event, outcomes: list[tuple[str, str]]
 ) -> list[CardResponse]:
     """Answers to clicks on an activity's card, one per (message, own state): each carries
     the counts after all of them. The acks update the clicked cards; the activity's other
     cards are updated once, by the last click's context."""
     taken, waiting = await ctxs[0].repos.signups.counts(event.id)
-    clicked = {c.click.out_track_id for c in ctxs if c.click is not None}
+    clicked = {c.click.out_track_id for c in ctxs}
     for update in await card_updates(ctxs[-1], event, skip=clicked, counts=(taken, waiting)):
         ctxs[-1].reply(update)
     return [
@@ -36,7 +36,7 @@ async def click_answers(
 
 
 @router.batch_action("join", acts=True)
-async def join_clicks(ctxs: Sequence[Context]) -> list[CardResponse | UserError]:
+async def join_clicks(ctxs: Sequence[ClickContext]) -> list[CardResponse | UserError]:
     """The join button, for every click that arrived together: signed up in arrival order,
     each answered at once with the counts and the clicker's own state."""
     answers: list[CardResponse | UserError | None] = [None] * len(ctxs)
@@ -60,7 +60,7 @@ async def join_clicks(ctxs: Sequence[Context]) -> list[CardResponse | UserError]
 
 
 @router.action("leave")
-async def leave_click(ctx: Context) -> CardResponse:
+async def leave_click(ctx: ClickContext) -> CardResponse:
     """The leave button."""
     event_id = ctx.click_id(T.unknown)
     event = await leave_event(ctx, event_id)

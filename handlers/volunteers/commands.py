@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot import people, safety
-from bot.context import Context
+from bot.context import MessageContext
 from bot.errors import UserError
 from bot.i18n import number
 from bot.replies import Reply, TextReply, ToMembers
@@ -43,10 +43,9 @@ router = Router("volunteers.commands", module="volunteers")
     ],
 )
 async def new_event(
-    ctx: Context, title: str, starts: datetime, hours: float, place: str, seats: int
+    ctx: MessageContext, title: str, starts: datetime, hours: float, place: str, seats: int
 ) -> list[Reply]:
     """Create an activity (the time is local, in the bot's zone) and post its sign-up card."""
-    assert ctx.conversation is not None and ctx.member is not None
     starts_at = starts.replace(tzinfo=ctx.settings.bot.tz)
     if starts_at <= ctx.now:
         raise UserError(T.past, when=starts.strftime("%Y-%m-%d %H:%M"))
@@ -67,9 +66,8 @@ async def new_event(
 
 
 @router.command("events", aliases=["活动"], help=T.help_events)
-async def events(ctx: Context) -> str:
+async def events(ctx: MessageContext) -> str:
     """Upcoming activities with seats left."""
-    assert ctx.conversation is not None
     upcoming = await ctx.repos.events.upcoming(ctx.conversation.id, ctx.now)
     if not upcoming:
         return ctx.t(T.no_events)
@@ -102,7 +100,7 @@ async def events(ctx: Context) -> str:
     args=[Arg("id", T.event_id, kind="int", low=1)],
     acts=True,
 )
-async def join(ctx: Context, id: int) -> list[Reply]:
+async def join(ctx: MessageContext, id: int) -> list[Reply]:
     """Sign up: confirmed while seats remain, else waitlisted with the position."""
     [(message, _)], event = await join_members([ctx], id)
     return [TextReply(content=message), *await card_updates(ctx, event)]
@@ -114,7 +112,7 @@ async def join(ctx: Context, id: int) -> list[Reply]:
     help=T.help_leave,
     args=[Arg("id", T.event_id, kind="int", low=1)],
 )
-async def leave(ctx: Context, id: int) -> list[Reply]:
+async def leave(ctx: MessageContext, id: int) -> list[Reply]:
     """Withdraw; the first on the waitlist moves up and is told."""
     event = await leave_event(ctx, id)
     return [TextReply(content=ctx.t(T.left, id=id)), *await card_updates(ctx, event)]
@@ -133,7 +131,7 @@ async def leave(ctx: Context, id: int) -> list[Reply]:
         Arg("seats", T.seats, kind="int", low=1, high=10000),
     ],
 )
-async def seats(ctx: Context, id: int, seats: int) -> list[Reply]:
+async def seats(ctx: MessageContext, id: int, seats: int) -> list[Reply]:
     """Change capacity; raising it promotes in order, lowering it never evicts."""
     event = await open_event(ctx, id)
     promoted, confirmed = await change_seats(ctx, event, seats)
@@ -152,7 +150,7 @@ async def seats(ctx: Context, id: int, seats: int) -> list[Reply]:
     admin=True,
     args=[Arg("id", T.event_id, kind="int", low=1)],
 )
-async def roster(ctx: Context, id: int) -> str:
+async def roster(ctx: MessageContext, id: int) -> str:
     """The confirmed list and the waitlist, in order."""
     event = await find_event(ctx, id)
     confirmed, waiting = await ctx.repos.signups.roster(event.id)
@@ -177,7 +175,7 @@ async def roster(ctx: Context, id: int) -> str:
         Arg("absent", T.absent, kind="many", optional=True),
     ],
 )
-async def event_done(ctx: Context, id: int, absent: list[str]) -> str:
+async def event_done(ctx: MessageContext, id: int, absent: list[str]) -> str:
     """Close an activity that has started and credit its hours to those who came."""
     event = await open_event(ctx, id)
     if ctx.now < event.starts_at:
@@ -216,7 +214,7 @@ async def event_done(ctx: Context, id: int, absent: list[str]) -> str:
         Arg("reason", T.reason, kind="rest", optional=True, max_len=300),
     ],
 )
-async def cancel(ctx: Context, id: int, reason: str | None) -> list[Reply]:
+async def cancel(ctx: MessageContext, id: int, reason: str | None) -> list[Reply]:
     """Cancel; everyone signed up (confirmed and waiting) is told."""
     event = await open_event(ctx, id)
     await ctx.repos.events.set_status(event, "cancelled", reason or "")
@@ -235,9 +233,8 @@ async def cancel(ctx: Context, id: int, reason: str | None) -> list[Reply]:
 
 
 @router.command("hours", aliases=["志愿时长"], help=T.help_hours)
-async def hours(ctx: Context) -> str:
+async def hours(ctx: MessageContext) -> str:
     """My volunteer hours and activities in this group."""
-    assert ctx.conversation is not None and ctx.member is not None
     records = await ctx.repos.hours.of_member(ctx.conversation.id, ctx.member.staff_id)
     if not records:
         return ctx.t(T.my_hours_none)

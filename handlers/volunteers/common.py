@@ -7,19 +7,18 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot import people
-from bot.context import Context
+from bot.context import BaseContext, Context
 from bot.errors import UserError
 from bot.replies import TextReply, ToMembers
 from handlers.volunteers.texts import T
 from storage.models import Event, Signup
 
 
-def local_time(ctx: Context, at: datetime) -> str:
+def local_time(ctx: BaseContext, at: datetime) -> str:
     return at.astimezone(ctx.settings.bot.tz).strftime("%Y-%m-%d %H:%M")
 
 
 async def find_event(ctx: Context, event_id: int, *, lock: bool = False) -> Event:
-    assert ctx.conversation is not None
     event = await ctx.repos.events.get(ctx.conversation.id, event_id, lock=lock)
     if event is None:
         raise UserError(T.unknown, id=event_id)
@@ -51,7 +50,7 @@ def tell_promoted(ctx: Context, event: Event, promoted: list[Signup]) -> None:
         )
 
 
-async def member_names(ctx: Context, event: Event, signups: list[Signup]) -> list[str]:
+async def member_names(ctx: BaseContext, event: Event, signups: list[Signup]) -> list[str]:
     """The members' names in order: the nick last seen, else the one they signed up with."""
     shown = await people.names(
         ctx,
@@ -95,7 +94,6 @@ async def join_members(
 
 
 async def leave_event(ctx: Context, event_id: int) -> Event:
-    assert ctx.member is not None
     event = await open_event(ctx, event_id)
     removed = await ctx.repos.signups.leave(event, ctx.member.staff_id)
     if removed is None:

@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timedelta
 
 from bot import safety
-from bot.context import Context
+from bot.context import Context, MessageContext
 from bot.errors import UserError
 from bot.i18n import Text, number
 from bot.replies import Reply, TextReply, ToMembers
@@ -89,7 +89,7 @@ async def _editable(ctx: Context, event_id: int) -> Event:
         Arg("value", T.new_value, kind="rest", max_len=200),
     ],
 )
-async def edit(ctx: Context, id: int, field: str, value: str) -> list[Reply]:
+async def edit(ctx: MessageContext, id: int, field: str, value: str) -> list[Reply]:
     """Change one field of an activity that has not started, and tell everyone signed up."""
     event = await _editable(ctx, id)  # an unknown id first: another group's is unknown
     key = FIELDS.get(normalise(field))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.context import Context
+from bot.context import JobContext
 from bot.replies import TextReply, ToGroup, ToMembers
 from bot.router import Router
 from handlers.volunteers.common import local_time, member_names
@@ -16,7 +16,7 @@ REMINDER_CHECK_SECONDS = 60.0
 
 
 @router.job("event-reminders", every=lambda settings: REMINDER_CHECK_SECONDS)
-async def reminders(ctx: Context) -> None:
+async def reminders(ctx: JobContext) -> None:
     """24 h and 1 h before the start: one group message naming the confirmed members, and
     one-to-one reminders (in batches of 20). Due ones missed while down go out now, if the
     activity has not started; a flag flipped with the send makes each go out once."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.context import Context
+from bot.context import ClickContext, MessageContext
 from bot.errors import UserError
 from bot.i18n import Text
 from bot.replies import CardReply, CardResponse, CardUpdate, TextReply, ToGroup, ToMembers
@@ -31,8 +31,7 @@ router = Router("probe")
     hidden=True,
     needs_group=False,  # probes the chat it is sent in, one to one too
 )
-async def probe(ctx: Context, what: str) -> object:
-    assert ctx.conversation is not None
+async def probe(ctx: MessageContext, what: str) -> object:
     if what == "mention":  # the same mention as a reply and as a group post
         return [
             TextReply(content="轮到你了", at_staff_ids=["bob"]),
@@ -68,13 +67,12 @@ async def probe(ctx: Context, what: str) -> object:
 
 
 @router.command("secret", help=Text("管理员测试", "admin probe"), admin=True, hidden=True)
-async def secret(ctx: Context) -> str:
+async def secret(ctx: MessageContext) -> str:
     return "admin ok"
 
 
 @router.action("press")
-async def press(ctx: Context) -> CardResponse:
-    assert ctx.click is not None and ctx.member is not None
+async def press(ctx: ClickContext) -> CardResponse:
     ctx.reply(TextReply(content=f"pressed by {ctx.member.staff_id}"))
     ctx.reply(CardUpdate(out_track_id=ctx.click.out_track_id, data={"last": ctx.member.staff_id}))
     return CardResponse(
@@ -84,7 +82,7 @@ async def press(ctx: Context) -> CardResponse:
 
 
 @router.action("guarded", admin=True)
-async def guarded(ctx: Context) -> CardResponse:
+async def guarded(ctx: ClickContext) -> CardResponse:
     return CardResponse(card_data={"guarded": "yes"})
 
 
@@ -92,7 +90,7 @@ RUNS: list[list[str]] = []  # who was in each run the "tally" button saw, in ord
 
 
 @router.batch_action("tally")
-async def tally(ctxs: Sequence[Context]) -> list[CardResponse | UserError]:
+async def tally(ctxs: Sequence[ClickContext]) -> list[CardResponse | UserError]:
     """Handles clicks arriving together: ``nope`` is refused alone, ``boom`` spoils its run."""
     members = [ctx.member.staff_id for ctx in ctxs if ctx.member is not None]
     RUNS.append(members)

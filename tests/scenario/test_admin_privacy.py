@@ -36,7 +36,8 @@ def command_text(spec: CommandSpec) -> str:
 
 
 def admin_specs() -> list[CommandSpec]:
-    from bot.router import CommandTable, Router
+    from bot.commands import CommandTable
+    from bot.router import Router
 
     root = Router("all")
     for router in default_routers():
@@ -286,7 +287,8 @@ async def test_ids_from_another_group_are_unknown_for_every_id_command(
         standin, "/活动 新建 植树 | 2030-03-12 09:00 | 3 | 公园 | 5", sender="admin1"
     )
     event_id = int(created.text.split("#")[1].split("「")[0])
-    from bot.router import CommandTable, Router
+    from bot.commands import CommandTable
+    from bot.router import Router
 
     root = Router("all")
     for router in default_routers():
@@ -388,3 +390,17 @@ async def test_mydata_and_forget_cover_every_module(
         and "交换：0 条" in bob
         and "时间币记录（删除后匿名保留）：1 条（-2）" in bob
     )
+
+
+async def test_help_shows_the_chinese_form_of_a_choice_and_both_forms_work(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    await start_bot()
+    help_text = (await say(standin, "/帮助", sender="alice")).text
+    assert "/删除我的数据 [确认]" in help_text and "confirm" not in help_text
+    english = (await say(standin, "/help", sender="alice")).text
+    assert "/forget [confirm]" in english
+    for word in ("确认", "confirm"):  # both are accepted
+        await say(standin, "/删除我的数据", sender="alice")
+        done = await say(standin, f"/删除我的数据 {word}", sender="alice")
+        assert "已删除" in done.text or "deleted" in done.text, done.text

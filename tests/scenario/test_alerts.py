@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from bot.app import Application
 from bot.clock import ManualClock
-from bot.context import Context
+from bot.context import JobContext
 from bot.errors import Failure
 from bot.router import Router
 from bot.sandbox.standin import Sent, StandIn
@@ -18,7 +18,7 @@ failing = Router("failing")
 
 
 @failing.job("always-fails", every=lambda settings: 3600.0)
-async def always_fails(ctx: Context) -> None:
+async def always_fails(ctx: JobContext) -> None:
     raise RuntimeError("the job broke")
 
 

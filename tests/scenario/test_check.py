@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from bot.sandbox.standin import StandIn
-from tests.scenario.test_crash import ROOT, write_config
+from tests.processes import ROOT, write_config
 
 
 async def cli(tmp_path: Path, *args: str) -> tuple[int, str]:

@@ -3,63 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from pathlib import Path
 
 from bot.sandbox.standin import StandIn
 from tests.conftest import eventually
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def write_config(standin: StandIn, tmp_path: Path, storage_url: str | None = None) -> Path:
-    """A config file for a bot process; storage in ``storage_url`` (default SQLite here)."""
-    storage_url = storage_url or f"sqlite:///{tmp_path / 'bot.sqlite3'}"
-    path = tmp_path / "config.toml"
-    path.write_text(
-        f"""
-[dingtalk]
-client_id = "{standin.client_id}"
-client_secret = "{standin.client_secret}"
-openapi_endpoint = "{standin.url}"
-
-[storage]
-url = "{storage_url}"
-
-[stream]
-backoff_initial = 0.05
-backoff_max = 0.5
-
-[sender]
-backoff_initial = 0.05
-backoff_max = 0.5
-lease_seconds = 1.0
-
-[ops]
-listen = "127.0.0.1:0"
-""",
-        encoding="utf-8",
-    )
-    return path
-
-
-async def start_process(config: Path, tmp_path: Path) -> asyncio.subprocess.Process:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("DINGTALK_OPENAPI_ENDPOINT", None)
-    log = (tmp_path / "bot.log").open("ab")
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        "--config",
-        str(config),
-        stdout=log,
-        stderr=log,
-        env=env,
-        cwd=tmp_path,
-    )
+from tests.processes import start_process, write_config
 
 
 async def test_sigkill_after_ack_before_reply_delivers_once_after_restart(

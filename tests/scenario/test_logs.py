@@ -2,44 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
-import os
-import sys
 from pathlib import Path
 
 from bot.logs import setup_logging
 from bot.sandbox.standin import StandIn
 from tests.conftest import eventually
-from tests.scenario.test_crash import ROOT, write_config
-
-
-async def run_bot(config: Path, tmp_path: Path, *args: str) -> asyncio.subprocess.Process:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    env.pop("DINGTALK_OPENAPI_ENDPOINT", None)
-    log = (tmp_path / "bot.log").open("ab")
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        "run",
-        "--config",
-        str(config),
-        stdout=log,
-        stderr=log,
-        env=env,
-        cwd=tmp_path,
-    )
+from tests.processes import start_process, write_config
 
 
 async def test_json_logs_carry_context_as_fields_and_never_a_secret(
     standin: StandIn, tmp_path: Path
 ) -> None:
     config = write_config(standin, tmp_path)
-    proc = await run_bot(config, tmp_path, "--log-format", "json", "--log-level", "DEBUG")
+    proc = await start_process(config, tmp_path, "--log-format", "json", "--log-level", "DEBUG")
     try:
         await standin.wait_connected(timeout=30)
         await standin.say("/审核", sender="mallory")  # an admin command: refused, logged

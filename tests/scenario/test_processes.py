@@ -27,9 +27,9 @@ from sqlalchemy import func, select, text
 from bot.sandbox.standin import StandIn
 from storage.db import Database
 from storage.models import DigestRun, InboxEvent, OutboxMessage, Signup
+from tests import processes
 from tests.conftest import eventually
 
-ROOT = Path(__file__).resolve().parents[2]
 START_LOCAL = "2036-06-01 09:00"  # far ahead: these processes run on the real clock
 
 pytestmark = pytest.mark.backends("postgresql")  # one SQLite file is one process's
@@ -42,42 +42,18 @@ def write_config(
     sender: str = "",
     stream_backoff_max: float = 0.5,
 ) -> Path:
-    """A config for processes of one deployment (fast retries; no ops port to fight over);
-    ``sender`` adds lines to its [sender] section."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "config.toml"
-    path.write_text(
-        f"""
-[dingtalk]
-client_id = "{standin.client_id}"
-client_secret = "{standin.client_secret}"
-openapi_endpoint = "{standin.url}"
-
-[storage]
-url = "{storage_url}"
-
-[admins]
-staff_ids = ["admin1"]
-
-[cards]
-event_template = "tpl-event"
-
-[stream]
-backoff_initial = 0.05
-backoff_max = {stream_backoff_max}
-
-[sender]
-backoff_initial = 0.05
-backoff_max = 0.5
-lease_seconds = 2.0
-{sender}
-
-[ops]
-listen = ""
-""",
-        encoding="utf-8",
+    """A config for processes of one deployment (no ops port to fight over); ``sender``
+    adds lines to its [sender] section."""
+    return processes.write_config(
+        standin,
+        folder,
+        storage_url,
+        lease_seconds=2.0,
+        ops_listen="",
+        sections='\n[admins]\nstaff_ids = ["admin1"]\n\n[cards]\nevent_template = "tpl-event"\n',
+        sender=sender,
+        stream_backoff_max=stream_backoff_max,
     )
-    return path
 
 
 def console_script() -> list[str]:
@@ -98,18 +74,8 @@ class Fleet:
         self.procs: dict[int, asyncio.subprocess.Process] = {}
 
     async def start(self, n: int) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        env.pop("DINGTALK_OPENAPI_ENDPOINT", None)
-        log = (self.folder / f"bot{n}.log").open("ab")
-        self.procs[n] = await asyncio.create_subprocess_exec(
-            *console_script(),
-            "run",
-            "--config",
-            str(self.config),
-            stdout=log,
-            stderr=log,
-            env=env,
-            cwd=self.folder,
+        self.procs[n] = await processes.start_process(
+            self.config, self.folder, command=console_script(), log_name=f"bot{n}.log"
         )
 
     async def kill(self, n: int) -> None:

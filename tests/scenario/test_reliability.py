@@ -21,7 +21,7 @@ from bot.clock import ManualClock
 from bot.sandbox.standin import BOT_TOPIC, CARD_TOPIC, Sent, StandIn
 from storage.models import Base, InboxEvent, LedgerEntry, OutboxMessage, Signup, Story
 from tests.conftest import BotFactory, eventually
-from tests.scenario.test_crash import start_process, write_config
+from tests.processes import start_process, write_config
 from tests.scenario.test_skills import first_id, propose
 from tests.scenario.test_stories import reply_texts, say
 from tests.scenario.test_volunteers import NOW as VOLUNTEER_NOW
@@ -90,7 +90,7 @@ async def test_an_unhandleable_message_is_a_dead_letter_not_retried_forever(
     monkeypatch.setattr(dispatch, "write_replies", no_apology)
     try:
         await standin.say("/帮助", msg_id="doomed")
-        await eventually(lambda: app.dispatcher.dead_letters == 1)
+        await eventually(lambda: app.inbox.dead_letters == 1)
     finally:
         app.dispatcher.run_command = real  # type: ignore[method-assign]
     async with app.db.transaction() as session:
@@ -99,7 +99,7 @@ async def test_an_unhandleable_message_is_a_dead_letter_not_retried_forever(
         ).scalar_one()
     assert row.status == "dead" and "exploded" in row.error and "no apology" in row.error
     assert await app.jobs.run_job("inbox-sweep")
-    assert app.queue.empty()
+    assert app.inbox.idle
 
 
 async def test_a_redelivery_after_the_payload_purge_is_still_a_duplicate(
@@ -120,7 +120,7 @@ async def test_a_redelivery_after_the_payload_purge_is_still_a_duplicate(
     await standin.say("/nosuch-marker")
     await standin.wait_sent(where=lambda s: "/nosuch-marker" in s.text)
     assert len([s for s in standin.sent if "/nosuch-late" in s.text]) == 1
-    assert app.dispatcher.dead_letters == 0
+    assert app.inbox.dead_letters == 0
 
 
 async def test_garbage_frames_are_acked_so_they_are_not_redelivered_forever(

@@ -8,7 +8,7 @@ each picture with ``downloadCode`` and ``pictureDownloadCode``).
 
 from __future__ import annotations
 
-from bot.context import Context
+from bot.context import MessageContext
 from bot.i18n import Text
 from bot.router import Arg, Router
 from bot.sandbox.standin import StandIn
@@ -23,8 +23,7 @@ pictures = Router("pictures-probe")
     args=[Arg("rest", Text("内容", "text"), kind="rest", optional=True)],
     hidden=True,
 )
-async def pics(ctx: Context, rest: str | None = None) -> str:
-    assert ctx.message is not None
+async def pics(ctx: MessageContext, rest: str | None = None) -> str:
     return "pictures: " + ",".join(ctx.message.pictures) + f" text: {ctx.message.plain_text}"
 
 

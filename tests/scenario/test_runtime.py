@@ -328,7 +328,7 @@ async def test_the_same_click_twice_in_one_batch_is_handled_once(
     }
     probe.RUNS.clear()
     first, second = await asyncio.gather(
-        app.dispatcher.click(data, "twice"), app.dispatcher.click(data, "twice")
+        app.clicks.click(data, "twice"), app.clicks.click(data, "twice")
     )
     assert first == second and first["userPrivateData"]["cardParamMap"]["message"] == "run of 1"
     assert probe.RUNS == [["bob"]]

@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-from bot.context import Context
+from bot.context import JobContext
 from bot.sandbox.standin import BOT_TOPIC, StandIn
 from storage.db import Database
 from storage.models import OutboxMessage
 from storage.repositories import OutboxRepo
 from tests.conftest import BotFactory, eventually
-from tests.scenario.test_crash import start_process, write_config
+from tests.processes import start_process, write_config
 
 
 async def test_sigterm_under_load_finishes_the_work_in_hand_and_loses_nothing(
@@ -84,7 +84,7 @@ async def test_stop_waits_for_a_running_job_before_closing_the_database(
     started, release = asyncio.Event(), asyncio.Event()
     finished: list[int] = []
 
-    async def slow(ctx: Context) -> None:
+    async def slow(ctx: JobContext) -> None:
         started.set()
         await release.wait()
         finished.append(int(await ctx.session.scalar(text("SELECT 1")) or 0))

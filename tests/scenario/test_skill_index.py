@@ -1,6 +1,6 @@
 """The keyword index answers exactly as comparing every post did, on SQLite and PostgreSQL.
 
-``handlers.skill_match.rank`` over all open posts and ``similarity`` against each one are
+``domain.skill_match.rank`` over all open posts and ``similarity`` against each one are
 the reference (the old code paths); the index-driven ``partners``, ``best_matches`` and
 ``browse`` must give the same members, scores, pairs and posts.
 """
@@ -11,8 +11,8 @@ import random
 from datetime import UTC, datetime
 from pathlib import Path
 
-from handlers.skill_match import Post, rank, similarity
-from handlers.skills import add_post, best_matches, browse, partners
+from domain.skill_match import Post, rank, similarity
+from domain.skills import add_post, best_matches, browse, partners
 from storage.db import Database
 from storage.models import SkillPost
 from storage.skills import SkillRepo

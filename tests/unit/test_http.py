@@ -64,7 +64,9 @@ async def test_requests_share_a_kept_alive_connection_and_big_bodies_flow(
     assert big.content == b"x" * 3_000_000
 
 
-async def test_tls_with_a_verified_certificate() -> None:
+async def _tls_echo_server() -> tuple[web.AppRunner, ssl.SSLContext]:
+    """An HTTPS echo server for ``localhost`` with a throwaway CA, and a client context
+    that trusts that CA (and nothing else)."""
     ca = trustme.CA()
     server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("localhost").configure_cert(server_ctx)
@@ -72,7 +74,11 @@ async def test_tls_with_a_verified_certificate() -> None:
     ca.configure_trust(client_ctx)
     app = web.Application()
     app.router.add_post("/echo", _echo)
-    runner = await _serve(app, server_ctx)
+    return await _serve(app, server_ctx), client_ctx
+
+
+async def test_tls_with_a_verified_certificate() -> None:
+    runner, client_ctx = await _tls_echo_server()
     url = f"https://localhost:{_port(runner)}/echo"
     try:
         transport = AsyncioTransport(verify=client_ctx)
@@ -133,14 +139,7 @@ async def test_https_through_a_proxy_tunnels_with_connect_and_verifies_tls() -> 
     from bot.http import ProxyConfig
     from tests.scenario.test_proxy import CountingProxy
 
-    ca = trustme.CA()
-    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("localhost").configure_cert(server_ctx)
-    client_ctx = ssl.create_default_context()
-    ca.configure_trust(client_ctx)
-    app = web.Application()
-    app.router.add_post("/echo", _echo)
-    runner = await _serve(app, server_ctx)
+    runner, client_ctx = await _tls_echo_server()
     proxy = CountingProxy()
     await proxy.start()
     url = f"https://localhost:{_port(runner)}/echo"

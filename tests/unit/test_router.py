@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.commands import CommandTable, NotACommand, Parsed, UnknownCommand
 from bot.errors import UserError
 from bot.i18n import Text
-from bot.router import Arg, CommandTable, NotACommand, Parsed, Router, UnknownCommand
+from bot.router import Arg, Router
 
 router = Router("t")
 L = Text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from handlers.skill_match import Post, keywords, normalise, rank, similarity
+from domain.skill_match import Post, keywords, normalise, rank, similarity
 
 
 def post(pid: int, member: str, kind: str, skill: str) -> Post:

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from bot.config import load_settings
-from bot.stream import StreamEdge, _GatewayRefused
+from bot.stream import GatewayRefused, StreamEdge
 
 
 async def _record(*args: object) -> int | None:
@@ -81,7 +81,7 @@ async def test_each_failed_open_is_one_line_without_the_secret(
     transport: httpx.MockTransport, needle: str
 ) -> None:
     edge = _edge(transport)
-    with pytest.raises(_GatewayRefused) as caught:
+    with pytest.raises(GatewayRefused) as caught:
         await edge._open()
     line = str(caught.value)
     assert needle in line and "\n" not in line and "s3cret" not in line

@@ -9,7 +9,7 @@ import sys
 FIRST_POST = """
 import time
 import handlers  # what the bot imports before it connects
-from handlers.skill_match import keywords
+from domain.skill_match import keywords
 started = time.process_time()
 words = keywords("短视频剪辑")
 print(time.process_time() - started, sorted(words))

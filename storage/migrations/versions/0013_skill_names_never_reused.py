@@ -18,7 +18,7 @@ def upgrade() -> None:
     op.create_index("ix_skill_names_group", "skill_names", ["conversation_id", "id"])
     if op.get_bind().dialect.name != "sqlite":
         return  # PostgreSQL identities never go back
-    # handlers/skills.py caches match scores per group under the largest skill-name id: a
+    # domain/skills.py caches match scores per group under the largest skill-name id: a
     # reused id would make a stale cache look current (see 0009 for the rebuild).
     with op.batch_alter_table(
         "skill_names", recreate="always", table_kwargs={"sqlite_autoincrement": True}
