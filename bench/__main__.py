@@ -1,9 +1,16 @@
 """Run every benchmark, each with its baseline in the same run, and print one table.
 
-Usage: ``python -m bench [--only stream mix ...] [--quick]``. Each benchmark runs in a
-process of its own and writes ``bench/results/<name>.json``; the table (figure, baseline,
-ratio, target, met?) is printed and saved as ``bench/results/summary.md``, which the README
-shows. ``--quick`` shrinks the data for a smoke run (its figures are not the targets').
+Usage: ``python -m bench [--only stream mix ...] [--quick] [--backends sqlite postgresql]``.
+Each benchmark runs in a process of its own and writes ``bench/results/<name>.json``; the
+table (figure, baseline, ratio, target, met?) is printed and saved as
+``bench/results/summary.md``, which the README shows. ``--quick`` shrinks the data for a
+smoke run (its figures are not the targets').
+
+``--backends sqlite postgresql`` runs the stream, click-storm, digest and likes benchmarks on
+both (PostgreSQL from ``--postgres URL`` or ``$COMMUNITY_BOT_TEST_POSTGRES``, a fresh database
+each), and ``stream2``: the stream benchmark with two bot processes on PostgreSQL. Both
+backends get the same, medium data sizes (``Bench.both``), so their rows compare; results go
+to ``bench/results/<name>.<backend>.json`` and the table to ``bench/results/backends.md``.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +47,25 @@ def _fmt(x: float) -> str:
 def stream_rows(r: dict[str, Any]) -> list[Row]:
     echo, bot = r["baseline_sdk_echo"], r["community_bot"]
     rows = []
+    procs_label = f", {r['processes']} processes together" if r.get("processes", 1) > 1 else ""
+    if "cpu_ratio_20_groups" in r:
+        procs = r.get("processes", 1)
+        rows.append(
+            Row(
+                f"`/help help` CPU ms per message, 20 groups, {procs} process(es)",
+                bot["cpu_ms_per_msg_20_groups"],
+                f"echo bot {_fmt(echo['cpu_ms_per_msg_20_groups'])}",
+                f"{r['cpu_ratio_20_groups']:.2f}×",
+                "≥ 1.0× (echo / bot)",
+                r["cpu_ratio_20_groups"] >= 1.0,
+            )
+        )
     for g in (1, 20):
         key = f"msgs_per_s_{g}_groups"
         ratio = r[f"throughput_ratio_{g}_groups"]
         rows.append(
             Row(
-                f"`/help help` msg/s, {g} group(s)",
+                f"`/help help` msg/s, {g} group(s){procs_label}",
                 bot[key],
                 f"echo bot {_fmt(echo[key])}",
                 f"{ratio:.2f}×",
@@ -198,15 +218,36 @@ class Bench:
     full: list[str]
     quick: list[str]
     rows: Callable[[dict[str, Any]], list[Row]]
+    # The backends it runs on (``--backend``), and its data sizes in a both-backends run.
+    backends: tuple[str, ...] = ("sqlite",)
+    both: tuple[str, ...] = ()
 
 
+BOTH = ("sqlite", "postgresql")
+STREAM_BOTH = ("--messages", "1000", "--rate-messages", "1000")
 BENCHES = {
     "mix": Bench("bench.mix_bench", [], ["--messages", "300", "--per-command", "60"], mix_rows),
-    "stream": Bench("bench.stream_bench", [], ["--messages", "500"], stream_rows),
-    "storm": Bench("bench.storm_bench", [], ["--clicks", "200"], storm_rows),
+    "stream": Bench(
+        "bench.stream_bench", [], ["--messages", "500"], stream_rows, BOTH, STREAM_BOTH
+    ),
+    "stream2": Bench(
+        "bench.stream_bench",
+        ["--processes", "2"],
+        ["--processes", "2", "--messages", "500"],
+        stream_rows,
+        ("postgresql",),
+        ("--processes", "2", *STREAM_BOTH),
+    ),
+    "storm": Bench(
+        "bench.storm_bench", [], ["--clicks", "200"], storm_rows, BOTH, ("--clicks", "500")
+    ),
     "skills": Bench("bench.skills_bench", [], ["--posts", "2000", "--reps", "5"], skills_rows),
-    "likes": Bench("bench.likes_bench", [], ["--likes", "100000"], likes_rows),
-    "digest": Bench("bench.digest_bench", [], ["--scale", "0.05"], digest_rows),
+    "likes": Bench(
+        "bench.likes_bench", [], ["--likes", "100000"], likes_rows, BOTH, ("--likes", "200000")
+    ),
+    "digest": Bench(
+        "bench.digest_bench", [], ["--scale", "0.05"], digest_rows, BOTH, ("--scale", "0.1")
+    ),
 }
 
 
@@ -231,23 +272,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--table-only", action="store_true", help="rebuild the table from saved results"
     )
+    parser.add_argument("--backends", nargs="+", choices=BOTH, default=["sqlite"])
+    parser.add_argument("--postgres", default=None, help="server URL for PostgreSQL runs")
     args = parser.parse_args(argv)
+    several = args.backends != ["sqlite"]
+    if several:  # the benchmarks that run on PostgreSQL
+        args.only = [n for n in args.only if "postgresql" in BENCHES[n].backends]
     rows: list[Row] = []
     for name in args.only:
         bench = BENCHES[name]
-        out = RESULTS / f"{name}{'.quick' if args.quick else ''}.json"
-        if not args.table_only:
-            started = time.perf_counter()
-            extra = bench.quick if args.quick else bench.full
-            command = [sys.executable, "-m", bench.module, *extra, "--out", str(out)]
-            print(f"running {' '.join(command[1:])}", file=sys.stderr, flush=True)
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-            print(f"  {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
-        rows += bench.rows(json.loads(out.read_text(encoding="utf-8")))
+        for backend in args.backends if several else ["sqlite"]:
+            if backend not in bench.backends:
+                continue
+            suffix = f".{backend}" if several else ""
+            out = RESULTS / f"{name}{suffix}{'.quick' if args.quick else ''}.json"
+            if not args.table_only:
+                started = time.perf_counter()
+                extra = list(bench.quick if args.quick else bench.both if several else bench.full)
+                if several:
+                    extra += ["--backend", backend]
+                    if args.postgres and backend == "postgresql":
+                        extra += ["--postgres", args.postgres]
+                command = [sys.executable, "-m", bench.module, *extra, "--out", str(out)]
+                print(f"running {' '.join(command[1:])}", file=sys.stderr, flush=True)
+                subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+                print(f"  {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+            found = bench.rows(json.loads(out.read_text(encoding="utf-8")))
+            if several:
+                found = [replace(r, figure=f"{backend}: {r.figure}") for r in found]
+            rows += found
     text = table(rows)
     print(text)
     if not args.quick:
-        (RESULTS / "summary.md").write_text(text + "\n", encoding="utf-8")
+        name = "backends.md" if several else "summary.md"
+        (RESULTS / name).write_text(text + "\n", encoding="utf-8")
     return 0 if all(r.met for r in rows) else 1
 
 

@@ -4,8 +4,9 @@ Builds one group with 50,000 members, 100,000 stories, 1,000,000 likes and 1,000
 (with sign-ups and hours) spread over a year, times building this week's digest (median
 of repeated builds), then adds ten times that history in older weeks and times it again.
 
-Usage: ``python -m bench.digest_bench [--scale 1.0] [--growth 10]``. Targets: the build
-≤ 100 ms on SQLite, and ≤ 1.5× that after the growth.
+Usage: ``python -m bench.digest_bench [--scale 1.0] [--growth 10] [--backend sqlite|postgresql]``.
+Targets: the build ≤ 100 ms on SQLite, and ≤ 1.5× that after the growth. On PostgreSQL the
+generated history is copied into a fresh database before each timing.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.backends import BACKENDS, copy_sqlite_into, database
 from bench.report import job_context, report
 from bot.clock import ManualClock
 from bot.config import load_settings
@@ -122,8 +124,11 @@ def counts(path: Path) -> dict[str, int]:
     return out
 
 
-async def time_build(path: Path, repeats: int) -> tuple[float, int]:
-    settings = load_settings(None, storage={"url": f"sqlite:///{path}"})
+TABLES = ["conversations", "members", "stories", "likes", "events", "signups", "volunteer_hours"]
+
+
+async def time_build(url: str, repeats: int) -> tuple[float, int]:
+    settings = load_settings(None, storage={"url": url})
     db = Database(settings.storage.url)
     clock = ManualClock(SLOT)
     samples = []
@@ -140,53 +145,73 @@ async def time_build(path: Path, repeats: int) -> tuple[float, int]:
     return statistics.median(samples), size
 
 
-async def main_async(scale: float, growth: int, repeats: int) -> dict[str, Any]:
-    n = lambda x: max(1, int(x * scale))  # noqa: E731
+async def main_async(
+    scale: float, growth: int, repeats: int, backend: str = "sqlite", server: str | None = None
+) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "digest.sqlite3"
-        db = Database(f"sqlite:///{path}")
-        await db.migrate()
-        await db.dispose()
-        con = sqlite3.connect(path)
-        con.executemany(
-            "INSERT INTO conversations VALUES (?, '2', 'bench', ?, ?)", [(GROUP, _iso(0), _iso(0))]
-        )
-        con.executemany(
-            "INSERT INTO members VALUES (?, ?, ?, ?, ?, 3, 0, 0)",
-            (
-                (GROUP, f"u{i}", f"member {i}", _iso(SLOT.timestamp() - 400 * 86400), _iso(0))
-                for i in range(n(50_000))
-            ),
-        )
-        con.commit()
-        con.close()
+        async with database(backend, Path(tmp), "digest", server) as url:
+            if backend != "sqlite":
+                db = Database(url)
+                await db.migrate()
+                await db.dispose()
+            return await _run(Path(tmp), url, scale, growth, repeats, backend)
 
-        def year(g: int) -> None:
-            """Year ``g`` before the slot (0: the year up to it, with this week in it)."""
-            add_history(
-                path,
-                members=n(50_000),
-                stories=n(100_000),
-                likes=n(1_000_000),
-                events=n(1_000),
-                weeks=(52 * g, 52 * (g + 1)),
-                seed=1 + g,
-                first_story=1 + g * n(100_000),
-                first_event=1 + g * n(1_000),
-            )
 
-        started = time.perf_counter()
-        year(0)
-        generated = time.perf_counter() - started
-        before_sizes = counts(path)
-        before, digest_bytes = await time_build(path, repeats)
-        started = time.perf_counter()
-        for g in range(1, growth):
-            year(g)
-        grown = time.perf_counter() - started
-        after_sizes = counts(path)
-        after, _ = await time_build(path, repeats)
+async def _run(
+    tmp: Path, url: str, scale: float, growth: int, repeats: int, backend: str
+) -> dict[str, Any]:
+    n = lambda x: max(1, int(x * scale))  # noqa: E731
+    path = Path(tmp) / "digest.sqlite3"
+    db = Database(f"sqlite:///{path}")
+    await db.migrate()
+    await db.dispose()
+    con = sqlite3.connect(path)
+    con.executemany(
+        "INSERT INTO conversations VALUES (?, '2', 'bench', ?, ?)", [(GROUP, _iso(0), _iso(0))]
+    )
+    con.executemany(
+        "INSERT INTO members VALUES (?, ?, ?, ?, ?, 3, 0, 0)",
+        (
+            (GROUP, f"u{i}", f"member {i}", _iso(SLOT.timestamp() - 400 * 86400), _iso(0))
+            for i in range(n(50_000))
+        ),
+    )
+    con.commit()
+    con.close()
+
+    def year(g: int) -> None:
+        """Year ``g`` before the slot (0: the year up to it, with this week in it)."""
+        add_history(
+            path,
+            members=n(50_000),
+            stories=n(100_000),
+            likes=n(1_000_000),
+            events=n(1_000),
+            weeks=(52 * g, 52 * (g + 1)),
+            seed=1 + g,
+            first_story=1 + g * n(100_000),
+            first_event=1 + g * n(1_000),
+        )
+
+    started = time.perf_counter()
+    year(0)
+    generated = time.perf_counter() - started
+    before_sizes = counts(path)
+    if backend != "sqlite":
+        await copy_sqlite_into(path, url, TABLES)
+    else:
+        url = f"sqlite:///{path}"
+    before, digest_bytes = await time_build(url, repeats)
+    started = time.perf_counter()
+    for g in range(1, growth):
+        year(g)
+    grown = time.perf_counter() - started
+    after_sizes = counts(path)
+    if backend != "sqlite":
+        await copy_sqlite_into(path, url, TABLES)
+    after, _ = await time_build(url, repeats)
     return {
+        "backend": backend,
         "before": before_sizes,
         "after_growth": after_sizes,
         "generate_s": round(generated + grown, 1),
@@ -203,9 +228,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="shrink the data for a quick run")
     parser.add_argument("--growth", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=21)
+    parser.add_argument("--backend", choices=BACKENDS, default="sqlite")
+    parser.add_argument(
+        "--postgres", default=None, help="server URL (else $COMMUNITY_BOT_TEST_POSTGRES)"
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    result = asyncio.run(main_async(args.scale, args.growth, args.repeats))
+    result = asyncio.run(
+        main_async(args.scale, args.growth, args.repeats, args.backend, args.postgres)
+    )
     return report(result, args.out)
 
 

@@ -8,7 +8,8 @@ accounts, reciprocal rings and like-only accounts) in a fresh SQLite file, then 
 * rescore: the whole job the bot runs (read, score, write the changed weights, recount),
   with the longest the event loop was held meanwhile (``bench.probe.LoopProbe``).
 
-Usage: ``python -m bench.likes_bench [--likes 1000000]``. Target: score ≤ 2 s.
+Usage: ``python -m bench.likes_bench [--likes 1000000] [--backend sqlite|postgresql]``.
+Target: score ≤ 2 s. On PostgreSQL the generated history is copied into a fresh database.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.backends import BACKENDS, copy_sqlite_into, database
 from bench.probe import LoopProbe
 from bench.report import job_context, report
 from bot.clock import ManualClock
@@ -117,8 +119,8 @@ def generate(path: Path, n_likes: int, seed: int = 7) -> dict[str, int]:
     return {"likes": count, "members": n_members + burst_accounts, "stories": n_stories}
 
 
-async def measure(path: Path) -> dict[str, Any]:
-    settings = load_settings(None, storage={"url": f"sqlite:///{path}"})
+async def measure(url: str) -> dict[str, Any]:
+    settings = load_settings(None, storage={"url": url})
     db = Database(settings.storage.url)
     clock = ManualClock()
 
@@ -159,7 +161,7 @@ async def measure(path: Path) -> dict[str, Any]:
     }
 
 
-async def main_async(n_likes: int) -> dict[str, Any]:
+async def main_async(n_likes: int, backend: str, server: str | None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "likes.sqlite3"
         db = Database(f"sqlite:///{path}")
@@ -167,17 +169,27 @@ async def main_async(n_likes: int) -> dict[str, Any]:
         await db.dispose()
         started = time.perf_counter()
         sizes = generate(path, n_likes)
-        generated = time.perf_counter() - started
-        result = await measure(path)
-    return {**sizes, "generate_s": round(generated, 1), **result}
+        async with database(backend, Path(tmp), "likes", server) as url:
+            if backend != "sqlite":
+                db = Database(url)
+                await db.migrate()
+                await db.dispose()
+                await copy_sqlite_into(path, url, ["members", "stories", "likes"])
+            generated = time.perf_counter() - started
+            result = await measure(url if backend != "sqlite" else f"sqlite:///{path}")
+    return {"backend": backend, **sizes, "generate_s": round(generated, 1), **result}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--likes", type=int, default=1_000_000)
+    parser.add_argument("--backend", choices=BACKENDS, default="sqlite")
+    parser.add_argument(
+        "--postgres", default=None, help="server URL (else $COMMUNITY_BOT_TEST_POSTGRES)"
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
-    result = asyncio.run(main_async(args.likes))
+    result = asyncio.run(main_async(args.likes, args.backend, args.postgres))
     return report(result, args.out)
 
 

@@ -126,7 +126,7 @@ async def main(port: int) -> None:
         if cmd == "quit":
             break
         if cmd == "connected":
-            await standin.wait_connected(timeout=30)
+            await standin.wait_connected(request.get("count", 1), timeout=60)
             answer: dict[str, Any] = {"connections": len(standin.live())}
         elif cmd == "throughput":
             answer = await throughput(standin, request["n"], request["text"], request["groups"])

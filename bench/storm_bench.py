@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bench.backends import BACKENDS, database
 from bench.report import report
 from bench.stream_bench import CLIENT_ID, CLIENT_SECRET, Platform
 from bot.app import Application
@@ -32,30 +33,31 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     platform = await Platform.start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            settings = load_settings(
-                None,
-                dingtalk={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
-                storage={"url": f"sqlite:///{Path(tmp) / 'storm.sqlite3'}"},
-                admins={"staff_ids": ["admin"]},
-                cards={"event_template": "tpl-event"},
-            )
-            app = Application(settings)
-            await app.start()
-            try:
-                await platform.ask(cmd="connected")
-                starts = (datetime.now(UTC) + timedelta(days=3)).astimezone(settings.bot.tz)
-                text = (
-                    f"/活动 新建 周末植树 | {starts:%Y-%m-%d %H:%M} | 3 | 滨江公园 | {args.seats}"
+            async with database(args.backend, Path(tmp), "storm", args.postgres) as url:
+                settings = load_settings(
+                    None,
+                    dingtalk={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
+                    storage={"url": url},
+                    admins={"staff_ids": ["admin"]},
+                    cards={"event_template": "tpl-event"},
                 )
-                result = await platform.ask(cmd="storm", n=args.clicks, sender="admin", text=text)
-                async with app.db.transaction() as session:
-                    rows = (
-                        await session.execute(
-                            select(Signup.staff_id, Signup.status).order_by(Signup.id)
-                        )
-                    ).all()
-            finally:
-                await app.stop()
+                app = Application(settings)
+                await app.start()
+                try:
+                    await platform.ask(cmd="connected")
+                    starts = (datetime.now(UTC) + timedelta(days=3)).astimezone(settings.bot.tz)
+                    text = f"/活动 新建 周末植树 | {starts:%Y-%m-%d %H:%M} | 3 | 滨江公园 | {args.seats}"
+                    result = await platform.ask(
+                        cmd="storm", n=args.clicks, sender="admin", text=text
+                    )
+                    async with app.db.transaction() as session:
+                        rows = (
+                            await session.execute(
+                                select(Signup.staff_id, Signup.status).order_by(Signup.id)
+                            )
+                        ).all()
+                finally:
+                    await app.stop()
     finally:
         await platform.stop()
     latencies = sorted(x for x in result["latencies"] if x is not None)
@@ -63,6 +65,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     confirmed = [s for s, status in rows if status == "confirmed"]
     waitlisted = [s for s, status in rows if status == "waitlisted"]
     return {
+        "backend": args.backend,
         "clicks": args.clicks,
         "seats": args.seats,
         "answered": len(latencies),
@@ -83,6 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clicks", type=int, default=1000)
     parser.add_argument("--seats", type=int, default=50)
+    parser.add_argument("--backend", choices=BACKENDS, default="sqlite")
+    parser.add_argument(
+        "--postgres", default=None, help="server URL (else $COMMUNITY_BOT_TEST_POSTGRES)"
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     result = asyncio.run(main_async(args))

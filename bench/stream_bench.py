@@ -10,7 +10,13 @@ on another machine. Two phases for each bot:
 * ack latency: messages pushed at a fixed rate (default 200/s); p50 / p99 from frame sent
   to ack received.
 
-Usage: ``python -m bench.stream_bench [--messages 2000] [--rate 200] [--rate-messages 2000]``
+CPU per message (``time.process_time`` of the bot's process, or the sum over its processes)
+is taken over the throughput phases, for the bot and the echo bot alike.
+
+Usage: ``python -m bench.stream_bench [--messages 2000] [--rate 200] [--rate-messages 2000]
+[--backend sqlite|postgresql] [--processes N]``. With ``--processes`` (PostgreSQL) the bot
+runs as N ``python -m bot run`` processes against one database, as a deployment would; the
+figures are then the aggregate.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import socket
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +47,12 @@ os.environ["DINGTALK_OPENAPI_ENDPOINT"] = f"http://127.0.0.1:{PORT}"
 
 import dingtalk_stream  # noqa: E402
 
+from bench.backends import BACKENDS, database  # noqa: E402
 from bench.report import report  # noqa: E402
 from bot.app import Application  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.sandbox.standin import StandIn  # noqa: E402
+from storage.db import Database  # noqa: E402
 
 CLIENT_ID, CLIENT_SECRET = StandIn().client_id, StandIn().client_secret
 
@@ -99,13 +108,30 @@ class EchoBot(dingtalk_stream.ChatbotHandler):  # type: ignore[misc]
         return dingtalk_stream.AckMessage.STATUS_OK, "OK"
 
 
-async def measure(platform: Platform, args: argparse.Namespace) -> dict[str, Any]:
+def _cpu_of(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by this process, or by ``pids``."""
+    if not pids:
+        return time.process_time()
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime (proc(5))
+    return total
+
+
+async def measure(
+    platform: Platform, args: argparse.Namespace, pids: list[int] | None = None
+) -> dict[str, Any]:
     text = args.text
     await platform.ask(cmd="throughput", n=100, text=text, groups=1)  # warm up
     result: dict[str, Any] = {}
     for groups in args.groups:
+        cpu = _cpu_of(pids or [])
         run = await platform.ask(cmd="throughput", n=args.messages, text=text, groups=groups)
+        spent = _cpu_of(pids or []) - cpu
         result[f"msgs_per_s_{groups}_groups"] = round(args.messages / run["elapsed"], 1)
+        result[f"cpu_ms_per_msg_{groups}_groups"] = round(spent / args.messages * 1000, 3)
     lat = await platform.ask(
         cmd="latency", n=args.rate_messages, rate=args.rate, text=text, groups=args.groups[-1]
     )
@@ -137,11 +163,65 @@ async def run_baseline(platform: Platform, args: argparse.Namespace) -> dict[str
             await client.websocket.close()
 
 
-async def run_bot(platform: Platform, args: argparse.Namespace, folder: Path) -> dict[str, Any]:
+async def run_processes(
+    platform: Platform, args: argparse.Namespace, folder: Path, url: str
+) -> dict[str, Any]:
+    """The bot as ``args.processes`` OS processes (``python -m bot run``) on one database."""
+    config = folder / "bench.toml"
+    config.write_text(
+        f"""
+[dingtalk]
+client_id = "{CLIENT_ID}"
+client_secret = "{CLIENT_SECRET}"
+openapi_endpoint = "http://127.0.0.1:{PORT}"
+
+[storage]
+url = "{url}"
+
+[ops]
+listen = ""
+""",
+        encoding="utf-8",
+    )
+    db = Database(url)
+    await db.migrate()  # once, before they start
+    await db.dispose()
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--config",
+            str(config),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=(folder / f"bot{n}.log").open("wb"),
+        )
+        for n in range(args.processes)
+    ]
+    try:
+        await platform.ask(cmd="connected", count=args.processes)
+        return await measure(platform, args, [p.pid for p in procs])
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                await asyncio.wait_for(proc.wait(), 30)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+async def run_bot(
+    platform: Platform, args: argparse.Namespace, folder: Path, url: str
+) -> dict[str, Any]:
+    if args.processes > 1:
+        return await run_processes(platform, args, folder, url)
     settings = load_settings(
         None,
         dingtalk={"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET},
-        storage={"url": f"sqlite:///{folder / 'bench.sqlite3'}"},
+        storage={"url": url},
     )
     app = Application(settings)
     await app.start()
@@ -158,7 +238,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         with tempfile.TemporaryDirectory() as tmp:
             baseline = await run_baseline(platform, args)
             await asyncio.sleep(0.5)
-            bot = await run_bot(platform, args, Path(tmp))
+            async with database(args.backend, Path(tmp), "stream", args.postgres) as url:
+                bot = await run_bot(platform, args, Path(tmp), url)
     finally:
         await platform.stop()
     ratios = {
@@ -167,7 +248,17 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         )
         for g in args.groups
     }
+    ratios.update(
+        {
+            f"cpu_ratio_{g}_groups": round(
+                baseline[f"cpu_ms_per_msg_{g}_groups"] / bot[f"cpu_ms_per_msg_{g}_groups"], 2
+            )
+            for g in args.groups
+        }
+    )
     return {
+        "backend": args.backend,
+        "processes": args.processes,
         "text": args.text,
         "messages": args.messages,
         "rate": args.rate,
@@ -190,8 +281,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--groups", type=int, nargs="+", default=[1, 20], help="spread messages over G groups"
     )
+    parser.add_argument("--backend", choices=BACKENDS, default="sqlite")
+    parser.add_argument(
+        "--postgres", default=None, help="server URL (else $COMMUNITY_BOT_TEST_POSTGRES)"
+    )
+    parser.add_argument("--processes", type=int, default=1, help="bot processes (PostgreSQL)")
     parser.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = parser.parse_args(argv)
+    if args.processes > 1 and args.backend == "sqlite":
+        parser.error("several processes need --backend postgresql (one SQLite file, one process)")
     logging.basicConfig(level=logging.ERROR)
     for name in ("dingtalk_stream.client", "dingtalk_stream.handler"):
         logging.getLogger(name).setLevel(logging.CRITICAL)

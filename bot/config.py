@@ -220,6 +220,10 @@ class SenderConfig(_Section):
     group_messages_per_minute: int = Field(default=20, ge=1)
     group_burst: int = Field(default=5, ge=1)
     http_timeout: float = Field(default=10.0, gt=0)
+    # Calls a second to each DingTalk OpenAPI, for the whole app (every process together):
+    # DingTalk throttles about 20 calls a second per app per API
+    # (Forbidden.AccessDenied.QpsLimitForAppkeyAndApi; DINGTALK.md "Errors and limits").
+    api_calls_per_second: float = Field(default=20.0, gt=0)
     # How often the outbox is read for rows nobody holds (retries, another process's
     # leftovers). On PostgreSQL other processes also say at once when they leave work
     # (LISTEN/NOTIFY), so polling is only the safety net there and may be slower.

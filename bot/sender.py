@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 MARK_RETRY_SECONDS = 0.2
 
 SESSION_MARGIN = timedelta(seconds=5)
+# Waits for an API's rate that add up to more than this (or a quarter of the lease) give the
+# row back (rescheduled) instead of keeping a send slot.
+API_WAIT_MAX = 2.0
 
 
 class Sender:
@@ -71,6 +74,11 @@ class Sender:
         self.db = db
         self.api = api
         self.pace = Pace(self.cfg.group_messages_per_minute, self.cfg.group_burst)
+        # Per OpenAPI at the app's rate, with a small burst (a quarter second's worth) so the
+        # few sends of one answer are not spaced out. In the database on PostgreSQL, shared
+        # by every process; in memory on SQLite, whose file has one process.
+        rate = self.cfg.api_calls_per_second
+        self.api_pace = Pace(int(rate * 60), max(1, int(rate / 4)))
         # No wait this sender sets is longer than this; a time further ahead was set before
         # the wall clock stepped back, and counts as come (see OutboxRepo.due).
         self.horizon = timedelta(
@@ -226,6 +234,9 @@ class Sender:
             if not rows:
                 return []
             owned = set(await repo.lease([r.id for r in rows], now, until, self.horizon))
+        for row in rows:
+            if row.id in owned:
+                row.lease_until = until
         return [r for r in rows if r.id in owned]
 
     async def _deliver_in_order(self, key: tuple[str, str], rows: list[OutboxMessage]) -> None:
@@ -241,6 +252,13 @@ class Sender:
                 self._inflight.discard(row.id)
                 continue
             async with self._slots:
+                if not await self._keep_lease(row):
+                    # Its lease lapsed while it waited and another sender has it (or sent
+                    # it): sending it here too would double it. The rows after it wait, so
+                    # they do not overtake it.
+                    self._inflight.discard(row.id)
+                    held_until = utcnow()
+                    continue
                 outcome = await self._deliver(row)
             if not isinstance(outcome, str):
                 self._inflight.discard(row.id)
@@ -259,6 +277,25 @@ class Sender:
             with contextlib.suppress(TimeoutError):
                 # Bounded: if the mark loop is not running, the lease still guards the row.
                 await asyncio.wait_for(asyncio.shield(marked), self.cfg.lease_seconds)
+
+    async def _keep_lease(self, row: OutboxMessage) -> bool:
+        """Whether this sender still holds ``row``, renewing a lease that is half gone (the
+        row waited for a send slot or the API's rate): sending on a lapsed lease doubles
+        the reply when another process took the row meanwhile."""
+        held, now = row.lease_until, utcnow()
+        lease = timedelta(seconds=self.cfg.lease_seconds)
+        if held is None or now + lease / 2 < held <= now + self.horizon:
+            return True
+        try:
+            async with self.db.transaction() as session:
+                kept = await OutboxRepo(session).renew(row.id, held, now + lease)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            return False  # unsure: the row's lease lapses and a poll sends it
+        if kept:
+            row.lease_until = now + lease
+        return kept
 
     async def _mark_loop(self) -> None:
         while True:
@@ -336,6 +373,7 @@ class Sender:
     async def _send(self, row: OutboxMessage, reply: Reply) -> str:
         if isinstance(reply, CardUpdate):
             # 更新卡片 has the same 100 B key / 1 KB value limits as 创建并投放卡片.
+            await self.take_api("card/update")
             await self.api.card_update(reply.out_track_id, fit_card_data(reply.data))
             return "card_update"
         # A member known only by the encrypted senderId has no staff id, and no OpenAPI call
@@ -348,6 +386,7 @@ class Sender:
             and (row.conversation_type != "1" or private_ok)
         ):
             try:
+                await self.take_api("card/createAndDeliver")
                 await self.api.card_deliver(card_body(self.settings, row, reply))
                 return "card"
             except DeliveryFailed as exc:
@@ -374,6 +413,7 @@ class Sender:
             # markdown and action cards only, so a picture always goes by the OpenAPI. A
             # media id is reusable, but uploading again on a retry keeps no state to lose.
             png = base64.b64decode(reply.png_base64)
+            await self.take_api("media/upload")
             param = {"photoURL": await self.api.media_upload(png, "chart.png", "image/png")}
         if isinstance(to, ToMembers):
             return await self._members(row, reply, to.staff_ids, msg_key, param)
@@ -402,6 +442,7 @@ class Sender:
         wait = await self.take_pace(row.conversation_id)
         if wait > 0:
             raise _Deferred(wait)
+        await self.take_api("groupMessages/send")
         await self.api.group_send(row.conversation_id, msg_key, param)
         return "group"
 
@@ -416,6 +457,31 @@ class Sender:
             return await PaceRepo(session).take(
                 "group:" + conversation_id, utcnow().timestamp(), self.pace.rate, self.pace.burst
             )
+
+    async def take_api(self, api: str) -> None:
+        """Wait for a call of ``api`` within the app-wide rate (``api_calls_per_second``).
+
+        N processes together call each API at that rate, not N times it: on PostgreSQL the
+        bucket is a row every process takes from. A long wait gives the row back instead.
+        """
+        waited, most = 0.0, min(API_WAIT_MAX, self.cfg.lease_seconds / 4)
+        while True:
+            if self.db.is_sqlite:
+                wait = self.api_pace.take("api:" + api)
+            else:
+                async with self.db.transaction() as session:
+                    wait = await PaceRepo(session).take(
+                        "api:" + api,
+                        utcnow().timestamp(),
+                        self.api_pace.rate,
+                        self.api_pace.burst,
+                    )
+            if wait <= 0:
+                return
+            if waited + wait > most:
+                raise _Deferred(wait)
+            waited += wait
+            await asyncio.sleep(wait)
 
     def _session_valid(self, row: OutboxMessage) -> bool:
         expires = row.session_expires_at
@@ -443,6 +509,7 @@ class Sender:
         if not staff:
             raise DeliveryFailed(NO_STAFF_ID)
         staff_ids = staff
+        await self.take_api("oToMessages/batchSend")
         result = await self.api.members_send(staff_ids, msg_key, msg_param)
         if result.complete:
             return "members"

@@ -41,11 +41,22 @@ from bot.stream_errors import (
     without_credentials,
     ws_brief,
 )
+from storage.db import is_transient
 
 log = logging.getLogger(__name__)
 
 Recorder = Callable[[str, dict[str, Any], str], Awaitable[int | None]]
 Clicker = Callable[[dict[str, Any], str], Awaitable[dict[str, Any]]]
+
+
+def _db_brief(exc: BaseException) -> str:
+    """A database error in one short line (the driver's message, not SQLAlchemy's dump)."""
+    inner = getattr(exc, "orig", None) or exc
+    return f"{type(inner).__name__}: {str(inner).splitlines()[0][:200] if str(inner) else ''}"
+
+
+# Pushes are recorded again when none has failed for this long.
+RECOVERED_AFTER = 5.0
 
 
 class _MessageHandler(dingtalk_stream.CallbackHandler):  # type: ignore[misc]
@@ -110,6 +121,11 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         self.connected = asyncio.Event()
         self.connections = 0
         self._announced = False
+        # Pushes left unacked since the database stopped taking them (disk full, restarting):
+        # said in one line when it starts and one when it ends, not a traceback per frame.
+        self.unrecorded = 0
+        self._last_unrecorded = 0.0
+        self._recovery: asyncio.TimerHandle | None = None
 
     # -- the connection loop ----------------------------------------------------------------
 
@@ -276,6 +292,10 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                     await self._ack_garbage(ws, message_id)
                     return
                 ack = await handler.raw_process(msg)
+                if self.unrecorded and self._recovery is None:
+                    self._recovery = asyncio.get_running_loop().call_later(
+                        RECOVERED_AFTER, self._recovered
+                    )
                 if await self._send_ack(ws, ack):
                     metrics.ACKS.labels(msg.headers.topic).inc()
                     metrics.ACK_LATENCY.labels(msg.headers.topic).observe(
@@ -284,11 +304,38 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                 return
             log.warning("frame %s of unknown type %r acked and ignored", message_id, kind)
             await self._ack_garbage(ws, message_id)
-        except Exception:
+        except Exception as exc:
             # Not acked: recording failed (the database), DingTalk pushes it again and the
             # inbox makes that harmless. Pushes that can never be stored are acked by the
             # recorder as dead letters, so only a transient failure lands here.
-            log.exception("frame %s not acknowledged", message_id)
+            if not is_transient(exc):
+                log.exception("frame %s not acknowledged", message_id)
+                return
+            self.unrecorded += 1
+            self._last_unrecorded = time.monotonic()
+            if self.unrecorded == 1:
+                log.error(
+                    "the database cannot record pushes (%s): leaving them unacked for DingTalk"
+                    " to push again, and staying connected; free the space or bring the"
+                    " database back and they are taken in by themselves",
+                    _db_brief(exc),
+                )
+
+    def _recovered(self) -> None:
+        """Say once that pushes are recorded again, when none has failed for a while (a disk
+        that is nearly full lets some through: that is not the end of it)."""
+        self._recovery = None
+        if not self.unrecorded:
+            return
+        if time.monotonic() - self._last_unrecorded < RECOVERED_AFTER:
+            self._recovery = asyncio.get_running_loop().call_later(RECOVERED_AFTER, self._recovered)
+            return
+        log.warning(
+            "the database takes pushes again (%d were left unacked meanwhile; DingTalk"
+            " pushes them again)",
+            self.unrecorded,
+        )
+        self.unrecorded = 0
 
     async def _ack_garbage(self, ws: Any, message_id: Any) -> None:
         """Acknowledge a frame nobody can handle: DingTalk redelivers every unacked callback,

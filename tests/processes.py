@@ -23,10 +23,12 @@ def write_config(
     ops_listen: str = "127.0.0.1:0",
     sections: str = "",
     sender: str = "",
+    stream_backoff_max: float = 0.5,
 ) -> Path:
     """A config file for bot processes talking to ``standin`` (fast retries); storage in
     ``storage_url`` (default: SQLite in ``folder``). ``sections`` adds whole sections,
-    ``sender`` adds lines to the [sender] section."""
+    ``sender`` adds lines to the [sender] section; ``stream_backoff_max`` caps the wait
+    between reconnects."""
     folder.mkdir(parents=True, exist_ok=True)
     storage_url = storage_url or f"sqlite:///{folder / 'bot.sqlite3'}"
     path = folder / "config.toml"
@@ -42,7 +44,7 @@ url = "{storage_url}"
 {sections}
 [stream]
 backoff_initial = 0.05
-backoff_max = 0.5
+backoff_max = {stream_backoff_max}
 
 [sender]
 backoff_initial = 0.05

@@ -15,6 +15,7 @@ import json
 import logging
 import re
 import secrets
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -76,6 +77,10 @@ class Faults:
     html_ban: int = 0
     html_ban_status: int = 200
     slow_answers: float = 0.0  # seconds between delivering a message and answering the send
+    # Calls a second one OpenAPI takes from the app before answering
+    # Forbidden.AccessDenied.QpsLimitForAppkeyAndApi (about 20: DINGTALK.md "Errors and
+    # limits"); 0: not enforced.
+    api_qps: float = 0.0
 
 
 @dataclass
@@ -190,6 +195,8 @@ class StandIn:
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._changed = asyncio.Condition()
         self._send_calls = 0
+        # When each authorised OpenAPI call arrived (monotonic), by path.
+        self.api_calls: dict[str, list[float]] = {}
         self._authed_calls = 0
         self._rr = itertools.count()
         # Pushes sent on each connection (by connection id): round robin over the live
@@ -197,6 +204,14 @@ class StandIn:
         self.pushes_by_connection: dict[str, int] = {}
         self._msg_seq = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        # The stream gateway on a port of its own (``separate_gateway``), so it can go away
+        # while the OpenAPI keeps answering: TCP connections to it are then refused.
+        self.gateway_port = 0
+        self._gateway: web.TCPSite | None = None
+        self.gateway_refusals = 0  # connections/open answered while the gateway was away
+        # How long a push waits for a live connection (DingTalk keeps an app's pushes while
+        # none is connected).
+        self.push_wait = 10.0
         self._tasks: set[asyncio.Task[Any]] = set()
         self.url = ""
 
@@ -228,6 +243,31 @@ class StandIn:
         if self.ping_interval:
             self._spawn(self._pinger())
         return self.url
+
+    async def separate_gateway(self) -> None:
+        """Serve the stream WebSocket on a port of its own from now on, as DingTalk does
+        (wss-open-connection.dingtalk.com is not api.dingtalk.com: stream FAQ Q6, Q9)."""
+        assert self._runner is not None
+        if not self.gateway_port:
+            with socket.socket() as sock:
+                sock.bind((self.host, 0))
+                self.gateway_port = int(sock.getsockname()[1])
+        self._gateway = web.TCPSite(self._runner, self.host, self.gateway_port)
+        await self._gateway.start()
+
+    async def gateway_down(self) -> None:
+        """The gateway goes away: its sockets close and new connections to it are refused
+        (TCP), while connections/open and the OpenAPI still answer."""
+        assert self._gateway is not None, "call separate_gateway() first"
+        await self._gateway.stop()
+        self._gateway = None
+        for conn in list(self.connections):
+            with contextlib.suppress(Exception):
+                await conn.ws.close()
+
+    async def gateway_up(self) -> None:
+        """The gateway listens again, on the same port."""
+        await self.separate_gateway()
 
     async def stop(self) -> None:
         """Close every socket and stop listening."""
@@ -264,9 +304,10 @@ class StandIn:
         self.opens += 1
         ticket = secrets.token_urlsafe(16)
         self._tickets[ticket] = time.monotonic() + TICKET_TTL
-        return web.json_response(
-            {"endpoint": f"ws://{self.host}:{self.port}/connect", "ticket": ticket}
-        )
+        port = self.gateway_port or self.port
+        if self.gateway_port and self._gateway is None:
+            self.gateway_refusals += 1
+        return web.json_response({"endpoint": f"ws://{self.host}:{port}/connect", "ticket": ticket})
 
     async def _connect(self, request: web.Request) -> web.StreamResponse:
         ticket = request.query.get("ticket", "")
@@ -309,6 +350,14 @@ class StandIn:
         """Connections that are open and answering."""
         return [c for c in self.connections if c.alive and not c.frozen and not c.ws.closed]
 
+    def peak_calls_per_second(self, path: str) -> int:
+        """The most calls of one OpenAPI ``path`` that arrived within any one second."""
+        calls = self.api_calls.get(path, [])
+        return max(
+            (sum(1 for t in calls[i:] if t < start + 1.0) for i, start in enumerate(calls)),
+            default=0,
+        )
+
     async def wait_connected(self, count: int = 1, timeout: float = 10.0) -> None:
         """Wait until at least ``count`` bot connections are open."""
         await self._wait(lambda: len(self.live()) >= count, timeout)
@@ -320,7 +369,7 @@ class StandIn:
         while not conns:
             # A connection seen open may close before this line runs (a process stopping):
             # wait for the next one rather than divide by zero.
-            await self.wait_connected()
+            await self.wait_connected(timeout=self.push_wait)
             conns = self.live()
         conn = conns[next(self._rr) % len(conns)]
         self.pushes_by_connection[conn.id] = self.pushes_by_connection.get(conn.id, 0) + 1
@@ -700,6 +749,15 @@ class StandIn:
             if every and self._authed_calls % every == 0:
                 self._tokens.pop(token, None)
                 return self._reject(request, 401, "InvalidAuthentication", "token expired")
+        if authed:
+            now = time.monotonic()
+            calls = self.api_calls.setdefault(request.path, [])
+            calls.append(now)
+            qps = self.faults.api_qps
+            if qps and sum(1 for t in calls[-int(qps) - 1 :] if t > now - 1.0) > qps:
+                return self._reject(
+                    request, 403, "Forbidden.AccessDenied.QpsLimitForAppkeyAndApi", "qps limit"
+                )
         every = self.faults.throttle_every
         if (every and n % every == 0) or request.path in self.faults.throttle_paths:
             if not authed:

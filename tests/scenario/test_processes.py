@@ -16,15 +16,17 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, text
 
 from bot.sandbox.standin import StandIn
 from storage.db import Database
-from storage.models import InboxEvent, OutboxMessage, Signup
+from storage.models import DigestRun, InboxEvent, OutboxMessage, Signup
 from tests import processes
 from tests.conftest import eventually
 
@@ -33,7 +35,13 @@ START_LOCAL = "2036-06-01 09:00"  # far ahead: these processes run on the real c
 pytestmark = pytest.mark.backends("postgresql")  # one SQLite file is one process's
 
 
-def write_config(standin: StandIn, folder: Path, storage_url: str, sender: str = "") -> Path:
+def write_config(
+    standin: StandIn,
+    folder: Path,
+    storage_url: str,
+    sender: str = "",
+    stream_backoff_max: float = 0.5,
+) -> Path:
     """A config for processes of one deployment (no ops port to fight over); ``sender``
     adds lines to its [sender] section."""
     return processes.write_config(
@@ -44,6 +52,7 @@ def write_config(standin: StandIn, folder: Path, storage_url: str, sender: str =
         ops_listen="",
         sections='\n[admins]\nstaff_ids = ["admin1"]\n\n[cards]\nevent_template = "tpl-event"\n',
         sender=sender,
+        stream_backoff_max=stream_backoff_max,
     )
 
 
@@ -204,6 +213,45 @@ async def test_a_reply_left_by_one_process_is_sent_by_another_at_once(
         await a.stop()
         await b.stop()
         assert standin.client_secret not in _logs(tmp_path / "a") + _logs(tmp_path / "b")
+
+
+async def test_processes_share_each_apis_rate(
+    standin: StandIn, tmp_path: Path, storage_url: str
+) -> None:
+    """Two processes call batchSend at 4 calls a second together, not 4 each: DingTalk
+    refuses beyond its per-app, per-API rate (QpsLimitForAppkeyAndApi, about 20 a second:
+    DINGTALK.md "Errors and limits"); the stand-in refuses beyond 6 here."""
+    standin.faults.expire_sessions = True  # every reply goes through oToMessages/batchSend
+    standin.faults.api_qps = 6
+    fleet = Fleet(
+        write_config(standin, tmp_path, storage_url, "api_calls_per_second = 4"), tmp_path
+    )
+    try:
+        for n in range(2):
+            await fleet.start(n)
+        await standin.wait_connected(2, timeout=60)
+        tags = [f"/nosuch-q{i:02d}" for i in range(24)]
+        for i, tag in enumerate(tags):
+            await standin.say(
+                tag,
+                sender=f"q{i:02d}",
+                conversation=f"cid-dm-q{i:02d}",
+                conversation_type="1",
+                wait_ack=False,
+            )
+        await eventually(lambda: counts(standin, tags)["lost"] == 0, timeout=60)
+        path = "/v1.0/robot/oToMessages/batchSend"
+        peak = standin.peak_calls_per_second(path)
+        refused = [r for r in standin.rejected if r[0] == path]
+        result = counts(standin, tags)
+        print(
+            f"\nbatchSend at 4/s shared by 2 processes: peak {peak}/s, refused {len(refused)}; {result}"
+        )
+        assert result == {"pushed": 24, "delivered once": 24, "lost": 0, "doubled": 0}
+        assert refused == [] and peak <= 6
+        assert len(standin.pushes_by_connection) == 2  # both processes took pushes
+    finally:
+        await fleet.stop()
 
 
 @pytest.mark.parametrize("processes", [2, 3])
@@ -376,5 +424,133 @@ async def test_postgresql_restarted_under_load_recovers_and_loses_nothing(
         # database; before the marks were retried, a restart doubled about one in ten.
         assert result["doubled"] <= 3
         assert all(p.returncode is None for p in fleet.procs.values())  # no operator needed
+    finally:
+        await fleet.stop()
+
+
+OUTAGE = 30.0  # seconds the gateway refuses connections
+RECONNECT_BACKOFF_MAX = 5.0
+
+
+async def test_the_gateway_refusing_connections_for_30_s_loses_nothing(
+    standin: StandIn, tmp_path: Path, storage_url: str
+) -> None:
+    """The stream gateway goes away for 30 s (its sockets close, TCP connections to it are
+    refused; the OpenAPI still answers): both processes retry with backoff, reconnect, and
+    every push (before, during, after) is handled and answered once. Pushes made while no
+    connection is up wait for one, as DingTalk keeps an app's unacked pushes (DINGTALK.md
+    "Stream mode" 6)."""
+    standin.faults.redeliver_after = 2.0
+    standin.push_wait = 3 * OUTAGE
+    await standin.separate_gateway()
+    config = write_config(standin, tmp_path, storage_url, stream_backoff_max=RECONNECT_BACKOFF_MAX)
+    fleet = Fleet(config, tmp_path)
+    try:
+        for n in range(2):
+            await fleet.start(n)
+        await standin.wait_connected(2, timeout=60)
+        tags = [f"/nosuch-g{m}-{i:02d}" for i in range(20) for m in range(4)]
+        before, during, after = tags[:30], tags[30:60], tags[60:]
+
+        async def push(tag: str) -> None:
+            await standin.say(tag, sender=tag.split("-")[1], wait_ack=False)
+
+        for tag in before:
+            await push(tag)
+            await asyncio.sleep(0.005)
+        await standin.gateway_down()
+        held = [asyncio.create_task(push(tag)) for tag in during]
+        await asyncio.sleep(OUTAGE)
+        assert not standin.live()  # refused all along
+        refusals = standin.gateway_refusals
+        await standin.gateway_up()
+        up = time.monotonic()
+        await standin.wait_connected(2, timeout=3 * RECONNECT_BACKOFF_MAX)
+        reconnect = time.monotonic() - up
+        await asyncio.gather(*held)
+        for tag in after:
+            await push(tag)
+            await asyncio.sleep(0.005)
+        statuses = await wait_handled(storage_url, len(tags), timeout=120)
+        await eventually(lambda: counts(standin, tags)["lost"] == 0, timeout=60)
+        await asyncio.sleep(3 * 2.0)  # leases of sends not marked lapse: any doubles show
+        result = counts(standin, tags)
+        print(
+            f"\ngateway refused {OUTAGE:.0f} s (2 processes): {result}; inbox {dict(statuses)};"
+            f" {refusals} connection attempts refused; reconnected {reconnect:.1f} s after"
+        )
+        assert result == {"pushed": 80, "delivered once": 80, "lost": 0, "doubled": 0}
+        assert sum(statuses.values()) == 80 and statuses["received"] == 0  # handled once
+        # Each process kept trying, with backoff: not once, not in a tight loop.
+        assert 2 * 3 <= refusals <= 2 * (OUTAGE / 0.05)
+        assert reconnect <= RECONNECT_BACKOFF_MAX + 3.0
+        assert all(p.returncode is None for p in fleet.procs.values())
+        assert "Traceback" not in _logs(tmp_path)
+    finally:
+        await fleet.stop()
+
+
+async def test_each_reminder_and_digest_period_goes_out_once_from_three_processes(
+    standin: StandIn, tmp_path: Path, storage_url: str
+) -> None:
+    """Three processes run the same jobs (each checks every minute, on the real clock): an
+    activity two hours ahead gets its 24-hour reminder once, one starting in 40 minutes its
+    1-hour reminder once, and this week's digest (its slot set two minutes ago) is posted
+    once. The claim is recorded with the post in one transaction."""
+    tz = ZoneInfo("Asia/Shanghai")  # the default bot.timezone
+    now = datetime.now(tz)
+    slot = now - timedelta(minutes=2)
+    weekday = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"][slot.weekday()]
+    config = write_config(standin, tmp_path, storage_url)
+    config.write_text(
+        config.read_text(encoding="utf-8") + f'\n[digest]\nweekday = "{weekday}"\n'
+        f'time = "{slot:%H:%M}"\n',
+        encoding="utf-8",
+    )
+    fleet = Fleet(config, tmp_path)
+    try:
+        for n in range(3):
+            await fleet.start(n)
+        await standin.wait_connected(3, timeout=60)
+        connected = time.monotonic()  # every process's job timers are running by now
+        ids = []
+        for title, ahead in (("晨跑", timedelta(hours=2)), ("夜读", timedelta(minutes=40))):
+            starts = now + ahead
+            push = await standin.say(
+                f"/活动 新建 {title} | {starts:%Y-%m-%d %H:%M} | 1 | 图书馆 | 5", sender="admin1"
+            )
+            [sent] = await standin.wait_sent(
+                where=lambda s, p=push: s.in_reply_to == p.data["msgId"], timeout=30
+            )
+            ids.append(int(sent.text.split("#")[1].split("「")[0]))
+            for member in ("r1", "r2"):
+                await standin.say(f"/报名 {ids[-1]}", sender=member)
+
+        def reminders(event_id: int) -> list[str]:
+            return [
+                s.text
+                for s in standin.sent
+                if s.route == "group" and s.text.startswith(f"提醒：活动 #{event_id}「")
+            ]
+
+        # Each process's jobs run every minute.
+        await eventually(lambda: all(reminders(i) for i in ids), timeout=150)
+        # Every process's jobs have run at least once (each every minute) and found the
+        # reminders and the period taken.
+        await asyncio.sleep(max(0.0, connected + 60 + 15 - time.monotonic()))
+        db = Database(storage_url)
+        try:
+            async with db.transaction() as session:
+                runs = (await session.execute(select(DigestRun.period, DigestRun.status))).all()
+        finally:
+            await db.dispose()
+        digests = [s for s in standin.sent if s.route == "group" and "周报" in s.text]
+        counts_ = {i: len(reminders(i)) for i in ids}
+        print(
+            f"\nreminders per activity {counts_}; digest runs {runs}; digest posts {len(digests)}"
+        )
+        assert counts_ == {ids[0]: 1, ids[1]: 1}
+        assert len(runs) == 1 and len(digests) <= 1
+        assert len(digests) == (1 if runs[0].status == "posted" else 0)
     finally:
         await fleet.stop()

@@ -255,9 +255,12 @@ async def test_after_forget_no_row_and_no_page_of_the_database_files_holds_the_m
     await say(standin, f"/封禁 {who}", sender="admin1")
     await say(standin, f"/解封 {who}", sender="admin1")
     report = await say(standin, "/我的数据", sender=who, nick=nick)
-    dump = next(
-        s.text for s in standin.sent if s.route == "o2o" and who in s.user_ids and "存储" in s.text
+    # The dump goes one to one through batchSend, paced by the API's rate: it may come
+    # after the group's answer.
+    [dump_sent, *_] = await standin.wait_sent(
+        where=lambda s: s.route == "o2o" and who in s.user_ids and "存储" in s.text
     )
+    dump = dump_sent.text
     assert "发给你或提到你的消息副本" in dump and "审计记录" in dump, dump
     assert "已私信" in report.text
 
