@@ -125,6 +125,21 @@ class OutboxRepo:
         )
         return list(result.scalars())
 
+    async def renew(self, message_id: int, held: datetime, until: datetime) -> bool:
+        """Extend a lease this caller still holds (its ``lease_until`` is still ``held``);
+        False when it lapsed and another sender took the row, or the row was sent."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.status == "pending",
+                OutboxMessage.lease_until == held,
+            )
+            .values(lease_until=until)
+            .returning(OutboxMessage.id)
+        )
+        return result.first() is not None
+
     async def mark_sent(self, sent: list[tuple[int, str]], now: datetime) -> None:
         """Record deliveries: (outbox id, route) pairs. Rows an erasure flagged while they
         were waiting are deleted instead, and the database files are scrubbed after."""

@@ -74,7 +74,10 @@ async def event_card(ctx: Context, event: Event) -> CardReply:
 
 
 async def card_updates(
-    ctx: BaseContext, event: Event, skip: Set[str] = frozenset(), counts: tuple[int, int] | None = None
+    ctx: BaseContext,
+    event: Event,
+    skip: Set[str] = frozenset(),
+    counts: tuple[int, int] | None = None,
 ) -> list[Reply]:
     """Updates for every delivered card of the activity (but those in ``skip``)."""
     taken, waiting = counts or await ctx.repos.signups.counts(event.id)
