@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,29 @@ HTML_BAN = "html-page"
 CARD_NOT_DELIVERED = "deliverResults.failed"
 
 
+@dataclass(slots=True)
+class _CachedToken:
+    """An access token and when to stop using it: five minutes before it expires, or at half
+    its lifetime when that is shorter."""
+
+    value: str | None = None
+    until: float = 0.0
+
+    def fresh(self) -> str | None:
+        """The token while it may still be used, else None."""
+        return self.value if self.value and time.monotonic() < self.until else None
+
+    def keep(self, token: str, expire_in: float) -> None:
+        """Keep a new token that DingTalk said lives ``expire_in`` seconds."""
+        self.value = token
+        self.until = time.monotonic() + max(expire_in - 300, expire_in / 2)
+
+    def clear(self) -> None:
+        """Forget the token (DingTalk said it is bad or expired)."""
+        self.value = None
+        self.until = 0.0
+
+
 class OpenAPI:
     """Typed wrappers for the calls the bot makes; the access token is cached and refreshed."""
 
@@ -50,11 +74,9 @@ class OpenAPI:
         # them all; closed here only if it was made here.
         self._owns_client = client is None
         self.client = client or make_client(settings)
-        self._token: str | None = None
-        self._token_expires = 0.0
+        self._token = _CachedToken()
         self._token_lock = asyncio.Lock()
-        self._legacy_token: str | None = None
-        self._legacy_expires = 0.0
+        self._legacy_token = _CachedToken()
 
     async def aclose(self) -> None:
         """Close the HTTP client, if this instance made it."""
@@ -65,59 +87,64 @@ class OpenAPI:
 
     async def token(self) -> str:
         """A valid access token, fetched once and shared until it is about to expire."""
-        if self._token and time.monotonic() < self._token_expires:
-            return self._token
+        return await self._cached(self._token, self._fetch_token)
+
+    async def _fetch_token(self) -> tuple[str, float]:
+        """A new access token and its lifetime in seconds."""
+        body = await self._request(
+            "POST",
+            "/v1.0/oauth2/accessToken",
+            {
+                "appKey": self.settings.dingtalk.client_id,
+                "appSecret": self.settings.dingtalk.client_secret.get_secret_value(),
+            },
+            auth=False,
+        )
+        token = body.get("accessToken")
+        if not isinstance(token, str) or not token:
+            raise DeliveryFailed("no accessToken in the token response")
+        return token, float(body.get("expireIn", 7200))
+
+    async def _cached(
+        self, slot: _CachedToken, fetch: Callable[[], Awaitable[tuple[str, float]]]
+    ) -> str:
+        """The token in ``slot`` while it is fresh, else a new one fetched once (callers
+        waiting meanwhile share it)."""
+        if (token := slot.fresh()) is not None:
+            return token
         async with self._token_lock:
-            if self._token and time.monotonic() < self._token_expires:
-                return self._token
-            body = await self._request(
-                "POST",
-                "/v1.0/oauth2/accessToken",
-                {
-                    "appKey": self.settings.dingtalk.client_id,
-                    "appSecret": self.settings.dingtalk.client_secret.get_secret_value(),
-                },
-                auth=False,
-            )
-            token = body.get("accessToken")
-            if not isinstance(token, str) or not token:
-                raise DeliveryFailed("no accessToken in the token response")
-            expire_in = float(body.get("expireIn", 7200))
-            self._token = token
-            self._token_expires = time.monotonic() + max(expire_in - 300, expire_in / 2)
+            if (token := slot.fresh()) is not None:
+                return token
+            token, expire_in = await fetch()
+            slot.keep(token, expire_in)
             return token
 
     def invalidate_token(self) -> None:
         """Forget the cached token (DingTalk said it is bad or expired)."""
-        self._token = None
-        self._token_expires = 0.0
-        self._legacy_token = None
+        self._token.clear()
+        self._legacy_token.clear()
 
     async def legacy_token(self) -> str:
         """The older API's ``access_token`` (``GET /gettoken?appkey&appsecret``), for the
         calls that only exist there (the media upload). Sources do not say whether the new
         token works there too, so the older API gets a token of its own (as the published
         upload examples do)."""
-        if self._legacy_token and time.monotonic() < self._legacy_expires:
-            return self._legacy_token
-        async with self._token_lock:
-            if self._legacy_token and time.monotonic() < self._legacy_expires:
-                return self._legacy_token
-            body = await self._legacy(
-                "GET",
-                "/gettoken",
-                params={
-                    "appkey": self.settings.dingtalk.client_id,
-                    "appsecret": self.settings.dingtalk.client_secret.get_secret_value(),
-                },
-            )
-            token = body.get("access_token")
-            if not isinstance(token, str) or not token:
-                raise DeliveryFailed("no access_token in the gettoken response")
-            expire_in = float(body.get("expires_in", 7200))
-            self._legacy_token = token
-            self._legacy_expires = time.monotonic() + max(expire_in - 300, expire_in / 2)
-            return token
+        return await self._cached(self._legacy_token, self._fetch_legacy_token)
+
+    async def _fetch_legacy_token(self) -> tuple[str, float]:
+        """A new ``access_token`` of the older API and its lifetime in seconds."""
+        body = await self._legacy(
+            "GET",
+            "/gettoken",
+            params={
+                "appkey": self.settings.dingtalk.client_id,
+                "appsecret": self.settings.dingtalk.client_secret.get_secret_value(),
+            },
+        )
+        token = body.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise DeliveryFailed("no access_token in the gettoken response")
+        return token, float(body.get("expires_in", 7200))
 
     async def media_upload(self, data: bytes, filename: str, content_type: str) -> str:
         """Upload a picture; its ``media_id`` (help.dingtalk.io 上传媒体文件: multipart field
@@ -133,7 +160,7 @@ class OpenAPI:
                     data={"type": "image"},
                 )
             except Unauthorised:
-                self._legacy_token = None
+                self._legacy_token.clear()
                 if attempt == 2:
                     raise
                 continue
