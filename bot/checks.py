@@ -18,7 +18,8 @@ from sqlalchemy import Connection, text
 from bot.config import Settings
 from bot.errors import PlatformError
 from bot.openapi import OpenAPI
-from storage.db import Database, alembic_config
+from storage.db import Database
+from storage.migrate import alembic_config
 
 DB_TIMEOUT = 15.0
 

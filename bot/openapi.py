@@ -1,67 +1,36 @@
 """DingTalk's OpenAPI and session webhooks over one ``httpx.AsyncClient``.
 
-Every call goes to ``dingtalk.openapi_endpoint``; errors are classified into the
-``PlatformError`` hierarchy so the sender knows what to retry.
+Every call goes to ``dingtalk.openapi_endpoint``; what the answers mean (errors into the
+``PlatformError`` hierarchy, so the sender knows what to retry) is in ``bot.answers``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from bot import metrics
+from bot.answers import (
+    BatchResult,
+    card_delivery_error,
+    classify,
+    legacy_error,
+    not_json,
+    webhook_error,
+)
 from bot.config import Settings
 from bot.errors import (
     DeliveryFailed,
     NotConnected,
-    PlatformError,
-    QuotaExhausted,
-    SessionExpired,
-    Throttled,
     TransientError,
     Unauthorised,
 )
 from bot.http import make_client
+from bot.tokens import CachedToken
 
 log = logging.getLogger(__name__)
-
-SESSION_EXPIRED_CODES = {300001}
-WEBHOOK_THROTTLED_CODES = {130101, 130102}
-# The organisation's monthly API quota (DINGTALK.md "Quotas"; throttling doc).
-QUOTA_CODE = "Forbidden.AccessDenied.ApiCountLimitForOrg"
-# Our own codes for answers that carry none.
-HTML_BAN = "html-page"
-CARD_NOT_DELIVERED = "deliverResults.failed"
-
-
-@dataclass(slots=True)
-class _CachedToken:
-    """An access token and when to stop using it: five minutes before it expires, or at half
-    its lifetime when that is shorter."""
-
-    value: str | None = None
-    until: float = 0.0
-
-    def fresh(self) -> str | None:
-        """The token while it may still be used, else None."""
-        return self.value if self.value and time.monotonic() < self.until else None
-
-    def keep(self, token: str, expire_in: float) -> None:
-        """Keep a new token that DingTalk said lives ``expire_in`` seconds."""
-        self.value = token
-        self.until = time.monotonic() + max(expire_in - 300, expire_in / 2)
-
-    def clear(self) -> None:
-        """Forget the token (DingTalk said it is bad or expired)."""
-        self.value = None
-        self.until = 0.0
 
 
 class OpenAPI:
@@ -74,9 +43,8 @@ class OpenAPI:
         # them all; closed here only if it was made here.
         self._owns_client = client is None
         self.client = client or make_client(settings)
-        self._token = _CachedToken()
-        self._token_lock = asyncio.Lock()
-        self._legacy_token = _CachedToken()
+        self._token = CachedToken(self._fetch_token)
+        self._legacy_token = CachedToken(self._fetch_legacy_token)
 
     async def aclose(self) -> None:
         """Close the HTTP client, if this instance made it."""
@@ -87,7 +55,7 @@ class OpenAPI:
 
     async def token(self) -> str:
         """A valid access token, fetched once and shared until it is about to expire."""
-        return await self._cached(self._token, self._fetch_token)
+        return await self._token.get()
 
     async def _fetch_token(self) -> tuple[str, float]:
         """A new access token and its lifetime in seconds."""
@@ -105,20 +73,6 @@ class OpenAPI:
             raise DeliveryFailed("no accessToken in the token response")
         return token, float(body.get("expireIn", 7200))
 
-    async def _cached(
-        self, slot: _CachedToken, fetch: Callable[[], Awaitable[tuple[str, float]]]
-    ) -> str:
-        """The token in ``slot`` while it is fresh, else a new one fetched once (callers
-        waiting meanwhile share it)."""
-        if (token := slot.fresh()) is not None:
-            return token
-        async with self._token_lock:
-            if (token := slot.fresh()) is not None:
-                return token
-            token, expire_in = await fetch()
-            slot.keep(token, expire_in)
-            return token
-
     def invalidate_token(self) -> None:
         """Forget the cached token (DingTalk said it is bad or expired)."""
         self._token.clear()
@@ -129,7 +83,7 @@ class OpenAPI:
         calls that only exist there (the media upload). Sources do not say whether the new
         token works there too, so the older API gets a token of its own (as the published
         upload examples do)."""
-        return await self._cached(self._legacy_token, self._fetch_legacy_token)
+        return await self._legacy_token.get()
 
     async def _fetch_legacy_token(self) -> tuple[str, float]:
         """A new ``access_token`` of the older API and its lifetime in seconds."""
@@ -191,22 +145,13 @@ class OpenAPI:
         try:
             body = response.json()
         except ValueError:
-            raise Throttled(
-                f"{path}: HTTP {response.status_code} {_not_json(response.content)}",
-                status=response.status_code,
-                code=HTML_BAN,
-            ) from None
+            raise not_json(path, response.status_code, response.content) from None
         if not isinstance(body, dict):
             raise DeliveryFailed(f"{path}: unexpected answer")
-        code = body.get("errcode", 0)
-        if code in (0, None):
-            return body
-        message = f"{path}: errcode {code} {body.get('errmsg', '')}"
-        if code in (40014, 42001):
-            raise Unauthorised(message, status=response.status_code, code=str(code))
-        if code == -1:
-            raise TransientError(message)
-        raise DeliveryFailed(message, status=response.status_code, code=str(code))
+        error = legacy_error(path, response.status_code, body)
+        if error is not None:
+            raise error
+        return body
 
     # -- the calls ---------------------------------------------------------------------------
 
@@ -247,16 +192,9 @@ class OpenAPI:
     async def card_deliver(self, body: dict[str, Any]) -> None:
         """Create and deliver a card; a failed delivery inside HTTP 200 raises too."""
         result = await self.call("POST", "/v1.0/card/instances/createAndDeliver", body)
-        payload = result.get("result", result)
-        deliveries = payload.get("deliverResults", []) if isinstance(payload, dict) else []
-        failed = [d for d in deliveries if isinstance(d, dict) and d.get("success") is False]
-        if failed:
-            # 创建并投放卡片 response: deliverResults[].success / errorMsg, inside HTTP 200.
-            raise DeliveryFailed(
-                f"card delivery failed: {failed[0].get('errorMsg', '')}",
-                status=200,
-                code=CARD_NOT_DELIVERED,
-            )
+        error = card_delivery_error(result)
+        if error is not None:
+            raise error
 
     async def card_update(self, out_track_id: str, card_data: dict[str, str]) -> None:
         """Update a card's public data by key."""
@@ -293,25 +231,10 @@ class OpenAPI:
         try:
             data = json.loads(raw)
         except ValueError:
-            # Not JSON: the per-IP ban answers an HTML page (DingTalk's throttling doc), even
-            # with 200. It is a failure to retry later, never a success.
-            raise Throttled(
-                f"webhook HTTP {response.status_code}: {_not_json(raw)}",
-                status=response.status_code,
-                code=HTML_BAN,
-            ) from None
-        if not isinstance(data, dict):
-            data = {}
-        code = data.get("errcode", -1 if response.status_code != 200 else 0)
-        if code == 0:
-            return
-        message = f"webhook errcode {code}: {data.get('errmsg', '')}"
-        metrics.DINGTALK_ERRORS.labels(str(code)[:64]).inc()
-        if code in SESSION_EXPIRED_CODES:
-            raise SessionExpired(message, status=response.status_code, code=str(code))
-        if code in WEBHOOK_THROTTLED_CODES or response.status_code == 429:
-            raise Throttled(message, status=response.status_code, code=str(code))
-        raise DeliveryFailed(message, status=response.status_code, code=str(code))
+            raise not_json("webhook", response.status_code, raw) from None
+        error = webhook_error(response.status_code, data if isinstance(data, dict) else {})
+        if error is not None:
+            raise error
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -341,76 +264,6 @@ class OpenAPI:
             try:
                 data = response.json()
             except ValueError:
-                # An HTML page (the per-IP ban of the throttling doc) is not an answer.
-                raise Throttled(
-                    f"{path}: HTTP {response.status_code} {_not_json(response.content)}",
-                    status=response.status_code,
-                    code=HTML_BAN,
-                ) from None
+                raise not_json(path, response.status_code, response.content) from None
             return data if isinstance(data, dict) else {"result": data}
         raise classify(path, response)
-
-
-def classify(path: str, response: httpx.Response) -> PlatformError:
-    """Turn a failed OpenAPI response into the right error."""
-    status = response.status_code
-    try:
-        data = response.json()
-    except ValueError:
-        # The per-IP ban answers an HTML page, not a JSON error (throttling doc): retry later.
-        return Throttled(
-            f"{path}: HTTP {status} {_not_json(response.content)}", status=status, code=HTML_BAN
-        )
-    code = str(data.get("code", "")) if isinstance(data, dict) else ""
-    metrics.DINGTALK_ERRORS.labels(code[:64] or f"HTTP {response.status_code}").inc()
-    message = f"{path}: HTTP {response.status_code} {code}".strip()
-    if code == QUOTA_CODE:
-        return QuotaExhausted(message, status=status, code=code)
-    if status in (400, 401) and (code == "InvalidAuthentication" or status == 401):
-        return Unauthorised(message, status=status, code=code)
-    if status == 429 or "QpsLimit" in code or "Throttl" in code:
-        return Throttled(message, status=status, code=code)
-    if status >= 500 or code in {"system.busy", "ServiceUnavailable"}:
-        return TransientError(message, status=status, code=code)
-    return DeliveryFailed(message, status=status, code=code)
-
-
-def _not_json(raw: bytes) -> str:
-    head = raw[:200].decode(errors="replace").lower()
-    return (
-        "answered an HTML page (per-IP ban?)"
-        if "<html" in head or "<!doctype" in head
-        else "answered something that is not JSON"
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class BatchResult:
-    """What oToMessages/batchSend answered inside HTTP 200 (robot_1_0 BatchSendOTOResponseBody:
-    ``processQueryKey``, ``invalidStaffIdList``, ``flowControlledStaffIdList``, and in newer
-    models ``filteredStaffIdList``)."""
-
-    process_query_key: str = ""
-    invalid: tuple[str, ...] = ()
-    flow_controlled: tuple[str, ...] = ()
-    filtered: tuple[str, ...] = ()
-
-    @classmethod
-    def from_body(cls, body: dict[str, Any]) -> BatchResult:
-        """Read the answer; lists that are absent or not lists count as empty."""
-
-        def ids(key: str) -> tuple[str, ...]:
-            value = body.get(key)
-            return tuple(str(v) for v in value) if isinstance(value, list) else ()
-
-        return cls(
-            str(body.get("processQueryKey", "")),
-            ids("invalidStaffIdList"),
-            ids("flowControlledStaffIdList"),
-            ids("filteredStaffIdList"),
-        )
-
-    @property
-    def complete(self) -> bool:
-        """Whether every user was accepted."""
-        return not (self.invalid or self.flow_controlled or self.filtered)

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import metrics
+from bot.answers import BatchResult
 from bot.backoff import jittered
 from bot.cards import fit_card_data
 from bot.clock import Clock, SystemClock, utcnow
@@ -33,7 +34,7 @@ from bot.errors import (
     ignore_failure,
 )
 from bot.events import is_staff_id
-from bot.openapi import BatchResult, OpenAPI
+from bot.openapi import OpenAPI
 from bot.outbox import parse_reply
 from bot.replies import CardReply, CardUpdate, ImageReply, Reply, ToGroup, ToMembers
 from bot.wire import (

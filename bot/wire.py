@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from bot.answers import CARD_NOT_DELIVERED
 from bot.cards import card_param_map
 from bot.config import Settings
-from bot.openapi import CARD_NOT_DELIVERED
 from bot.replies import (
     CardReply,
     CardUpdate,

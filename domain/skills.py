@@ -19,15 +19,15 @@ from domain.skill_match import (
     score,
     substrings,
 )
-from storage.models import SkillPost
 from storage.skills import SkillRepo
+from storage.views import PostView
 
 
-def post_words(post: SkillPost) -> frozenset[str]:
+def post_words(post: PostView) -> frozenset[str]:
     return frozenset(post.keywords.split())
 
 
-def as_post(post: SkillPost) -> Post:
+def as_post(post: PostView) -> Post:
     return Post(post.id, post.staff_id, post.kind, post.skill, post_words(post))
 
 
@@ -99,7 +99,7 @@ async def add_post(
     skill: str,
     detail: str,
     now: datetime,
-) -> SkillPost:
+) -> PostView:
     """Store a post and put its skill in the group's keyword index."""
     norm, words = normalise(skill), keywords(skill)
     joined = " ".join(sorted(words))
@@ -117,8 +117,8 @@ async def add_post(
 
 
 async def best_matches(
-    repo: SkillRepo, post: SkillPost, limit: int = 3
-) -> list[tuple[float, SkillPost]]:
+    repo: SkillRepo, post: PostView, limit: int = 3
+) -> list[tuple[float, PostView]]:
     """Open posts of the other kind by others, best match first (then oldest)."""
     found = await scores(repo, post.conversation_id, normalise(post.skill), post_words(post))
     opposite = "want" if post.kind == "offer" else "offer"
@@ -127,7 +127,7 @@ async def best_matches(
     )
 
 
-async def browse(repo: SkillRepo, conversation_id: str, keyword: str | None) -> list[SkillPost]:
+async def browse(repo: SkillRepo, conversation_id: str, keyword: str | None) -> list[PostView]:
     """The group's latest 30 open posts, of those matching ``keyword`` if given."""
     if not keyword:
         return await repo.latest_open(conversation_id, 30)
@@ -137,7 +137,7 @@ async def browse(repo: SkillRepo, conversation_id: str, keyword: str | None) -> 
 
 async def partners(
     repo: SkillRepo, conversation_id: str, me: str, recent: set[str], limit: int = 5
-) -> tuple[list[SkillPost], list[Match]]:
+) -> tuple[list[PostView], list[Match]]:
     """``rank`` over the group's open posts, reading only mine and my best partners'.
 
     The group's indexed skills are scored against each of mine (the best per name), SQL

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, exists, func, or_, select, update
+from sqlalchemy import bindparam, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -20,10 +20,12 @@ from storage.models import (
     OutboxMessage,
     Story,
 )
-from storage.queries import prebuilt, run, upsert
+from storage.queries import prebuilt, run, table, upsert
 from storage.repositories import SCRUB_AFTER_DELIVERY
+from storage.views import AuditView, views
 
-_BANS: Table = Ban.__table__  # type: ignore[assignment]
+_BANS = table(Ban)
+_AUDIT = table(AuditEntry)
 
 
 @dataclass(slots=True)
@@ -46,15 +48,15 @@ class AuditRepo:
             )
         )
 
-    async def recent(self, conversation_id: str, limit: int = 20) -> list[AuditEntry]:
+    async def recent(self, conversation_id: str, limit: int = 20) -> list[AuditView]:
         """The group's latest admin actions, newest first."""
         rows = await self.session.execute(
-            select(AuditEntry)
-            .where(AuditEntry.conversation_id == conversation_id)
-            .order_by(AuditEntry.id.desc())
+            select(_AUDIT)
+            .where(_AUDIT.c.conversation_id == conversation_id)
+            .order_by(_AUDIT.c.id.desc())
             .limit(limit)
         )
-        return list(rows.scalars())
+        return views(AuditView, rows)
 
 
 @dataclass(slots=True)

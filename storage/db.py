@@ -1,4 +1,5 @@
-"""The database: engine, units of work, and migrations applied on start-up."""
+"""The database: engine, units of work, notifications between processes; the migrations it
+applies on start-up are ``storage.migrate``."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -22,9 +21,10 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
-log = logging.getLogger(__name__)
+from storage.migrate import alembic_config as alembic_config  # public before the split
+from storage.migrate import upgrade
 
-MIGRATIONS = Path(__file__).with_name("migrations")
+log = logging.getLogger(__name__)
 
 # Set ``session.info[SCRUB] = True`` in a unit of work that erased personal data: after the
 # commit, SQLite's WAL is checkpointed and truncated so no old page copy keeps it.
@@ -153,7 +153,7 @@ class Database:
                 # Serialise concurrent start-ups: only one process migrates at a time.
                 await conn.execute(text("SELECT pg_advisory_lock(7226031)"))
             try:
-                await conn.run_sync(_upgrade)
+                await conn.run_sync(upgrade)
                 await conn.commit()
             finally:
                 if not self.is_sqlite:
@@ -263,46 +263,3 @@ def async_url(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
     return url
-
-
-def alembic_config() -> AlembicConfig:
-    """An Alembic config pointing at the packaged migrations."""
-    cfg = AlembicConfig()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    return cfg
-
-
-def _upgrade(connection: Connection) -> None:
-    cfg = alembic_config()
-    cfg.attributes["connection"] = connection
-    if connection.dialect.name != "sqlite":
-        command.upgrade(cfg, "head")
-        return
-    # SQLite rebuilds a table to change it (Alembic's batch mode: copy, drop, rename), and
-    # dropping a table that others reference with foreign keys on deletes their rows too
-    # (ON DELETE CASCADE). SQLite's procedure for schema changes turns foreign keys off
-    # outside the transaction, checks them before committing, and turns them back on
-    # (https://www.sqlite.org/lang_altertable.html, section 7). The pragma is a no-op inside
-    # a transaction, so it goes to the driver before Alembic begins one.
-    raw = connection.connection
-    _pragma(raw, "PRAGMA foreign_keys=OFF")
-    try:
-        command.upgrade(cfg, "head")
-        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-        if broken:
-            raise RuntimeError(f"migration left {len(broken)} broken foreign keys: {broken[:5]}")
-        connection.commit()
-    except BaseException:
-        connection.rollback()  # the pragma below works only outside a transaction
-        raise
-    finally:
-        _pragma(raw, "PRAGMA foreign_keys=ON")
-
-
-def _pragma(raw: Any, statement: str) -> None:
-    """Run a pragma on the driver's connection, outside SQLAlchemy's transaction handling."""
-    cursor = raw.cursor()
-    try:
-        cursor.execute(statement)
-    finally:
-        cursor.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -20,8 +20,11 @@ from storage.models import (
     Swap,
     VolunteerHours,
 )
-from storage.queries import upsert
-from storage.repositories import GroupSettingsRepo
+from storage.queries import table, upsert
+from storage.views import DigestRunView, GroupSettingsView, PostView, SwapView, view, views
+
+_RUNS = table(DigestRun)
+_SETTINGS = table(GroupSettings)
 
 
 @dataclass(slots=True)
@@ -50,49 +53,28 @@ class DigestRepo:
             )
         )
 
-    async def run(self, conversation_id: str, period: str) -> DigestRun | None:
+    async def run(self, conversation_id: str, period: str) -> DigestRunView | None:
         """The recorded run of a period."""
-        return (
+        row = (
             await self.session.execute(
-                select(DigestRun).where(
-                    DigestRun.conversation_id == conversation_id, DigestRun.period == period
+                select(_RUNS).where(
+                    _RUNS.c.conversation_id == conversation_id, _RUNS.c.period == period
                 )
             )
-        ).scalar_one_or_none()
+        ).one_or_none()
+        return view(DigestRunView, row) if row is not None else None
 
-    async def groups(self) -> list[tuple[str, GroupSettings | None]]:
-        """Every group chat the bot has seen, with its settings row if it has one."""
+    async def groups(self) -> list[tuple[str, GroupSettingsView | None]]:
+        """Every group chat the bot has seen, with its settings if it has a row."""
         rows = await self.session.execute(
-            select(Conversation.id, GroupSettings)
-            .outerjoin(GroupSettings, GroupSettings.conversation_id == Conversation.id)
+            select(Conversation.id.label("group_id"), _SETTINGS)
+            .outerjoin(_SETTINGS, _SETTINGS.c.conversation_id == Conversation.id)
             .where(Conversation.type == "2")
         )
-        return [(cid, settings) for cid, settings in rows.all()]
-
-    async def set_schedule(
-        self,
-        conversation_id: str,
-        *,
-        weekday: int | None = None,
-        time: str | None = None,
-        enabled: bool | None = None,
-        review_default: bool,
-    ) -> None:
-        """Change the group's digest slot or switch it on or off (its settings row is
-        created first, with ``review_default``, when the group has none)."""
-        await GroupSettingsRepo(self.session).get(conversation_id, review_default=review_default)
-        values: dict[str, object] = {}
-        if weekday is not None:
-            values["digest_weekday"] = weekday
-        if time is not None:
-            values["digest_time"] = time
-        if enabled is not None:
-            values["digest_enabled"] = enabled
-        await self.session.execute(
-            update(GroupSettings)
-            .where(GroupSettings.conversation_id == conversation_id)
-            .values(**values)
-        )
+        return [
+            (row.group_id, view(GroupSettingsView, row) if row.conversation_id else None)
+            for row in rows
+        ]
 
     async def top_stories(
         self, conversation_id: str, start: datetime, end: datetime, limit: int
@@ -174,34 +156,36 @@ class DigestRepo:
 
     async def new_posts(
         self, conversation_id: str, start: datetime, end: datetime, limit: int
-    ) -> list[SkillPost]:
+    ) -> list[PostView]:
         """Skill offers and wants posted in the window and still open."""
+        posts = table(SkillPost)
         rows = await self.session.execute(
-            select(SkillPost)
+            select(posts)
             .where(
-                SkillPost.conversation_id == conversation_id,
-                SkillPost.created_at >= start,
-                SkillPost.created_at < end,
-                SkillPost.status == "open",
+                posts.c.conversation_id == conversation_id,
+                posts.c.created_at >= start,
+                posts.c.created_at < end,
+                posts.c.status == "open",
             )
-            .order_by(SkillPost.id)
+            .order_by(posts.c.id)
             .limit(limit)
         )
-        return list(rows.scalars())
+        return views(PostView, rows)
 
     async def finished_swaps(
         self, conversation_id: str, start: datetime, end: datetime, limit: int
-    ) -> list[Swap]:
+    ) -> list[SwapView]:
         """Swaps confirmed in the window."""
+        swaps = table(Swap)
         rows = await self.session.execute(
-            select(Swap)
+            select(swaps)
             .where(
-                Swap.conversation_id == conversation_id,
-                Swap.status == "done",
-                Swap.updated_at >= start,
-                Swap.updated_at < end,
+                swaps.c.conversation_id == conversation_id,
+                swaps.c.status == "done",
+                swaps.c.updated_at >= start,
+                swaps.c.updated_at < end,
             )
-            .order_by(Swap.id)
+            .order_by(swaps.c.id)
             .limit(limit)
         )
-        return list(rows.scalars())
+        return views(SwapView, rows)

@@ -23,21 +23,11 @@ from storage.models import (
     VolunteerHours,
 )
 from storage.queries import prebuilt, run, table
+from storage.views import MemberView as MemberView  # defined with the other views
+from storage.views import view
 
 _CONVERSATIONS = table(Conversation)
 _MEMBERS = table(Member)
-
-
-@dataclass(frozen=True, slots=True)
-class MemberView:
-    """A member as read: a frozen view, never an ORM row whose changes would be lost."""
-
-    conversation_id: str
-    staff_id: str
-    nick: str
-    first_seen_at: datetime
-    messages: int
-    dingtalk_admin: bool  # DingTalk's isAdmin flag on the member's latest message
 
 
 class ConversationRow(TypedDict):
@@ -136,14 +126,7 @@ class MemberRepo:
         row = await self.session.get(Member, (conversation_id, staff_id))
         if row is None:
             return None
-        return MemberView(
-            row.conversation_id,
-            row.staff_id,
-            row.nick,
-            row.first_seen_at,
-            row.messages,
-            row.dingtalk_admin,
-        )
+        return view(MemberView, row)
 
     async def nicks(self, conversation_id: str, staff_ids: list[str]) -> dict[str, str]:
         """The nick last seen from each of these members in the group (those who have one)."""
@@ -162,7 +145,7 @@ class MemberRepo:
         rows = await self.session.execute(
             select(Member.staff_id, Member.nick).where(Member.conversation_id == conversation_id)
         )
-        return dict(rows.tuples().all())
+        return {staff: nick for staff, nick in rows.all()}
 
     async def group_of(self, kind: str, entity_id: int) -> str | None:
         """The group a numbered entity (``story``, ``event``, ``post``, ``swap``) belongs to.
@@ -206,7 +189,7 @@ class MemberRepo:
                 Conversation.id.in_(ids)
             )
         )
-        known = {cid: (title, kind) for cid, title, kind in rows.tuples().all()}
+        known = {cid: (title, kind) for cid, title, kind in rows.all()}
         return sorted(
             (
                 (cid, known.get(cid, ("", "2"))[0])
@@ -224,4 +207,4 @@ class MemberRepo:
             .where(Member.staff_id == staff_id, Conversation.type == "2")
             .order_by(Conversation.title, Conversation.id)
         )
-        return list(rows.tuples().all())
+        return [(cid, title) for cid, title in rows.all()]

@@ -20,22 +20,11 @@ from storage.models import (
 )
 from storage.outbox import SCRUB_AFTER_DELIVERY, OutboxRepo
 from storage.queries import prebuilt, run, table, upsert
+from storage.views import Card, GroupSettingsView, view
 
 _SETTINGS = table(GroupSettings)
 _CARDS = table(CardInstance)
 _PACE = table(SendPace)
-
-
-@dataclass(frozen=True, slots=True)
-class Card:
-    """A delivered card as read: a frozen view (cards never change once delivered), safe to
-    keep after its unit of work, unlike an ORM row whose changes would be silently lost."""
-
-    out_track_id: str
-    conversation_id: str
-    kind: str
-    entity_id: str
-    verbs: tuple[str, ...]  # its buttons' verbs (empty: not recorded, older cards)
 
 
 @dataclass(slots=True)
@@ -97,8 +86,18 @@ class GroupSettingsRepo:
     session: AsyncSession
     _disabled: dict[str, frozenset[str]] = field(default_factory=dict)
 
-    async def get(self, conversation_id: str, *, review_default: bool) -> GroupSettings:
+    async def get(self, conversation_id: str, *, review_default: bool) -> GroupSettingsView:
         """The group's settings, created with the defaults on first use."""
+        await self._create(conversation_id, review_default)
+        row = (
+            await run(
+                self.session,
+                select(_SETTINGS).where(_SETTINGS.c.conversation_id == conversation_id),
+            )
+        ).one()
+        return view(GroupSettingsView, row)
+
+    async def _create(self, conversation_id: str, review_default: bool) -> None:
         await self.session.execute(
             upsert(self.session, GroupSettings)
             .values(
@@ -108,18 +107,36 @@ class GroupSettingsRepo:
             )
             .on_conflict_do_nothing(index_elements=["conversation_id"])
         )
-        settings = await self.session.get(GroupSettings, conversation_id)
-        assert settings is not None
-        return settings
+
+    async def _set(self, conversation_id: str, review_default: bool, **values: object) -> None:
+        """Change the group's row, creating it with the defaults first when it has none."""
+        await self._create(conversation_id, review_default)
+        await self.session.execute(
+            update(_SETTINGS).where(_SETTINGS.c.conversation_id == conversation_id).values(**values)
+        )
 
     async def set_review(self, conversation_id: str, on: bool, *, review_default: bool) -> None:
         """Turn story review on or off for the group."""
-        await self.get(conversation_id, review_default=review_default)
-        await self.session.execute(
-            update(GroupSettings)
-            .where(GroupSettings.conversation_id == conversation_id)
-            .values(review_stories=on)
-        )
+        await self._set(conversation_id, review_default, review_stories=on)
+
+    async def set_digest(
+        self,
+        conversation_id: str,
+        *,
+        weekday: int | None = None,
+        time: str | None = None,
+        enabled: bool | None = None,
+        review_default: bool,
+    ) -> None:
+        """Change the group's digest slot or switch it on or off (what is None stays)."""
+        values: dict[str, object] = {}
+        if weekday is not None:
+            values["digest_weekday"] = weekday
+        if time is not None:
+            values["digest_time"] = time
+        if enabled is not None:
+            values["digest_enabled"] = enabled
+        await self._set(conversation_id, review_default, **values)
 
     async def disabled_modules(self, conversation_id: str) -> frozenset[str]:
         """Modules switched off in this group (no row yet: none)."""
@@ -147,21 +164,14 @@ class GroupSettingsRepo:
         settings = await self.get(conversation_id, review_default=review_default)
         disabled = {m for m in settings.disabled_modules.split(",") if m}
         disabled = disabled - {module} if on else disabled | {module}
-        await self.session.execute(
-            update(GroupSettings)
-            .where(GroupSettings.conversation_id == conversation_id)
-            .values(disabled_modules=",".join(sorted(disabled)))
+        await self._set(
+            conversation_id, review_default, disabled_modules=",".join(sorted(disabled))
         )
 
     async def mark_likes_dirty(self, conversation_id: str, *, review_default: bool) -> None:
         """New like evidence: the group's weights need recomputing (its settings row is
         created first when the group has none)."""
-        await self.get(conversation_id, review_default=review_default)
-        await self.session.execute(
-            update(GroupSettings)
-            .where(GroupSettings.conversation_id == conversation_id)
-            .values(likes_dirty=True)
-        )
+        await self._set(conversation_id, review_default, likes_dirty=True)
 
     async def dirty_groups(self) -> list[str]:
         """Groups whose weights are out of date."""
@@ -222,6 +232,7 @@ __all__ = [
     "CardRepo",
     "ConversationRow",
     "GroupSettingsRepo",
+    "GroupSettingsView",
     "InboxRepo",
     "InboxRow",
     "MemberRepo",

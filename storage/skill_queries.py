@@ -89,10 +89,10 @@ def best_posts_stmt(dialect: str) -> Any:
         .correlate(s)
     )
     return (
-        select(SkillPost, s.c.score)
+        select(*_POSTS.c, s.c.score)
         .select_from(s)
-        .join(SkillPost, SkillPost.id.in_(firsts))
-        .order_by(s.c.score.desc(), SkillPost.id)
+        .join(_POSTS, _POSTS.c.id.in_(firsts))
+        .order_by(s.c.score.desc(), _POSTS.c.id)
         .limit(bindparam("limit"))
     )
 

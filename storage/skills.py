@@ -1,43 +1,24 @@
-"""Skill posts and the group's keyword index of skill names (matching reads it in SQL).
+"""Skill posts, and the matching reads over them (best posts, best partners) in SQL.
 
-Swaps and the ledger are in ``storage.swaps``."""
+The keyword index of skill names is ``storage.skill_index``; swaps and the ledger are in
+``storage.swaps``."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import (
-    Table,
-    delete,
-    func,
-    select,
-    update,
-)
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, insert, select, update
 
-from storage.models import SkillName, SkillPost, SkillTerm
-from storage.queries import dialect, prebuilt, run, upsert
-from storage.skill_queries import (
-    best_partners_stmt,
-    best_posts_stmt,
-    candidate_names_stmt,
-    scores_json,
-)
+from storage.models import SkillPost
+from storage.queries import dialect, prebuilt, run, table
+from storage.skill_index import NameRow as NameRow  # public here before the split
+from storage.skill_index import SkillIndex
+from storage.skill_queries import best_partners_stmt, best_posts_stmt, scores_json
+from storage.views import PostView, view, views
 
-_NAMES: Table = SkillName.__table__  # type: ignore[assignment]
-_TERMS: Table = SkillTerm.__table__  # type: ignore[assignment]
-_POSTS: Table = SkillPost.__table__  # type: ignore[assignment]
-
-
-@dataclass(frozen=True, slots=True)
-class NameRow:
-    """A normalised skill of the group's index, with its keywords."""
-
-    id: int
-    norm: str
-    words: frozenset[str]
+_POSTS = table(SkillPost)
 
 
 # Scores reach SQL as one JSON parameter, so the statement's text stays the same and
@@ -48,10 +29,9 @@ class NameRow:
 
 
 @dataclass(slots=True)
-class SkillRepo:
-    """Offers and wants of one group at a time."""
-
-    session: AsyncSession
+class SkillRepo(SkillIndex):
+    """Offers and wants of one group at a time (skill_posts); the keyword index their skills
+    are in is ``SkillIndex``'s (its methods are this repository's too)."""
 
     async def add(
         self,
@@ -65,91 +45,27 @@ class SkillRepo:
         detail: str,
         now: datetime,
         name_id: int | None = None,
-    ) -> SkillPost:
+    ) -> PostView:
         """A new open post (``name_id`` from ``name_for`` puts it in the keyword index)."""
-        post = SkillPost(
-            conversation_id=conversation_id,
-            staff_id=staff_id,
-            nick=nick,
-            kind=kind,
-            skill=skill,
-            keywords=keywords,
-            detail=detail,
-            status="open",
-            created_at=now,
-            name_id=name_id,
-        )
-        self.session.add(post)
-        await self.session.flush()
-        return post
-
-    async def name_for(
-        self, conversation_id: str, norm: str, keywords: str, terms: Iterable[str]
-    ) -> int:
-        """The id of a normalised skill in the group's index, adding it under ``terms``."""
-        created = (
-            await run(
-                self.session,
-                upsert(self.session, SkillName)
-                .values(conversation_id=conversation_id, norm=norm, keywords=keywords)
-                .on_conflict_do_nothing(index_elements=["conversation_id", "norm"])
-                .returning(_NAMES.c.id),
-            )
-        ).scalar_one_or_none()
-        if created is None:  # known already (or added by a transaction that just committed)
-            found = await self.session.scalar(
-                select(_NAMES.c.id).where(
-                    _NAMES.c.conversation_id == conversation_id, _NAMES.c.norm == norm
+        row = (
+            await self.session.execute(
+                insert(_POSTS)
+                .values(
+                    conversation_id=conversation_id,
+                    staff_id=staff_id,
+                    nick=nick,
+                    kind=kind,
+                    skill=skill,
+                    keywords=keywords,
+                    detail=detail,
+                    status="open",
+                    created_at=now,
+                    name_id=name_id,
                 )
+                .returning(*_POSTS.c)
             )
-            assert found is not None
-            return int(found)
-        rows = [{"conversation_id": conversation_id, "term": t, "name_id": created} for t in terms]
-        if rows:
-            await run(self.session, _TERMS.insert(), rows)
-        return int(created)
-
-    def database(self) -> str:
-        """Which database this is (cached scores are per database, as names ids are)."""
-        bind = self.session.bind
-        url = getattr(bind, "url", None)  # an AsyncEngine's (an AsyncConnection's engine has it)
-        if url is None and bind is not None:
-            url = getattr(getattr(bind, "engine", None), "url", None)
-        return url.render_as_string(hide_password=True) if url is not None else str(id(bind))
-
-    async def names_version(self, conversation_id: str) -> int:
-        """The group's largest skill-name id: it changes whenever a name is added (ids are
-        never reused), so scores cached under it are current."""
-        value = await self.session.scalar(
-            select(func.max(_NAMES.c.id)).where(_NAMES.c.conversation_id == conversation_id)
-        )
-        return int(value or 0)
-
-    async def candidate_names(
-        self,
-        conversation_id: str,
-        *,
-        any_terms: Collection[str],
-        all_terms: Collection[str],
-        exact: Collection[str],
-    ) -> list[NameRow]:
-        """Names of the group stored under any of ``any_terms``, under all of ``all_terms``,
-        or equal to one of ``exact``: index look-ups, never a scan of the posts."""
-        if not (any_terms or all_terms or exact):
-            return []
-        all_set = set(all_terms)
-        rows = await run(
-            self.session,
-            prebuilt(self.session, "skill_candidates", candidate_names_stmt),
-            {
-                "group": conversation_id,
-                "any": list(any_terms),
-                "all": list(all_set),
-                "n_all": len(all_set),
-                "exact": list(exact),
-            },
-        )
-        return [NameRow(i, n, frozenset(k.split())) for i, n, k in rows.all()]
+        ).one()
+        return view(PostView, row)
 
     async def best_posts(
         self,
@@ -159,7 +75,7 @@ class SkillRepo:
         *,
         not_by: str,
         limit: int,
-    ) -> list[tuple[float, SkillPost]]:
+    ) -> list[tuple[float, PostView]]:
         """Open posts of ``kind`` whose names are scored, best first (then oldest)."""
         if not scores:
             return []
@@ -175,7 +91,7 @@ class SkillRepo:
                 "limit": limit,
             },
         )
-        return [(float(score), post) for post, score in rows.all()]
+        return [(float(row.score), view(PostView, row)) for row in rows]
 
     async def best_partners(
         self,
@@ -233,57 +149,63 @@ class SkillRepo:
 
     async def open_posts_of(
         self, conversation_id: str, staff_ids: Collection[str]
-    ) -> list[SkillPost]:
+    ) -> list[PostView]:
         """The open posts of some members, oldest first."""
         if not staff_ids:
             return []
         rows = await self.session.execute(
-            select(SkillPost)
+            select(_POSTS)
             .where(
-                SkillPost.conversation_id == conversation_id,
-                SkillPost.staff_id.in_(list(staff_ids)),
-                SkillPost.status == "open",
+                _POSTS.c.conversation_id == conversation_id,
+                _POSTS.c.staff_id.in_(list(staff_ids)),
+                _POSTS.c.status == "open",
             )
-            .order_by(SkillPost.id)
+            .order_by(_POSTS.c.id)
         )
-        return list(rows.scalars())
+        return views(PostView, rows)
 
     async def latest_open(
         self, conversation_id: str, limit: int, name_ids: Collection[int] | None = None
-    ) -> list[SkillPost]:
+    ) -> list[PostView]:
         """The group's latest ``limit`` open posts (of these names), oldest first."""
-        stmt = select(SkillPost).where(
-            SkillPost.conversation_id == conversation_id, SkillPost.status == "open"
+        stmt = select(_POSTS).where(
+            _POSTS.c.conversation_id == conversation_id, _POSTS.c.status == "open"
         )
         if name_ids is not None:
-            stmt = stmt.where(SkillPost.name_id.in_(list(name_ids)))
-        rows = await self.session.execute(stmt.order_by(SkillPost.id.desc()).limit(limit))
-        return list(reversed(list(rows.scalars())))
+            stmt = stmt.where(_POSTS.c.name_id.in_(list(name_ids)))
+        rows = await self.session.execute(stmt.order_by(_POSTS.c.id.desc()).limit(limit))
+        return list(reversed(views(PostView, rows)))
 
-    async def get(self, conversation_id: str, post_id: int) -> SkillPost | None:
+    async def get(self, conversation_id: str, post_id: int) -> PostView | None:
         """A post of this group (another group's is unknown)."""
-        post = await self.session.get(SkillPost, post_id)
-        return post if post is not None and post.conversation_id == conversation_id else None
+        row = (
+            await self.session.execute(
+                select(_POSTS).where(
+                    _POSTS.c.id == post_id, _POSTS.c.conversation_id == conversation_id
+                )
+            )
+        ).one_or_none()
+        return view(PostView, row) if row is not None else None
 
-    async def open_posts(self, conversation_id: str) -> list[SkillPost]:
+    async def open_posts(self, conversation_id: str) -> list[PostView]:
         """Every open post of the group, oldest first."""
         rows = await self.session.execute(
-            select(SkillPost)
-            .where(SkillPost.conversation_id == conversation_id, SkillPost.status == "open")
-            .order_by(SkillPost.id)
+            select(_POSTS)
+            .where(_POSTS.c.conversation_id == conversation_id, _POSTS.c.status == "open")
+            .order_by(_POSTS.c.id)
         )
-        return list(rows.scalars())
+        return views(PostView, rows)
 
-    async def of_member(self, conversation_id: str, staff_id: str) -> list[SkillPost]:
-        """A member's posts in the group, newest first."""
+    async def of_member(self, conversation_id: str, staff_id: str) -> list[PostView]:
+        """A member's posts, newest first."""
         rows = await self.session.execute(
-            select(SkillPost)
-            .where(SkillPost.conversation_id == conversation_id, SkillPost.staff_id == staff_id)
-            .order_by(SkillPost.id.desc())
+            select(_POSTS)
+            .where(_POSTS.c.conversation_id == conversation_id, _POSTS.c.staff_id == staff_id)
+            .order_by(_POSTS.c.id.desc())
         )
-        return list(rows.scalars())
+        return views(PostView, rows)
 
-    async def withdraw(self, post: SkillPost) -> bool:
+    async def withdraw(self, post: PostView) -> bool:
         """Withdraw an open post; False when it was not open."""
         result = await self.session.execute(
             update(SkillPost)
@@ -310,13 +232,5 @@ class SkillRepo:
                 SkillPost.conversation_id == conversation_id, SkillPost.staff_id == staff_id
             )
         )
-        if names:
-            orphans = select(_NAMES.c.id).where(
-                _NAMES.c.id.in_(list(names)),
-                ~select(_POSTS.c.id).where(_POSTS.c.name_id == _NAMES.c.id).exists(),
-            )
-            orphan_ids = list((await self.session.scalars(orphans)).all())
-            if orphan_ids:
-                await self.session.execute(delete(_TERMS).where(_TERMS.c.name_id.in_(orphan_ids)))
-                await self.session.execute(delete(_NAMES).where(_NAMES.c.id.in_(orphan_ids)))
+        await self.forget_unused({n for n in names if n is not None})
         return int(getattr(result, "rowcount", 0) or 0)

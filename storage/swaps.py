@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import (
     delete,
     func,
+    insert,
     or_,
     select,
     update,
@@ -17,8 +18,12 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import LedgerEntry, Swap
-from storage.queries import upsert
+from storage.queries import table, upsert
 from storage.secrets import pseudonym_of
+from storage.views import LedgerView, SwapView, view, views
+
+_SWAPS = table(Swap)
+_LEDGER = table(LedgerEntry)
 
 
 @dataclass(slots=True)
@@ -27,51 +32,91 @@ class SwapRepo:
 
     session: AsyncSession
 
-    async def create(self, **values: Any) -> Swap:
+    async def create(
+        self,
+        *,
+        conversation_id: str,
+        post_id: int,
+        proposer: str,
+        partner: str,
+        teacher: str,
+        learner: str,
+        skill: str,
+        created_at: datetime,
+    ) -> SwapView:
         """A new proposal."""
-        swap = Swap(status="proposed", hours=None, recorded_by="", **values)
-        swap.updated_at = swap.created_at
-        self.session.add(swap)
-        await self.session.flush()
-        return swap
-
-    async def get(self, conversation_id: str, swap_id: int) -> Swap | None:
-        """A swap of this group."""
-        swap = await self.session.get(Swap, swap_id, populate_existing=True)
-        return swap if swap is not None and swap.conversation_id == conversation_id else None
-
-    async def open_between(self, post_id: int, proposer: str) -> Swap | None:
-        """A proposal by ``proposer`` on a post that is still going."""
-        return (
+        row = (
             await self.session.execute(
-                select(Swap).where(
-                    Swap.post_id == post_id,
-                    Swap.proposer == proposer,
-                    Swap.status.in_(("proposed", "accepted", "done_pending")),
+                insert(_SWAPS)
+                .values(
+                    conversation_id=conversation_id,
+                    post_id=post_id,
+                    proposer=proposer,
+                    partner=partner,
+                    teacher=teacher,
+                    learner=learner,
+                    skill=skill,
+                    status="proposed",
+                    hours=None,
+                    recorded_by="",
+                    created_at=created_at,
+                    updated_at=created_at,
+                )
+                .returning(*_SWAPS.c)
+            )
+        ).one()
+        return view(SwapView, row)
+
+    async def get(self, conversation_id: str, swap_id: int) -> SwapView | None:
+        """A swap of this group (another group's is unknown)."""
+        row = (
+            await self.session.execute(
+                select(_SWAPS).where(
+                    _SWAPS.c.id == swap_id, _SWAPS.c.conversation_id == conversation_id
                 )
             )
-        ).scalar_one_or_none()
+        ).one_or_none()
+        return view(SwapView, row) if row is not None else None
+
+    async def open_between(self, post_id: int, proposer: str) -> SwapView | None:
+        """A proposal by ``proposer`` on a post that is still going."""
+        row = (
+            await self.session.execute(
+                select(_SWAPS).where(
+                    _SWAPS.c.post_id == post_id,
+                    _SWAPS.c.proposer == proposer,
+                    _SWAPS.c.status.in_(("proposed", "accepted", "done_pending")),
+                )
+            )
+        ).one_or_none()
+        return view(SwapView, row) if row is not None else None
 
     async def move(
-        self, swap: Swap, from_status: Sequence[str], to_status: str, now: datetime, **values: Any
-    ) -> bool:
-        """Change the status only if it is still one of ``from_status``; False if someone was first."""
-        result = await self.session.execute(
-            update(Swap)
-            .where(Swap.id == swap.id, Swap.status.in_(tuple(from_status)))
-            .values(status=to_status, updated_at=now, **values)
-            .returning(Swap.id)
-        )
-        moved = result.scalar_one_or_none() is not None
-        await self.session.refresh(swap)
-        return moved
+        self,
+        swap: SwapView,
+        from_status: Sequence[str],
+        to_status: str,
+        now: datetime,
+        **values: Any,
+    ) -> SwapView | None:
+        """Change the status only if it is still one of ``from_status``: the swap as it is
+        after the change, or None when someone was first (or it is gone)."""
+        row = (
+            await self.session.execute(
+                update(_SWAPS)
+                .where(_SWAPS.c.id == swap.id, _SWAPS.c.status.in_(tuple(from_status)))
+                .values(status=to_status, updated_at=now, **values)
+                .returning(*_SWAPS.c)
+            )
+        ).one_or_none()
+        return view(SwapView, row) if row is not None else None
 
-    async def pending_on_post(self, post_id: int) -> list[Swap]:
+    async def pending_on_post(self, post_id: int) -> list[SwapView]:
         """Proposals on a post not yet answered."""
         rows = await self.session.execute(
-            select(Swap).where(Swap.post_id == post_id, Swap.status == "proposed")
+            select(_SWAPS).where(_SWAPS.c.post_id == post_id, _SWAPS.c.status == "proposed")
         )
-        return list(rows.scalars())
+        return views(SwapView, rows)
 
     async def recent_partners(
         self, conversation_id: str, staff_id: str, since: datetime
@@ -87,17 +132,17 @@ class SwapRepo:
         )
         return {a if b == staff_id else b for a, b in rows.all()}
 
-    async def of_member(self, conversation_id: str, staff_id: str) -> list[Swap]:
+    async def of_member(self, conversation_id: str, staff_id: str) -> list[SwapView]:
         """A member's swaps, newest first."""
         rows = await self.session.execute(
-            select(Swap)
+            select(_SWAPS)
             .where(
-                Swap.conversation_id == conversation_id,
-                or_(Swap.proposer == staff_id, Swap.partner == staff_id),
+                _SWAPS.c.conversation_id == conversation_id,
+                or_(_SWAPS.c.proposer == staff_id, _SWAPS.c.partner == staff_id),
             )
-            .order_by(Swap.id.desc())
+            .order_by(_SWAPS.c.id.desc())
         )
-        return list(rows.scalars())
+        return views(SwapView, rows)
 
     async def erase(self, conversation_id: str, staff_id: str) -> int:
         """Forget a member's swaps (the ledger keeps its anonymised legs)."""
@@ -172,15 +217,15 @@ class LedgerRepo:
 
     async def history(
         self, conversation_id: str, account: str, limit: int = 10
-    ) -> list[LedgerEntry]:
+    ) -> list[LedgerView]:
         """An account's latest legs."""
         rows = await self.session.execute(
-            select(LedgerEntry)
-            .where(LedgerEntry.conversation_id == conversation_id, LedgerEntry.account == account)
-            .order_by(LedgerEntry.id.desc())
+            select(_LEDGER)
+            .where(_LEDGER.c.conversation_id == conversation_id, _LEDGER.c.account == account)
+            .order_by(_LEDGER.c.id.desc())
             .limit(limit)
         )
-        return list(rows.scalars())
+        return views(LedgerView, rows)
 
     async def total(self, conversation_id: str | None = None) -> float:
         """The sum over all accounts (always zero)."""

@@ -20,7 +20,7 @@ from handlers.digest.content import (
     render,
 )
 from handlers.digest.texts import WEEKDAYS, ZH_WEEKDAYS, T
-from storage.models import GroupSettings
+from storage.views import GroupSettingsView
 
 router = Router("digest.commands", module="digest")
 
@@ -41,7 +41,7 @@ async def preview(ctx: MessageContext) -> list[Reply]:
     return [*parts, TextReply(content=ctx.t(T.preview_sent))]
 
 
-async def _settings(ctx: MessageContext) -> GroupSettings:
+async def _settings(ctx: MessageContext) -> GroupSettingsView:
     return await ctx.repos.groups.get(ctx.conversation.id, review_default=_review_default(ctx))
 
 
@@ -87,7 +87,7 @@ async def schedule(ctx: MessageContext, day: str, at: str) -> Text | str:
     except ValueError:
         raise UserError(T.bad_time, value=at) from None
     weekday = DAY_CHOICES.index(day) % 7
-    await ctx.repos.digest.set_schedule(
+    await ctx.repos.groups.set_digest(
         ctx.conversation.id, weekday=weekday, time=at, review_default=_review_default(ctx)
     )
     return ctx.t(T.scheduled, day=day_name(ctx, weekday), at=at)
@@ -96,7 +96,7 @@ async def schedule(ctx: MessageContext, day: str, at: str) -> Text | str:
 @router.command("digest off", aliases=["周报 关"], help=T.help_off, admin=True)
 async def off(ctx: MessageContext) -> Text:
     """Stop the scheduled digest here."""
-    await ctx.repos.digest.set_schedule(
+    await ctx.repos.groups.set_digest(
         ctx.conversation.id, enabled=False, review_default=_review_default(ctx)
     )
     return T.off
@@ -106,7 +106,7 @@ async def off(ctx: MessageContext) -> Text:
 async def on(ctx: MessageContext) -> str:
     """Resume the scheduled digest here."""
     settings = await _settings(ctx)
-    await ctx.repos.digest.set_schedule(
+    await ctx.repos.groups.set_digest(
         ctx.conversation.id, enabled=True, review_default=_review_default(ctx)
     )
     weekday, at = group_slot(ctx, settings)

@@ -13,7 +13,7 @@ from bot.i18n import number
 from bot.replies import MarkdownReply, TextReply, ToGroup, ToMembers
 from domain.likes import describe, rescore, rescore_if_dirty
 from handlers.digest.texts import WEEKDAYS, ZH_WEEKDAYS, T
-from storage.models import GroupSettings
+from storage.views import GroupSettingsView
 
 UPCOMING_DAYS = 14
 
@@ -26,7 +26,7 @@ class Section:
     lines: list[str] = field(default_factory=list)
 
 
-def group_slot(ctx: BaseContext, settings: GroupSettings | None) -> tuple[int, str]:
+def group_slot(ctx: BaseContext, settings: GroupSettingsView | None) -> tuple[int, str]:
     """The group's (weekday 0=Mon, "HH:MM"), falling back to the config's default."""
     weekday = settings.digest_weekday if settings and settings.digest_weekday is not None else None
     at = settings.digest_time if settings and settings.digest_time else None

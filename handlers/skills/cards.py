@@ -8,10 +8,10 @@ from bot.context import BaseContext
 from bot.i18n import number
 from bot.replies import CardReply, Reply
 from handlers.skills.texts import status_word
-from storage.models import Swap
+from storage.views import SwapView
 
 
-def swap_card(ctx: BaseContext, swap: Swap, proposer_nick: str, partner_nick: str) -> CardReply:
+def swap_card(ctx: BaseContext, swap: SwapView, proposer_nick: str, partner_nick: str) -> CardReply:
     """The proposal as a card with accept / decline / confirm."""
     data = {
         "title": f"#{swap.id} {safety.plain(swap.skill)}",
@@ -30,7 +30,7 @@ def swap_card(ctx: BaseContext, swap: Swap, proposer_nick: str, partner_nick: st
     )
 
 
-async def card_updates(ctx: BaseContext, swap: Swap, skip: str = "") -> list[Reply]:
+async def card_updates(ctx: BaseContext, swap: SwapView, skip: str = "") -> list[Reply]:
     data = {
         "status": status_word(ctx, swap.status),
         "hours": number(swap.hours) if swap.hours else "",

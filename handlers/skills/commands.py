@@ -14,14 +14,14 @@ from domain.skills import add_post, best_matches, browse, partners
 from handlers.skills.cards import card_updates
 from handlers.skills.common import POST
 from handlers.skills.texts import T
-from storage.models import SkillPost
+from storage.views import PostView
 
 router = Router("skills.commands", module="skills")
 
 RECENT = timedelta(days=30)
 
 
-async def author_names(ctx: MessageContext, posts: list[SkillPost]) -> dict[str, str]:
+async def author_names(ctx: MessageContext, posts: list[PostView]) -> dict[str, str]:
     """Names of the posts' authors: the nick last seen, else the one they posted with."""
     return await people.names(
         ctx, ctx.conversation.id, [p.staff_id for p in posts], {p.staff_id: p.nick for p in posts}

@@ -10,26 +10,35 @@ from bot.lookup import Lookup
 from bot.replies import Reply, TextReply, ToMembers
 from handlers.skills.cards import card_updates
 from handlers.skills.texts import T, status_word
-from storage.models import SkillPost, Swap
 from storage.swaps import LedgerConflict
+from storage.views import PostView, SwapView
 
 # The group's post or swap with the number a member typed or a card button sent, or a refusal.
-POST: Lookup[SkillPost] = Lookup(
+POST: Lookup[PostView] = Lookup(
     lambda repos, group, id: repos.skills.get(group, id), T.unknown_post
 )
-SWAP: Lookup[Swap] = Lookup(lambda repos, group, id: repos.swaps.get(group, id), T.unknown_swap)
+SWAP: Lookup[SwapView] = Lookup(lambda repos, group, id: repos.swaps.get(group, id), T.unknown_swap)
 
 
-async def answer(ctx: Context, found: Swap, *, accept: bool) -> tuple[str, list[Reply]]:
+async def move(
+    ctx: Context, found: SwapView, from_status: tuple[str, ...], to_status: str, **values: object
+) -> SwapView:
+    """``found`` moved on to ``to_status`` (only from one of ``from_status``, settled in SQL):
+    the swap as it is now, or a ``UserError`` saying where it stands when someone was first."""
+    moved = await ctx.repos.swaps.move(found, from_status, to_status, ctx.now, **values)
+    if moved is None:
+        current = await ctx.repos.swaps.get(found.conversation_id, found.id) or found
+        raise UserError(T.not_open, id=found.id, status=status_word(ctx, current.status))
+    return moved
+
+
+async def answer(ctx: Context, found: SwapView, *, accept: bool) -> tuple[str, list[Reply]]:
     """The invited member accepts or declines ``found``: the message for them, and the
     replies (card updates, the introduction or the proposer's notice)."""
     swap_id = found.id
     if found.partner != ctx.member.staff_id:
         raise UserError(T.only_partner)
-    if not await ctx.repos.swaps.move(
-        found, ("proposed",), "accepted" if accept else "declined", ctx.now
-    ):
-        raise UserError(T.not_open, id=swap_id, status=status_word(ctx, found.status))
+    found = await move(ctx, found, ("proposed",), "accepted" if accept else "declined")
     replies = await card_updates(
         ctx, found, skip=ctx.click.out_track_id if isinstance(ctx, ClickContext) else ""
     )
@@ -53,7 +62,7 @@ async def answer(ctx: Context, found: Swap, *, accept: bool) -> tuple[str, list[
     return ctx.t(T.declined_ok, id=swap_id), replies
 
 
-async def confirm_swap(ctx: Context, found: Swap) -> tuple[str, Swap]:
+async def confirm_swap(ctx: Context, found: SwapView) -> tuple[str, SwapView]:
     """The side that did not record ``found`` confirms it; the hours move once."""
     swap_id = found.id
     me = ctx.member.staff_id
@@ -61,8 +70,7 @@ async def confirm_swap(ctx: Context, found: Swap) -> tuple[str, Swap]:
         raise UserError(T.not_participant, id=swap_id)
     if found.status == "done_pending" and found.recorded_by == me:
         raise UserError(T.own_record)
-    if not await ctx.repos.swaps.move(found, ("done_pending",), "done", ctx.now):
-        raise UserError(T.not_open, id=swap_id, status=status_word(ctx, found.status))
+    found = await move(ctx, found, ("done_pending",), "done")
     assert found.hours is not None
     try:
         await ctx.repos.ledger.transfer(

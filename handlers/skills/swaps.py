@@ -9,7 +9,7 @@ from bot.i18n import number
 from bot.replies import Reply, TextReply, ToMembers
 from bot.router import Arg, Router
 from handlers.skills.cards import card_updates, swap_card
-from handlers.skills.common import POST, SWAP, answer, confirm_swap
+from handlers.skills.common import POST, SWAP, answer, confirm_swap, move
 from handlers.skills.texts import T, status_word
 
 router = Router("skills.swaps", module="skills")
@@ -107,10 +107,7 @@ async def done(ctx: MessageContext, id: int, hours: float) -> list[Reply]:
     me = ctx.member.staff_id
     if me not in (found.proposer, found.partner):
         raise UserError(T.not_participant, id=id)
-    if not await ctx.repos.swaps.move(
-        found, ("accepted",), "done_pending", ctx.now, hours=hours, recorded_by=me
-    ):
-        raise UserError(T.not_open, id=id, status=status_word(ctx, found.status))
+    found = await move(ctx, found, ("accepted",), "done_pending", hours=hours, recorded_by=me)
     other = found.partner if me == found.proposer else found.proposer
     note = ctx.t(
         T.please_confirm,

@@ -15,8 +15,9 @@ from typing import Any
 
 import httpx
 
+from bot.answers import BatchResult
 from bot.config import load_settings
-from bot.openapi import BatchResult, OpenAPI
+from bot.openapi import OpenAPI
 from bot.sandbox.standin import BOT_TOPIC, CARD_TOPIC, StandIn
 from tests.conftest import BotFactory
 from tests.contract import documented

@@ -14,8 +14,8 @@ from pathlib import Path
 from domain.skill_match import Post, rank, similarity
 from domain.skills import add_post, best_matches, browse, partners
 from storage.db import Database
-from storage.models import SkillPost
 from storage.skills import SkillRepo
+from storage.views import PostView
 
 NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 
@@ -52,11 +52,11 @@ VOCABULARY = [
 ]
 
 
-def _reference_post(p: SkillPost) -> Post:
+def _reference_post(p: PostView) -> Post:
     return Post(p.id, p.staff_id, p.kind, p.skill, frozenset(p.keywords.split()))
 
 
-async def _all_open(repo: SkillRepo, group: str) -> list[SkillPost]:
+async def _all_open(repo: SkillRepo, group: str) -> list[PostView]:
     return await repo.open_posts(group)
 
 
@@ -141,7 +141,7 @@ async def _compare(db: Database, members: list[str]) -> None:
         assert all(p.conversation_id == "g1" for p in await browse(repo, "g1", None))
 
 
-def _words(a: SkillPost, b: SkillPost) -> tuple[frozenset[str], frozenset[str]]:
+def _words(a: PostView, b: PostView) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(a.keywords.split()), frozenset(b.keywords.split())
 
 

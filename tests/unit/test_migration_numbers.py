@@ -8,7 +8,8 @@ from pathlib import Path
 from alembic import command
 from sqlalchemy import Connection, text
 
-from storage.db import Database, alembic_config
+from storage.db import Database
+from storage.migrate import alembic_config
 
 NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC).isoformat()
 

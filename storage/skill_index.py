@@ -1,0 +1,116 @@
+"""The group's keyword index of skill names (skill_names, skill_terms): matching reads it in
+SQL, so candidates are found without reading every post. ``SkillRepo`` (the posts) keeps it."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import SkillName, SkillPost, SkillTerm
+from storage.queries import prebuilt, run, table, upsert
+from storage.skill_queries import candidate_names_stmt
+
+_NAMES = table(SkillName)
+_TERMS = table(SkillTerm)
+_POSTS = table(SkillPost)
+
+
+@dataclass(frozen=True, slots=True)
+class NameRow:
+    """A normalised skill of the group's index, with its keywords."""
+
+    id: int
+    norm: str
+    words: frozenset[str]
+
+
+@dataclass(slots=True)
+class SkillIndex:
+    """The one writer of the keyword index: names are added with their terms, and dropped
+    when no post uses them any more."""
+
+    session: AsyncSession
+
+    async def name_for(
+        self, conversation_id: str, norm: str, keywords: str, terms: Iterable[str]
+    ) -> int:
+        """The id of a normalised skill in the group's index, adding it under ``terms``."""
+        created = (
+            await run(
+                self.session,
+                upsert(self.session, SkillName)
+                .values(conversation_id=conversation_id, norm=norm, keywords=keywords)
+                .on_conflict_do_nothing(index_elements=["conversation_id", "norm"])
+                .returning(_NAMES.c.id),
+            )
+        ).scalar_one_or_none()
+        if created is None:  # known already (or added by a transaction that just committed)
+            found = await self.session.scalar(
+                select(_NAMES.c.id).where(
+                    _NAMES.c.conversation_id == conversation_id, _NAMES.c.norm == norm
+                )
+            )
+            assert found is not None
+            return int(found)
+        rows = [{"conversation_id": conversation_id, "term": t, "name_id": created} for t in terms]
+        if rows:
+            await run(self.session, _TERMS.insert(), rows)
+        return int(created)
+
+    def database(self) -> str:
+        """Which database this is (cached scores are per database, as names ids are)."""
+        bind = self.session.bind
+        url = getattr(bind, "url", None)  # an AsyncEngine's (an AsyncConnection's engine has it)
+        if url is None and bind is not None:
+            url = getattr(getattr(bind, "engine", None), "url", None)
+        return url.render_as_string(hide_password=True) if url is not None else str(id(bind))
+
+    async def names_version(self, conversation_id: str) -> int:
+        """The group's largest skill-name id: it changes whenever a name is added (ids are
+        never reused), so scores cached under it are current."""
+        value = await self.session.scalar(
+            select(func.max(_NAMES.c.id)).where(_NAMES.c.conversation_id == conversation_id)
+        )
+        return int(value or 0)
+
+    async def candidate_names(
+        self,
+        conversation_id: str,
+        *,
+        any_terms: Collection[str],
+        all_terms: Collection[str],
+        exact: Collection[str],
+    ) -> list[NameRow]:
+        """Names of the group stored under any of ``any_terms``, under all of ``all_terms``,
+        or equal to one of ``exact``: index look-ups, never a scan of the posts."""
+        if not (any_terms or all_terms or exact):
+            return []
+        all_set = set(all_terms)
+        rows = await run(
+            self.session,
+            prebuilt(self.session, "skill_candidates", candidate_names_stmt),
+            {
+                "group": conversation_id,
+                "any": list(any_terms),
+                "all": list(all_set),
+                "n_all": len(all_set),
+                "exact": list(exact),
+            },
+        )
+        return [NameRow(i, n, frozenset(k.split())) for i, n, k in rows.all()]
+
+    async def forget_unused(self, name_ids: Collection[int]) -> None:
+        """Drop the names among ``name_ids`` that no post uses any more, with their terms."""
+        if not name_ids:
+            return
+        orphans = select(_NAMES.c.id).where(
+            _NAMES.c.id.in_(list(name_ids)),
+            ~select(_POSTS.c.id).where(_POSTS.c.name_id == _NAMES.c.id).exists(),
+        )
+        orphan_ids = list((await self.session.scalars(orphans)).all())
+        if orphan_ids:
+            await self.session.execute(delete(_TERMS).where(_TERMS.c.name_id.in_(orphan_ids)))
+            await self.session.execute(delete(_NAMES).where(_NAMES.c.id.in_(orphan_ids)))
