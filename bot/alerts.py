@@ -25,8 +25,8 @@ from bot import metrics
 from bot.context import JobContext
 from bot.errors import Failure, FailureKind
 from bot.i18n import Text
-from bot.outbox import write_replies
 from bot.replies import TextReply, ToMembers
+from bot.scheduler import in_own_unit
 
 if TYPE_CHECKING:
     from bot.app import Application
@@ -222,22 +222,15 @@ class ErrorPath:
         replies = [r for r in (self._reply(text) for text in texts) if r is not None]
         if not replies:
             return
-        app = self.app
         key = f"{ALERT_KEY_PREFIX}{slot[0]}:{slot[1][:60]}:{uuid4().hex}"
-        async with app.db.transaction() as session:
-            ctx = JobContext.create(
-                settings=app.settings,
-                clock=app.clock,
-                session=session,
-                commands=app.commands,
-                job_id=FLUSH_JOB,
-                key=key,
-            )
+
+        async def tell(ctx: JobContext) -> None:
             for reply in replies:
                 ctx.reply(reply)
-            rows = await write_replies(ctx)
+
+        rows = await in_own_unit(self.app, FLUSH_JOB, key, tell)
         metrics.ALERTS.labels("sent").inc(len(replies))
-        app.sender.hand_over(rows)
+        self.app.sender.hand_over(rows)
 
 
 def _where(failure: Failure) -> str:

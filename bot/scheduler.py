@@ -160,15 +160,23 @@ class JobQueue:
         return True
 
     async def _run_in_transaction(self, job: Job, key: str) -> list[OutboxMessage]:
-        app = self.app
-        async with app.db.transaction() as session:
-            ctx = JobContext.create(
-                settings=app.settings,
-                clock=app.clock,
-                session=session,
-                commands=app.commands,
-                job_id=job.id,
-                key=key,
-            )
-            await job.callback(ctx)
-            return await write_replies(ctx)
+        return await in_own_unit(self.app, job.id, key, job.callback)
+
+
+async def in_own_unit(
+    app: Application, job_id: str, key: str, work: JobCallback
+) -> list[OutboxMessage]:
+    """Run ``work`` with a ``JobContext`` in a unit of work of its own; its replies go to the
+    outbox in the same transaction. The rows written, for the sender (``hand_over``): the
+    one way a job, or anything else the bot does on its own (alerts), speaks."""
+    async with app.db.transaction() as session:
+        ctx = JobContext.create(
+            settings=app.settings,
+            clock=app.clock,
+            session=session,
+            commands=app.commands,
+            job_id=job_id,
+            key=key,
+        )
+        await work(ctx)
+        return await write_replies(ctx)

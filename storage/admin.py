@@ -22,7 +22,7 @@ from storage.models import (
 )
 from storage.queries import prebuilt, run, table, upsert
 from storage.repositories import SCRUB_AFTER_DELIVERY
-from storage.views import AuditView, views
+from storage.views import AuditView, read_all
 
 _BANS = table(Ban)
 _AUDIT = table(AuditEntry)
@@ -50,13 +50,14 @@ class AuditRepo:
 
     async def recent(self, conversation_id: str, limit: int = 20) -> list[AuditView]:
         """The group's latest admin actions, newest first."""
-        rows = await self.session.execute(
+        return await read_all(
+            self.session,
+            AuditView,
             select(_AUDIT)
             .where(_AUDIT.c.conversation_id == conversation_id)
             .order_by(_AUDIT.c.id.desc())
-            .limit(limit)
+            .limit(limit),
         )
-        return views(AuditView, rows)
 
 
 @dataclass(slots=True)

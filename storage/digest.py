@@ -21,7 +21,15 @@ from storage.models import (
     VolunteerHours,
 )
 from storage.queries import table, upsert
-from storage.views import DigestRunView, GroupSettingsView, PostView, SwapView, view, views
+from storage.views import (
+    DigestRunView,
+    GroupSettingsView,
+    PostView,
+    SwapView,
+    read_all,
+    read_one,
+    view,
+)
 
 _RUNS = table(DigestRun)
 _SETTINGS = table(GroupSettings)
@@ -55,14 +63,13 @@ class DigestRepo:
 
     async def run(self, conversation_id: str, period: str) -> DigestRunView | None:
         """The recorded run of a period."""
-        row = (
-            await self.session.execute(
-                select(_RUNS).where(
-                    _RUNS.c.conversation_id == conversation_id, _RUNS.c.period == period
-                )
-            )
-        ).one_or_none()
-        return view(DigestRunView, row) if row is not None else None
+        return await read_one(
+            self.session,
+            DigestRunView,
+            select(_RUNS).where(
+                _RUNS.c.conversation_id == conversation_id, _RUNS.c.period == period
+            ),
+        )
 
     async def groups(self) -> list[tuple[str, GroupSettingsView | None]]:
         """Every group chat the bot has seen, with its settings if it has a row."""
@@ -159,7 +166,9 @@ class DigestRepo:
     ) -> list[PostView]:
         """Skill offers and wants posted in the window and still open."""
         posts = table(SkillPost)
-        rows = await self.session.execute(
+        return await read_all(
+            self.session,
+            PostView,
             select(posts)
             .where(
                 posts.c.conversation_id == conversation_id,
@@ -168,16 +177,17 @@ class DigestRepo:
                 posts.c.status == "open",
             )
             .order_by(posts.c.id)
-            .limit(limit)
+            .limit(limit),
         )
-        return views(PostView, rows)
 
     async def finished_swaps(
         self, conversation_id: str, start: datetime, end: datetime, limit: int
     ) -> list[SwapView]:
         """Swaps confirmed in the window."""
         swaps = table(Swap)
-        rows = await self.session.execute(
+        return await read_all(
+            self.session,
+            SwapView,
             select(swaps)
             .where(
                 swaps.c.conversation_id == conversation_id,
@@ -186,6 +196,5 @@ class DigestRepo:
                 swaps.c.updated_at < end,
             )
             .order_by(swaps.c.id)
-            .limit(limit)
+            .limit(limit),
         )
-        return views(SwapView, rows)

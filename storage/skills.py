@@ -16,7 +16,7 @@ from storage.queries import dialect, prebuilt, run, table
 from storage.skill_index import NameRow as NameRow  # public here before the split
 from storage.skill_index import SkillIndex
 from storage.skill_queries import best_partners_stmt, best_posts_stmt, scores_json
-from storage.views import PostView, view, views
+from storage.views import PostView, read_all, read_one, read_written, view, views
 
 _POSTS = table(SkillPost)
 
@@ -47,25 +47,24 @@ class SkillRepo(SkillIndex):
         name_id: int | None = None,
     ) -> PostView:
         """A new open post (``name_id`` from ``name_for`` puts it in the keyword index)."""
-        row = (
-            await self.session.execute(
-                insert(_POSTS)
-                .values(
-                    conversation_id=conversation_id,
-                    staff_id=staff_id,
-                    nick=nick,
-                    kind=kind,
-                    skill=skill,
-                    keywords=keywords,
-                    detail=detail,
-                    status="open",
-                    created_at=now,
-                    name_id=name_id,
-                )
-                .returning(*_POSTS.c)
+        return await read_written(
+            self.session,
+            PostView,
+            insert(_POSTS)
+            .values(
+                conversation_id=conversation_id,
+                staff_id=staff_id,
+                nick=nick,
+                kind=kind,
+                skill=skill,
+                keywords=keywords,
+                detail=detail,
+                status="open",
+                created_at=now,
+                name_id=name_id,
             )
-        ).one()
-        return view(PostView, row)
+            .returning(*_POSTS.c),
+        )
 
     async def best_posts(
         self,
@@ -153,16 +152,17 @@ class SkillRepo(SkillIndex):
         """The open posts of some members, oldest first."""
         if not staff_ids:
             return []
-        rows = await self.session.execute(
+        return await read_all(
+            self.session,
+            PostView,
             select(_POSTS)
             .where(
                 _POSTS.c.conversation_id == conversation_id,
                 _POSTS.c.staff_id.in_(list(staff_ids)),
                 _POSTS.c.status == "open",
             )
-            .order_by(_POSTS.c.id)
+            .order_by(_POSTS.c.id),
         )
-        return views(PostView, rows)
 
     async def latest_open(
         self, conversation_id: str, limit: int, name_ids: Collection[int] | None = None
@@ -178,32 +178,33 @@ class SkillRepo(SkillIndex):
 
     async def get(self, conversation_id: str, post_id: int) -> PostView | None:
         """A post of this group (another group's is unknown)."""
-        row = (
-            await self.session.execute(
-                select(_POSTS).where(
-                    _POSTS.c.id == post_id, _POSTS.c.conversation_id == conversation_id
-                )
-            )
-        ).one_or_none()
-        return view(PostView, row) if row is not None else None
+        return await read_one(
+            self.session,
+            PostView,
+            select(_POSTS).where(
+                _POSTS.c.id == post_id, _POSTS.c.conversation_id == conversation_id
+            ),
+        )
 
     async def open_posts(self, conversation_id: str) -> list[PostView]:
         """Every open post of the group, oldest first."""
-        rows = await self.session.execute(
+        return await read_all(
+            self.session,
+            PostView,
             select(_POSTS)
             .where(_POSTS.c.conversation_id == conversation_id, _POSTS.c.status == "open")
-            .order_by(_POSTS.c.id)
+            .order_by(_POSTS.c.id),
         )
-        return views(PostView, rows)
 
     async def of_member(self, conversation_id: str, staff_id: str) -> list[PostView]:
         """A member's posts, newest first."""
-        rows = await self.session.execute(
+        return await read_all(
+            self.session,
+            PostView,
             select(_POSTS)
             .where(_POSTS.c.conversation_id == conversation_id, _POSTS.c.staff_id == staff_id)
-            .order_by(_POSTS.c.id.desc())
+            .order_by(_POSTS.c.id.desc()),
         )
-        return views(PostView, rows)
 
     async def withdraw(self, post: PostView) -> bool:
         """Withdraw an open post; False when it was not open."""

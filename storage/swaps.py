@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import LedgerEntry, Swap
 from storage.queries import table, upsert
 from storage.secrets import pseudonym_of
-from storage.views import LedgerView, SwapView, view, views
+from storage.views import LedgerView, SwapView, read_all, read_one, read_written
 
 _SWAPS = table(Swap)
 _LEDGER = table(LedgerEntry)
@@ -45,51 +45,48 @@ class SwapRepo:
         created_at: datetime,
     ) -> SwapView:
         """A new proposal."""
-        row = (
-            await self.session.execute(
-                insert(_SWAPS)
-                .values(
-                    conversation_id=conversation_id,
-                    post_id=post_id,
-                    proposer=proposer,
-                    partner=partner,
-                    teacher=teacher,
-                    learner=learner,
-                    skill=skill,
-                    status="proposed",
-                    hours=None,
-                    recorded_by="",
-                    created_at=created_at,
-                    updated_at=created_at,
-                )
-                .returning(*_SWAPS.c)
+        return await read_written(
+            self.session,
+            SwapView,
+            insert(_SWAPS)
+            .values(
+                conversation_id=conversation_id,
+                post_id=post_id,
+                proposer=proposer,
+                partner=partner,
+                teacher=teacher,
+                learner=learner,
+                skill=skill,
+                status="proposed",
+                hours=None,
+                recorded_by="",
+                created_at=created_at,
+                updated_at=created_at,
             )
-        ).one()
-        return view(SwapView, row)
+            .returning(*_SWAPS.c),
+        )
 
     async def get(self, conversation_id: str, swap_id: int) -> SwapView | None:
         """A swap of this group (another group's is unknown)."""
-        row = (
-            await self.session.execute(
-                select(_SWAPS).where(
-                    _SWAPS.c.id == swap_id, _SWAPS.c.conversation_id == conversation_id
-                )
-            )
-        ).one_or_none()
-        return view(SwapView, row) if row is not None else None
+        return await read_one(
+            self.session,
+            SwapView,
+            select(_SWAPS).where(
+                _SWAPS.c.id == swap_id, _SWAPS.c.conversation_id == conversation_id
+            ),
+        )
 
     async def open_between(self, post_id: int, proposer: str) -> SwapView | None:
         """A proposal by ``proposer`` on a post that is still going."""
-        row = (
-            await self.session.execute(
-                select(_SWAPS).where(
-                    _SWAPS.c.post_id == post_id,
-                    _SWAPS.c.proposer == proposer,
-                    _SWAPS.c.status.in_(("proposed", "accepted", "done_pending")),
-                )
-            )
-        ).one_or_none()
-        return view(SwapView, row) if row is not None else None
+        return await read_one(
+            self.session,
+            SwapView,
+            select(_SWAPS).where(
+                _SWAPS.c.post_id == post_id,
+                _SWAPS.c.proposer == proposer,
+                _SWAPS.c.status.in_(("proposed", "accepted", "done_pending")),
+            ),
+        )
 
     async def move(
         self,
@@ -101,22 +98,22 @@ class SwapRepo:
     ) -> SwapView | None:
         """Change the status only if it is still one of ``from_status``: the swap as it is
         after the change, or None when someone was first (or it is gone)."""
-        row = (
-            await self.session.execute(
-                update(_SWAPS)
-                .where(_SWAPS.c.id == swap.id, _SWAPS.c.status.in_(tuple(from_status)))
-                .values(status=to_status, updated_at=now, **values)
-                .returning(*_SWAPS.c)
-            )
-        ).one_or_none()
-        return view(SwapView, row) if row is not None else None
+        return await read_one(
+            self.session,
+            SwapView,
+            update(_SWAPS)
+            .where(_SWAPS.c.id == swap.id, _SWAPS.c.status.in_(tuple(from_status)))
+            .values(status=to_status, updated_at=now, **values)
+            .returning(*_SWAPS.c),
+        )
 
     async def pending_on_post(self, post_id: int) -> list[SwapView]:
         """Proposals on a post not yet answered."""
-        rows = await self.session.execute(
-            select(_SWAPS).where(_SWAPS.c.post_id == post_id, _SWAPS.c.status == "proposed")
+        return await read_all(
+            self.session,
+            SwapView,
+            select(_SWAPS).where(_SWAPS.c.post_id == post_id, _SWAPS.c.status == "proposed"),
         )
-        return views(SwapView, rows)
 
     async def recent_partners(
         self, conversation_id: str, staff_id: str, since: datetime
@@ -134,15 +131,16 @@ class SwapRepo:
 
     async def of_member(self, conversation_id: str, staff_id: str) -> list[SwapView]:
         """A member's swaps, newest first."""
-        rows = await self.session.execute(
+        return await read_all(
+            self.session,
+            SwapView,
             select(_SWAPS)
             .where(
                 _SWAPS.c.conversation_id == conversation_id,
                 or_(_SWAPS.c.proposer == staff_id, _SWAPS.c.partner == staff_id),
             )
-            .order_by(_SWAPS.c.id.desc())
+            .order_by(_SWAPS.c.id.desc()),
         )
-        return views(SwapView, rows)
 
     async def erase(self, conversation_id: str, staff_id: str) -> int:
         """Forget a member's swaps (the ledger keeps its anonymised legs)."""
@@ -219,13 +217,14 @@ class LedgerRepo:
         self, conversation_id: str, account: str, limit: int = 10
     ) -> list[LedgerView]:
         """An account's latest legs."""
-        rows = await self.session.execute(
+        return await read_all(
+            self.session,
+            LedgerView,
             select(_LEDGER)
             .where(_LEDGER.c.conversation_id == conversation_id, _LEDGER.c.account == account)
             .order_by(_LEDGER.c.id.desc())
-            .limit(limit)
+            .limit(limit),
         )
-        return views(LedgerView, rows)
 
     async def total(self, conversation_id: str | None = None) -> float:
         """The sum over all accounts (always zero)."""

@@ -5,9 +5,9 @@ unlike an ORM row: once its session is gone the row is detached, and an assignme
 silently lost. To change something, call its repository (status changes are conditional
 UPDATEs that settle races in SQL and return the view as it is after the change).
 
-A repository reads Core rows (``select(table(Model))``) or an ORM row it just wrote, and
-turns each into its view with ``view`` (or ``views`` for many): the columns the view names
-are taken, any other column (a score, a join) is left to the caller.
+A repository reads Core rows (``select(table(Model))``, or ``RETURNING`` all columns of what
+it wrote) with ``read_one`` / ``read_all``, or turns rows into views itself with ``view`` /
+``views``: the columns the view names are taken, any other (a score, a join) is left to it.
 """
 
 from __future__ import annotations
@@ -17,6 +17,9 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from sqlalchemy import Executable
+from sqlalchemy.ext.asyncio import AsyncSession
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -40,6 +43,22 @@ def view(cls: type[V], row: Any) -> V:
 def views(cls: type[V], rows: Iterable[Any]) -> list[V]:
     """Every row of ``rows`` as a ``cls``."""
     return [view(cls, row) for row in rows]
+
+
+async def read_one(session: AsyncSession, cls: type[V], stmt: Executable) -> V | None:
+    """The one row ``stmt`` finds (or returns) as a ``cls``; None when there is none."""
+    row = (await session.execute(stmt)).one_or_none()
+    return view(cls, row) if row is not None else None
+
+
+async def read_written(session: AsyncSession, cls: type[V], stmt: Executable) -> V:
+    """The row an ``INSERT … RETURNING`` wrote, as a ``cls``."""
+    return view(cls, (await session.execute(stmt)).one())
+
+
+async def read_all(session: AsyncSession, cls: type[V], stmt: Executable) -> list[V]:
+    """Every row ``stmt`` finds as a ``cls``, in its order."""
+    return views(cls, await session.execute(stmt))
 
 
 @dataclass(frozen=True, slots=True)
