@@ -10,7 +10,6 @@ replies go to the outbox in the same transaction. A redelivered click gets the f
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -108,9 +107,9 @@ class Clicks(Handler):
         if isinstance(exc, IntegrityError):
             # The same click redelivered while another process handled it: answer alike.
             async with self.db.transaction() as session:
-                row = await InboxRepo(session).by_key(key)
-            if row is not None:
-                return json.loads(row.response) if row.response else {}
+                answer = await InboxRepo(session).answer(key)
+            if answer is not None:
+                return answer
         log.error("card click %s failed", key, exc_info=exc)
         user = str(data.get("userId", ""))
         self.on_failure(
@@ -310,8 +309,7 @@ async def _answer(
         return item.response or {}
     if item.key in answered:  # the same click twice in one batch
         return answered[item.key] or {}
-    existing = await repos.inbox.by_key(item.key)  # a redelivery: the first answer
-    return json.loads(existing.response) if existing and existing.response else {}
+    return await repos.inbox.answer(item.key) or {}  # a redelivery: the first answer
 
 
 def _on_card(click: CardClick, card: Card) -> bool:

@@ -148,11 +148,16 @@ class InboxRepo:
             or 0
         )
 
-    async def by_key(self, key: str) -> InboxEvent | None:
-        """The event recorded under ``key``."""
-        return (
-            await self.session.execute(select(InboxEvent).where(InboxEvent.key == key))
-        ).scalar_one_or_none()
+    async def answer(self, key: str) -> dict[str, Any] | None:
+        """The answer stored with the click recorded under ``key`` (``{}`` when it has none
+        yet); None when nothing is recorded under ``key``."""
+        row = (
+            await self.session.execute(select(_INBOX.c.response).where(_INBOX.c.key == key))
+        ).one_or_none()
+        if row is None:
+            return None
+        answer: dict[str, Any] = json.loads(row.response) if row.response else {}
+        return answer
 
     async def set_responses(self, responses: list[tuple[int, dict[str, Any]]]) -> None:
         """Store clicks' answers (one round trip), so a redelivered click gets the same one."""
