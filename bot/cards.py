@@ -3,8 +3,8 @@
 One entry per kind is the only description of a card: handlers build their cards from it
 (``CardKind.build`` refuses a data key the template has no variable for), the outbox records
 its verbs (a click on another verb is refused as forged), the sender fills ``cardParamMap``
-through it, the sandbox draws its buttons from it, and ``docs/cards.md`` is written from it by ``bot.cards_doc``
-(a test keeps the two in step).
+through it, the sandbox draws its buttons from it, and ``bot.cards_doc`` writes
+``docs/cards.md`` from it (a test keeps the two in step).
 
 Every button sends ``cardPrivateData.params`` as a ``ButtonData``: ``{"action": <verb>}``
 and, optionally, ``"id": <entity id>``; every card's ``cardParamMap`` carries ``id`` and
