@@ -15,7 +15,6 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote_plus
 
 import dingtalk_stream
 import httpx
@@ -33,11 +32,11 @@ from bot.config import Settings
 from bot.events import BOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC
 from bot.http import make_client, proxy_config
 from bot.stream_errors import (
-    CREDENTIAL_CODES,
     GatewayRefused,
     StreamCheckFailed,
     local_ip,
     network_cause,
+    ticket_url,
     without_credentials,
     ws_brief,
 )
@@ -223,36 +222,7 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                 f"cannot reach DingTalk at {cfg.openapi_endpoint}: {network_cause(exc)}"
                 " (check the network, DNS and [network] proxy)"
             ) from exc
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        code = str(body.get("code", "")) if isinstance(body, dict) else ""
-        message = str(body.get("message", "")) if isinstance(body, dict) else ""
-        status = response.status_code
-        if status in (400, 401, 403) and (code in CREDENTIAL_CODES or status == 401):
-            # A wrong clientId / clientSecret answers HTTP 401 {"code": "authFailed",
-            # "message": "鉴权失败"} (field reports: zfanswer/dify-on-dingtalk #28,
-            # agentscope-ai/QwenPaw #1027).
-            raise GatewayRefused(
-                f"DingTalk refused the app's credentials (HTTP {status}, code {code or '-'}"
-                f"{': ' + message[:80] if message else ''}): check dingtalk.client_id and"
-                " dingtalk.client_secret (or COMMUNITY_BOT_DINGTALK__CLIENT_SECRET) against the"
-                " app's AppKey / AppSecret in the developer console",
-                level=logging.ERROR,
-            )
-        if status != 200:
-            # Not JSON: a proxy's or load balancer's page (openclaw-channel-dingtalk #289 got an
-            # HTML "plain HTTP request was sent to HTTPS port").
-            what = f"code {code}" if code else "not a DingTalk answer"
-            raise GatewayRefused(
-                f"DingTalk stream gateway answered HTTP {status} ({what}) at {url}"
-            )
-        endpoint = body.get("endpoint") if isinstance(body, dict) else None
-        ticket = body.get("ticket") if isinstance(body, dict) else None
-        if not endpoint or not ticket:
-            raise GatewayRefused(f"DingTalk stream gateway gave no endpoint or ticket at {url}")
-        return f"{endpoint}?ticket={quote_plus(ticket)}"
+        return ticket_url(url, response)
 
     # -- frames -------------------------------------------------------------------------------
 

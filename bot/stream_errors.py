@@ -1,10 +1,12 @@
 """What the stream edge says when DingTalk's gateway cannot be reached or refuses: the
-exceptions and the one-line causes (DNS, refused, timeout, proxy, credentials)."""
+exceptions, the one-line causes (DNS, refused, timeout, proxy, credentials), and what the
+gateway's answer to ``connections/open`` means."""
 
 from __future__ import annotations
 
 import logging
 import socket
+from urllib.parse import quote_plus
 
 import httpx
 
@@ -27,7 +29,8 @@ class GatewayRefused(Exception):
 
 
 # connections/open answers for a wrong clientId or clientSecret (authFailed: field reports
-# above; the token API's invalidClientIdOrSecret / InvalidAuthentication for good measure).
+# in ticket_url; the token API's invalidClientIdOrSecret / InvalidAuthentication for good
+# measure).
 CREDENTIAL_CODES = {"authFailed", "invalidClientIdOrSecret", "InvalidAuthentication"}
 
 
@@ -71,3 +74,40 @@ def local_ip() -> str:
         return socket.gethostbyname(socket.gethostname())
     except OSError:
         return "127.0.0.1"
+
+
+def ticket_url(url: str, response: httpx.Response) -> str:
+    """The WebSocket URL (endpoint and single-use ticket) in the gateway's answer to
+    ``connections/open`` at ``url``.
+
+    Raises:
+        GatewayRefused: with one line that says what went wrong and what to check.
+    """
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    code = str(body.get("code", "")) if isinstance(body, dict) else ""
+    message = str(body.get("message", "")) if isinstance(body, dict) else ""
+    status = response.status_code
+    if status in (400, 401, 403) and (code in CREDENTIAL_CODES or status == 401):
+        # A wrong clientId / clientSecret answers HTTP 401 {"code": "authFailed",
+        # "message": "鉴权失败"} (field reports: zfanswer/dify-on-dingtalk #28,
+        # agentscope-ai/QwenPaw #1027).
+        raise GatewayRefused(
+            f"DingTalk refused the app's credentials (HTTP {status}, code {code or '-'}"
+            f"{': ' + message[:80] if message else ''}): check dingtalk.client_id and"
+            " dingtalk.client_secret (or COMMUNITY_BOT_DINGTALK__CLIENT_SECRET) against the"
+            " app's AppKey / AppSecret in the developer console",
+            level=logging.ERROR,
+        )
+    if status != 200:
+        # Not JSON: a proxy's or load balancer's page (openclaw-channel-dingtalk #289 got an
+        # HTML "plain HTTP request was sent to HTTPS port").
+        what = f"code {code}" if code else "not a DingTalk answer"
+        raise GatewayRefused(f"DingTalk stream gateway answered HTTP {status} ({what}) at {url}")
+    endpoint = body.get("endpoint") if isinstance(body, dict) else None
+    ticket = body.get("ticket") if isinstance(body, dict) else None
+    if not endpoint or not ticket:
+        raise GatewayRefused(f"DingTalk stream gateway gave no endpoint or ticket at {url}")
+    return f"{endpoint}?ticket={quote_plus(ticket)}"
