@@ -11,18 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import guard, metrics, safety
+from bot import guard, metrics
 from bot.batching import GroupCommit
+from bot.click_match import Answer, CardMatcher, Clicked, click_verb
 from bot.context import ClickContext, ConversationRef, Repos
 from bot.errors import Failure, UserError, brief
-from bot.events import CARD_CALLBACK_TOPIC, BotMessage, CardClick, storable
+from bot.events import CARD_CALLBACK_TOPIC, BotMessage, storable
 from bot.i18n import Lang, Text, guess_lang
 from bot.inbox import Handler, Handling, event_key, inbox_row
 from bot.outbox import outbox_rows
@@ -30,11 +30,9 @@ from bot.replies import CardResponse
 from bot.router import ActionRoute
 from storage.ops import latest_message_payload
 from storage.outbox import OutboxRow
-from storage.repositories import Card, CardRepo, InboxRepo, MemberRepo
+from storage.repositories import InboxRepo, MemberRepo
 
 log = logging.getLogger(__name__)
-
-Answer = dict[str, Any]  # the ack's response: the card's update, as DingTalk reads it
 
 
 class T:
@@ -44,25 +42,12 @@ class T:
     card_oops = Text("操作失败，请稍后再试。", "That did not work; please try again later.")
 
 
-@dataclass(slots=True)
-class _Clicked:
-    """A card click on its way through a batch."""
-
-    key: str
-    data: dict[str, Any]
-    click: CardClick | None
-    card: Card | None
-    route: ActionRoute | None
-    ctx: ClickContext | None = None
-    response: Answer | None = None
-
-
 class Clicks(Handler):
     """Answers card clicks: one transaction for the clicks that arrive together."""
 
     def __init__(self, parts: Handling) -> None:
         super().__init__(parts)
-        self._cards: dict[str, Card] = {}
+        self._cards = CardMatcher()
         self._clicks: GroupCommit[tuple[str, dict[str, Any]], Answer] = GroupCommit(
             self._flush, max_batch=128
         )
@@ -113,7 +98,7 @@ class Clicks(Handler):
         log.error("card click %s failed", key, exc_info=exc)
         user = str(data.get("userId", ""))
         self.on_failure(
-            Failure("click", _click_verb(data), exc, key=key, member=user, detail=brief(exc))
+            Failure("click", click_verb(data), exc, key=key, member=user, detail=brief(exc))
         )
         dead = inbox_row(CARD_CALLBACK_TOPIC, key, data, conversation_id="", staff_id=user)
         await self.inbox.dead_letter(dead, exc)
@@ -133,7 +118,9 @@ class Clicks(Handler):
         now = self.clock.now()
         async with self.db.transaction() as session:
             repos = Repos(session)
-            items = [await self._clicked(session, key, data) for key, data in clicks]
+            items = [
+                await self._cards.match(session, self.commands, key, data) for key, data in clicks
+            ]
             event_ids = await repos.inbox.record_many(
                 [
                     inbox_row(
@@ -186,30 +173,11 @@ class Clicks(Handler):
             self.on_outbox(written)
         return responses
 
-    async def _clicked(self, session: AsyncSession, key: str, data: dict[str, Any]) -> _Clicked:
-        try:
-            click: CardClick | None = CardClick.from_data(data)
-        except ValidationError:
-            click = None
-        card = await self._card(session, click.out_track_id) if click is not None else None
-        if click is not None and card is not None and "id" not in click.params:
-            # A button that sends only the constant ``action`` (the tutorial's builder sets
-            # 回传参数 as constants; docs/cards.md) acts on the entity this database put on the
-            # card, found by its outTrackId (unique forever). An id the button does send is
-            # checked by the handler as before.
-            click = click.model_copy(update={"params": {**click.params, "id": card.entity_id}})
-        route = (
-            self.commands.action(click.action, card.kind)
-            if click is not None and card is not None and _on_card(click, card)
-            else None
-        )
-        return _Clicked(key, data, click, card, route)
-
-    async def _run(self, session: AsyncSession, repos: Repos, run: list[_Clicked]) -> None:
+    async def _run(self, session: AsyncSession, repos: Repos, run: list[Clicked]) -> None:
         """Handle consecutive clicks on one button together (a batch action) or a single
         click; each gets ``response`` and, when it changed something, ``ctx``."""
         route = run[0].route
-        allowed: list[tuple[_Clicked, ClickContext]] = []
+        allowed: list[tuple[Clicked, ClickContext]] = []
         for item in run:
             if route is None or item.card is None or item.click is None:
                 log.info("click %s on an unknown card or button", item.key)
@@ -280,15 +248,6 @@ class Clicks(Handler):
                     ctx, f"card:{ctx.click.action}", {"card": kind, "id": ctx.click.entity_id}
                 )
 
-    async def _card(self, session: AsyncSession, out_track_id: str) -> Card | None:
-        """A delivered card (they never change, so each process remembers the ones it saw)."""
-        card = self._cards.get(out_track_id)
-        if card is None:
-            card = await CardRepo(session).get(out_track_id)
-            if card is not None:
-                self._cards[out_track_id] = card
-        return card
-
 
 async def _run_action(
     route: ActionRoute, ctxs: list[ClickContext]
@@ -303,41 +262,13 @@ async def _run_action(
 
 
 async def _answer(
-    repos: Repos, item: _Clicked, event_id: int | None, answered: dict[str, Answer | None]
+    repos: Repos, item: Clicked, event_id: int | None, answered: dict[str, Answer | None]
 ) -> Answer:
     if event_id:
         return item.response or {}
     if item.key in answered:  # the same click twice in one batch
         return answered[item.key] or {}
     return await repos.inbox.answer(item.key) or {}  # a redelivery: the first answer
-
-
-def _on_card(click: CardClick, card: Card) -> bool:
-    """Whether the click's verb is one of the card's buttons and its id the card's entity:
-    a forged click (an "approve" sent on an event card) is refused and logged. Cards with
-    no recorded buttons (delivered before they were recorded) are judged by kind alone."""
-    if not card.verbs:
-        return True
-    if click.action in card.verbs and click.entity_id == card.entity_id:
-        return True
-    log.warning(
-        "forged click refused: %r on %r for %s card %s (entity %s, buttons %s)",
-        click.action[:40],
-        click.entity_id[:40],
-        card.kind,
-        card.out_track_id,
-        card.entity_id,
-        ",".join(card.verbs),
-    )
-    return False
-
-
-def _click_verb(data: dict[str, Any]) -> str:
-    try:
-        click = CardClick.from_data(data)
-    except (ValidationError, ValueError, TypeError):
-        return "?"
-    return safety.plain(click.action[:30])
 
 
 async def _member_lang(session: AsyncSession, conversation_id: str | None, staff_id: str) -> Lang:
