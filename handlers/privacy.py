@@ -9,6 +9,7 @@ from bot.cards import CATALOG
 from bot.context import ClickContext, Context, MessageContext
 from bot.errors import UserError
 from bot.events import is_staff_id
+from bot.forms import CONFIRM
 from bot.i18n import Text
 from bot.replies import CardResponse, Reply, TextReply, ToMembers
 from bot.router import Arg, PrivacySection, Router
@@ -206,9 +207,7 @@ async def mydata(ctx: MessageContext) -> list[Reply]:
     "forget",
     aliases=["删除我的数据"],
     help=T.help_forget,
-    args=[
-        Arg("confirm", T.confirm_word, kind="choice", choices=("confirm", "确认"), optional=True)
-    ],
+    args=[Arg("confirm", T.confirm_word, kind="choice", options=CONFIRM, optional=True)],
     needs_group=False,
 )
 async def forget(ctx: MessageContext, confirm: str | None) -> list[Reply]:
