@@ -57,6 +57,7 @@ class T:
     no_self_ban = Text("不能禁止自己。", "You can't ban yourself.")
     audit_empty = Text("还没有管理员操作记录。", "No admin actions yet.")
     audit_header = Text("最近的管理员操作：", "Recent admin actions:")
+    audit_line = Text("{when} {who}：{what}", "{when} {who}: {what}")
     button = Text("按钮「{verb}」", "button '{verb}'")
     verbs: ClassVar[dict[str, Text]] = {
         "approve": Text("通过", "approve"),
@@ -152,7 +153,7 @@ async def audit(ctx: MessageContext) -> str:
     for entry in entries:
         when = entry.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
         what = await _action(ctx, entry.action, entry.detail)
-        lines.append(f"{when} {admins[entry.staff_id]}：{what}".rstrip())
+        lines.append(ctx.t(T.audit_line, when=when, who=admins[entry.staff_id], what=what))
     return "\n".join(lines)
 
 

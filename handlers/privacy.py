@@ -56,6 +56,7 @@ class T:
         "Everything the bot stores about you ({n} groups you used it in, and this chat):",
     )
     chat_label = Text("这个私聊", "this chat")
+    quoted = Text("「{name}」", "'{name}'")
     group_heading = Text("「{group}」：", "'{group}':")
     forget_prompt_all = Text(
         "确定要删除机器人在你用过它的全部 {n} 个群（{groups}）和这个私聊里存储的关于你的数据吗？"
@@ -221,7 +222,7 @@ async def forget(ctx: MessageContext, confirm: str | None) -> list[Reply]:
             prompt = ctx.t(
                 T.forget_prompt_all,
                 n=len(places),
-                groups=sep.join(f"「{label}」" for _, label in places) or "-",
+                groups=sep.join(ctx.t(T.quoted, name=label) for _, label in places) or "-",
             )
         replies: list[Reply] = [TextReply(content=prompt)]
         if ctx.settings.cards.generic_template:

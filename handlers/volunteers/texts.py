@@ -172,6 +172,7 @@ class T:
 
     # -- the state every card shows (issue 17)
     status_open = Text("报名中", "open")
+    fallback_hours = Text("{hours} 小时", "{hours} h")
     status_full = Text("已满·候补", "full · waitlist")
     status_closed = Text("已截止", "closed")
     status_cancelled = Text("已取消", "cancelled")
