@@ -64,6 +64,18 @@ class T:
     )
 
 
+# What /help shows a member may type for each kind (all of them are tested to parse).
+FORMS: dict[str, dict[Lang, tuple[str, ...]]] = {
+    "int": {"zh": ("12", "#12", "１２"), "en": ("12", "#12")},
+    "hours": {"zh": ("2", "1.5", "2小时", "两个半小时", "90分钟"), "en": ("2", "1.5", "2h", "90m")},
+    "time": {"zh": ("8:05", "18:30", "下午6点半", "晚上7点"), "en": ("8:05", "18:30", "6:30pm")},
+    "datetime": {
+        "zh": ("2026-12-05 18:30", "12月5日 下午6点半", "周三 19:00", "明天 9点"),
+        "en": ("2026-12-05 18:30", "12/5 6:30pm", "wed 7pm", "tomorrow 9:00"),
+    },
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Arg:
     """One argument of a command."""
@@ -92,6 +104,15 @@ class Arg:
         """How a member reading ``lang`` says the choice ``value`` (the value if unknown)."""
         hit = next((o for o in self.all_options() if o.value == value), None)
         return hit.shown(lang) if hit is not None else value
+
+    def forms(self, lang: Lang) -> tuple[str, ...]:
+        """Examples of what a member may type for this argument, in ``lang`` (for /help);
+        none for free text."""
+        if self.kind == "choice":
+            first = self.all_options()[0]
+            own = [w for w in first.words if has_cjk(w) == (lang == "zh")]
+            return tuple(dict.fromkeys([*own, *self.shown_choices(lang)[1:]]))
+        return FORMS.get(self.kind, {}).get(lang, ())
 
     def placeholder(self, lang: Lang) -> str:
         """``<label>`` or ``[label]`` for usage lines."""

@@ -55,7 +55,7 @@ async def event_remind(ctx: Context, id: int, plan: str | None) -> str:
     offsets = plan_of(ctx.settings, event)
     if not offsets:
         return ctx.t(T.remind_none, id=id)
-    return ctx.t(T.remind_plan, id=id, plan=describe_offsets(offsets))
+    return ctx.t(T.remind_plan, id=id, plan=describe_offsets(offsets, ctx.lang))
 
 
 @router.command(

@@ -246,12 +246,12 @@ class T:
 
     # -- reminders you can set (issue 17)
     help_remind = Text(
-        "设置活动提醒时间，例如 /活动 提醒 3 2h,15m（关：不提醒；默认：恢复默认）",
+        "设置活动提醒时间，例如 /活动 提醒 3 2小时,15分钟（关：不提醒；默认：恢复默认）",
         "set when an activity's reminders go out, e.g. /event remind 3 2h,15m",
     )
     plan = Text("提醒时间", "reminder times")
     bad_plan = Text(
-        "看不懂提醒时间「{value}」。请写成开始前的时长，用逗号分开，最多 5 个，例如 2h,15m 或 1天,2小时。",
+        "看不懂提醒时间「{value}」。请写成开始前的时长，用逗号分开，最多 5 个，例如 2小时,15分钟 或 1天,2小时。",
         "Could not read '{value}'. Give up to 5 times before the start, e.g. 2h,15m or 1d,2h.",
     )
     remind_plan = Text(

@@ -245,7 +245,7 @@ async def test_custom_reminders_go_out_once_each_across_a_restart_and_members_ca
     for member in ("alice", "bob"):
         await say(standin, f"/报名 {event_id}", sender=member)
     sent = await say(standin, f"/活动 提醒 {event_id} ２小时，15分钟", sender="admin1")
-    assert "开始前 2h, 15m 提醒" in sent.text, sent.text
+    assert "开始前 2小时、15分钟 提醒" in sent.text, sent.text
     sent = await say(standin, f"/活动 提醒 {event_id} 明天吧", sender="admin1")
     assert "看不懂提醒时间" in sent.text
     sent = await say(standin, "/提醒 关", sender="bob")
