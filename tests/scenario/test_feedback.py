@@ -28,14 +28,15 @@ async def test_feedback_reaches_the_admins_and_the_answer_reaches_the_member(
     standin: StandIn, start_bot: BotFactory
 ) -> None:
     app = await start(start_bot, admins=ADMINS)
-    sent = await say(standin, "/反馈 周末活动能不能早点通知 @all", sender="alice", nick="林小雨")
+    sent = await say(standin, "/反馈 周末活动能不能早点通知 @all dingtalk://dingtalkclient/page", sender="alice", nick="林小雨")
     assert sent.route == "webhook" and "已收到你的反馈 #" in sent.text
     number = int(re.search(r"#(\d+)", sent.text).group(1))  # type: ignore[union-attr]
     [notice] = await standin.wait_sent(where=lambda s: s.route == "o2o" and "的反馈 #" in s.text)
     assert sorted(notice.user_ids) == ["admin1", "admin2"]
     assert f"林小雨 的反馈 #{number}：" in notice.text and "【社区群】" in notice.text
     assert "周末活动能不能早点通知" in notice.text
-    assert "@all" not in notice.text  # member text is shown as text (bot.safety)
+    # Member text is shown as text (bot.safety): no mention, no link a client acts on.
+    assert "@all" not in notice.text and "dingtalk://" not in notice.text
     assert f"/回复 {number} <内容>" in notice.text
 
     # The admin answers one to one (the number names the group); the member is told.
@@ -53,6 +54,7 @@ async def test_feedback_reaches_the_admins_and_the_answer_reaches_the_member(
     )
     assert told.user_ids == ["alice"]
     assert "好的，下次提前三天" in told.text and "周末活动能不能早点通知" in told.text
+    assert "@all" not in told.text and "dingtalk://" not in told.text
 
     # Members cannot answer; an unknown number is said so.
     refused = await say(standin, f"/回复 {number} 我也想", sender="bob")
