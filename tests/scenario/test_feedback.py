@@ -28,7 +28,12 @@ async def test_feedback_reaches_the_admins_and_the_answer_reaches_the_member(
     standin: StandIn, start_bot: BotFactory
 ) -> None:
     app = await start(start_bot, admins=ADMINS)
-    sent = await say(standin, "/反馈 周末活动能不能早点通知 @all dingtalk://dingtalkclient/page", sender="alice", nick="林小雨")
+    sent = await say(
+        standin,
+        "/反馈 周末活动能不能早点通知 @all dingtalk://dingtalkclient/page",
+        sender="alice",
+        nick="林小雨",
+    )
     assert sent.route == "webhook" and "已收到你的反馈 #" in sent.text
     number = int(re.search(r"#(\d+)", sent.text).group(1))  # type: ignore[union-attr]
     [notice] = await standin.wait_sent(where=lambda s: s.route == "o2o" and "的反馈 #" in s.text)
