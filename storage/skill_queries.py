@@ -44,12 +44,21 @@ def scores_json(scores: dict[int, float]) -> str:
 
 
 def scores_table(dialect: str, name: str) -> Any:
-    """A table (name_id, score) from the JSON parameter ``<name>_scores``."""
+    """A table (name_id, score) from the JSON parameter ``<name>_scores``.
+
+    A MATERIALIZED common table expression (SQLite ≥ 3.35, PostgreSQL ≥ 12): as a plain
+    subquery SQLite's planner takes ``json_each`` for a big table and scans the group's
+    posts outside it, evaluating every score for every post (62 ms for 300 scores against
+    400 posts; ``/匹配`` cost 84 ms a message in the mix benchmark). Materialized, the
+    scores are read once and each one looks its posts up in ``ix_posts_name`` (0.7 ms).
+    sqlite.org/lang_with.html#materialization_hints, postgresql.org/docs/15/queries-with.html.
+    """
     return (
         text(SCORES_SQL[dialect].format(param=f"{name}_scores"))
         .bindparams(bindparam(f"{name}_scores", type_=String()))
         .columns(column("name_id", BigId), column("score", Float))
-        .subquery(name)
+        .cte(name)
+        .prefix_with("MATERIALIZED")
     )
 
 
