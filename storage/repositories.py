@@ -99,6 +99,12 @@ class GroupSettingsRepo:
 
     async def get(self, conversation_id: str, *, review_default: bool) -> GroupSettings:
         """The group's settings, created with the defaults on first use."""
+        # Read first: the row exists for every group but the newest, and an INSERT … ON
+        # CONFLICT DO NOTHING on every like, story and /故事榜 was a statement each for
+        # nothing (issue 15, statements per message).
+        settings = await self.session.get(GroupSettings, conversation_id)
+        if settings is not None:
+            return settings
         await self.session.execute(
             upsert(self.session, GroupSettings)
             .values(
