@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import CursorResult, bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.inbox import InboxRepo, InboxRow
@@ -20,7 +21,7 @@ from storage.models import (
 )
 from storage.outbox import SCRUB_AFTER_DELIVERY, OutboxRepo
 from storage.queries import prebuilt, run, table, upsert
-from storage.views import Card, GroupSettingsView, view
+from storage.views import Card, GroupSettingsView, read_one, read_written
 
 _SETTINGS = table(GroupSettings)
 _CARDS = table(CardInstance)
@@ -88,14 +89,15 @@ class GroupSettingsRepo:
 
     async def get(self, conversation_id: str, *, review_default: bool) -> GroupSettingsView:
         """The group's settings, created with the defaults on first use."""
+        # Read first: the row exists for every group but the newest, and an INSERT … ON
+        # CONFLICT DO NOTHING on every like, story and /故事榜 was a statement each for
+        # nothing (issue 15, statements per message).
+        read = select(_SETTINGS).where(_SETTINGS.c.conversation_id == conversation_id)
+        found = await read_one(self.session, GroupSettingsView, read)
+        if found is not None:
+            return found
         await self._create(conversation_id, review_default)
-        row = (
-            await run(
-                self.session,
-                select(_SETTINGS).where(_SETTINGS.c.conversation_id == conversation_id),
-            )
-        ).one()
-        return view(GroupSettingsView, row)
+        return await read_written(self.session, GroupSettingsView, read)
 
     async def _create(self, conversation_id: str, review_default: bool) -> None:
         await self.session.execute(
@@ -109,11 +111,16 @@ class GroupSettingsRepo:
         )
 
     async def _set(self, conversation_id: str, review_default: bool, **values: object) -> None:
-        """Change the group's row, creating it with the defaults first when it has none."""
-        await self._create(conversation_id, review_default)
-        await self.session.execute(
+        """Change the group's row with one UPDATE; only a group that has no row yet gets one
+        first, with the defaults (reading it first would cost a statement on every like:
+        issue 15, statements per message)."""
+        change = (
             update(_SETTINGS).where(_SETTINGS.c.conversation_id == conversation_id).values(**values)
         )
+        changed: CursorResult[Any] = await self.session.execute(change)  # type: ignore[assignment]
+        if changed.rowcount == 0:
+            await self._create(conversation_id, review_default)
+            await self.session.execute(change)
 
     async def set_review(self, conversation_id: str, on: bool, *, review_default: bool) -> None:
         """Turn story review on or off for the group."""
