@@ -561,7 +561,9 @@ class Sender:
             repo = OutboxRepo(session)
             narrowed = keep or (own[1] if own else staff_ids)
             if narrowed != staff_ids:
-                await repo.rewrite(row.id, to_members(reply, narrowed).model_dump_json())
+                # In memory too: a give-up reads the row (bot.notices names its members).
+                row.reply = to_members(reply, narrowed).model_dump_json()
+                await repo.rewrite(row.id, row.reply)
             written = await repo.add_many(extra)
         if extra:
             self.wake()
@@ -609,10 +611,13 @@ class Sender:
         }
 
     async def _reschedule(self, row: OutboxMessage, at: datetime) -> None:
-        """Try again at ``at`` without counting an attempt (paced, or held behind another)."""
+        """Try again at ``at`` without counting an attempt (paced, or held behind another).
+        A row whose lease lapsed meanwhile is left to whoever took it: the fault run found
+        replies sent twice when a row another process had sent and marked was set back to
+        pending here (its webhook blanked, so it went again through the group API)."""
         async with self.db.transaction() as session:
             await OutboxRepo(session).mark_retry(
-                row.id, row.attempts, at, row.last_error, failed=False
+                row.id, row.attempts, at, row.last_error, failed=False, held=row.lease_until
             )
 
     async def _failed_attempt(self, row: OutboxMessage, exc: PlatformError) -> datetime | None:
@@ -645,7 +650,13 @@ class Sender:
         )
         at = utcnow() + timedelta(seconds=delay)
         async with self.db.transaction() as session:
-            await OutboxRepo(session).mark_retry(row.id, attempts, at, str(exc), failed=give_up)
+            ours = await OutboxRepo(session).mark_retry(
+                row.id, attempts, at, str(exc), failed=give_up, held=row.lease_until
+            )
+        if not ours:
+            # The lease lapsed during the attempt and another sender has the row now.
+            log.info("outbox %s: taken over by another sender during a failed attempt", row.id)
+            return at
         if give_up:
             self.on_failure(
                 Failure(

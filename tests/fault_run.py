@@ -166,6 +166,9 @@ async def fault_run(
     fleet = Fleet(config, folder)
     faults = standin.faults
     faults.redeliver_after = 2.0  # unacked pushes (to a killed process) come again
+    # A push waits for a connection while every process is reconnecting or starting again
+    # (DingTalk keeps an unacked push and delivers it on the next connection).
+    standin.push_wait = 60.0
     faults.throttle_every = 17  # QpsLimit (OpenAPI) / 130101 (webhook)
     faults.server_error_every = 23  # 503 system.busy
     faults.expire_token_every = 13  # 401 InvalidAuthentication

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.app import Application
 from bot.clock import ManualClock
 from bot.sandbox.standin import StandIn
 from storage.models import OutboxMessage
@@ -43,8 +44,8 @@ async def test_a_promotion_refused_one_to_one_is_told_in_the_group_with_a_mentio
         assert not [s for s in standin.sent if s.route == "o2o" and PROMOTED in s.text]
 
 
-async def _attempts(app: object, needle: str) -> int:
-    async with app.db.transaction() as session:  # type: ignore[attr-defined]
+async def _attempts(app: Application, needle: str) -> int:
+    async with app.db.transaction() as session:
         rows = (
             await session.execute(
                 select(OutboxMessage.attempts).where(OutboxMessage.idem_key.contains(needle))
@@ -82,3 +83,18 @@ async def test_a_cancellation_reaching_the_member_nowhere_is_told_to_the_operato
         )
         assert "Bobby" in ops.text and "下雨了" in ops.text
         assert "bob" not in ops.text.replace("Bobby", "")  # the name, never the id
+
+
+async def test_a_check_in_code_refused_one_to_one_is_never_shown_in_the_group(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    async with asyncio.timeout(60):
+        await start(start_bot)
+        event_id, _ = await publish(standin, seats=3)
+        standin.faults.invalid_users = {"admin1"}
+        await say(standin, f"/签到码 {event_id}", sender="admin1", nick="Organiser")
+        [told] = await standin.wait_sent(
+            where=lambda s: s.route == "webhook" and "重要私信" in s.text and "admin1" in s.at_ids
+        )
+        assert "Organiser" in told.text and "签到码" not in told.text
+        assert not any(ch.isdigit() for ch in told.text.replace("@admin1", ""))

@@ -18,11 +18,16 @@ from sqlalchemy import func, select
 from sqlalchemy import text as sql_text
 
 from bot import dispatch
-from bot.clock import ManualClock
+from bot.clock import ManualClock, utcnow
+from bot.context import MessageContext
+from bot.i18n import Text
+from bot.replies import TextReply
+from bot.router import Router
 from bot.sandbox.standin import BOT_TOPIC, CARD_TOPIC, Sent, StandIn
 from bot.sender import Sender
 from storage.admin import PrivacyRepo
 from storage.models import Base, InboxEvent, LedgerEntry, OutboxMessage, Signup, Story
+from storage.repositories import OutboxRepo
 from tests.conftest import BotFactory, eventually
 from tests.processes import start_process, write_config
 from tests.scenario.test_skills import first_id, propose
@@ -626,3 +631,54 @@ async def test_a_reply_on_the_wire_while_its_member_is_erased_is_deleted_when_ma
                     row.route,
                     row.reply,
                 )
+
+
+# -- a row another sender took is theirs ---------------------------------------------------------
+
+_parts = Router("parts")
+
+
+@_parts.command("twice", help=Text("两段回复", "a reply in two parts"), hidden=True)
+async def _twice(ctx: MessageContext) -> list[TextReply]:
+    return [TextReply(content="第一段 /twice-one"), TextReply(content="第二段 /twice-two")]
+
+
+async def test_a_row_another_sender_took_and_sent_is_never_set_back_to_pending(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    """What the fault run found with three processes on PostgreSQL (108 of 600 replies
+    doubled with no kill at all): a sender held a row behind a throttled one, the row's
+    lease lapsed, another process took it, sent it and marked it; the first sender then
+    "rescheduled" it, setting it back to pending with its webhook blanked, and it went out
+    again through the group API. Here the other process's send and mark are what the test
+    writes while the first part is on the wire."""
+    async with asyncio.timeout(60):
+        app = await start_bot(routers=[_parts])
+        hold = asyncio.Event()
+        standin.faults.hold_sends = hold
+        standin.faults.throttle_paths = frozenset({"/robot/sendBySession"})  # 130101
+        await standin.say("/twice", sender="ann")
+        await eventually(lambda: standin.holding == 1, timeout=10)  # part one on the wire
+        async with app.db.transaction() as session:
+            [second] = (
+                await session.scalars(
+                    select(OutboxMessage.id).where(OutboxMessage.reply.contains("twice-two"))
+                )
+            ).all()
+            # Another process took part two (its lease lapsed), sent it and marked it.
+            await OutboxRepo(session).mark_sent([(second, "webhook")], utcnow())
+        hold.set()  # part one is throttled: part two, behind it, is held back too
+        for _ in range(500):  # bounded: polling the database for the failed attempt
+            if await _outbox_attempts(app, "twice-one") >= 1:
+                break
+            await asyncio.sleep(0.02)
+        standin.faults.throttle_paths = frozenset()
+        await standin.wait_sent(where=lambda s: "twice-one" in s.text)
+        # The member's next reply comes after anything still due for them (same order key).
+        await say(standin, "/nosuch-after-twice", sender="ann")
+        assert not [s for s in standin.sent if "twice-two" in s.text]
+        async with app.db.transaction() as session:
+            status = await session.scalar(
+                select(OutboxMessage.status).where(OutboxMessage.id == second)
+            )
+        assert status == "sent"
