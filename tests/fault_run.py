@@ -89,7 +89,9 @@ def key_of(index: int) -> tuple[bool, str]:
     return index % 10 == 3, f"m{index % SENDERS:02d}"
 
 
-def _outside_window(standin: StandIn, tags: list[str], kills: list[float]) -> int:
+def _outside_window(
+    standin: StandIn, tags: list[str], kills: list[float], details: list[str] | None = None
+) -> int:
     """Doubled replies not explained by a kill -9: the copies of each must straddle a kill,
     and each kill may explain at most one reply per order key (the window)."""
     copies: dict[str, list[float]] = {}
@@ -107,6 +109,8 @@ def _outside_window(standin: StandIn, tags: list[str], kills: list[float]) -> in
         slot = next(((k, key_of(index)) for k in between if (k, key_of(index)) not in used), None)
         if len(times) > 2 or slot is None:
             outside += 1
+            if details is not None:
+                details.append(f"{tag} {key_of(index)} at {times}; kills at {kills}")
         else:
             used.add(slot)
     return outside
@@ -199,8 +203,9 @@ async def fault_run(
             if index in kill_at:
                 victim = kill_at[index]
                 if victim in fleet.procs:
-                    kill_times.append(time.monotonic())
                     await fleet.kill(victim)
+                    # After the process is gone: a send it made reached the platform before.
+                    kill_times.append(time.monotonic())
                     if fleet.procs:
                         back[index + restart_after] = victim
                     else:  # the only process: pushes wait for it, unacked, meanwhile
@@ -220,7 +225,10 @@ async def fault_run(
         await asyncio.sleep(3 * LEASE_SECONDS)
         result = await _counts(storage_url, standin, tags)
         result["kills"] = len(kill_times)
-        result["doubled outside the window"] = _outside_window(standin, tags, kill_times)
+        details: list[str] = []
+        result["doubled outside the window"] = _outside_window(standin, tags, kill_times, details)
+        for line in details:
+            print("doubled outside the window:", line)
         return result
     finally:
         faults.throttle_every = faults.server_error_every = faults.expire_token_every = 0
