@@ -46,9 +46,9 @@ from bot.wire import (
     to_members,
     webhook_body,
 )
-from storage.db import OUTBOX_CHANNEL, Database, is_transient
+from storage.db import OUTBOX_CHANNEL, Database, is_transient, notify
 from storage.models import OutboxMessage
-from storage.outbox import OutboxRow
+from storage.outbox import OrderKey, OutboxRow, order_key
 from storage.repositories import OutboxRepo, PaceRepo
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,7 @@ class Sender:
         self._next_poll = 0.0
         self._to_mark: list[tuple[int, str]] = []
         self._marked: dict[int, asyncio.Future[None]] = {}
+        self._keys: dict[int, OrderKey] = {}  # the order keys of the rows to mark
         self._mark_wake = asyncio.Event()
         self._mark_task: asyncio.Task[None] | None = None
         self._flushing: asyncio.Future[bool] | None = None  # the mark commit in hand
@@ -111,13 +112,21 @@ class Sender:
 
     def wake(self) -> None:
         """Rows may be due: look now rather than at the next poll."""
+        self._next_poll = 0.0
         self._wake.set()
 
     def hand_over(self, rows: list[OutboxMessage]) -> None:
-        """Rows this process just committed, already leased to it: send them without a read."""
-        if self.cfg.enabled:  # else they were written unleased, for the other processes
-            self._handed.extend(rows)
+        """Rows this process just committed, already leased to it: send them without a read.
+
+        Rows written unleased (this process sends nothing, or they wait behind an older
+        reply of their key: storage.outbox.order_key) are left to ``deliver_due``'s lease.
+        """
+        leased = [r for r in rows if r.lease_until is not None]
+        if self.cfg.enabled and leased:
+            self._handed.extend(leased)
             self._wake.set()
+        if self.cfg.enabled and len(leased) < len(rows):
+            self.wake()
 
     def start(self) -> None:
         """Run the delivery loop in the background."""
@@ -272,6 +281,7 @@ class Sender:
             # process is ever in that window.
             marked = asyncio.get_running_loop().create_future()
             self._marked[row.id] = marked
+            self._keys[row.id] = order_key(row)
             self._to_mark.append((row.id, outcome))
             self._mark_wake.set()
             with contextlib.suppress(TimeoutError):
@@ -321,9 +331,16 @@ class Sender:
         batch, self._to_mark = self._to_mark, []
         if not batch:
             return True
+        keys = {self._keys[oid] for oid, _ in batch if oid in self._keys}
         try:
             async with self.db.transaction() as session:
-                await OutboxRepo(session).mark_sent(batch, utcnow())
+                repo = OutboxRepo(session)
+                await repo.mark_sent(batch, utcnow())
+                # Replies waiting behind these (their key's order) may go now: this process
+                # looks at once, and on PostgreSQL every process hears of it at the commit.
+                behind = await repo.waiting(keys)
+                if behind:
+                    await notify(session, OUTBOX_CHANNEL)
         except asyncio.CancelledError:
             # Cut off (a second signal): keep the marks for whoever flushes next; marking a
             # row twice is harmless, dropping its mark sends the reply again.
@@ -335,7 +352,11 @@ class Sender:
                 self._to_mark = batch + self._to_mark
                 return False
             log.exception("%d replies sent but not marked; their leases will lapse", len(batch))
+        else:
+            if behind:
+                self.wake()
         for message_id, _ in batch:
+            self._keys.pop(message_id, None)
             self._inflight.discard(message_id)
             marked = self._marked.pop(message_id, None)
             if marked is not None and not marked.done():
@@ -649,6 +670,7 @@ class Sender:
                 )
             )
             await self._another_route(row, exc)
+            self.wake()  # the replies waiting behind it (its order key) may go now
             return None
         asyncio.get_running_loop().call_later(delay, self.wake)
         return at

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
-from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    not_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.db import OUTBOX_CHANNEL, SCRUB, notify
 from storage.models import (
     OutboxMessage,
 )
-from storage.queries import prebuilt, run, table, upsert
+from storage.queries import dialect, prebuilt, run, table, upsert
 from storage.types import UTCDateTime
 
 _OUTBOX = table(OutboxMessage)
@@ -50,10 +65,49 @@ def _come(column: Any, now: datetime, horizon: timedelta | None, *, inclusive: b
     return reached if horizon is None else reached | (column > now + horizon)
 
 
-def _lapsed(now: datetime, horizon: timedelta | None) -> Any:
+def _lapsed(now: datetime, horizon: timedelta | None, row: Any = OutboxMessage) -> Any:
     """The outbox row's lease is none, over, or from before the clock stepped back."""
-    lease = OutboxMessage.lease_until
+    lease = row.lease_until
     return lease.is_(None) | _come(lease, now, horizon, inclusive=False)
+
+
+# Replies keep their order per key: a member's replies in one conversation (a group or
+# their one-to-one chat), and a group's own posts (no member). The sender keeps that order
+# within a process; across processes the outbox does: a row is sent only once every older
+# pending row of its key is sent (or given up), see ``add_many``, ``due`` and ``lease``.
+OrderKey = tuple[str, str]
+
+# The first half of PostgreSQL's two-int advisory lock ids taken on an order key while its
+# rows are written (the one-bigint ids, like the migrations' lock, are another key space).
+ORDER_LOCK_SPACE = 7226032
+
+
+def order_key(row: OutboxRow | OutboxMessage) -> OrderKey:
+    """The key within which ``row`` keeps its order."""
+    if isinstance(row, OutboxMessage):
+        return (row.conversation_id, row.reply_staff_id)
+    return (row["conversation_id"], row["reply_staff_id"])
+
+
+def _lock_id(key: OrderKey) -> int:
+    """A stable 32-bit id for ``key`` (the same in every process; a collision only makes
+    two keys' writers take turns)."""
+    return zlib.crc32("\x00".join(key).encode()) - 2**31
+
+
+def _unleased(row: OutboxRow) -> OutboxRow:
+    waiting = row.copy()
+    waiting["lease_until"] = None
+    return waiting
+
+
+def _same_key(older: Any, row: Any) -> Any:
+    return and_(
+        older.status == "pending",
+        older.conversation_id == row.conversation_id,
+        older.reply_staff_id == row.reply_staff_id,
+        older.id < row.id,
+    )
 
 
 @dataclass(slots=True)
@@ -66,6 +120,29 @@ class OutboxRepo:
         """Insert replies in one statement (idempotency keys are unique); rows with their ids."""
         if not rows:
             return []
+        keys = sorted({order_key(r) for r in rows})
+        if dialect(self.session) == "postgresql":
+            # Writers of one key take turns from here to their commit, so the ids of a key's
+            # rows (handed out by the insert below) follow the order their transactions
+            # commit in: a process that sees a row also sees every older row of its key.
+            # Taken in one order (sorted ids), so two batches with keys in common queue
+            # instead of deadlocking.
+            await self.session.execute(
+                text(
+                    "SELECT pg_advisory_xact_lock(:space, k)"
+                    " FROM unnest(CAST(:keys AS integer[])) AS k"
+                ),
+                {
+                    "space": ORDER_LOCK_SPACE,
+                    "keys": sorted({_lock_id(k) for k in keys}),
+                },
+            )
+        if any(r["lease_until"] is not None for r in rows):
+            # A key with a reply still waiting (in flight in some process, paced, retried):
+            # the new rows wait behind it, unleased, and go by ``lease`` once it is sent,
+            # instead of straight to this process's sender, which could overtake it.
+            busy = await self.waiting(keys)
+            rows = [_unleased(r) if order_key(r) in busy else r for r in rows]
         result = await run(
             self.session,
             upsert(self.session, _OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True),
@@ -88,13 +165,27 @@ class OutboxRepo:
         A time further ahead than ``horizon`` (the longest wait the sender ever sets) was
         written before the wall clock stepped back (an NTP correction): it counts as come,
         or a retry due "in 2 s" would wait for the clock to catch up, an hour maybe.
+
+        Rows behind an older pending row of their key that is not due or is held (in flight
+        elsewhere, paced, retried later) are left: they keep their order (``order_key``).
         """
+        older = aliased(OutboxMessage)
+        behind = exists().where(
+            _same_key(older, OutboxMessage),
+            not_(
+                and_(
+                    _come(older.next_attempt_at, now, horizon, inclusive=True),
+                    _lapsed(now, horizon, older),
+                )
+            ),
+        )
         rows = await self.session.execute(
             select(OutboxMessage)
             .where(
                 OutboxMessage.status == "pending",
                 _come(OutboxMessage.next_attempt_at, now, horizon, inclusive=True),
                 _lapsed(now, horizon),
+                ~behind,
             )
             .order_by(OutboxMessage.id)
             .limit(limit)
@@ -104,26 +195,53 @@ class OutboxRepo:
     async def lease(
         self, ids: list[int], now: datetime, until: datetime, horizon: timedelta | None = None
     ) -> list[int]:
-        """Take a lease on rows nobody else holds; return the ids this caller now owns."""
+        """Take a lease on rows nobody else holds; return the ids this caller now owns.
+
+        A row is taken only with every older pending row of its key (``order_key``): the
+        oldest unsent reply of a key goes first, and a key whose oldest row another process
+        holds (or is taking right now) is skipped whole, so two processes never send one
+        member's replies side by side.
+        """
         # SKIP LOCKED (PostgreSQL): a row another process is leasing or marking right now is
         # theirs; skip it instead of queueing behind their transaction.
         free = (
-            select(OutboxMessage.id)
+            select(OutboxMessage.id, OutboxMessage.conversation_id, OutboxMessage.reply_staff_id)
             .where(
                 OutboxMessage.id.in_(ids),
                 OutboxMessage.status == "pending",
                 _lapsed(now, horizon),
             )
             .with_for_update(skip_locked=True)
-            .scalar_subquery()
+            .cte("free")
+        )
+        # Checked against this statement's snapshot: an older row another process has
+        # just leased or sent (and committed after the snapshot) still counts as waiting,
+        # and the row behind it is left for the next round.
+        older = aliased(OutboxMessage)
+        heads = select(free.c.id).where(
+            ~exists().where(_same_key(older, free.c), older.id.not_in(select(free.c.id)))
         )
         result = await self.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(free))
+            .where(OutboxMessage.id.in_(heads))
             .values(lease_until=until)
             .returning(OutboxMessage.id)
         )
         return list(result.scalars())
+
+    async def waiting(self, keys: Collection[OrderKey]) -> set[OrderKey]:
+        """The keys among ``keys`` with a reply still pending (not yet sent or given up)."""
+        if not keys:
+            return set()
+        result = await self.session.execute(
+            select(OutboxMessage.conversation_id, OutboxMessage.reply_staff_id)
+            .where(
+                OutboxMessage.status == "pending",
+                tuple_(OutboxMessage.conversation_id, OutboxMessage.reply_staff_id).in_(list(keys)),
+            )
+            .distinct()
+        )
+        return {(c, s) for c, s in result.all()}
 
     async def renew(self, message_id: int, held: datetime, until: datetime) -> bool:
         """Extend a lease this caller still holds (its ``lease_until`` is still ``held``);
