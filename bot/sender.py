@@ -118,15 +118,14 @@ class Sender:
     def hand_over(self, rows: list[OutboxMessage]) -> None:
         """Rows this process just committed, already leased to it: send them without a read.
 
-        Rows written unleased (this process sends nothing, or they wait behind an older
-        reply of their key: storage.outbox.order_key) are left to ``deliver_due``'s lease.
+        Rows written unleased are left: this process sends nothing (the others take them),
+        or they wait behind an older reply of their key (storage.outbox.order_key), and the
+        sender that marks that reply takes them.
         """
         leased = [r for r in rows if r.lease_until is not None]
         if self.cfg.enabled and leased:
             self._handed.extend(leased)
             self._wake.set()
-        if self.cfg.enabled and len(leased) < len(rows):
-            self.wake()
 
     def start(self) -> None:
         """Run the delivery loop in the background."""
@@ -332,15 +331,18 @@ class Sender:
         if not batch:
             return True
         keys = {self._keys[oid] for oid, _ in batch if oid in self._keys}
+        follow: list[OutboxMessage] = []
         try:
             async with self.db.transaction() as session:
                 repo = OutboxRepo(session)
+                # In turn with the writers of these keys: a reply written behind one of
+                # these rows is either seen below or written after this commit, when it
+                # finds nothing pending and goes to its own process's sender.
+                await repo.lock_keys(keys)
                 await repo.mark_sent(batch, utcnow())
-                # Replies waiting behind these (their key's order) may go now: this process
-                # looks at once, and on PostgreSQL every process hears of it at the commit.
-                behind = await repo.waiting(keys)
-                if behind:
-                    await notify(session, OUTBOX_CHANNEL)
+                # The replies waiting behind these (their key's order) may go now: this
+                # sender takes them on, as it would have had they been handed to it.
+                follow = await self._take_next(repo, keys)
         except asyncio.CancelledError:
             # Cut off (a second signal): keep the marks for whoever flushes next; marking a
             # row twice is harmless, dropping its mark sends the reply again.
@@ -353,8 +355,9 @@ class Sender:
                 return False
             log.exception("%d replies sent but not marked; their leases will lapse", len(batch))
         else:
-            if behind:
-                self.wake()
+            if follow:
+                self._handed.extend(follow)
+                self._wake.set()
         for message_id, _ in batch:
             self._keys.pop(message_id, None)
             self._inflight.discard(message_id)
@@ -362,6 +365,30 @@ class Sender:
             if marked is not None and not marked.done():
                 marked.set_result(None)
         return True
+
+    async def _take_next(self, repo: OutboxRepo, keys: set[OrderKey]) -> list[OutboxMessage]:
+        """Lease the replies that waited behind rows of ``keys`` and may go now; when
+        stopping, leave them to the other processes and tell them."""
+        if not keys:
+            return []
+        if self.stopping:
+            if await repo.waiting(keys):
+                await notify(repo.session, OUTBOX_CHANNEL)
+            return []
+        now = utcnow()
+        until = now + timedelta(seconds=self.cfg.lease_seconds)
+        rows = [
+            r
+            for r in await repo.due(now, 100, self.horizon, keys=keys)
+            if r.id not in self._inflight
+        ]
+        if not rows:
+            return []
+        owned = set(await repo.lease([r.id for r in rows], now, until, self.horizon))
+        taken = [r for r in rows if r.id in owned]
+        for row in taken:
+            row.lease_until = until
+        return taken
 
     async def _deliver(self, row: OutboxMessage) -> str | datetime | None:
         """Send one row: the route it went by; when it must wait, the time of its next try;

@@ -121,22 +121,12 @@ class OutboxRepo:
         if not rows:
             return []
         keys = sorted({order_key(r) for r in rows})
-        if dialect(self.session) == "postgresql":
-            # Writers of one key take turns from here to their commit, so the ids of a key's
-            # rows (handed out by the insert below) follow the order their transactions
-            # commit in: a process that sees a row also sees every older row of its key.
-            # Taken in one order (sorted ids), so two batches with keys in common queue
-            # instead of deadlocking.
-            await self.session.execute(
-                text(
-                    "SELECT pg_advisory_xact_lock(:space, k)"
-                    " FROM unnest(CAST(:keys AS integer[])) AS k"
-                ),
-                {
-                    "space": ORDER_LOCK_SPACE,
-                    "keys": sorted({_lock_id(k) for k in keys}),
-                },
-            )
+        # Writers of one key take turns from here to their commit, so the ids of a key's
+        # rows (handed out by the insert below) follow the order their transactions commit
+        # in: a process that sees a row also sees every older row of its key.
+        await self.lock_keys(keys)
+        # Rows written for any process's sender (this one sends nothing, or gives them up).
+        for_anyone = any(r["lease_until"] is None and r["status"] == "pending" for r in rows)
         if any(r["lease_until"] is not None for r in rows):
             # A key with a reply still waiting (in flight in some process, paced, retried):
             # the new rows wait behind it, unleased, and go by ``lease`` once it is sent,
@@ -148,17 +138,35 @@ class OutboxRepo:
             upsert(self.session, _OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True),
             rows,
         )
-        if any(r["lease_until"] is None and r["status"] == "pending" for r in rows):
+        if for_anyone:
             # Rows nobody holds are for any process's sender: tell them at commit rather
-            # than leave the rows to their next poll.
+            # than leave the rows to their next poll. (Rows waiting behind an older reply
+            # need no word: whoever marks that reply takes them, see ``mark_sent``.)
             await notify(self.session, OUTBOX_CHANNEL)
         # Plain (transient) model objects: the sender reads their fields, nothing is tracked.
         return [
             OutboxMessage(id=oid, **row) for oid, row in zip(result.scalars(), rows, strict=True)
         ]
 
+    async def lock_keys(self, keys: Collection[OrderKey]) -> None:
+        """Take turns with every other writer or marker of these keys until the commit
+        (PostgreSQL; SQLite has one writer at a time anyway). In one order (sorted ids), so
+        two transactions with keys in common queue instead of deadlocking."""
+        if not keys or dialect(self.session) != "postgresql":
+            return
+        await self.session.execute(
+            text(
+                "SELECT pg_advisory_xact_lock(:space, k) FROM unnest(CAST(:keys AS integer[])) AS k"
+            ),
+            {"space": ORDER_LOCK_SPACE, "keys": sorted({_lock_id(k) for k in keys})},
+        )
+
     async def due(
-        self, now: datetime, limit: int, horizon: timedelta | None = None
+        self,
+        now: datetime,
+        limit: int,
+        horizon: timedelta | None = None,
+        keys: Collection[OrderKey] | None = None,
     ) -> list[OutboxMessage]:
         """Pending rows whose time has come and whose lease (if any) has lapsed.
 
@@ -179,17 +187,19 @@ class OutboxRepo:
                 )
             ),
         )
-        rows = await self.session.execute(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.status == "pending",
-                _come(OutboxMessage.next_attempt_at, now, horizon, inclusive=True),
-                _lapsed(now, horizon),
-                ~behind,
-            )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
+        query = select(OutboxMessage).where(
+            OutboxMessage.status == "pending",
+            _come(OutboxMessage.next_attempt_at, now, horizon, inclusive=True),
+            _lapsed(now, horizon),
+            ~behind,
         )
+        if keys is not None:
+            if not keys:
+                return []
+            query = query.where(
+                tuple_(OutboxMessage.conversation_id, OutboxMessage.reply_staff_id).in_(list(keys))
+            )
+        rows = await self.session.execute(query.order_by(OutboxMessage.id).limit(limit))
         return list(rows.scalars())
 
     async def lease(
