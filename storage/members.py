@@ -162,7 +162,7 @@ class MemberRepo:
         rows = await self.session.execute(
             select(Member.staff_id, Member.nick).where(Member.conversation_id == conversation_id)
         )
-        return dict(rows.tuples().all())
+        return {staff: nick for staff, nick in rows}
 
     async def group_of(self, kind: str, entity_id: int) -> str | None:
         """The group a numbered entity (``story``, ``event``, ``post``, ``swap``) belongs to.
@@ -206,7 +206,7 @@ class MemberRepo:
                 Conversation.id.in_(ids)
             )
         )
-        known = {cid: (title, kind) for cid, title, kind in rows.tuples().all()}
+        known = {cid: (title, kind) for cid, title, kind in rows}
         return sorted(
             (
                 (cid, known.get(cid, ("", "2"))[0])
@@ -224,4 +224,4 @@ class MemberRepo:
             .where(Member.staff_id == staff_id, Conversation.type == "2")
             .order_by(Conversation.title, Conversation.id)
         )
-        return list(rows.tuples().all())
+        return [(cid, title) for cid, title in rows]
