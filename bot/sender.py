@@ -371,15 +371,17 @@ class Sender:
         stopping, leave them to the other processes and tell them."""
         if not keys:
             return []
+        behind = await repo.waiting(keys)
+        if not behind:
+            return []
         if self.stopping:
-            if await repo.waiting(keys):
-                await notify(repo.session, OUTBOX_CHANNEL)
+            await notify(repo.session, OUTBOX_CHANNEL)
             return []
         now = utcnow()
         until = now + timedelta(seconds=self.cfg.lease_seconds)
         rows = [
             r
-            for r in await repo.due(now, 100, self.horizon, keys=keys)
+            for r in await repo.due(now, 100, self.horizon, keys=behind)
             if r.id not in self._inflight
         ]
         if not rows:

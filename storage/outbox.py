@@ -95,6 +95,12 @@ def _lock_id(key: OrderKey) -> int:
     return zlib.crc32("\x00".join(key).encode()) - 2**31
 
 
+# Advisory locks on order keys, in the order given (sorted by the caller).
+_LOCK_KEYS = text(
+    "SELECT pg_advisory_xact_lock(:space, k) FROM unnest(CAST(:keys AS integer[])) AS k"
+)
+
+
 def _unleased(row: OutboxRow) -> OutboxRow:
     waiting = row.copy()
     waiting["lease_until"] = None
@@ -154,10 +160,9 @@ class OutboxRepo:
         two transactions with keys in common queue instead of deadlocking."""
         if not keys or dialect(self.session) != "postgresql":
             return
-        await self.session.execute(
-            text(
-                "SELECT pg_advisory_xact_lock(:space, k) FROM unnest(CAST(:keys AS integer[])) AS k"
-            ),
+        await run(
+            self.session,
+            _LOCK_KEYS,
             {"space": ORDER_LOCK_SPACE, "keys": sorted({_lock_id(k) for k in keys})},
         )
 
@@ -243,15 +248,31 @@ class OutboxRepo:
         """The keys among ``keys`` with a reply still pending (not yet sent or given up)."""
         if not keys:
             return set()
-        result = await self.session.execute(
-            select(OutboxMessage.conversation_id, OutboxMessage.reply_staff_id)
-            .where(
-                OutboxMessage.status == "pending",
-                tuple_(OutboxMessage.conversation_id, OutboxMessage.reply_staff_id).in_(list(keys)),
-            )
-            .distinct()
+        # Built once (a hot path: every write and every mark); the two lists select a few
+        # more pairs than asked, sorted out here.
+        stmt = prebuilt(
+            self.session,
+            "outbox_waiting",
+            lambda _: (
+                select(_OUTBOX.c.conversation_id, _OUTBOX.c.reply_staff_id)
+                .where(
+                    _OUTBOX.c.status == "pending",
+                    _OUTBOX.c.conversation_id.in_(bindparam("conversations", expanding=True)),
+                    _OUTBOX.c.reply_staff_id.in_(bindparam("members", expanding=True)),
+                )
+                .distinct()
+            ),
         )
-        return {(c, s) for c, s in result.all()}
+        wanted = set(keys)
+        result = await run(
+            self.session,
+            stmt,
+            {
+                "conversations": sorted({c for c, _ in wanted}),
+                "members": sorted({m for _, m in wanted}),
+            },
+        )
+        return {(c, m) for c, m in result.all()} & wanted
 
     async def renew(self, message_id: int, held: datetime, until: datetime) -> bool:
         """Extend a lease this caller still holds (its ``lease_until`` is still ``held``);
