@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,7 +49,7 @@ from bot.wire import (
 )
 from storage.db import OUTBOX_CHANNEL, Database, is_transient, notify
 from storage.models import OutboxMessage
-from storage.outbox import OrderKey, OutboxRow, order_key
+from storage.outbox import BEHIND, OrderKey, OutboxRow, lock_id, order_key
 from storage.repositories import OutboxRepo, PaceRepo
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,9 @@ SESSION_MARGIN = timedelta(seconds=5)
 # Waits for an API's rate that add up to more than this (or a quarter of the lease) give the
 # row back (rescheduled) instead of keeping a send slot.
 API_WAIT_MAX = 2.0
+# Keys remembered with replies waiting behind one (``Sender.notified``); past this many the
+# set is cleared, and such replies go by a poll.
+BEHIND_KEPT = 10_000
 
 
 class Sender:
@@ -102,6 +106,8 @@ class Sender:
         self._to_mark: list[tuple[int, str]] = []
         self._marked: dict[int, asyncio.Future[None]] = {}
         self._keys: dict[int, OrderKey] = {}  # the order keys of the rows to mark
+        # Keys (lock ids) with replies written to wait behind an older one (``notified``).
+        self._behind: set[int] = set()
         self._mark_wake = asyncio.Event()
         self._mark_task: asyncio.Task[None] | None = None
         self._flushing: asyncio.Future[bool] | None = None  # the mark commit in hand
@@ -115,6 +121,23 @@ class Sender:
         self._next_poll = 0.0
         self._wake.set()
 
+    def notified(self, payload: str = "") -> None:
+        """Another process's word on the outbox channel: rows for anyone (look now), or the
+        keys (``lock_id``) of replies it wrote to wait behind an older one (``BEHIND``):
+        if that one is this process's, it takes them when it marks it sent."""
+        if not payload.startswith(BEHIND):
+            self.wake()
+            return
+        try:
+            self._note_behind(int(part) for part in payload[len(BEHIND) :].split(",") if part)
+        except ValueError:
+            self.wake()
+
+    def _note_behind(self, ids: Iterable[int]) -> None:
+        if len(self._behind) > BEHIND_KEPT:  # never marked here: their rows go by a poll
+            self._behind.clear()
+        self._behind.update(ids)
+
     def hand_over(self, rows: list[OutboxMessage]) -> None:
         """Rows this process just committed, already leased to it: send them without a read.
 
@@ -126,6 +149,8 @@ class Sender:
         if self.cfg.enabled and leased:
             self._handed.extend(leased)
             self._wake.set()
+        if self.cfg.enabled and len(leased) < len(rows):
+            self._note_behind(lock_id(order_key(r)) for r in rows if r.lease_until is None)
 
     def start(self) -> None:
         """Run the delivery loop in the background."""
@@ -330,19 +355,17 @@ class Sender:
         batch, self._to_mark = self._to_mark, []
         if not batch:
             return True
+        # Keys some process said it wrote replies behind (``notified``): those may go once
+        # these rows are marked, and this sender takes them on, as if handed to it. (A word
+        # that comes after the mark leaves them to a poll, ``sender.poll_seconds``.)
         keys = {self._keys[oid] for oid, _ in batch if oid in self._keys}
+        behind = {k for k in keys if lock_id(k) in self._behind}
         follow: list[OutboxMessage] = []
         try:
             async with self.db.transaction() as session:
                 repo = OutboxRepo(session)
-                # In turn with the writers of these keys: a reply written behind one of
-                # these rows is either seen below or written after this commit, when it
-                # finds nothing pending and goes to its own process's sender.
-                await repo.lock_keys(keys)
                 await repo.mark_sent(batch, utcnow())
-                # The replies waiting behind these (their key's order) may go now: this
-                # sender takes them on, as it would have had they been handed to it.
-                follow = await self._take_next(repo, keys)
+                follow = await self._take_next(repo, behind)
         except asyncio.CancelledError:
             # Cut off (a second signal): keep the marks for whoever flushes next; marking a
             # row twice is harmless, dropping its mark sends the reply again.
@@ -355,6 +378,7 @@ class Sender:
                 return False
             log.exception("%d replies sent but not marked; their leases will lapse", len(batch))
         else:
+            self._behind.difference_update(lock_id(k) for k in behind)
             if follow:
                 self._handed.extend(follow)
                 self._wake.set()

@@ -77,6 +77,12 @@ def _lapsed(now: datetime, horizon: timedelta | None, row: Any = OutboxMessage) 
 # pending row of its key is sent (or given up), see ``add_many``, ``due`` and ``lease``.
 OrderKey = tuple[str, str]
 
+# A NOTIFY on OUTBOX_CHANNEL whose payload starts with this names (by ``lock_id``, no
+# member's id) the keys with replies just written to wait behind an older one: the process
+# that marks that one sent takes them on (bot.sender). An empty payload means "rows for
+# anyone".
+BEHIND = "behind:"
+
 # The first half of PostgreSQL's two-int advisory lock ids taken on an order key while its
 # rows are written (the one-bigint ids, like the migrations' lock, are another key space).
 ORDER_LOCK_SPACE = 7226032
@@ -89,7 +95,7 @@ def order_key(row: OutboxRow | OutboxMessage) -> OrderKey:
     return (row["conversation_id"], row["reply_staff_id"])
 
 
-def _lock_id(key: OrderKey) -> int:
+def lock_id(key: OrderKey) -> int:
     """A stable 32-bit id for ``key`` (the same in every process; a collision only makes
     two keys' writers take turns)."""
     return zlib.crc32("\x00".join(key).encode()) - 2**31
@@ -133,6 +139,7 @@ class OutboxRepo:
         await self.lock_keys(keys)
         # Rows written for any process's sender (this one sends nothing, or gives them up).
         for_anyone = any(r["lease_until"] is None and r["status"] == "pending" for r in rows)
+        busy: set[OrderKey] = set()
         if any(r["lease_until"] is not None for r in rows):
             # A key with a reply still waiting (in flight in some process, paced, retried):
             # the new rows wait behind it, unleased, and go by ``lease`` once it is sent,
@@ -146,9 +153,14 @@ class OutboxRepo:
         )
         if for_anyone:
             # Rows nobody holds are for any process's sender: tell them at commit rather
-            # than leave the rows to their next poll. (Rows waiting behind an older reply
-            # need no word: whoever marks that reply takes them, see ``mark_sent``.)
+            # than leave the rows to their next poll.
             await notify(self.session, OUTBOX_CHANNEL)
+        elif busy:
+            # Rows waiting behind an older reply: the process sending that one hears which
+            # keys, and takes them when it marks it (the others' polls are the safety net).
+            await notify(
+                self.session, OUTBOX_CHANNEL, BEHIND + ",".join(str(lock_id(k)) for k in busy)
+            )
         # Plain (transient) model objects: the sender reads their fields, nothing is tracked.
         return [
             OutboxMessage(id=oid, **row) for oid, row in zip(result.scalars(), rows, strict=True)
@@ -163,7 +175,7 @@ class OutboxRepo:
         await run(
             self.session,
             _LOCK_KEYS,
-            {"space": ORDER_LOCK_SPACE, "keys": sorted({_lock_id(k) for k in keys})},
+            {"space": ORDER_LOCK_SPACE, "keys": sorted({lock_id(k) for k in keys})},
         )
 
     async def due(
