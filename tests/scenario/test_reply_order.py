@@ -70,7 +70,12 @@ async def test_a_reply_waits_for_the_older_replies_of_its_member(storage_url: st
         # waits behind it, even though its own time has come.
         async with db.transaction() as session:
             await OutboxRepo(session).mark_retry(
-                first.id, 1, now + timedelta(seconds=5), "throttled", failed=False
+                first.id,
+                1,
+                now + timedelta(seconds=5),
+                "throttled",
+                failed=False,
+                held=first.lease_until,
             )
         assert await _claim(db, now) == []
         # Its time comes: whoever claims takes both, the older first.
@@ -112,7 +117,9 @@ async def test_a_lapsed_older_reply_goes_first_and_a_given_up_one_lets_the_next_
         after = now + LEASE + timedelta(seconds=1)
         assert await _claim(db, after) == ids
         async with db.transaction() as session:
-            await OutboxRepo(session).mark_retry(ids[0], 5, after, "refused", failed=True)
+            await OutboxRepo(session).mark_retry(
+                ids[0], 5, after, "refused", failed=True, held=after + LEASE
+            )
         # The first was given up: the second is the oldest pending reply now.
         async with db.transaction() as session:
             assert [r.id for r in await OutboxRepo(session).due(after + LEASE * 2, 100)] == ids[1:]
