@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot import metrics
 from bot.alerts import FLUSH_JOB, ErrorPath
@@ -116,7 +116,10 @@ class Application:
         if not self.db.is_sqlite:
             # Another process that leaves work (outbox rows nobody holds, pushes recorded but
             # not handled) says so; this one takes it at once instead of at its next poll.
-            handlers = {OUTBOX_CHANNEL: self.sender.wake, INBOX_CHANNEL: self.inbox.sweep_soon}
+            handlers: dict[str, Callable[[str], None]] = {
+                OUTBOX_CHANNEL: self.sender.notified,
+                INBOX_CHANNEL: lambda _payload: self.inbox.sweep_soon(),
+            }
             self.supervisor.spawn("listen", lambda: self.db.listen(handlers))
         self.supervisor.spawn("scheduler", self.jobs.run)
         if connect:

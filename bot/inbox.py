@@ -191,7 +191,10 @@ class Inbox:
     # -- the queue and its workers (after the ack) -----------------------------------------
 
     def put(self, event_id: int) -> None:
-        """Queue a recorded message for the workers."""
+        """Queue a recorded message for the workers (once: a message the sweep found
+        between its recorder's commit and the recorder's own ``put`` is queued already)."""
+        if event_id in self._queued:
+            return
         self._queued.add(event_id)
         self._queue.put_nowait(event_id)
 

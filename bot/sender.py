@@ -12,6 +12,7 @@ import contextlib
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -47,10 +48,10 @@ from bot.wire import (
     to_members,
     webhook_body,
 )
-from storage.db import OUTBOX_CHANNEL, Database, is_transient
+from storage.db import OUTBOX_CHANNEL, Database, is_transient, notify
 from storage.members import MemberRepo
 from storage.models import OutboxMessage
-from storage.outbox import OutboxRow
+from storage.outbox import BEHIND, OrderKey, OutboxRow, lock_id, order_key
 from storage.repositories import OutboxRepo, PaceRepo
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,9 @@ SESSION_MARGIN = timedelta(seconds=5)
 # Waits for an API's rate that add up to more than this (or a quarter of the lease) give the
 # row back (rescheduled) instead of keeping a send slot.
 API_WAIT_MAX = 2.0
+# Keys remembered with replies waiting behind one (``Sender.notified``); past this many the
+# set is cleared, and such replies go by a poll.
+BEHIND_KEPT = 10_000
 
 
 class Sender:
@@ -103,6 +107,9 @@ class Sender:
         self._next_poll = 0.0
         self._to_mark: list[tuple[int, str]] = []
         self._marked: dict[int, asyncio.Future[None]] = {}
+        self._keys: dict[int, OrderKey] = {}  # the order keys of the rows to mark
+        # Keys (lock ids) with replies written to wait behind an older one (``notified``).
+        self._behind: set[int] = set()
         self._mark_wake = asyncio.Event()
         self._mark_task: asyncio.Task[None] | None = None
         self._flushing: asyncio.Future[bool] | None = None  # the mark commit in hand
@@ -114,13 +121,39 @@ class Sender:
 
     def wake(self) -> None:
         """Rows may be due: look now rather than at the next poll."""
+        self._next_poll = 0.0
         self._wake.set()
 
+    def notified(self, payload: str = "") -> None:
+        """Another process's word on the outbox channel: rows for anyone (look now), or the
+        keys (``lock_id``) of replies it wrote to wait behind an older one (``BEHIND``):
+        if that one is this process's, it takes them when it marks it sent."""
+        if not payload.startswith(BEHIND):
+            self.wake()
+            return
+        try:
+            self._note_behind(int(part) for part in payload[len(BEHIND) :].split(",") if part)
+        except ValueError:
+            self.wake()
+
+    def _note_behind(self, ids: Iterable[int]) -> None:
+        if len(self._behind) > BEHIND_KEPT:  # never marked here: their rows go by a poll
+            self._behind.clear()
+        self._behind.update(ids)
+
     def hand_over(self, rows: list[OutboxMessage]) -> None:
-        """Rows this process just committed, already leased to it: send them without a read."""
-        if self.cfg.enabled:  # else they were written unleased, for the other processes
-            self._handed.extend(rows)
+        """Rows this process just committed, already leased to it: send them without a read.
+
+        Rows written unleased are left: this process sends nothing (the others take them),
+        or they wait behind an older reply of their key (storage.outbox.order_key), and the
+        sender that marks that reply takes them.
+        """
+        leased = [r for r in rows if r.lease_until is not None]
+        if self.cfg.enabled and leased:
+            self._handed.extend(leased)
             self._wake.set()
+        if self.cfg.enabled and len(leased) < len(rows):
+            self._note_behind(lock_id(order_key(r)) for r in rows if r.lease_until is None)
 
     def start(self) -> None:
         """Run the delivery loop in the background."""
@@ -275,6 +308,7 @@ class Sender:
             # process is ever in that window.
             marked = asyncio.get_running_loop().create_future()
             self._marked[row.id] = marked
+            self._keys[row.id] = order_key(row)
             self._to_mark.append((row.id, outcome))
             self._mark_wake.set()
             with contextlib.suppress(TimeoutError):
@@ -324,9 +358,17 @@ class Sender:
         batch, self._to_mark = self._to_mark, []
         if not batch:
             return True
+        # Keys some process said it wrote replies behind (``notified``): those may go once
+        # these rows are marked, and this sender takes them on, as if handed to it. (A word
+        # that comes after the mark leaves them to a poll, ``sender.poll_seconds``.)
+        keys = {self._keys[oid] for oid, _ in batch if oid in self._keys}
+        behind = {k for k in keys if lock_id(k) in self._behind}
+        follow: list[OutboxMessage] = []
         try:
             async with self.db.transaction() as session:
-                await OutboxRepo(session).mark_sent(batch, utcnow())
+                repo = OutboxRepo(session)
+                await repo.mark_sent(batch, utcnow())
+                follow = await self._take_next(repo, behind)
         except asyncio.CancelledError:
             # Cut off (a second signal): keep the marks for whoever flushes next; marking a
             # row twice is harmless, dropping its mark sends the reply again.
@@ -338,12 +380,44 @@ class Sender:
                 self._to_mark = batch + self._to_mark
                 return False
             log.exception("%d replies sent but not marked; their leases will lapse", len(batch))
+        else:
+            self._behind.difference_update(lock_id(k) for k in behind)
+            if follow:
+                self._handed.extend(follow)
+                self._wake.set()
         for message_id, _ in batch:
+            self._keys.pop(message_id, None)
             self._inflight.discard(message_id)
             marked = self._marked.pop(message_id, None)
             if marked is not None and not marked.done():
                 marked.set_result(None)
         return True
+
+    async def _take_next(self, repo: OutboxRepo, keys: set[OrderKey]) -> list[OutboxMessage]:
+        """Lease the replies that waited behind rows of ``keys`` and may go now; when
+        stopping, leave them to the other processes and tell them."""
+        if not keys:
+            return []
+        behind = await repo.waiting(keys)
+        if not behind:
+            return []
+        if self.stopping:
+            await notify(repo.session, OUTBOX_CHANNEL)
+            return []
+        now = utcnow()
+        until = now + timedelta(seconds=self.cfg.lease_seconds)
+        rows = [
+            r
+            for r in await repo.due(now, 100, self.horizon, keys=behind)
+            if r.id not in self._inflight
+        ]
+        if not rows:
+            return []
+        owned = set(await repo.lease([r.id for r in rows], now, until, self.horizon))
+        taken = [r for r in rows if r.id in owned]
+        for row in taken:
+            row.lease_until = until
+        return taken
 
     async def _deliver(self, row: OutboxMessage) -> str | datetime | None:
         """Send one row: the route it went by; when it must wait, the time of its next try;
@@ -672,6 +746,7 @@ class Sender:
                 )
             )
             await self._another_route(row, exc)
+            self.wake()  # the replies waiting behind it (its order key) may go now
             return None
         asyncio.get_running_loop().call_later(delay, self.wake)
         return at

@@ -39,12 +39,15 @@ INBOX_CHANNEL = "community_bot_inbox"
 LISTEN_CHECK_SECONDS = 5.0  # how often the listening connection is checked
 
 
-async def notify(session: AsyncSession, channel: str) -> None:
+async def notify(session: AsyncSession, channel: str, payload: str = "") -> None:
     """Tell every listening process about new work on ``channel`` when ``session`` commits
     (PostgreSQL delivers a NOTIFY at commit, and not at all on rollback); nothing on SQLite,
-    where one process does all the work."""
+    where one process does all the work. ``payload`` (under 8000 bytes) says what."""
     if session.bind is not None and session.bind.dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": channel})
+        await session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": channel, "payload": payload},
+        )
 
 
 def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
@@ -165,9 +168,9 @@ class Database:
         async with self.transaction() as session:
             await notify(session, channel)
 
-    async def listen(self, handlers: dict[str, Callable[[], None]]) -> None:
-        """Call ``handlers[channel]()`` whenever another process notifies ``channel``; runs
-        until cancelled. PostgreSQL only (LISTEN/NOTIFY).
+    async def listen(self, handlers: dict[str, Callable[[str], None]]) -> None:
+        """Call ``handlers[channel](payload)`` whenever another process notifies ``channel``;
+        runs until cancelled. PostgreSQL only (LISTEN/NOTIFY).
 
         One connection of its own, outside the pool (a pooled one would carry the LISTEN to
         its next user). When it is lost (a restart, a failover) it is opened again, and every
@@ -190,7 +193,7 @@ class Database:
                         log.info("listening for the other processes' work again")
                     lost = False
                     for handler in handlers.values():
-                        handler()
+                        handler("")
                     while not driver.is_closed():
                         await asyncio.sleep(LISTEN_CHECK_SECONDS)
                         # A round trip notices a connection the server dropped silently.
@@ -244,11 +247,11 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc.orig, OSError)
 
 
-def _call(handler: Callable[[], None]) -> Callable[..., None]:
+def _call(handler: Callable[[str], None]) -> Callable[..., None]:
     """An asyncpg notification callback ``(connection, pid, channel, payload)`` for ``handler``."""
 
-    def callback(*_args: object) -> None:
-        handler()
+    def callback(_connection: object, _pid: object, _channel: object, payload: str) -> None:
+        handler(payload)
 
     return callback
 

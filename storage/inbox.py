@@ -106,7 +106,10 @@ class InboxRepo:
         )
         result = await run(self.session, stmt, {"ids": event_ids, "now": now})
         taken = {row[0]: (row[0], row[1], row[2]) for row in result.all()}
-        return [taken[i] for i in event_ids if i in taken]
+        # Each event once, even if it was asked for twice (queued by the sweep and by its
+        # recorder both): handled twice in one batch, its replies' idempotency keys collide
+        # and the whole batch fails.
+        return [taken[i] for i in dict.fromkeys(event_ids) if i in taken]
 
     async def mark(self, event_id: int, status: str, now: datetime, error: str = "") -> None:
         """Set an event's final status (``failed`` after an unexpected error, ``dead`` when

@@ -92,7 +92,12 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        # A key's pending rows, oldest first: the reply order across processes
+        # (storage.outbox.order_key) looks them up on every write and claim.
+        Index("ix_outbox_order", "status", "conversation_id", "reply_staff_id", "id"),
+    )
 
 
 class Conversation(Base):

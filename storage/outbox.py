@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypedDict
 
-from sqlalchemy import bindparam, case, delete, func, select, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    not_,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.db import OUTBOX_CHANNEL, SCRUB, notify
 from storage.models import (
     OutboxMessage,
 )
-from storage.queries import prebuilt, run, table, upsert
+from storage.queries import dialect, prebuilt, run, table, upsert
 from storage.types import UTCDateTime
 
 _OUTBOX = table(OutboxMessage)
@@ -50,10 +65,61 @@ def _come(column: Any, now: datetime, horizon: timedelta | None, *, inclusive: b
     return reached if horizon is None else reached | (column > now + horizon)
 
 
-def _lapsed(now: datetime, horizon: timedelta | None) -> Any:
+def _lapsed(now: datetime, horizon: timedelta | None, row: Any = OutboxMessage) -> Any:
     """The outbox row's lease is none, over, or from before the clock stepped back."""
-    lease = OutboxMessage.lease_until
+    lease = row.lease_until
     return lease.is_(None) | _come(lease, now, horizon, inclusive=False)
+
+
+# Replies keep their order per key: a member's replies in one conversation (a group or
+# their one-to-one chat), and a group's own posts (no member). The sender keeps that order
+# within a process; across processes the outbox does: a row is sent only once every older
+# pending row of its key is sent (or given up), see ``add_many``, ``due`` and ``lease``.
+OrderKey = tuple[str, str]
+
+# A NOTIFY on OUTBOX_CHANNEL whose payload starts with this names (by ``lock_id``, no
+# member's id) the keys with replies just written to wait behind an older one: the process
+# that marks that one sent takes them on (bot.sender). An empty payload means "rows for
+# anyone".
+BEHIND = "behind:"
+
+# The first half of PostgreSQL's two-int advisory lock ids taken on an order key while its
+# rows are written (the one-bigint ids, like the migrations' lock, are another key space).
+ORDER_LOCK_SPACE = 7226032
+
+
+def order_key(row: OutboxRow | OutboxMessage) -> OrderKey:
+    """The key within which ``row`` keeps its order."""
+    if isinstance(row, OutboxMessage):
+        return (row.conversation_id, row.reply_staff_id)
+    return (row["conversation_id"], row["reply_staff_id"])
+
+
+def lock_id(key: OrderKey) -> int:
+    """A stable 32-bit id for ``key`` (the same in every process; a collision only makes
+    two keys' writers take turns)."""
+    return zlib.crc32("\x00".join(key).encode()) - 2**31
+
+
+# Advisory locks on order keys, in the order given (sorted by the caller).
+_LOCK_KEYS = text(
+    "SELECT pg_advisory_xact_lock(:space, k) FROM unnest(CAST(:keys AS integer[])) AS k"
+)
+
+
+def _unleased(row: OutboxRow) -> OutboxRow:
+    waiting = row.copy()
+    waiting["lease_until"] = None
+    return waiting
+
+
+def _same_key(older: Any, row: Any) -> Any:
+    return and_(
+        older.status == "pending",
+        older.conversation_id == row.conversation_id,
+        older.reply_staff_id == row.reply_staff_id,
+        older.id < row.id,
+    )
 
 
 @dataclass(slots=True)
@@ -66,64 +132,159 @@ class OutboxRepo:
         """Insert replies in one statement (idempotency keys are unique); rows with their ids."""
         if not rows:
             return []
+        keys = sorted({order_key(r) for r in rows})
+        # Writers of one key take turns from here to their commit, so the ids of a key's
+        # rows (handed out by the insert below) follow the order their transactions commit
+        # in: a process that sees a row also sees every older row of its key.
+        await self.lock_keys(keys)
+        # Rows written for any process's sender (this one sends nothing, or gives them up).
+        for_anyone = any(r["lease_until"] is None and r["status"] == "pending" for r in rows)
+        busy: set[OrderKey] = set()
+        if any(r["lease_until"] is not None for r in rows):
+            # A key with a reply still waiting (in flight in some process, paced, retried):
+            # the new rows wait behind it, unleased, and go by ``lease`` once it is sent,
+            # instead of straight to this process's sender, which could overtake it.
+            busy = await self.waiting(keys)
+            rows = [_unleased(r) if order_key(r) in busy else r for r in rows]
         result = await run(
             self.session,
             upsert(self.session, _OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True),
             rows,
         )
-        if any(r["lease_until"] is None and r["status"] == "pending" for r in rows):
+        if for_anyone:
             # Rows nobody holds are for any process's sender: tell them at commit rather
             # than leave the rows to their next poll.
             await notify(self.session, OUTBOX_CHANNEL)
+        elif busy:
+            # Rows waiting behind an older reply: the process sending that one hears which
+            # keys, and takes them when it marks it (the others' polls are the safety net).
+            await notify(
+                self.session, OUTBOX_CHANNEL, BEHIND + ",".join(str(lock_id(k)) for k in busy)
+            )
         # Plain (transient) model objects: the sender reads their fields, nothing is tracked.
         return [
             OutboxMessage(id=oid, **row) for oid, row in zip(result.scalars(), rows, strict=True)
         ]
 
+    async def lock_keys(self, keys: Collection[OrderKey]) -> None:
+        """Take turns with every other writer or marker of these keys until the commit
+        (PostgreSQL; SQLite has one writer at a time anyway). In one order (sorted ids), so
+        two transactions with keys in common queue instead of deadlocking."""
+        if not keys or dialect(self.session) != "postgresql":
+            return
+        await run(
+            self.session,
+            _LOCK_KEYS,
+            {"space": ORDER_LOCK_SPACE, "keys": sorted({lock_id(k) for k in keys})},
+        )
+
     async def due(
-        self, now: datetime, limit: int, horizon: timedelta | None = None
+        self,
+        now: datetime,
+        limit: int,
+        horizon: timedelta | None = None,
+        keys: Collection[OrderKey] | None = None,
     ) -> list[OutboxMessage]:
         """Pending rows whose time has come and whose lease (if any) has lapsed.
 
         A time further ahead than ``horizon`` (the longest wait the sender ever sets) was
         written before the wall clock stepped back (an NTP correction): it counts as come,
         or a retry due "in 2 s" would wait for the clock to catch up, an hour maybe.
+
+        Rows behind an older pending row of their key that is not due or is held (in flight
+        elsewhere, paced, retried later) are left: they keep their order (``order_key``).
         """
-        rows = await self.session.execute(
-            select(OutboxMessage)
-            .where(
-                OutboxMessage.status == "pending",
-                _come(OutboxMessage.next_attempt_at, now, horizon, inclusive=True),
-                _lapsed(now, horizon),
-            )
-            .order_by(OutboxMessage.id)
-            .limit(limit)
+        older = aliased(OutboxMessage)
+        behind = exists().where(
+            _same_key(older, OutboxMessage),
+            not_(
+                and_(
+                    _come(older.next_attempt_at, now, horizon, inclusive=True),
+                    _lapsed(now, horizon, older),
+                )
+            ),
         )
+        query = select(OutboxMessage).where(
+            OutboxMessage.status == "pending",
+            _come(OutboxMessage.next_attempt_at, now, horizon, inclusive=True),
+            _lapsed(now, horizon),
+            ~behind,
+        )
+        if keys is not None:
+            if not keys:
+                return []
+            query = query.where(
+                tuple_(OutboxMessage.conversation_id, OutboxMessage.reply_staff_id).in_(list(keys))
+            )
+        rows = await self.session.execute(query.order_by(OutboxMessage.id).limit(limit))
         return list(rows.scalars())
 
     async def lease(
         self, ids: list[int], now: datetime, until: datetime, horizon: timedelta | None = None
     ) -> list[int]:
-        """Take a lease on rows nobody else holds; return the ids this caller now owns."""
+        """Take a lease on rows nobody else holds; return the ids this caller now owns.
+
+        A row is taken only with every older pending row of its key (``order_key``): the
+        oldest unsent reply of a key goes first, and a key whose oldest row another process
+        holds (or is taking right now) is skipped whole, so two processes never send one
+        member's replies side by side.
+        """
         # SKIP LOCKED (PostgreSQL): a row another process is leasing or marking right now is
         # theirs; skip it instead of queueing behind their transaction.
         free = (
-            select(OutboxMessage.id)
+            select(OutboxMessage.id, OutboxMessage.conversation_id, OutboxMessage.reply_staff_id)
             .where(
                 OutboxMessage.id.in_(ids),
                 OutboxMessage.status == "pending",
                 _lapsed(now, horizon),
             )
             .with_for_update(skip_locked=True)
-            .scalar_subquery()
+            .cte("free")
+        )
+        # Checked against this statement's snapshot: an older row another process has
+        # just leased or sent (and committed after the snapshot) still counts as waiting,
+        # and the row behind it is left for the next round.
+        older = aliased(OutboxMessage)
+        heads = select(free.c.id).where(
+            ~exists().where(_same_key(older, free.c), older.id.not_in(select(free.c.id)))
         )
         result = await self.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(free))
+            .where(OutboxMessage.id.in_(heads))
             .values(lease_until=until)
             .returning(OutboxMessage.id)
         )
         return list(result.scalars())
+
+    async def waiting(self, keys: Collection[OrderKey]) -> set[OrderKey]:
+        """The keys among ``keys`` with a reply still pending (not yet sent or given up)."""
+        if not keys:
+            return set()
+        # Built once (a hot path: every write and every mark); the two lists select a few
+        # more pairs than asked, sorted out here.
+        stmt = prebuilt(
+            self.session,
+            "outbox_waiting",
+            lambda _: (
+                select(_OUTBOX.c.conversation_id, _OUTBOX.c.reply_staff_id)
+                .where(
+                    _OUTBOX.c.status == "pending",
+                    _OUTBOX.c.conversation_id.in_(bindparam("conversations", expanding=True)),
+                    _OUTBOX.c.reply_staff_id.in_(bindparam("members", expanding=True)),
+                )
+                .distinct()
+            ),
+        )
+        wanted = set(keys)
+        result = await run(
+            self.session,
+            stmt,
+            {
+                "conversations": sorted({c for c, _ in wanted}),
+                "members": sorted({m for _, m in wanted}),
+            },
+        )
+        return {(c, m) for c, m in result.all()} & wanted
 
     async def renew(self, message_id: int, held: datetime, until: datetime) -> bool:
         """Extend a lease this caller still holds (its ``lease_until`` is still ``held``);

@@ -5,11 +5,12 @@ The inbox, the outbox and the members have modules of their own (``storage.inbox
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, bindparam, case, select, update
+from sqlalchemy import CursorResult, bindparam, case, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.inbox import InboxRepo, InboxRow
@@ -24,6 +25,9 @@ from storage.queries import prebuilt, run, table, upsert
 from storage.views import Card, GroupSettingsView, read_one, read_written
 
 _SETTINGS = table(GroupSettings)
+# The first half of the two-int advisory lock ids held while a group is rescored (the order
+# keys of storage.outbox use 7226032).
+RESCORE_LOCK_SPACE = 7226033
 _CARDS = table(CardInstance)
 _PACE = table(SendPace)
 
@@ -186,6 +190,28 @@ class GroupSettingsRepo:
             select(GroupSettings.conversation_id).where(GroupSettings.likes_dirty.is_(True))
         )
         return list(rows.scalars())
+
+    async def hold_rescoring(self, conversation_id: str) -> bool:
+        """Whether this unit of work may rescore the group: False while another process's
+        does (PostgreSQL: an advisory lock until the commit, taken without waiting; SQLite
+        has one process). A row lock would not do: every like in the group marks the
+        group's settings row dirty, and would wait for the whole rescoring."""
+        if self.session.bind is None or self.session.bind.dialect.name != "postgresql":
+            return True
+        held = await self.session.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:space, :group)"),
+            {"space": RESCORE_LOCK_SPACE, "group": zlib.crc32(conversation_id.encode()) - 2**31},
+        )
+        return bool(held)
+
+    async def is_dirty(self, conversation_id: str) -> bool:
+        """Whether the group's weights are out of date (read now, not from the session)."""
+        dirty = await self.session.scalar(
+            select(GroupSettings.likes_dirty).where(
+                GroupSettings.conversation_id == conversation_id
+            )
+        )
+        return bool(dirty)
 
     async def clear_dirty(self, conversation_id: str) -> None:
         """The group's weights are current."""

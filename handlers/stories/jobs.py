@@ -20,8 +20,13 @@ NOTICE_LISTED = 5  # stories named in one notice; the rest are counted
 @router.job("likes-rescore", every=lambda settings: settings.likes.rescore_seconds)
 async def rescore_dirty(ctx: JobContext) -> None:
     """The scheduled job: recompute the groups with new likes since the last run."""
-    for conversation_id in await ctx.repos.groups.dirty_groups():
-        await rescore(ctx, conversation_id)
+    groups = ctx.repos.groups
+    for conversation_id in await groups.dirty_groups():
+        # Every process runs this job: a group another process is rescoring right now is
+        # its (the same weights twice, and each changed card updated twice, would cost
+        # OpenAPI calls); checked again once held, as that process may have just finished.
+        if await groups.hold_rescoring(conversation_id) and await groups.is_dirty(conversation_id):
+            await rescore(ctx, conversation_id)
 
 
 @router.job("review-notices", every=lambda settings: NOTICE_CHECK_SECONDS)

@@ -13,7 +13,7 @@ from storage.db import Database
 from storage.models import Like, Signup
 from storage.repositories import InboxRepo, OutboxRepo
 from tests.conftest import BotFactory
-from tests.scenario.test_stories import say, submit_and_approve
+from tests.scenario.test_stories import reply_texts, say, submit_and_approve
 from tests.scenario.test_volunteers import CARDS as EVENT_CARDS
 from tests.scenario.test_volunteers import NOW, publish
 
@@ -152,3 +152,40 @@ async def test_two_processes_share_one_groups_send_pace(
     assert len(times) == 6
     # 2 at once, then 4 more at one a second: the sixth at least ~4 s after the first.
     assert times[5] - times[0] >= 3.5, [round(t - times[0], 2) for t in times]
+
+
+@pytest.mark.backends("postgresql")  # several processes need PostgreSQL
+async def test_two_processes_rescoring_at_once_do_not_fight(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    """Every process runs the rescoring job. Two that run it at once for the same group
+    must not both rescore it: the second would wait on the first's row locks, then write
+    the same weights again and update each changed story card a second time (an OpenAPI
+    call each, against the organisation's monthly quota). The second skips a group the
+    first holds."""
+    # The jobs run at start-up and then only when the test runs them.
+    slow = {"review_default": False}
+    first = await start_bot(cards=CARDS, stories=slow, likes={"rescore_seconds": 3600})
+    second = await start_bot(cards=CARDS, stories=slow, likes={"rescore_seconds": 3600})
+    await standin.wait_connected(2)
+    await asyncio.sleep(0.5)  # both start-up runs are over
+    replies = await reply_texts(standin, "/故事 刷赞 | 这个故事会被刷", 2, sender="alice")
+    story_id = int(replies[0].text.split("#")[1].split(" ")[0])
+    card = replies[1]
+    for i in range(9):
+        await standin.click(card.out_track_id, f"bot{i}", {"action": "like", "id": str(story_id)})
+    done = await asyncio.gather(
+        first.jobs.run_job("likes-rescore"), second.jobs.run_job("likes-rescore")
+    )
+    assert done == [True, True]
+    await standin.wait_sent(
+        where=lambda s: s.route == "card_update" and s.param.get("genuine_likes") == "0.9"
+    )
+    await asyncio.sleep(1.0)  # a second update of the card, if any, is sent by now
+    updates = [
+        s
+        for s in standin.sent
+        if s.route == "card_update" and s.param.get("genuine_likes") == "0.9"
+    ]
+    print(f"\ncard updates after two rescoring jobs at once: {len(updates)}")
+    assert len(updates) == 1

@@ -312,6 +312,59 @@ async def test_kill_9_of_one_process_under_load_loses_nothing(
     assert result["doubled"] <= 8
 
 
+async def _recorded(storage_url: str) -> list[str]:
+    """The outbox's replies in the order they were recorded (ids: writers of one member's
+    replies take turns, so a member's ids follow the order their units of work committed)."""
+    db = Database(storage_url)
+    try:
+        async with db.transaction() as session:
+            return list(
+                (
+                    await session.scalars(select(OutboxMessage.reply).order_by(OutboxMessage.id))
+                ).all()
+            )
+    finally:
+        await db.dispose()
+
+
+async def test_a_members_replies_keep_their_order_across_processes(
+    standin: StandIn, fleet: Fleet, storage_url: str
+) -> None:
+    """A member in a group and another one to one each send 30 commands at once to three
+    processes; the stand-in gets each member's replies in the order they were recorded,
+    though the processes that recorded them raced to send them."""
+    for n in range(3):
+        await fleet.start(n)
+    await standin.wait_connected(3, timeout=60)
+    group = [f"/nosuch-og{i:02d}" for i in range(30)]
+    direct = [f"/nosuch-od{i:02d}" for i in range(30)]
+    for in_group, one_to_one in zip(group, direct, strict=True):
+        await standin.say(in_group, sender="o1", wait_ack=False)
+        await standin.say(
+            one_to_one,
+            sender="o2",
+            conversation="cid-dm-o2",
+            conversation_type="1",
+            wait_ack=False,
+        )
+    tags = group + direct
+    await eventually(lambda: counts(standin, tags)["lost"] == 0, timeout=60)
+    await asyncio.sleep(3 * 2.0)  # anything sent twice shows
+    recorded = await _recorded(storage_url)
+    result = counts(standin, tags)
+    order: dict[str, bool] = {}
+    for name, mine in (("group", group), ("one to one", direct)):
+        delivered = [t for s in standin.sent for t in mine if t in s.text]
+        written = [t for reply in recorded for t in mine if t in reply]
+        order[name] = delivered == written
+        assert len(written) == len(mine)
+        assert delivered == written, f"{name}: sent {delivered}, recorded {written}"
+    spread = sorted(standin.pushes_by_connection.values())
+    print(f"\nreply order, 3 processes: {result}; in order {order}; pushes per process {spread}")
+    assert result == {"pushed": 60, "delivered once": 60, "lost": 0, "doubled": 0}
+    assert len(spread) == 3  # every process recorded some of both members' replies
+
+
 PG_BIN = Path("/usr/lib/postgresql")
 
 

@@ -599,7 +599,9 @@ async def test_a_reply_on_the_wire_while_its_member_is_erased_is_deleted_when_ma
         await standin.wait_sent(where=lambda s: words in s.text)
         await asyncio.wait_for(on_wire.wait(), 10)
 
-        await say(standin, "/删除我的数据", sender=who, nick=nick)
+        # Recorded, not answered yet: the member's replies keep their order (storage.outbox
+        # order_key), so this answer waits behind the held one until its mark.
+        await standin.say("/删除我的数据", sender=who, nick=nick)
         confirm = asyncio.create_task(say(standin, "/删除我的数据 确认", sender=who, nick=nick))
         await asyncio.wait_for(erasing.wait(), 10)  # the row is flagged, not yet committed
         go_mark.set()
