@@ -193,7 +193,7 @@ class T:
         "activity credits those who checked in.",
     )
     checkin_code_sent = Text(
-        "活动 #{id} 的签到码已私信发给你（在群里公布，没来的人也能签到）。",
+        "活动 #{id} 的签到码已私信发给你。请在现场出示，别发到群里（没来的人也能签到）。",
         "The check-in code for activity #{id} was sent to you privately.",
     )
     checkin_wrong = Text(
