@@ -100,3 +100,23 @@ async def test_the_sandbox_shows_a_picture_as_a_saved_file(
     [saved] = (tmp_path / "pictures").iterdir()
     assert str(saved) in shown
     assert saved.read_bytes() == standin.media[image.param["photoURL"]][0]
+
+
+async def test_numbers_written_as_words(standin: StandIn, start_bot: BotFactory) -> None:
+    await start_volunteers(start_bot)
+    # Was "「名额」应为整数，收到「十」。": people write small numbers in words.
+    sent = await say(
+        standin, "/活动 新建 读书会 | 2026-04-10 14:00 | 两小时 | 图书馆 | 十", sender="admin1"
+    )
+    assert sent.text.startswith("已发布活动 #1"), sent.text
+    roster = await say(standin, "/活动 名单 第一个", sender="admin1")
+    assert "报名 0/10" in roster.text, roster.text
+    joined = await say(standin, "/报名 一", sender="alice")
+    assert joined.text.startswith("报名成功：活动 #1"), joined.text
+    left = await say(standin, "/leave one", sender="alice")
+    assert "#1" in left.text and "whole number" not in left.text, left.text
+    seats = await say(standin, "/活动 名额 1 一百零五", sender="admin1")
+    assert "105" in seats.text, seats.text
+    # What is not a number is still refused, naming the right form.
+    refused = await say(standin, "/报名 一二", sender="alice")
+    assert "「活动编号」应为整数，收到「一二」" in refused.text, refused.text
