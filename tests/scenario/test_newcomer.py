@@ -120,3 +120,15 @@ async def test_numbers_written_as_words(standin: StandIn, start_bot: BotFactory)
     # What is not a number is still refused, naming the right form.
     refused = await say(standin, "/报名 一二", sender="alice")
     assert "「活动编号」应为整数，收到「一二」" in refused.text, refused.text
+
+
+async def test_cancelling_twice_does_not_read_as_done_again(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    await start_volunteers(start_bot)
+    event_id, _ = await publish(standin)
+    first = await say(standin, f"/活动 取消 {event_id}", sender="admin1")
+    assert first.text.startswith(f"已取消活动 #{event_id}")
+    # Was "活动 #1 已取消。" again: read as a second cancellation.
+    again = await say(standin, f"/活动 取消 {event_id}", sender="admin1")
+    assert "不能再" in again.text, again.text
