@@ -132,3 +132,16 @@ async def test_cancelling_twice_does_not_read_as_done_again(
     # Was "活动 #1 已取消。" again: read as a second cancellation.
     again = await say(standin, f"/活动 取消 {event_id}", sender="admin1")
     assert "不能再" in again.text, again.text
+
+
+async def test_posting_a_skill_in_english_speaks_to_the_poster(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    await start(start_bot)
+    offer = await say(standin, "/offer guitar | beginners", sender="alice")
+    # Was "Posted #1: you offers 'guitar'."
+    assert offer.text.startswith("Posted #1: you offer 'guitar'."), offer.text
+    want = await say(standin, "/want Python", sender="alice")
+    assert want.text.startswith("Posted #2: you want 'Python'."), want.text
+    other = await say(standin, "/want guitar", sender="bob")
+    assert "Alice offers 'guitar'" in other.text, other.text
