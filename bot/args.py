@@ -66,7 +66,7 @@ class T:
 
 # What /help shows a member may type for each kind (all of them are tested to parse).
 FORMS: dict[str, dict[Lang, tuple[str, ...]]] = {
-    "int": {"zh": ("12", "#12", "１２"), "en": ("12", "#12")},
+    "int": {"zh": ("12", "#12", "１２", "十二"), "en": ("12", "#12", "twelve")},
     "hours": {"zh": ("2", "1.5", "2小时", "两个半小时", "90分钟"), "en": ("2", "1.5", "2h", "90m")},
     "time": {"zh": ("8:05", "18:30", "下午6点半", "晚上7点"), "en": ("8:05", "18:30", "6:30pm")},
     "datetime": {

@@ -80,16 +80,18 @@ class CommandTable:
             for name in (route.spec.name, *route.spec.aliases)
         }
 
-    def family(self, spec: CommandSpec) -> list[CommandSpec]:
+    def family(self, spec: CommandSpec, *, admin: bool | None = None) -> list[CommandSpec]:
         """The commands sharing ``spec``'s first word (``/审核``, ``/审核 开``, ``/审核 关``),
-        members' commands only unless ``spec`` is an admin's, hidden ones left out."""
+        hidden ones left out; admins' commands only if ``admin`` (default: ``spec`` is an
+        admin's)."""
+        with_admin = spec.admin if admin is None else admin
         first = {_fold(n.split()[0]) for n in (spec.name, *spec.aliases)}
         return [
             route.spec
             for route in self.routes
             if route.spec is not spec
             and not route.spec.hidden
-            and (spec.admin or not route.spec.admin)
+            and (with_admin or not route.spec.admin)
             and any(_fold(n.split()[0]) in first for n in (route.spec.name, *route.spec.aliases))
         ]
 

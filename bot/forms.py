@@ -89,10 +89,49 @@ WEEKDAY: tuple[Choice, ...] = tuple(
 _INT = re.compile(r"(?:#|no\.?\s*|第)?\s*([+-]?[0-9]{1,40})\s*(?:号|个|位|人|名)?")
 
 
+_INT_WORDS = re.compile(
+    r"(?:#|no\.?\s*|第)?\s*(?P<n>[零一二两三四五六七八九十百]{1,6}|[a-z]+)\s*(?:号|个|位|人|名)?"
+)
+_EN_WORDS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+    "fourteen fifteen sixteen seventeen eighteen nineteen twenty"
+)
+_EN_NUMBERS = {word: n for n, word in enumerate(_EN_WORDS.split())}
+
+
+def _cn_whole(text: str) -> int | None:
+    """一 … 九百九十九 as people write them (十二, 二十, 一百零五, 两百); None otherwise."""
+    hundreds, sep, rest = text.partition("百")
+    total = 0
+    if sep:
+        if len(hundreds) != 1 or hundreds not in _CN_DIGITS or hundreds == "十":
+            return None
+        total, text = _CN_DIGITS[hundreds] * 100, rest.removeprefix("零")
+        if not text:
+            return total
+        if len(text) == 1 and rest.startswith("零"):  # 一百零五
+            return total + _CN_DIGITS[text] if text != "十" else None
+        if len(text) == 1:  # 一百五: fifty, as people say it
+            return total + _CN_DIGITS[text] * 10 if text != "十" else None
+    if "百" in text or "零" in text or text.count("十") > 1:
+        return None
+    try:
+        return total + int(_cn_number(text))
+    except (KeyError, ValueError):
+        return None
+
+
 def read_int(text: str) -> str | None:
-    """The digits of a whole number as typed: ``12``, ``１２``, ``#12``, ``12号``, ``第12``."""
-    hit = _INT.fullmatch(fold(text))
-    return hit.group(1) if hit else None
+    """The digits of a whole number as typed: ``12``, ``１２``, ``#12``, ``12号``, ``第12``,
+    and in words: ``十二``, ``第三个``, ``两``, ``twelve``."""
+    folded = fold(text)
+    if hit := _INT.fullmatch(folded):
+        return hit.group(1)
+    if (words := _INT_WORDS.fullmatch(folded)) is None:
+        return None
+    word = words.group("n")
+    number = _EN_NUMBERS.get(word) if word.isascii() else _cn_whole(word)
+    return None if number is None else str(number)
 
 
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5}

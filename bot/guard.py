@@ -38,8 +38,9 @@ class T:
     )
     admin_only_click = Text("抱歉，只有管理员可以这样操作。", "Sorry, only admins can do that.")
     module_off = Text(
-        "本群没有开启「{module}」功能。管理员可以发送 /模块 开启。",
-        "The {module} module is off in this group; an admin can turn it on with /modules.",
+        # The hint is the whole command, as it must be typed: "/模块 开启" alone is refused.
+        "本群没有开启「{module}」功能。管理员可以发送 /模块 {module} 开 打开它。",
+        "The {module} module is off in this group; an admin can turn it on with /modules {key} on.",
     )
     banned = Text(
         "抱歉，你在本群暂时不能这样操作。如有疑问请联系群管理员。",
@@ -54,7 +55,7 @@ async def refusal(ctx: EventContext, module: str | None, *, admin: bool, acts: b
     if module is not None and module in await ctx.repos.groups.disabled_modules(
         ctx.conversation.id
     ):
-        return ctx.t(T.module_off, module=ctx.t(modules.name(module)))
+        return ctx.t(T.module_off, module=ctx.t(modules.name(module)), key=module)
     if admin and not ctx.is_admin:
         return ctx.t(
             T.admin_only_click if isinstance(ctx, ClickContext) else T.admin_only,

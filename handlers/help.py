@@ -30,6 +30,15 @@ class T:
         "Arguments may be typed as you would say them, e.g. /digest schedule wed 6:30pm, "
         "/swap done 3 2h; 'help' works without the slash. Feedback: /feedback <text>",
     )
+    # A member is not shown an admin's command (/周报 时间) as the example, nor a command of a
+    # module that may be off here: the examples are of arguments.
+    member_footer = Text(
+        "参数用中文或英文都可以：编号写 3 或 #3，时长写 2小时 或 90分钟；"
+        "不带斜杠发「帮助」也可以。意见和建议：/反馈 <内容>",
+        "Arguments may be typed as you would say them: a number as 3 or #3, hours as 2h or "
+        "90m; 'help' works without the slash. Feedback: /feedback <text>",
+    )
+    family = Text("同一组的命令：", "Related commands:")
     admin_tag = Text("（管理员）", " (admins)")
     command_label = Text("命令", "command")
 
@@ -65,6 +74,12 @@ async def show_help(ctx: MessageContext, command: str | None) -> str:
             if forms := arg.forms(ctx.lang):
                 label = arg.label.render(ctx.lang)
                 lines.append(ctx.t(T.forms, label=label, forms=sep.join(forms)))
+        if len(command.lstrip("/／").split()) == 1:
+            # "/帮助 活动" asks about the whole family: /活动 alone lists activities, while
+            # 新建, 报名 and the rest are what a newcomer is looking for.
+            related = [s for s in ctx.commands.family(spec, admin=ctx.is_admin) if visible(s)]
+            if related:
+                lines += ["", ctx.t(T.family), *(_line(ctx, s) for s in related)]
         return "\n".join(lines)
     member: list[str] = []
     admin: list[str] = []
@@ -74,5 +89,5 @@ async def show_help(ctx: MessageContext, command: str | None) -> str:
     lines = [ctx.t(T.header), *member]
     if admin:
         lines += ["", ctx.t(T.admin_header), *admin]
-    lines += ["", ctx.t(T.footer)]
+    lines += ["", ctx.t(T.footer if ctx.is_admin else T.member_footer)]
     return "\n".join(lines)

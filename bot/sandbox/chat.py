@@ -61,6 +61,7 @@ class Chat:
     conversation_type: str = "2"
     buttons: list[tuple[str, str, str, str]] = field(default_factory=list)
     last_output: float = field(default_factory=time.monotonic)
+    pictures: Path | None = None  # where pictures the bot sends are saved to be opened
 
     def show(self, sent: Sent) -> None:
         """Print what the bot sent, cards with numbered buttons."""
@@ -78,8 +79,26 @@ class Chat:
             return
         who = f" to {', '.join(sent.user_ids)}" if sent.route == "o2o" else ""
         self.print(f"bot ({where}{who}):")
+        if sent.msg_key == "sampleImageMsg":
+            self.print("  " + self.picture(str(sent.param.get("photoURL", ""))))
+            return
         for line in sent.text.splitlines() or [""]:
             self.print("  " + line)
+
+    def picture(self, photo: str) -> str:
+        """A picture as a terminal can show it: its name and size, and the file it was saved
+        to (a media id, ``@lAfa…``, means nothing to the person at the keyboard)."""
+        media = self.standin.media.get(photo)
+        if media is None:
+            return f"[picture {photo}]"
+        data, _content_type, filename = media
+        line = f"[picture {filename}, {max(1, len(data) // 1024)} KB"
+        if self.pictures is None:
+            return line + "]"
+        self.pictures.mkdir(parents=True, exist_ok=True)
+        path = self.pictures / f"{len(list(self.pictures.iterdir())) + 1}-{Path(filename).name}"
+        path.write_bytes(data)  # a chart is some tens of KB: well under the loop's 20 ms
+        return f"{line}, saved as {path}]"
 
     def print_card(self, out_track_id: str) -> None:
         """Render a card as text with its buttons numbered."""
@@ -176,7 +195,7 @@ async def _main(data_dir: Path, config: str | None, out: TextIO) -> int:
     endpoint = await standin.start()
     settings = sandbox_settings(data_dir, config, endpoint, standin)
     app = Application(settings)
-    chat = Chat(standin, out)
+    chat = Chat(standin, out, pictures=data_dir / "pictures")
     standin.listeners.append(chat.show)
     await app.start()
     try:

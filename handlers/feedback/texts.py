@@ -47,6 +47,6 @@ class T:
         "An admin answered your feedback #{id}:\n{answer}\n\nYour feedback: {text}",
     )
     this_group = Text("本群", "this group")
-    privacy_title = Text("我的反馈", "My feedback")
+    privacy_title = Text("我的反馈", "my feedback")
     privacy_item = Text("#{id} {day}：{text}", "#{id} {day}: {text}")
     privacy_answered = Text("（已回复）", " (answered)")

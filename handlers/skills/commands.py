@@ -41,7 +41,7 @@ async def _post(ctx: MessageContext, kind: str, skill: str, detail: str | None) 
         detail=detail or "",
         now=ctx.now,
     )
-    kind_text = ctx.t(T.kind_offer if kind == "offer" else T.kind_want)
+    kind_text = ctx.t(T.you_offer if kind == "offer" else T.you_want)
     lines = [ctx.t(T.posted, id=post.id, kind=kind_text, skill=skill)]
     candidates = await best_matches(ctx.repos.skills, post)
     if candidates:

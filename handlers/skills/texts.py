@@ -33,6 +33,9 @@ class T:
     help_credits = Text("我的时间币余额和记录", "my time-credit balance and history")
     kind_offer = Text("会", "offers")
     kind_want = Text("想学", "wants")
+    # Said to the poster: "you offer", not the third person's "offers".
+    you_offer = Text("会", "offer")
+    you_want = Text("想学", "want")
     no_words = Text(
         "技能名称需要包含文字。用法：/我会 技能 | 说明",
         "A skill needs some words. Usage: /offer <skill> | <detail>",

@@ -135,7 +135,7 @@ class T:
         "Story #{id} is not yours; only its author can edit or withdraw it.",
     )
     edit_not_pending = Text(
-        "故事 #{id} 已经{status}，只有待审核的故事可以修改。可以用 /故事 撤回 {id} 撤回后重新分享。",
+        "故事 #{id} 现在是「{status}」，只有待审核的故事可以修改。可以用 /故事 撤回 {id} 撤回后重新分享。",
         "Story #{id} is already {status}; only a story waiting for review can be edited. "
         "You can withdraw it (/story withdraw {id}) and share it again.",
     )

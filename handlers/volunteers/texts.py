@@ -32,7 +32,7 @@ class T:
     )
     created = Text("已发布活动 #{id}「{title}」。", "Published activity #{id} '{title}'.")
     unknown = Text("本群没有编号为 {id} 的活动。", "There is no activity #{id} in this group.")
-    cancelled = Text("活动 #{id} 已取消。", "Activity #{id} was cancelled.")
+    cancelled = Text("活动 #{id} 已取消，不能再报名或修改。", "Activity #{id} was cancelled.")
     finished = Text("活动 #{id} 已结束。", "Activity #{id} is over.")
     closed = Text(
         "活动 #{id} 已经开始，报名已截止。", "Activity #{id} has started; sign-ups are closed."
@@ -193,7 +193,7 @@ class T:
         "activity credits those who checked in.",
     )
     checkin_code_sent = Text(
-        "活动 #{id} 的签到码已私信发给你（在群里公布，没来的人也能签到）。",
+        "活动 #{id} 的签到码已私信发给你。请在现场出示，别发到群里（没来的人也能签到）。",
         "The check-in code for activity #{id} was sent to you privately.",
     )
     checkin_wrong = Text(
