@@ -19,6 +19,7 @@ from storage.volunteers import (
     ReminderOptOutRepo,
     SignupRepo,
 )
+from storage.volunteers.series import SeriesRepo
 
 
 class Repos:
@@ -71,6 +72,11 @@ class Repos:
     def signups(self) -> SignupRepo:
         """Sign-ups."""
         return SignupRepo(self.session)
+
+    @cached_property
+    def series(self) -> SeriesRepo:
+        """Recurring activities."""
+        return SeriesRepo(self.session)
 
     @cached_property
     def hours(self) -> HoursRepo:

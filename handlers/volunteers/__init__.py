@@ -18,6 +18,7 @@ from handlers.volunteers import (
     jobs,
     privacy,
     reminders,
+    series,
 )
 from handlers.volunteers.cards import event_card
 from handlers.volunteers.texts import T
@@ -25,6 +26,7 @@ from handlers.volunteers.texts import T
 router = Router("volunteers", module="volunteers")
 for _part in (
     commands.router,
+    series.router,
     edit.router,
     checkin.router,
     boards.router,

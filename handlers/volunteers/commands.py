@@ -20,6 +20,8 @@ from handlers.volunteers.common import (
     member_names,
     open_event,
 )
+from handlers.volunteers.series import publish_series
+from handlers.volunteers.series_texts import S
 from handlers.volunteers.texts import T
 
 router = Router("volunteers.commands", module="volunteers")
@@ -40,15 +42,27 @@ router = Router("volunteers.commands", module="volunteers")
         Arg("hours", T.hours, kind="float", low=0.5, high=24),
         Arg("place", T.place, max_len=60),
         Arg("seats", T.seats, kind="int", low=1, high=10000),
+        Arg("repeat", S.repeat, optional=True, max_len=40),
     ],
 )
 async def new_event(
-    ctx: MessageContext, title: str, starts: datetime, hours: float, place: str, seats: int
+    ctx: MessageContext,
+    title: str,
+    starts: datetime,
+    hours: float,
+    place: str,
+    seats: int,
+    repeat: str | None,
 ) -> list[Reply]:
-    """Create an activity (the time is local, in the bot's zone) and post its sign-up card."""
+    """Create an activity (the time is local, in the bot's zone) and post its sign-up card;
+    with a repeat (``每周三``), a series of them (``handlers.volunteers.series``)."""
     starts_at = starts.replace(tzinfo=ctx.settings.bot.tz)
     if starts_at <= ctx.now:
         raise UserError(T.past, when=starts.strftime("%Y-%m-%d %H:%M"))
+    if repeat:
+        return await publish_series(
+            ctx, title=title, starts=starts, hours=hours, place=place, seats=seats, repeat=repeat
+        )
     event = await ctx.repos.events.create(
         conversation_id=ctx.conversation.id,
         title=title,
