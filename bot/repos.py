@@ -19,6 +19,7 @@ from storage.volunteers import (
     ReminderOptOutRepo,
     SignupRepo,
 )
+from storage.volunteers.exports import ExportRepo
 from storage.volunteers.series import SeriesRepo
 
 
@@ -72,6 +73,11 @@ class Repos:
     def signups(self) -> SignupRepo:
         """Sign-ups."""
         return SignupRepo(self.session)
+
+    @cached_property
+    def exports(self) -> ExportRepo:
+        """What the organisers' spreadsheets read."""
+        return ExportRepo(self.session)
 
     @cached_property
     def series(self) -> SeriesRepo:

@@ -61,6 +61,8 @@ class Chat:
     conversation_type: str = "2"
     buttons: list[tuple[str, str, str, str]] = field(default_factory=list)
     last_output: float = field(default_factory=time.monotonic)
+    # Where files the bot sends (exports) are saved: the sandbox has no DingTalk to open them.
+    data_dir: Path | None = None
 
     def show(self, sent: Sent) -> None:
         """Print what the bot sent, cards with numbered buttons."""
@@ -78,8 +80,20 @@ class Chat:
             return
         who = f" to {', '.join(sent.user_ids)}" if sent.route == "o2o" else ""
         self.print(f"bot ({where}{who}):")
+        if sent.msg_key == "sampleFile":
+            self.print("  " + self.save_file(sent.param))
+            return
         for line in sent.text.splitlines() or [""]:
             self.print("  " + line)
+
+    def save_file(self, param: dict[str, str]) -> str:
+        """Save a file message's upload under ``<data>/exports/`` and say where it is."""
+        data, _, _ = self.standin.media[param["mediaId"]]
+        folder = (self.data_dir or Path(".")) / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / Path(param["fileName"]).name  # never outside the folder
+        path.write_bytes(data)
+        return f"[file {param['fileName']}] saved to {path.resolve()}"
 
     def print_card(self, out_track_id: str) -> None:
         """Render a card as text with its buttons numbered."""
@@ -176,7 +190,7 @@ async def _main(data_dir: Path, config: str | None, out: TextIO) -> int:
     endpoint = await standin.start()
     settings = sandbox_settings(data_dir, config, endpoint, standin)
     app = Application(settings)
-    chat = Chat(standin, out)
+    chat = Chat(standin, out, data_dir=data_dir)
     standin.listeners.append(chat.show)
     await app.start()
     try:

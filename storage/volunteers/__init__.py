@@ -5,14 +5,20 @@ organisers' spreadsheets). Every name stays importable from ``storage.volunteers
 
 from storage.volunteers.checkins import CheckinRepo, ReminderOptOutRepo
 from storage.volunteers.events import EventRepo
+from storage.volunteers.exports import CreditRow, ExportRepo, HoursRow
 from storage.volunteers.hours import HoursRepo
+from storage.volunteers.series import SeriesRepo
 from storage.volunteers.signups import Placement, SignupRepo
 
 __all__ = [
     "CheckinRepo",
+    "CreditRow",
     "EventRepo",
+    "ExportRepo",
     "HoursRepo",
+    "HoursRow",
     "Placement",
     "ReminderOptOutRepo",
+    "SeriesRepo",
     "SignupRepo",
 ]
