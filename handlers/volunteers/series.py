@@ -49,11 +49,14 @@ async def extend(ctx: BaseContext, series: EventSeries) -> list[int]:
         today + timedelta(days=ctx.settings.volunteers.series_horizon_days), series.first_on
     )
     hour, minute = (int(part) for part in series.local_time.split(":"))
+    have = await ctx.repos.series.dates(series.id, today)
     created = []
     for day in Rule.from_code(series.rule).dates(series.first_on, today, until):
         starts_at = datetime.combine(day, time(hour, minute), tzinfo=tz)
-        if starts_at <= ctx.now:
+        if starts_at <= ctx.now or day in have:
             continue
+        # Another process may create the same date between the look and the insert: the
+        # unique index settles it, and only the insert that made the row returns an id.
         new = await ctx.repos.series.add_occurrence(series, day, starts_at, ctx.now)
         if new is not None:
             created.append(new)

@@ -98,6 +98,16 @@ class SeriesRepo:
         new = result.scalar()
         return int(new) if new is not None else None
 
+    async def dates(self, series_id: int, since: date) -> set[date]:
+        """The dates from ``since`` on that the series has an activity for already. Checked
+        before inserting, so the usual run inserts nothing: on PostgreSQL even an insert that
+        ends in DO NOTHING takes a number from the sequence, and activity numbers are what
+        people type."""
+        rows = await self.session.execute(
+            select(Event.occurs_on).where(Event.series_id == series_id, Event.occurs_on >= since)
+        )
+        return {d for d in rows.scalars() if d is not None}
+
     async def occurrences(self, series_id: int) -> list[Event]:
         """The series' activities, earliest first."""
         rows = await self.session.execute(

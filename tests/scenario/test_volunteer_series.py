@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
 from bot.clock import ManualClock
 from bot.sandbox.standin import Sent, StandIn
 from storage.models import Event
+from storage.volunteers import SeriesRepo
 from tests.conftest import BotFactory
 from tests.scenario.test_stories import say
 from tests.scenario.test_volunteers import NOW, start
@@ -72,6 +73,12 @@ async def test_a_series_creates_its_occurrences_ahead_once_across_restarts_and_p
     )
     assert all(results)
     assert await app2.jobs.run_job("event-series")
+    # Two writers that both looked before either inserted: the unique index decides.
+    async with app2.db.transaction() as session:
+        series = await SeriesRepo(session).get("cid-group-1", 1)
+        assert series is not None
+        at = datetime(2026, 4, 8, 11, 0, tzinfo=UTC)
+        assert await SeriesRepo(session).add_occurrence(series, date(2026, 4, 8), at, at) is None
     made = await occurrences(app2)
     dates = Counter(d for _, d in made)
     assert max(dates.values()) == 1 and "2026-04-08" in dates, dates
