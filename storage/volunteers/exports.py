@@ -16,6 +16,7 @@ from storage.models import Event, LedgerEntry, VolunteerHours
 class HoursRow:
     """One credited activity of one member."""
 
+    id: int
     staff_id: str
     event_id: int
     title: str
@@ -42,13 +43,21 @@ class ExportRepo:
     session: AsyncSession
 
     async def hours(
-        self, conversation_id: str, since: datetime | None, until: datetime | None
+        self,
+        conversation_id: str,
+        since: datetime | None,
+        until: datetime | None,
+        *,
+        after: int = 0,
+        limit: int = 1000,
     ) -> list[HoursRow]:
-        """The group's credited hours whose activity started in [since, until) (either end
-        open when None), by activity start; the time credited stands in for a start that is
-        gone."""
+        """A page of the group's credited hours whose activity started in [since, until)
+        (either end open when None; the time credited stands in for a start that is gone),
+        in record order from the one after ``after``. Read a page at a time: SQLite runs in
+        the loop's thread, and a page is a few milliseconds of it."""
         stmt = (
             select(
+                VolunteerHours.id,
                 VolunteerHours.staff_id,
                 VolunteerHours.event_id,
                 VolunteerHours.title,
@@ -57,8 +66,9 @@ class ExportRepo:
                 VolunteerHours.at,
             )
             .outerjoin(Event, Event.id == VolunteerHours.event_id)
-            .where(VolunteerHours.conversation_id == conversation_id)
-            .order_by(Event.starts_at, VolunteerHours.at, VolunteerHours.id)
+            .where(VolunteerHours.conversation_id == conversation_id, VolunteerHours.id > after)
+            .order_by(VolunteerHours.id)
+            .limit(limit)
         )
         if since is not None:
             stmt = stmt.where(
@@ -73,8 +83,8 @@ class ExportRepo:
             )
         rows = await self.session.execute(stmt)
         return [
-            HoursRow(str(s), int(e), str(t), start, float(h), at)
-            for s, e, t, start, h, at in rows.all()
+            HoursRow(int(i), str(s), int(e), str(t), start, float(h), at)
+            for i, s, e, t, start, h, at in rows.all()
         ]
 
     async def hours_of_event(self, event_id: int) -> dict[str, float]:
