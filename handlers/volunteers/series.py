@@ -219,6 +219,9 @@ async def extend_series(ctx: JobContext) -> None:
     """Keep every open series created up to the horizon; each new occurrence's sign-up card
     is posted in its group (once: only the run that created the date posts it)."""
     for series in await ctx.repos.series.open_series():
+        off = await ctx.repos.groups.disabled_modules(series.conversation_id)
+        if "volunteers" in off:
+            continue  # the group turned activities off (/模块): nothing new is posted there
         for event_id in await extend(ctx, series):
             event = await ctx.repos.events.by_id(event_id)
             if event is None:

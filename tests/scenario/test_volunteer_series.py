@@ -99,6 +99,15 @@ async def test_a_series_creates_its_occurrences_ahead_once_across_restarts_and_p
     sent = await say(standin, "/活动 系列 9", sender="bob")
     assert "没有编号为 9 的活动系列" in sent.text
 
+    # A group that turned activities off gets no new ones; back on, the series goes on.
+    await say(standin, "/模块 volunteers 关", sender="admin1")
+    clock.set(NOW + timedelta(days=14))
+    assert await app2.jobs.run_job("event-series")
+    assert len(await occurrences(app2)) == 5
+    await say(standin, "/模块 volunteers 开", sender="admin1")
+    assert await app2.jobs.run_job("event-series")
+    assert len(await occurrences(app2)) == 6
+
 
 async def test_cancelling_an_occurrence_or_the_series_tells_exactly_those_signed_up(
     standin: StandIn, start_bot: BotFactory
