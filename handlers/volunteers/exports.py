@@ -3,9 +3,9 @@
 
 Each is an .xlsx with one header row, names not ids, local times and a totals row, sent to
 the admin one to one as a file message (``FileReply``: the sender uploads it as media of
-type file, then sends the robot's ``sampleFile``). The rows are read here, on the loop,
-through the async database; the workbook is built in a worker thread, so a large export
-never holds the event loop. In the sandbox the file is saved under the data folder.
+type file, then sends the robot's ``sampleFile``). The rows are read here, a page at a
+time with a turn of the loop between pages; they are sorted, shaped and written in a
+worker thread, so a large export never holds the event loop. In the sandbox the file is saved under the data folder.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ router = Router("volunteers.exports", module="volunteers")
 
 def _local(ctx: MessageContext, at: datetime | None) -> datetime | None:
     """A naive local time for a cell (spreadsheets have no time zones)."""
-    return at.astimezone(ctx.settings.bot.tz).replace(tzinfo=None) if at is not None else None
+    return _naive(at, ctx.settings.bot.tz)
 
 
 def _read_date(ctx: MessageContext, text: str) -> date:
@@ -99,6 +99,7 @@ async def export_hours(ctx: MessageContext, since: str | None, until: str | None
 
 
 def _naive(at: datetime | None, tz: tzinfo) -> datetime | None:
+    """``at`` in ``tz``, without the zone."""
     return at.astimezone(tz).replace(tzinfo=None) if at is not None else None
 
 
