@@ -12,8 +12,8 @@ from bot.replies import Reply, TextReply, ToMembers
 from bot.router import Arg, Router
 from handlers.volunteers.cards import card_updates, event_card
 from handlers.volunteers.common import (
+    EVENT,
     change_seats,
-    find_event,
     join_members,
     leave_event,
     local_time,
@@ -166,7 +166,7 @@ async def seats(ctx: MessageContext, id: int, seats: int) -> list[Reply]:
 )
 async def roster(ctx: MessageContext, id: int) -> str:
     """The confirmed list and the waitlist, in order."""
-    event = await find_event(ctx, id)
+    event = await EVENT.find(ctx, id)
     confirmed, waiting = await ctx.repos.signups.roster(event.id)
     lines = [ctx.t(T.roster_header, id=id, title=event.title, n=len(confirmed), seats=event.seats)]
     in_names, wait_names = (

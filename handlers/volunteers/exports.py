@@ -23,7 +23,7 @@ from bot.replies import FileReply, Reply, TextReply, ToMembers
 from bot.router import Arg, Router
 from domain.times import parse_date
 from domain.workbook import Sheet, Value, build
-from handlers.volunteers.common import find_event
+from handlers.volunteers.common import EVENT
 from handlers.volunteers.export_texts import X
 from handlers.volunteers.texts import T
 from storage.volunteers import HoursRow
@@ -159,7 +159,7 @@ def _sum(rows: Sequence[Sequence[object]], column: int) -> float:
 async def export_roster(ctx: MessageContext, id: int) -> list[Reply]:
     """The activity's confirmed list and waitlist in order, with check-in times and the hours
     credited; those an admin added at the close follow."""
-    event = await find_event(ctx, id)
+    event = await EVENT.find(ctx, id)
     confirmed, waiting = await ctx.repos.signups.roster(event.id)
     checked = {c.staff_id: c.at for c in await ctx.repos.checkins.of_event(event.id)}
     credited = await ctx.repos.exports.hours_of_event(event.id)

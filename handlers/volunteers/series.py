@@ -18,6 +18,7 @@ from bot import safety
 from bot.context import BaseContext, JobContext, MessageContext
 from bot.errors import UserError
 from bot.i18n import Text, number
+from bot.lookup import Lookup
 from bot.replies import Reply, TextReply, ToGroup, ToMembers
 from bot.router import Arg, Router
 from domain.recurrence import Rule, parse_rule
@@ -28,6 +29,10 @@ from handlers.volunteers.texts import T
 from storage.models import Event, EventSeries
 
 router = Router("volunteers.series", module="volunteers")
+# The group's series with the number a member typed, or a refusal (bot.lookup).
+SERIES: Lookup[EventSeries] = Lookup(
+    lambda repos, group, id: repos.series.get(group, id), S.unknown
+)
 
 SERIES_CHECK_SECONDS = 3600.0
 
@@ -118,9 +123,7 @@ async def publish_series(
 )
 async def show_series(ctx: MessageContext, id: int) -> str:
     """The series and its occurrences: date, state and seats taken."""
-    series = await ctx.repos.series.get(ctx.conversation.id, id)
-    if series is None:
-        raise UserError(S.unknown, id=id)
+    series = await SERIES.find(ctx, id)
     rule = Rule.from_code(series.rule)
     head = S.header if series.status == "open" else S.header_cancelled
     lines = [
@@ -172,9 +175,7 @@ def _state(ctx: BaseContext, event: Event) -> Text:
 async def cancel_series(ctx: MessageContext, id: int, reason: str | None) -> list[Reply]:
     """Stop the series and cancel every occurrence that has not started; each member signed
     up for any of them is told once, one to one, with the occurrences they lose."""
-    series = await ctx.repos.series.get(ctx.conversation.id, id)
-    if series is None:
-        raise UserError(S.unknown, id=id)
+    series = await SERIES.find(ctx, id)
     if series.status != "open":
         raise UserError(S.already_cancelled, id=id)
     await ctx.repos.series.cancel(series, reason or "")
