@@ -7,7 +7,17 @@ from bot.router import Router
 
 def default_routers() -> list[Router]:
     """The routers of every feature, in matching order."""
-    from handlers import admin, digest, help, privacy, recommend, skills, stories, volunteers
+    from handlers import (
+        admin,
+        digest,
+        feedback,
+        help,
+        privacy,
+        recommend,
+        skills,
+        stories,
+        volunteers,
+    )
 
     return [
         help.router,
@@ -16,6 +26,7 @@ def default_routers() -> list[Router]:
         skills.router,
         digest.router,
         recommend.router,
+        feedback.router,
         privacy.router,
         admin.router,
     ]

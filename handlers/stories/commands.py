@@ -10,6 +10,7 @@ from bot import people, safety
 from bot.args import PIPES
 from bot.context import Context, MessageContext
 from bot.errors import UserError
+from bot.forms import SWITCH, choices_from
 from bot.i18n import Text, number
 from bot.replies import ImageReply, MarkdownReply, Reply, TextReply, ToMembers
 from bot.router import Arg, Router
@@ -118,7 +119,7 @@ async def show(ctx: MessageContext, id: int) -> MarkdownReply:
     aliases=["审核"],
     help=T.help_review,
     admin=True,
-    args=[Arg("switch", T.switch, optional=True, max_len=20)],
+    args=[Arg("switch", T.switch, kind="choice", options=SWITCH, optional=True)],
 )
 async def review(ctx: MessageContext, switch: str | None) -> list[Reply] | Text:
     """List pending stories as review cards (``/审核 开|关`` switches review, in either
@@ -392,7 +393,7 @@ async def unlike(ctx: MessageContext, id: int) -> list[Reply]:
     "stories",
     aliases=["故事榜"],
     help=T.help_stories,
-    args=[Arg("scope", T.scope, optional=True, max_len=20)],
+    args=[Arg("scope", T.scope, kind="choice", options=choices_from(SCOPES), optional=True)],
 )
 async def stories(ctx: MessageContext, scope: str | None) -> str:
     """Top stories by genuine likes, showing genuine and raw counts."""
