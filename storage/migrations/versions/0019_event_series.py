@@ -1,7 +1,7 @@
 """recurring activities: event_series, events.series_id / occurs_on
 
 Revision ID: 0019
-Revises: 0018
+Revises: 0021
 Create Date: 2026-11-30 19:00:00.000000
 
 A series (``/活动 新建 … | 每周三``) creates its occurrences ahead, each an activity of its
@@ -18,7 +18,7 @@ from alembic import op
 import storage.types
 
 revision = "0019"
-down_revision = "0018"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
