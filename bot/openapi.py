@@ -171,7 +171,8 @@ class OpenAPI:
         most 20 MB (``FILE_MIME``). The file is then sent as the robot's ``sampleFile``
         message ``{"mediaId", "fileName", "fileType"}`` (机器人发送消息的类型,
         open.dingtalk.com/document/development/robot-message-type; the same body in production
-        connectors, e.g. DingTalk-Real-AI/dingtalk-openclaw-connector's sendFileProactive)."""
+        connectors, e.g. DingTalk-Real-AI/dingtalk-openclaw-connector
+        src/services/media.ts sendFileProactive)."""
         for attempt in (1, 2):
             token = await self.legacy_token()
             try:
