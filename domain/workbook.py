@@ -15,10 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import Cell, WriteOnlyCell
-from openpyxl.styles import Font
-
 Value = str | int | float | datetime | None
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Characters that would make a spreadsheet read a text cell as a formula or a command
@@ -37,8 +33,11 @@ class Sheet:
     widths: Sequence[int] = ()
 
 
-def _cell(sheet: Any, value: Value, bold: bool = False) -> Cell:
+def _cell(sheet: Any, value: Value, bold: bool = False) -> Any:
     # ``sheet`` is a write-only worksheet, whose class openpyxl keeps in a private module.
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         cell.data_type = "s"  # openpyxl reads a leading "=" as a formula; keep it text
@@ -50,7 +49,12 @@ def _cell(sheet: Any, value: Value, bold: bool = False) -> Cell:
 
 
 def build(sheets: Sequence[Sheet]) -> bytes:
-    """The workbook's bytes. Datetimes must be naive local times (Excel has no zones)."""
+    """The workbook's bytes. Datetimes must be naive local times (Excel has no zones).
+
+    openpyxl is imported here, in the worker thread, not with the bot: it pulls in PIL, which
+    the bot's own process must not keep resident (tests/unit/test_footprint.py)."""
+    from openpyxl import Workbook
+
     book = Workbook(write_only=True)
     for spec in sheets:
         sheet = book.create_sheet(title=spec.title[:31])  # Excel's limit on a tab name

@@ -9,15 +9,15 @@ class X:
     """Every text of the exports; column headers and sheet names too."""
 
     help_hours = Text(
-        "导出志愿时长表（.xlsx，私信发给你），可选日期范围，例如 /导出 时长 2026-03-01 2026-03-31",
+        "导出志愿时长表格（私信发给你），可选日期范围，例如 /导出 时长 2026-03-01 2026-03-31",
         "export volunteer hours as .xlsx (sent to you privately), e.g. /export hours 2026-03-01 2026-03-31",
     )
     help_roster = Text(
-        "导出一次活动的报名名单（.xlsx，私信发给你），例如 /导出 名单 12",
+        "导出一次活动的报名名单表格（私信发给你），例如 /导出 名单 12",
         "export an activity's roster as .xlsx (sent to you privately), e.g. /export roster 12",
     )
     help_credits = Text(
-        "导出本群的时间币账户（.xlsx，私信发给你），例如 /导出 时间币",
+        "导出本群的时间币账户表格（私信发给你），例如 /导出 时间币",
         "export the group's time-credit accounts as .xlsx (sent to you privately)",
     )
     since = Text("起始日期", "from date")
@@ -36,13 +36,14 @@ class X:
         "The export is {mb} MB, over DingTalk's 20 MB limit for a file; narrow the dates.",
     )
     sent = Text(
-        "已生成「{file}」（{rows} 行），已私信发给你。",
-        "Made '{file}' ({rows} rows); sent to you privately.",
+        "已生成表格（{rows} 行），已私信发给你。",
+        "Made the spreadsheet ({rows} rows); sent to you privately.",
     )
     # The workbook is the group's record, in Chinese whoever asks (like the card's state).
-    file_hours = "志愿时长{range}.xlsx"
-    file_roster = "活动{id}名单.xlsx"
-    file_credits = "时间币.xlsx"
+    # File names in the admin's language (the chat shows them); the contents stay Chinese.
+    file_hours = Text("志愿时长{range}.xlsx", "volunteer-hours{range}.xlsx")
+    file_roster = Text("活动{id}名单.xlsx", "roster-{id}.xlsx")
+    file_credits = Text("时间币.xlsx", "time-credits.xlsx")
     sheet_detail = "明细"
     sheet_members = "按成员"
     sheet_roster = "名单"

@@ -93,7 +93,7 @@ async def export_hours(ctx: MessageContext, since: str | None, until: str | None
         await asyncio.sleep(0)  # SQLite answered in the loop's thread: let others run
     names = await people.nicks(ctx, ctx.conversation.id, {r.staff_id for r in records})
     span = f"_{first.isoformat()}_{last.isoformat()}" if first and last else ""
-    file_name = X.file_hours.format(range=span)
+    file_name = ctx.t(X.file_hours, range=span)
     data, count = await asyncio.to_thread(_hours_book, records, names, tz)
     return _send(ctx, file_name, data, count)
 
@@ -210,7 +210,7 @@ async def export_roster(ctx: MessageContext, id: int) -> list[Reply]:
         _sum(rows, 5),
     ]
     data = await asyncio.to_thread(build, [sheet])
-    return _send(ctx, X.file_roster.format(id=event.id), data, len(rows))
+    return _send(ctx, ctx.t(X.file_roster, id=event.id), data, len(rows))
 
 
 @router.command("export credits", aliases=["导出 时间币"], help=X.help_credits, admin=True)
@@ -230,4 +230,4 @@ async def export_credits(ctx: MessageContext) -> list[Reply]:
     )
     sheet.totals = [X.total, _sum(sheet.rows, 1), _sum(sheet.rows, 2), _sum(sheet.rows, 3), ""]
     data = await asyncio.to_thread(build, [sheet])
-    return _send(ctx, X.file_credits, data, len(sheet.rows))
+    return _send(ctx, ctx.t(X.file_credits), data, len(sheet.rows))
