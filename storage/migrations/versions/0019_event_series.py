@@ -1,7 +1,7 @@
 """recurring activities: event_series, events.series_id / occurs_on
 
 Revision ID: 0019
-Revises: 0021
+Revises: 0020 (story's) when present, else 0021
 Create Date: 2026-11-30 19:00:00.000000
 
 A series (``/活动 新建 … | 每周三``) creates its occurrences ahead, each an activity of its
@@ -12,13 +12,18 @@ adds both with plain ALTER statements instead of rebuilding ``events`` (a rebuil
 its AUTOINCREMENT, which keeps activity numbers from ever being reused).
 """
 
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic import op
 
 import storage.types
 
 revision = "0019"
-down_revision = "0021"
+# On top of main's head: story's 0020 (which follows 0021) when it is there, else 0021. Both
+# branches were landing at the same moment; this keeps one head either way (the lead rewires
+# the chain in the train).
+down_revision = "0020" if any(Path(__file__).parent.glob("0020_*.py")) else "0021"
 branch_labels = None
 depends_on = None
 
