@@ -166,6 +166,8 @@ class VolunteersConfig(_Section):
     # When reminders go out before an activity's start, unless it has its own plan
     # (/活动 提醒 <id> 2h,15m): comma-separated, e.g. "24h,1h".
     reminders: str = "24h,1h"
+    # How far ahead a recurring series (/活动 新建 … | 每周三) has its activities created.
+    series_horizon_days: int = Field(default=28, ge=1, le=366)
 
 
 class DigestConfig(_Section):

@@ -29,6 +29,7 @@ from bot.outbox import outbox_rows, write_replies
 from bot.replies import (
     CardReply,
     CardUpdate,
+    FileReply,
     ImageReply,
     MarkdownReply,
     TextReply,
@@ -309,7 +310,9 @@ def add_result(ctx: MessageContext, result: HandlerResult) -> None:
         return
     if isinstance(result, Text):
         ctx.reply(ctx.t(result))
-    elif isinstance(result, str | TextReply | MarkdownReply | CardReply | ImageReply | CardUpdate):
+    elif isinstance(
+        result, str | TextReply | MarkdownReply | CardReply | ImageReply | FileReply | CardUpdate
+    ):
         ctx.reply(result)
     else:
         for item in result:

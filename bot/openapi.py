@@ -32,6 +32,21 @@ from bot.tokens import CachedToken
 
 log = logging.getLogger(__name__)
 
+# The files the media upload takes as type "file", with their MIME types, and its size
+# limit (上传媒体文件: "file: doc, docx, xls, xlsx, ppt, pptx, zip, pdf, rar", "20MB").
+FILE_MIME = {
+    "doc": "application/msword",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xls": "application/vnd.ms-excel",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ppt": "application/vnd.ms-powerpoint",
+    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    "zip": "application/zip",
+    "pdf": "application/pdf",
+    "rar": "application/vnd.rar",
+}
+MEDIA_MAX_BYTES = 20 * 1024 * 1024
+
 
 class OpenAPI:
     """Typed wrappers for the calls the bot makes; the access token is cached and refreshed."""
@@ -100,18 +115,28 @@ class OpenAPI:
             raise DeliveryFailed("no access_token in the gettoken response")
         return token, float(body.get("expires_in", 7200))
 
-    async def media_upload(self, data: bytes, filename: str, content_type: str) -> str:
-        """Upload a picture; its ``media_id`` (help.dingtalk.io 上传媒体文件: multipart field
-        ``media``, ``type=image``, at most 20 MB, jpg/gif/png/bmp)."""
+    async def media_upload(
+        self, data: bytes, filename: str, content_type: str, *, kind: str = "image"
+    ) -> str:
+        """Upload a picture (``kind="image"``) or a file (``kind="file"``); its ``media_id``.
+
+        上传媒体文件 (help.dingtalk.io upload-media-files; open.dingtalk.com/document/orgapp/
+        upload-media-files): ``POST /media/upload?access_token=…&type=…``, multipart field
+        ``media``; image: jpg/gif/png/bmp, file: doc/docx/xls/xlsx/ppt/pptx/zip/pdf/rar, each at
+        most 20 MB (``FILE_MIME``). The file is then sent as the robot's ``sampleFile``
+        message ``{"mediaId", "fileName", "fileType"}`` (机器人发送消息的类型,
+        open.dingtalk.com/document/development/robot-message-type; the same body in production
+        connectors, e.g. DingTalk-Real-AI/dingtalk-openclaw-connector
+        src/services/media.ts sendFileProactive)."""
         for attempt in (1, 2):
             token = await self.legacy_token()
             try:
                 body = await self._legacy(
                     "POST",
                     "/media/upload",
-                    params={"access_token": token, "type": "image"},
+                    params={"access_token": token, "type": kind},
                     files={"media": (filename, data, content_type)},
-                    data={"type": "image"},
+                    data={"type": kind},
                 )
             except Unauthorised:
                 self._legacy_token.clear()

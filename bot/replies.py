@@ -83,6 +83,17 @@ class ImageReply(BaseModel):
     to: Target = Field(default_factory=ToCurrent, discriminator="kind")
 
 
+class FileReply(BaseModel):
+    """A file (an .xlsx export), uploaded by the sender as media (``type=file``) and sent by
+    its media id as the robot's file message (``sampleFile``)."""
+
+    type: Literal["file"] = "file"
+    file_name: str
+    file_type: str  # the extension DingTalk shows and checks: "xlsx"
+    data_base64: str
+    to: Target = Field(default_factory=ToCurrent, discriminator="kind")
+
+
 class CardUpdate(BaseModel):
     """Update a delivered card's public data by key."""
 
@@ -91,7 +102,7 @@ class CardUpdate(BaseModel):
     data: dict[str, str]
 
 
-Reply = TextReply | MarkdownReply | CardReply | ImageReply | CardUpdate
+Reply = TextReply | MarkdownReply | CardReply | ImageReply | FileReply | CardUpdate
 
 
 class CardResponse(BaseModel):

@@ -19,6 +19,8 @@ from storage.volunteers import (
     ReminderOptOutRepo,
     SignupRepo,
 )
+from storage.volunteers.exports import ExportRepo
+from storage.volunteers.series import SeriesRepo
 
 
 class Repos:
@@ -71,6 +73,16 @@ class Repos:
     def signups(self) -> SignupRepo:
         """Sign-ups."""
         return SignupRepo(self.session)
+
+    @cached_property
+    def exports(self) -> ExportRepo:
+        """What the organisers' spreadsheets read."""
+        return ExportRepo(self.session)
+
+    @cached_property
+    def series(self) -> SeriesRepo:
+        """Recurring activities."""
+        return SeriesRepo(self.session)
 
     @cached_property
     def hours(self) -> HoursRepo:

@@ -23,13 +23,16 @@ if TYPE_CHECKING:
         CardReply,
         CardResponse,
         CardUpdate,
+        FileReply,
         ImageReply,
         MarkdownReply,
         TextReply,
     )
 
 # What a command handler may return (``bot.dispatch.add_result`` turns it into replies).
-Answer: TypeAlias = "str | Text | TextReply | MarkdownReply | CardReply | ImageReply | CardUpdate"
+Answer: TypeAlias = (
+    "str | Text | TextReply | MarkdownReply | CardReply | ImageReply | FileReply | CardUpdate"
+)
 HandlerResult: TypeAlias = "Answer | Sequence[Answer] | None"
 # A command handler: the message context, then the parsed arguments by name.
 Handler: TypeAlias = "Callable[Concatenate[MessageContext, ...], Awaitable[HandlerResult]]"

@@ -35,9 +35,17 @@ from bot.errors import (
     ignore_failure,
 )
 from bot.events import is_staff_id
-from bot.openapi import OpenAPI
+from bot.openapi import FILE_MIME, OpenAPI
 from bot.outbox import parse_reply
-from bot.replies import CardReply, CardUpdate, ImageReply, Reply, ToGroup, ToMembers
+from bot.replies import (
+    CardReply,
+    CardUpdate,
+    FileReply,
+    ImageReply,
+    Reply,
+    ToGroup,
+    ToMembers,
+)
 from bot.wire import (
     CARD_REFUSALS,
     NO_STAFF_ID,
@@ -492,11 +500,20 @@ class Sender:
             png = base64.b64decode(reply.png_base64)
             await self.take_api("media/upload")
             param = {"photoURL": await self.api.media_upload(png, "chart.png", "image/png")}
+        if isinstance(reply, FileReply):
+            # A file goes the same way: uploaded as media of type "file", then the robot's
+            # file message by its media id (sampleFile; sources in bot.openapi.media_upload).
+            data = base64.b64decode(reply.data_base64)
+            await self.take_api("media/upload")
+            media_id = await self.api.media_upload(
+                data, reply.file_name, FILE_MIME.get(reply.file_type, ""), kind="file"
+            )
+            param = {**param, "mediaId": media_id}
         if isinstance(to, ToMembers):
             return await self._members(row, reply, to.staff_ids, msg_key, param)
         if (
             not isinstance(to, ToGroup)
-            and not isinstance(reply, ImageReply)
+            and not isinstance(reply, ImageReply | FileReply)
             and row.session_webhook
             and self._session_valid(row)
         ):

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.replies import (
     CardReply,
     CardUpdate,
+    FileReply,
     ImageReply,
     MarkdownReply,
     Reply,
@@ -67,6 +68,14 @@ def as_message(reply: Reply) -> tuple[str, dict[str, Any], list[str]]:
     if isinstance(reply, ImageReply):
         # The picture goes by media id, uploaded just before (``Sender._send``).
         return "sampleImageMsg", {"photoURL": ""}, []
+    if isinstance(reply, FileReply):
+        # The file goes by media id too (robot message types: sampleFile {"mediaId",
+        # "fileName", "fileType"}), uploaded just before (``Sender._send``).
+        return (
+            "sampleFile",
+            {"mediaId": "", "fileName": reply.file_name, "fileType": reply.file_type},
+            [],
+        )
     raise TypeError(f"{type(reply).__name__} is not a message")
 
 

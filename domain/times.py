@@ -122,6 +122,24 @@ def _read_day(text: str, today: date) -> date | None:
     return today + timedelta(days=(wanted - today.weekday()) % 7)
 
 
+def parse_date(text: str, today: date) -> date | None:
+    """A calendar date for a report's range (``2026-12-03``, ``2026/12/3``, ``2026年12月3日``,
+    ``12月3日``, ``12-3``, ``今天``), or None. A date without a year is in ``today``'s year:
+    reports look back, unlike activities, which look ahead."""
+    text = normalise(text)
+    if text in RELATIVE_DAYS:
+        return today + timedelta(days=RELATIVE_DAYS[text])
+    hit = _FULL_DATE.fullmatch(text) or _SHORT_DATE.fullmatch(text)
+    if hit is None:
+        return None
+    parts = [int(g) for g in hit.groups()]
+    year, month, day = parts if len(parts) == 3 else [today.year, *parts]
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
 def parse_local(text: str, today: date) -> datetime | None:
     """A naive local datetime from what a member typed, or None when it is not one.
 

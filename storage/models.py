@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -288,11 +289,40 @@ class Event(Base):
     checkin_code: Mapped[str] = mapped_column(String(16), default="", server_default="")
     # The activity's own reminder plan ("120m,15m"; "" for the config's, "off" for none).
     reminders: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # An occurrence of a recurring series (issue 17): its series and local date. One row per
+    # series and date (the unique index), so creating occurrences ahead is idempotent across
+    # restarts and processes; plain activities have NULLs, which never collide.
+    series_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, default=None)
+    occurs_on: Mapped[date | None] = mapped_column(Date, nullable=True, default=None)
 
     __table_args__ = (
         Index("ix_events_group", "conversation_id", "status", "starts_at"),
+        Index("uq_series_occurrence", "series_id", "occurs_on", unique=True),
         NEVER_REUSED,
     )
+
+
+class EventSeries(Base):
+    """A recurring activity: what each occurrence copies, the rule and the first date."""
+
+    __tablename__ = "event_series"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200))
+    hours: Mapped[float] = mapped_column(Float)
+    place: Mapped[str] = mapped_column(String(200))
+    seats: Mapped[int] = mapped_column(Integer)
+    # domain.recurrence.Rule.code ("weekly:2"), the local start time ("19:00"), first date.
+    rule: Mapped[str] = mapped_column(String(32))
+    local_time: Mapped[str] = mapped_column(String(5))
+    first_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | cancelled
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (Index("ix_series_open", "status"), NEVER_REUSED)
 
 
 class Signup(Base):

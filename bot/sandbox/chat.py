@@ -62,6 +62,8 @@ class Chat:
     buttons: list[tuple[str, str, str, str]] = field(default_factory=list)
     last_output: float = field(default_factory=time.monotonic)
     pictures: Path | None = None  # where pictures the bot sends are saved to be opened
+    # Where files the bot sends (exports) are saved: the sandbox has no DingTalk to open them.
+    data_dir: Path | None = None
 
     def show(self, sent: Sent) -> None:
         """Print what the bot sent, cards with numbered buttons."""
@@ -82,6 +84,9 @@ class Chat:
         if sent.msg_key == "sampleImageMsg":
             self.print("  " + self.picture(str(sent.param.get("photoURL", ""))))
             return
+        if sent.msg_key == "sampleFile":
+            self.print("  " + self.save_file(sent.param))
+            return
         for line in sent.text.splitlines() or [""]:
             self.print("  " + line)
 
@@ -99,6 +104,15 @@ class Chat:
         path = self.pictures / f"{len(list(self.pictures.iterdir())) + 1}-{Path(filename).name}"
         path.write_bytes(data)  # a chart is some tens of KB: well under the loop's 20 ms
         return f"{line}, saved as {path}]"
+
+    def save_file(self, param: dict[str, str]) -> str:
+        """Save a file message's upload under ``<data>/exports/`` and say where it is."""
+        data, _, _ = self.standin.media[param["mediaId"]]
+        folder = (self.data_dir or Path(".")) / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / Path(param["fileName"]).name  # never outside the folder
+        path.write_bytes(data)
+        return f"[file {param['fileName']}] saved to {path.resolve()}"
 
     def print_card(self, out_track_id: str) -> None:
         """Render a card as text with its buttons numbered."""
@@ -195,7 +209,7 @@ async def _main(data_dir: Path, config: str | None, out: TextIO) -> int:
     endpoint = await standin.start()
     settings = sandbox_settings(data_dir, config, endpoint, standin)
     app = Application(settings)
-    chat = Chat(standin, out, pictures=data_dir / "pictures")
+    chat = Chat(standin, out, pictures=data_dir / "pictures", data_dir=data_dir)
     standin.listeners.append(chat.show)
     await app.start()
     try:

@@ -40,6 +40,9 @@ MSG_PARAM_MAX = 15000
 # 200 as errcode (全局错误码: 40004 不合法的媒体文件类型, 40005 不合法的文件类型, 40006 不合法的
 # 文件大小, 40014 不合法的access_token).
 MEDIA_MAX = 20 * 1024 * 1024
+# Type "file" (same page): "doc, docx, xls, xlsx, ppt, pptx, zip, pdf, rar", at most 20 MB; a
+# robot's file message is sampleFile {"mediaId", "fileName", "fileType"} (机器人发送消息的类型).
+FILE_TYPES = frozenset({"doc", "docx", "xls", "xlsx", "ppt", "pptx", "zip", "pdf", "rar"})
 IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpg", b"GIF8": "gif", b"BM": "bmp"}
 # A literal mention: '@' not broken by bot.safety's zero-width space, followed by a name.
 _LITERAL_AT = re.compile(r"[@＠](?!\u200b)[^\s@＠]")
@@ -190,8 +193,9 @@ class StandIn:
         self._tickets: dict[str, float] = {}
         self._tokens: dict[str, float] = {}
         self._legacy_tokens: dict[str, float] = {}
-        # Uploaded pictures by media id: (bytes, content type as sent, file name).
+        # Uploaded pictures and files by media id: (bytes, content type as sent, file name).
         self.media: dict[str, tuple[bytes, str, str]] = {}
+        self.media_kinds: dict[str, str] = {}  # media id -> "image" | "file"
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._changed = asyncio.Condition()
         self._send_calls = 0
@@ -668,8 +672,9 @@ class StandIn:
         )
 
     async def _media_upload(self, request: web.Request) -> web.Response:
-        """上传媒体文件, refusing as the platform does: a bad token, a type other than image,
-        no file, more than 20 MB, or bytes that are no jpg/gif/png/bmp."""
+        """上传媒体文件, refusing as the platform does: a bad token, a type other than image or
+        file, no file, more than 20 MB, bytes that are no jpg/gif/png/bmp (image) or a name
+        whose extension is not one the file type takes (file)."""
         blocked = await self._gate(request, authed=False)
         if blocked is not None:
             return blocked
@@ -683,7 +688,7 @@ class StandIn:
         form = await request.post()
         kind = request.query.get("type") or form.get("type")
         media = form.get("media")
-        if kind != "image":
+        if kind not in ("image", "file"):
             return refuse(40004, "不合法的媒体文件类型")
         if not isinstance(media, web.FileField):
             return refuse(40004, "缺少 media 文件")  # our choice of code: none is documented
@@ -693,15 +698,18 @@ class StandIn:
         )
         if len(data) > MEDIA_MAX:
             return refuse(40006, "不合法的文件大小")
-        if not any(data.startswith(magic) for magic in IMAGE_MAGIC):
+        if kind == "image" and not any(data.startswith(magic) for magic in IMAGE_MAGIC):
+            return refuse(40005, "不合法的文件类型")
+        if kind == "file" and media.filename.rpartition(".")[2].lower() not in FILE_TYPES:
             return refuse(40005, "不合法的文件类型")
         media_id = "@lA" + secrets.token_hex(12)
         self.media[media_id] = (data, media.content_type, media.filename)
+        self.media_kinds[media_id] = kind
         return web.json_response(
             {
                 "errcode": 0,
                 "errmsg": "ok",
-                "type": "image",
+                "type": kind,
                 "media_id": media_id,
                 "created_at": int(time.time() * 1000),
             }
@@ -862,6 +870,19 @@ class StandIn:
                 photo in self.media or photo.startswith(("http://", "https://"))
             ):
                 return self._reject(request, 400, "param.invalid", "unknown photoURL")
+        if body.get("msgKey") == "sampleFile":
+            # A robot's file is a media id uploaded as type "file", with its name and type;
+            # anything else is refused (the code is our choice: none is documented).
+            ok = isinstance(param, dict) and all(
+                isinstance(param.get(k), str) and param.get(k)
+                for k in ("mediaId", "fileName", "fileType")
+            )
+            if not ok or self.media_kinds.get(param["mediaId"]) != "file":
+                return self._reject(
+                    request, 400, "param.invalid", "sampleFile needs an uploaded file"
+                )
+            if param["fileType"] not in FILE_TYPES:
+                return self._reject(request, 400, "param.invalid", "unsupported fileType")
         return None
 
     def _check_mentions(self, route: str, param: dict[str, Any]) -> None:

@@ -15,9 +15,11 @@ from handlers.volunteers import (
     clicks,
     commands,
     edit,
+    exports,
     jobs,
     privacy,
     reminders,
+    series,
 )
 from handlers.volunteers.cards import event_card
 from handlers.volunteers.texts import T
@@ -25,9 +27,11 @@ from handlers.volunteers.texts import T
 router = Router("volunteers", module="volunteers")
 for _part in (
     commands.router,
+    series.router,
     edit.router,
     checkin.router,
     boards.router,
+    exports.router,
     reminders.router,
     clicks.router,
     jobs.router,

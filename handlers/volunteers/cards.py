@@ -15,7 +15,7 @@ from datetime import datetime
 
 from bot import safety
 from bot.cards import CATALOG
-from bot.context import BaseContext, Context
+from bot.context import BaseContext
 from bot.i18n import Text, number
 from bot.replies import CardReply, Reply
 from handlers.volunteers.common import local_time
@@ -53,7 +53,7 @@ def card_data(ctx: BaseContext, event: Event, taken: int, waiting: int) -> dict[
     }
 
 
-async def event_card(ctx: Context, event: Event) -> CardReply:
+async def event_card(ctx: BaseContext, event: Event) -> CardReply:
     """The sign-up card: its state, seats taken / total and the waitlist length, with join /
     leave while they apply."""
     taken, waiting = await ctx.repos.signups.counts(event.id)

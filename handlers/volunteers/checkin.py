@@ -17,7 +17,7 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.replies import Reply, TextReply, ToMembers
 from bot.router import Arg, Router
-from handlers.volunteers.common import find_event, local_time
+from handlers.volunteers.common import LOCKED, local_time
 from handlers.volunteers.texts import T
 from storage.models import Event
 
@@ -46,7 +46,7 @@ async def checkin_code(ctx: Context, id: int) -> list[Reply]:
     """The activity's check-in code (made once, then the same), sent to the admin one to
     one: shown in the group, anyone could check in without coming."""
     assert ctx.conversation is not None and ctx.member is not None
-    event = await find_event(ctx, id, lock=True)
+    event = await LOCKED.find(ctx, id)
     if event.status == "cancelled":
         raise UserError(T.cancelled, id=id)
     if event.status == "done":

@@ -12,14 +12,16 @@ from bot.replies import Reply, TextReply, ToMembers
 from bot.router import Arg, Router
 from handlers.volunteers.cards import card_updates, event_card
 from handlers.volunteers.common import (
+    EVENT,
     change_seats,
-    find_event,
     join_members,
     leave_event,
     local_time,
     member_names,
     open_event,
 )
+from handlers.volunteers.series import publish_series
+from handlers.volunteers.series_texts import S
 from handlers.volunteers.texts import T
 
 router = Router("volunteers.commands", module="volunteers")
@@ -40,15 +42,27 @@ router = Router("volunteers.commands", module="volunteers")
         Arg("hours", T.hours, kind="hours", low=0.5, high=24),
         Arg("place", T.place, max_len=60),
         Arg("seats", T.seats, kind="int", low=1, high=10000),
+        Arg("repeat", S.repeat, optional=True, max_len=40),
     ],
 )
 async def new_event(
-    ctx: MessageContext, title: str, starts: datetime, hours: float, place: str, seats: int
+    ctx: MessageContext,
+    title: str,
+    starts: datetime,
+    hours: float,
+    place: str,
+    seats: int,
+    repeat: str | None,
 ) -> list[Reply]:
-    """Create an activity (the time is local, in the bot's zone) and post its sign-up card."""
+    """Create an activity (the time is local, in the bot's zone) and post its sign-up card;
+    with a repeat (``每周三``), a series of them (``handlers.volunteers.series``)."""
     starts_at = starts.replace(tzinfo=ctx.settings.bot.tz)
     if starts_at <= ctx.now:
         raise UserError(T.past, when=starts.strftime("%Y-%m-%d %H:%M"))
+    if repeat:
+        return await publish_series(
+            ctx, title=title, starts=starts, hours=hours, place=place, seats=seats, repeat=repeat
+        )
     event = await ctx.repos.events.create(
         conversation_id=ctx.conversation.id,
         title=title,
@@ -152,7 +166,7 @@ async def seats(ctx: MessageContext, id: int, seats: int) -> list[Reply]:
 )
 async def roster(ctx: MessageContext, id: int) -> str:
     """The confirmed list and the waitlist, in order."""
-    event = await find_event(ctx, id)
+    event = await EVENT.find(ctx, id)
     confirmed, waiting = await ctx.repos.signups.roster(event.id)
     lines = [ctx.t(T.roster_header, id=id, title=event.title, n=len(confirmed), seats=event.seats)]
     in_names, wait_names = (

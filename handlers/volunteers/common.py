@@ -9,6 +9,7 @@ from datetime import datetime
 from bot import people
 from bot.context import BaseContext, Context
 from bot.errors import UserError
+from bot.lookup import Lookup
 from bot.replies import TextReply, ToMembers
 from handlers.volunteers.texts import T
 from storage.models import Event, Signup
@@ -18,15 +19,17 @@ def local_time(ctx: BaseContext, at: datetime) -> str:
     return at.astimezone(ctx.settings.bot.tz).strftime("%Y-%m-%d %H:%M")
 
 
-async def find_event(ctx: Context, event_id: int, *, lock: bool = False) -> Event:
-    event = await ctx.repos.events.get(ctx.conversation.id, event_id, lock=lock)
-    if event is None:
-        raise UserError(T.unknown, id=event_id)
-    return event
+# The group's activity with the number a member typed, or a refusal (bot.lookup); LOCKED
+# also takes the activity's row lock, for anything that changes its sign-ups or state.
+EVENT: Lookup[Event] = Lookup(lambda repos, group, id: repos.events.get(group, id), T.unknown)
+LOCKED: Lookup[Event] = Lookup(
+    lambda repos, group, id: repos.events.get(group, id, lock=True), T.unknown
+)
 
 
 async def open_event(ctx: Context, event_id: int) -> Event:
-    event = await find_event(ctx, event_id, lock=True)
+    """The activity, locked, unless it was cancelled or is over (refused with the reason)."""
+    event = await LOCKED.find(ctx, event_id)
     if event.status == "cancelled":
         raise UserError(T.cancelled, id=event_id)
     if event.status == "done":

@@ -19,7 +19,7 @@ from bot.replies import Reply, TextReply, ToMembers
 from bot.router import Arg, Router
 from domain.times import normalise, parse_local, parse_time
 from handlers.volunteers.cards import card_updates
-from handlers.volunteers.common import change_seats, find_event, local_time
+from handlers.volunteers.common import LOCKED, change_seats, local_time
 from handlers.volunteers.jobs import plan_of
 from handlers.volunteers.texts import T
 from storage.models import Event
@@ -59,7 +59,7 @@ _SEATS = re.compile(r"(\d+)\s*(?:人|个|名|位|seats?)?")
 
 
 async def _editable(ctx: Context, event_id: int) -> Event:
-    event = await find_event(ctx, event_id, lock=True)
+    event = await LOCKED.find(ctx, event_id)
     if event.status == "cancelled":
         raise UserError(T.edit_cancelled, id=event_id)
     if event.status == "done":

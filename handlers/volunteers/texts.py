@@ -16,7 +16,11 @@ class T:
     event_id = Text("活动编号", "activity id")
     absent = Text("缺席成员（@成员或昵称）", "absent members (@member or nick)")
     reason = Text("理由", "reason")
-    help_new = Text("发布志愿活动", "publish a volunteer activity")
+    help_new = Text(
+        "发布志愿活动；末尾加重复方式即为系列，例如 /活动 新建 探访 | 2026-12-02 19:00 | 2 | 敬老院 | 10 | 每周三",
+        "publish a volunteer activity; a repeat makes a series, e.g. "
+        "/event new Visit | 2026-12-02 19:00 | 2 | Care home | 10 | weekly wed",
+    )
     help_events = Text("即将开始的活动和剩余名额", "upcoming activities with seats left")
     help_join = Text("报名活动（满员则候补）", "sign up (the waitlist when full)")
     help_leave = Text("取消报名", "withdraw")

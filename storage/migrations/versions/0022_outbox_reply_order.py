@@ -1,7 +1,7 @@
 """an index for the reply order across processes
 
 Revision ID: 0022
-Revises: 0021
+Revises: 0019
 Create Date: 2026-11-30 19:00:00.000000
 
 A member's replies keep their order across processes: every write and every claim of an
@@ -11,7 +11,7 @@ outbox row looks up the older pending rows of its order key (conversation, membe
 from alembic import op
 
 revision = "0022"
-down_revision = "0021"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 
