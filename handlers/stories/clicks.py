@@ -6,7 +6,8 @@ from bot.context import ClickContext
 from bot.i18n import number
 from bot.replies import CardResponse, CardUpdate
 from bot.router import Router
-from handlers.stories.commands import after_like_change, decide, likeable
+from handlers.stories.likes import after_like_change, likeable
+from handlers.stories.review import decide
 from handlers.stories.texts import T
 
 router = Router("stories.clicks", module="stories")
