@@ -80,9 +80,26 @@ async def submit(ctx: MessageContext, title: str, body: str) -> list[Reply]:
         approved=not group.review_stories,
         now=ctx.now,
     )
+    # Pictures are only recorded here (with the story, before the ack): fetching them is
+    # network work done afterwards by ``handlers.stories.pictures``, outside this
+    # transaction, so a slow or failed download never loses or doubles the story.
+    codes = ctx.message.pictures
+    limit = cfg.pictures_per_story
+    note = ""
+    if codes[:limit]:
+        await ctx.repos.pictures.add(
+            story.id, ctx.conversation.id, ctx.member.staff_id, codes[:limit], ctx.now
+        )
+        note = ctx.t(T.pictures_saving, n=len(codes[:limit]))
+    if len(codes) > limit:
+        note += ctx.t(T.pictures_too_many, limit=limit, extra=len(codes) - limit)
     if group.review_stories:
-        return [TextReply(content=ctx.t(T.submitted_review, id=story.id, title=title))]
-    return [TextReply(content=ctx.t(T.published, id=story.id)), story_card(ctx, story)]
+        text = ctx.t(T.submitted_review, id=story.id, title=title) + note
+        return [TextReply(content=text)]
+    published = TextReply(content=ctx.t(T.published, id=story.id) + note)
+    if codes[:limit]:
+        return [published]  # the card goes out once its pictures are saved
+    return [published, story_card(ctx, story)]
 
 
 @router.command(

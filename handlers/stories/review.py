@@ -78,7 +78,8 @@ async def decide(ctx: Context, story_id: int, *, approve: bool, reason: str) -> 
         ctx, "review", story.id, {"status": status_word(ctx, story.status)}
     )
     if approve:
-        replies.append(story_card(ctx, story))
+        pictures = await ctx.repos.pictures.media_ids(story.id)
+        replies.append(story_card(ctx, story, pictures))
         note = ctx.t(T.approved_author, id=story.id, title=title)
     else:
         shown = safety.plain(reason) if reason else ctx.t(T.no_reason)
