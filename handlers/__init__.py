@@ -7,7 +7,17 @@ from bot.router import Router
 
 def default_routers() -> list[Router]:
     """The routers of every feature, in matching order."""
-    from handlers import admin, digest, help, privacy, recommend, skills, stories, volunteers
+    from handlers import (
+        admin,
+        digest,
+        help,
+        privacy,
+        recommend,
+        retention,
+        skills,
+        stories,
+        volunteers,
+    )
 
     return [
         help.router,
@@ -18,4 +28,5 @@ def default_routers() -> list[Router]:
         recommend.router,
         privacy.router,
         admin.router,
+        retention.router,
     ]
