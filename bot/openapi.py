@@ -227,7 +227,16 @@ class OpenAPI:
         data: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """A call to the older API: errors come inside HTTP 200 as ``errcode`` / ``errmsg``
-        (40014 and 42001: a bad or expired access_token; -1: busy)."""
+        (40014 and 42001: a bad or expired access_token; -1: busy).
+
+        Where the codes come from (re-checked with the search tools, issue 18): no
+        DingTalk-published table of them was found in the indexed sources. The numbers and
+        meanings are those of the WeChat-family global error table the older DingTalk API
+        mirrors (-1 系统繁忙, 40004 不合法的媒体文件类型, 40005 不合法的文件类型, 40006 不合法的
+        文件大小, 40014 不合法的access_token, 42001 access_token超时; e.g. WxJava's
+        WxCpErrorMsgEnum and SyZero's WxOpenReturnCode), and the DingTalk upload clients
+        found (oapi ``/media/upload`` callers) only test ``errcode != 0``. So the token codes
+        decide a refresh, and any other non-zero code is a refusal, whatever its number."""
         url = self.settings.dingtalk.effective_oapi_endpoint + path
         try:
             response = await self.client.request(method, url, params=params, files=files, data=data)

@@ -37,8 +37,10 @@ CARD_VALUE_MAX = 1024
 MSG_PARAM_MAX = 15000
 # 上传媒体文件 (help.dingtalk.io upload-media-files): type image, "Maximum size is 20 MB.
 # Supported formats: jpg, gif, png, bmp"; multipart field "media". Errors come inside HTTP
-# 200 as errcode (全局错误码: 40004 不合法的媒体文件类型, 40005 不合法的文件类型, 40006 不合法的
-# 文件大小, 40014 不合法的access_token).
+# 200 as errcode. The numbers (40004 不合法的媒体文件类型, 40005 不合法的文件类型, 40006 不合法的
+# 文件大小, 40014 不合法的access_token) are the WeChat-family global table's, which the older
+# DingTalk API mirrors; no DingTalk-published table was found (see bot.openapi._legacy), so
+# tests assert only that each refusal is one, by these codes.
 MEDIA_MAX = 20 * 1024 * 1024
 # 下载机器人接收消息的文件内容 (robot_1_0 RobotMessageFileDownloadRequest: downloadCode,
 # robotCode → downloadUrl, a temporary link). The code is short-lived and only the robot that
