@@ -128,7 +128,10 @@ class PictureRepo:
     async def of_story(self, story_id: int) -> list[StoryPicture]:
         """A story's pictures, in the order they were sent."""
         rows = await self.session.execute(
-            select(StoryPicture).where(StoryPicture.story_id == story_id).order_by(StoryPicture.id)
+            select(StoryPicture)
+            .options(defer(StoryPicture.data))
+            .where(StoryPicture.story_id == story_id)
+            .order_by(StoryPicture.id)
         )
         return list(rows.scalars())
 

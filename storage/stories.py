@@ -197,6 +197,21 @@ class StoryRepo:
         )
         return list(rows.scalars())
 
+    async def latest_by_author(self, staff_id: str, since: datetime) -> Story | None:
+        """A member's newest story in any group, if submitted since ``since`` and still
+        pending or published (where a picture sent alone belongs)."""
+        rows = await self.session.execute(
+            select(Story)
+            .where(
+                Story.author_staff_id == staff_id,
+                Story.created_at >= since,
+                Story.status.in_(("pending", "approved")),
+            )
+            .order_by(Story.id.desc())
+            .limit(1)
+        )
+        return rows.scalars().first()
+
     async def delete_by_author(self, conversation_id: str, staff_id: str) -> int:
         """Erase a member's stories (and, by cascade, the likes they got)."""
         result = await self.session.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import timedelta
 
 from bot import safety
 from bot.args import PIPES
@@ -100,6 +101,40 @@ async def submit(ctx: MessageContext, title: str, body: str) -> list[Reply]:
     if codes[:limit]:
         return [published]  # the card goes out once its pictures are saved
     return [published, story_card(ctx, story)]
+
+
+# A picture sent on its own joins the member's story of the last minutes (DingTalk sends a
+# picture alone as a ``picture`` message, and only text with pictures as ``richText``:
+# developerpedia docs/learn/bot/message.md).
+PICTURE_WINDOW = timedelta(minutes=10)
+
+
+@router.command(
+    "story picture",
+    aliases=["故事 图片"],
+    help=T.help_picture,
+    hidden=True,
+    needs_group=False,
+    acts=True,
+)
+async def picture(ctx: MessageContext) -> str:
+    """Pictures sent alone (the dispatcher routes a ``picture`` message here): they join
+    the member's newest story of the last ``PICTURE_WINDOW``, in whichever group."""
+    minutes = int(PICTURE_WINDOW.total_seconds() // 60)
+    codes = ctx.message.pictures
+    if not codes:
+        raise UserError(T.picture_how, minutes=minutes)
+    story = await ctx.repos.stories.latest_by_author(ctx.member.staff_id, ctx.now - PICTURE_WINDOW)
+    if story is None:
+        raise UserError(T.picture_no_story, minutes=minutes)
+    limit = ctx.settings.stories.pictures_per_story
+    room = limit - len(await ctx.repos.pictures.of_story(story.id))
+    if room <= 0:
+        raise UserError(T.pictures_full, id=story.id, limit=limit)
+    await ctx.repos.pictures.add(
+        story.id, story.conversation_id, ctx.member.staff_id, codes[:room], ctx.now
+    )
+    return ctx.t(T.picture_added, id=story.id, title=story.title, n=len(codes[:room]))
 
 
 @router.command(

@@ -174,6 +174,28 @@ class T:
     notice_more = Text("（另有 {n} 个）", " (and {n} more)")
     chart_title = Text("故事 #{id} 的点赞走势", "Likes of story #{id} over time")
     picture_alt = Text("图片", "picture")
+    help_picture = Text(
+        "发完故事后单独发图片，图片会加到刚发的故事里",
+        "send pictures right after a story to add them to it",
+    )
+    picture_how = Text(
+        "发完故事后，在 {minutes} 分钟内单独发送图片即可加到故事里。",
+        "Send the pictures on their own within {minutes} minutes of your story.",
+    )
+    picture_no_story = Text(
+        "没有找到你最近 {minutes} 分钟内发的故事，图片没有保存。请先发 /故事 标题 | 正文，"
+        "或者在故事消息里直接带上图片。",
+        "No story of yours from the last {minutes} minutes, so the picture was not kept. "
+        "Send /story title | body first, or put the pictures in the story's message.",
+    )
+    pictures_full = Text(
+        "故事 #{id} 已有 {limit} 张图片，不能再加了。",
+        "Story #{id} already has {limit} pictures; no more can be added.",
+    )
+    picture_added = Text(
+        "已把 {n} 张图片加到故事 #{id}「{title}」，正在保存。",
+        '{n} picture(s) added to story #{id} "{title}"; saving them now.',
+    )
     pictures_saving = Text(
         "（含 {n} 张图片，正在保存，保存好后随故事卡片一起发出）",
         " ({n} picture(s) being saved; they go out with the story's card)",

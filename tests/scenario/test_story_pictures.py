@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.app import Application
-from bot.sandbox.standin import Sent, StandIn
+from bot.sandbox.standin import BOT_TOPIC, Sent, StandIn
 from domain.likes_chart import PNG_MAGIC
 from storage.models import Story, StoryPicture
 from tests.conftest import BotFactory
@@ -135,3 +135,36 @@ async def test_the_download_api_refuses_what_dingtalk_refuses(
         assert getattr(exc, "code", "") == "too-large"
     else:
         raise AssertionError("a file over the limit was read whole")
+
+
+async def test_a_picture_sent_alone_joins_the_story_just_told(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    app = await start(start_bot, stories={"review_default": False})
+    before = len(standin.sent)
+    await standin.say("/故事 晚霞 | 今天的晚霞", sender="alice")
+    await standin.wait_sent(before + 2)
+    [card] = [s for s in standin.sent[before:] if s.route == "card"]
+    story_id = int(standin.cards[card.out_track_id].data["id"])
+    # DingTalk sends a picture alone as a ``picture`` message, here one to one.
+    alone = standin.picture_message(
+        standin.add_picture(PNG), sender="alice", conversation="cid-alice", conversation_type="1"
+    )
+    push = await standin.push(BOT_TOPIC, alone)
+    [reply] = await standin.wait_sent(where=lambda s: s.in_reply_to == push.data["msgId"])
+    assert f"已把 1 张图片加到故事 #{story_id}「晚霞」" in reply.text
+    await fetch(app)
+    await standin.wait_sent(where=lambda s: s.route == "card_update")
+    media_id = standin.cards[card.out_track_id].data["picture"]
+    assert standin.media[media_id][0] == PNG
+    [row] = await stored(app)
+    assert (row.story_id, row.conversation_id, row.status) == (story_id, GROUP, "stored")
+
+    # Without a story of the last minutes, the picture is not kept, and the member is told.
+    stray = standin.picture_message(
+        standin.add_picture(PNG), sender="bob", conversation="cid-bob", conversation_type="1"
+    )
+    push = await standin.push(BOT_TOPIC, stray)
+    [reply] = await standin.wait_sent(where=lambda s: s.in_reply_to == push.data["msgId"])
+    assert "没有找到你最近 10 分钟内发的故事" in reply.text
+    assert len(await stored(app)) == 1
