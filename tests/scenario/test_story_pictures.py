@@ -10,11 +10,15 @@ png, bmp → media_id).
 
 from __future__ import annotations
 
+import gc
+import os
 from typing import Any
 
 from sqlalchemy import func, select
 
+from bench.probe import LoopProbe
 from bot.app import Application
+from bot.cli import settle_heap
 from bot.sandbox.standin import BOT_TOPIC, Sent, StandIn
 from domain.likes_chart import PNG_MAGIC
 from storage.models import Story, StoryPicture
@@ -22,6 +26,7 @@ from tests.conftest import BotFactory
 from tests.scenario.test_admin_privacy import mydata
 from tests.scenario.test_stories import GROUP, say, start
 
+LOOP_LIMIT = 0.020  # seconds: "never block the event loop for more than 20 ms" (TEAM.md)
 PNG = PNG_MAGIC + b"\0\0\0\rIHDR" + bytes(range(256)) * 8  # about 2 KB, a PNG by its magic
 
 
@@ -168,3 +173,24 @@ async def test_a_picture_sent_alone_joins_the_story_just_told(
     [reply] = await standin.wait_sent(where=lambda s: s.in_reply_to == push.data["msgId"])
     assert "没有找到你最近 10 分钟内发的故事" in reply.text
     assert len(await stored(app)) == 1
+
+
+async def test_storing_a_picture_at_the_limit_never_holds_the_loop(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    app = await start(start_bot, stories={"review_default": False})
+    limit = app.settings.stories.picture_max_kb * 1024
+    big = PNG_MAGIC + os.urandom(limit - len(PNG_MAGIC))  # exactly at the limit
+    await tell_story(standin, "/故事 大图 | 一张大图", standin.add_picture(big))
+    settle_heap()  # as ``community-bot run`` does after start-up (see test_loop_stall)
+    try:
+        async with LoopProbe(period=0) as probe:
+            await fetch(app)
+            await standin.wait_sent(where=lambda s: s.route == "card")
+    finally:
+        gc.unfreeze()
+    [row] = await stored(app)
+    assert row.status == "stored" and row.size == limit
+    assert probe.longest_cpu < LOOP_LIMIT, (
+        f"the loop ran {probe.longest_cpu * 1000:.1f} ms of CPU without a break"
+    )
