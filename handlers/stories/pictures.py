@@ -93,15 +93,18 @@ class PictureFetcher:
         return len(jobs)
 
     async def _fetch(self, job: PictureJob) -> Outcome:
-        api = self.app.api
+        api, pace = self.app.api, self.app.sender.take_api
         limit = self.app.settings.stories.picture_max_kb * 1024
         try:
+            # Within the app-wide rate of each API, shared with the sender's calls.
+            await pace("robot/messageFiles/download")
             url = await api.message_file_url(job.download_code)
             data = await api.fetch_file(url, limit)
             kind = sniff(data)
             if kind is None:
                 return Outcome(failed="not-image")
             content_type, extension = kind
+            await pace("media/upload")
             media_id = await api.media_upload(
                 data, f"story-{job.story_id}-{job.id}.{extension}", content_type
             )
