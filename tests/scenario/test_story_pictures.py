@@ -23,6 +23,7 @@ from bot.sandbox.standin import BOT_TOPIC, Sent, StandIn
 from domain.likes_chart import PNG_MAGIC
 from storage.models import Story, StoryPicture
 from tests.conftest import BotFactory
+from tests.contract import documented
 from tests.scenario.test_admin_privacy import mydata
 from tests.scenario.test_stories import GROUP, say, start
 
@@ -65,6 +66,7 @@ async def test_a_story_picture_is_downloaded_stored_shown_and_erased(
     assert row.download_code == ""  # the short-lived code is not kept
     [asked] = [b for p, b in standin.requests if p == "/v1.0/robot/messageFiles/download"]
     assert asked["robotCode"] == standin.client_id
+    assert documented.check(asked, documented.MESSAGE_FILE_DOWNLOAD) == []
 
     report = await mydata(standin, "alice")
     assert "故事图片：1 条" in report and f"故事 #{story_id} 的图片（2 KB）" in report
