@@ -223,8 +223,10 @@ class Dispatcher(Handler):
             ctx.origin, ctx.conversation = ctx.conversation, group
         refusal = await guard.refusal(ctx, spec.module, admin=spec.admin, acts=spec.acts)
         if refusal is not None:
+            # The name the member used, in the log line as in the reply (never "{command}").
+            refusal = refusal.replace("{command}", "/" + parsed.used_name)
             ctx.log.warning("/%s refused: %s", spec.name, refusal)
-            ctx.reply(refusal.replace("{command}", "/" + parsed.used_name))
+            ctx.reply(refusal)
             return
         mark = len(ctx.replies)
         try:

@@ -6,8 +6,8 @@ from bot.context import ClickContext
 from bot.replies import CardResponse
 from bot.router import Router
 from handlers.skills.cards import card_updates
-from handlers.skills.common import answer, confirm_swap, find_swap
-from handlers.skills.texts import T, status_word
+from handlers.skills.common import SWAP, answer, confirm_swap
+from handlers.skills.texts import status_word
 
 router = Router("skills.clicks", module="skills")
 
@@ -16,11 +16,11 @@ router = Router("skills.clicks", module="skills")
 async def answer_click(ctx: ClickContext) -> CardResponse:
     """Accept or decline on the card (only the member invited)."""
     message, replies = await answer(
-        ctx, ctx.click_id(T.unknown_swap), accept=ctx.click.action == "accept"
+        ctx, await SWAP.clicked(ctx), accept=ctx.click.action == "accept"
     )
     for reply in replies:
         ctx.reply(reply)
-    found = await find_swap(ctx, ctx.click_id(T.unknown_swap))
+    found = await SWAP.clicked(ctx)  # read again: the answer changed its status
     return CardResponse(
         card_data={"status": status_word(ctx, found.status)}, private_data={"message": message}
     )
@@ -29,7 +29,7 @@ async def answer_click(ctx: ClickContext) -> CardResponse:
 @router.action("confirm", kind="swap", acts=True)
 async def confirm_click(ctx: ClickContext) -> CardResponse:
     """Confirm on the card (only the side that did not record it)."""
-    message, found = await confirm_swap(ctx, ctx.click_id(T.unknown_swap))
+    message, found = await confirm_swap(ctx, await SWAP.clicked(ctx))
     for reply in await card_updates(
         ctx, found, skip=ctx.click.out_track_id if isinstance(ctx, ClickContext) else ""
     ):

@@ -12,6 +12,7 @@ from bot.replies import Reply, TextReply, ToMembers
 from bot.router import Arg, Router
 from domain.skills import add_post, best_matches, browse, partners
 from handlers.skills.cards import card_updates
+from handlers.skills.common import POST
 from handlers.skills.texts import T
 from storage.models import SkillPost
 
@@ -124,9 +125,7 @@ async def skills(ctx: MessageContext, keyword: str | None) -> str:
 )
 async def withdraw(ctx: MessageContext, id: int) -> list[Reply]:
     """Withdraw one's own post; proposals waiting on it are cancelled and their senders told."""
-    post = await ctx.repos.skills.get(ctx.conversation.id, id)
-    if post is None:
-        raise UserError(T.unknown_post, id=id)
+    post = await POST.find(ctx, id)
     if post.staff_id != ctx.member.staff_id:
         raise UserError(T.not_yours)
     if not await ctx.repos.skills.withdraw(post):

@@ -6,22 +6,24 @@ from bot import people
 from bot.context import ClickContext, Context
 from bot.errors import UserError
 from bot.i18n import number
+from bot.lookup import Lookup
 from bot.replies import Reply, TextReply, ToMembers
 from handlers.skills.cards import card_updates
 from handlers.skills.texts import T, status_word
-from storage.models import Swap
+from storage.models import SkillPost, Swap
 from storage.swaps import LedgerConflict
 
+# The group's post or swap with the number a member typed or a card button sent, or a refusal.
+POST: Lookup[SkillPost] = Lookup(
+    lambda repos, group, id: repos.skills.get(group, id), T.unknown_post
+)
+SWAP: Lookup[Swap] = Lookup(lambda repos, group, id: repos.swaps.get(group, id), T.unknown_swap)
 
-async def find_swap(ctx: Context, swap_id: int) -> Swap:
-    found = await ctx.repos.swaps.get(ctx.conversation.id, swap_id)
-    if found is None:
-        raise UserError(T.unknown_swap, id=swap_id)
-    return found
 
-
-async def answer(ctx: Context, swap_id: int, *, accept: bool) -> tuple[str, list[Reply]]:
-    found = await find_swap(ctx, swap_id)
+async def answer(ctx: Context, found: Swap, *, accept: bool) -> tuple[str, list[Reply]]:
+    """The invited member accepts or declines ``found``: the message for them, and the
+    replies (card updates, the introduction or the proposer's notice)."""
+    swap_id = found.id
     if found.partner != ctx.member.staff_id:
         raise UserError(T.only_partner)
     if not await ctx.repos.swaps.move(
@@ -51,8 +53,9 @@ async def answer(ctx: Context, swap_id: int, *, accept: bool) -> tuple[str, list
     return ctx.t(T.declined_ok, id=swap_id), replies
 
 
-async def confirm_swap(ctx: Context, swap_id: int) -> tuple[str, Swap]:
-    found = await find_swap(ctx, swap_id)
+async def confirm_swap(ctx: Context, found: Swap) -> tuple[str, Swap]:
+    """The side that did not record ``found`` confirms it; the hours move once."""
+    swap_id = found.id
     me = ctx.member.staff_id
     if me not in (found.proposer, found.partner):
         raise UserError(T.not_participant, id=swap_id)

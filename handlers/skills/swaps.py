@@ -9,7 +9,7 @@ from bot.i18n import number
 from bot.replies import Reply, TextReply, ToMembers
 from bot.router import Arg, Router
 from handlers.skills.cards import card_updates, swap_card
-from handlers.skills.common import answer, confirm_swap, find_swap
+from handlers.skills.common import POST, SWAP, answer, confirm_swap
 from handlers.skills.texts import T, status_word
 
 router = Router("skills.swaps", module="skills")
@@ -24,9 +24,7 @@ router = Router("skills.swaps", module="skills")
 )
 async def swap(ctx: MessageContext, id: int) -> list[Reply]:
     """Propose a swap to the member behind a post; they accept or decline."""
-    post = await ctx.repos.skills.get(ctx.conversation.id, id)
-    if post is None:
-        raise UserError(T.unknown_post, id=id)
+    post = await POST.find(ctx, id)
     if post.status != "open":
         raise UserError(T.closed_post, id=id)
     me = ctx.member.staff_id
@@ -77,7 +75,7 @@ async def swap(ctx: MessageContext, id: int) -> list[Reply]:
 )
 async def accept(ctx: MessageContext, id: int) -> list[Reply]:
     """Accept: both are introduced and the proposer is told."""
-    message, replies = await answer(ctx, id, accept=True)
+    message, replies = await answer(ctx, await SWAP.find(ctx, id), accept=True)
     return [TextReply(content=message), *replies]
 
 
@@ -89,7 +87,7 @@ async def accept(ctx: MessageContext, id: int) -> list[Reply]:
 )
 async def decline(ctx: MessageContext, id: int) -> list[Reply]:
     """Decline: the proposer is told."""
-    message, replies = await answer(ctx, id, accept=False)
+    message, replies = await answer(ctx, await SWAP.find(ctx, id), accept=False)
     return [TextReply(content=message), *replies]
 
 
@@ -105,7 +103,7 @@ async def decline(ctx: MessageContext, id: int) -> list[Reply]:
 )
 async def done(ctx: MessageContext, id: int, hours: float) -> list[Reply]:
     """Either side records a finished swap; the other must confirm before credits move."""
-    found = await find_swap(ctx, id)
+    found = await SWAP.find(ctx, id)
     me = ctx.member.staff_id
     if me not in (found.proposer, found.partner):
         raise UserError(T.not_participant, id=id)
@@ -144,7 +142,7 @@ async def done(ctx: MessageContext, id: int, hours: float) -> list[Reply]:
 )
 async def confirm(ctx: MessageContext, id: int) -> list[Reply]:
     """The other side confirms; only then do the hours move, once."""
-    message, found = await confirm_swap(ctx, id)
+    message, found = await confirm_swap(ctx, await SWAP.find(ctx, id))
     return [TextReply(content=message), *await card_updates(ctx, found)]
 
 

@@ -350,6 +350,17 @@ async def test_admin_commands_are_refused_to_members(
     )
 
 
+async def test_the_refusal_log_line_names_the_command_the_member_used(
+    standin: StandIn, start_bot: BotFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    await start_bot(routers=[probe.router])
+    with caplog.at_level(logging.WARNING):
+        await standin.say("/secret", sender="mallory")
+        await standin.wait_sent(1)
+    [line] = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert "{command}" not in line and "/secret" in line.split("refused:", 1)[1]
+
+
 async def test_trusted_dingtalk_admin_flag(standin: StandIn, start_bot: BotFactory) -> None:
     await start_bot(routers=[probe.router], admins={"trust_dingtalk_admin": True})
     await standin.say("/secret", sender="dora", is_admin=True)
