@@ -10,6 +10,7 @@ from bot.args import PIPES
 from bot.context import Context, MessageContext
 from bot.errors import UserError
 from bot.i18n import Text
+from bot.lookup import Lookup
 from bot.replies import MarkdownReply, Reply, TextReply, ToMembers
 from bot.router import Arg, Router
 from handlers.stories.cards import card_updates, story_card
@@ -48,12 +49,9 @@ def fold_choice(value: str, words: dict[str, str], bad: Text) -> str:
     return words[key]
 
 
-async def find_story(ctx: Context, story_id: int) -> Story:
-    """The group's story with this id, or a ``UserError`` naming the id."""
-    story = await ctx.repos.stories.get(ctx.conversation.id, story_id)
-    if story is None:
-        raise UserError(T.unknown, id=story_id)
-    return story
+# The group's story with the number a member typed or a card button sent, or a refusal
+# naming the number (bot.lookup: one converter for every feature).
+STORY: Lookup[Story] = Lookup(lambda repos, group, id: repos.stories.get(group, id), T.unknown)
 
 
 # -- submitting ------------------------------------------------------------------------------
@@ -145,7 +143,7 @@ async def picture(ctx: MessageContext) -> str:
 )
 async def show(ctx: MessageContext, id: int) -> MarkdownReply:
     """A story in full (a card shows at most 1 KB of it: 创建并投放卡片 value limit)."""
-    story = await find_story(ctx, id)
+    story = await STORY.find(ctx, id)
     if story.status != "approved" and not ctx.is_admin:
         raise UserError(T.unknown, id=id)
     author = story.author_nick or story.author_staff_id
@@ -180,7 +178,7 @@ def check_text(ctx: Context, title: str, body: str) -> None:
 )
 async def edit(ctx: MessageContext, id: int, text: str) -> list[Reply]:
     """The author changes a story while it waits for review; review cards show the change."""
-    story = await find_story(ctx, id)  # an unknown id is named before the form is checked
+    story = await STORY.find(ctx, id)  # an unknown id is named before the form is checked
     if story.author_staff_id != ctx.member.staff_id:
         raise UserError(T.not_author, id=id)
     parts = [p.strip() for p in PIPES.split(text, maxsplit=1)]
@@ -217,7 +215,7 @@ async def _gone_cards(ctx: Context, story: Story, title: Text, body: Text) -> li
 )
 async def withdraw(ctx: MessageContext, id: int) -> list[Reply]:
     """The author takes a story back at any time: it leaves the rankings and its card says so."""
-    story = await find_story(ctx, id)
+    story = await STORY.find(ctx, id)
     if story.author_staff_id != ctx.member.staff_id:
         raise UserError(T.not_author, id=id)
     gone = await ctx.repos.stories.take_down(
@@ -252,7 +250,7 @@ async def withdraw(ctx: MessageContext, id: int) -> list[Reply]:
 )
 async def remove(ctx: MessageContext, id: int, reason: str | None) -> list[Reply]:
     """An admin removes a published story with a reason; the author is told one to one."""
-    story = await find_story(ctx, id)
+    story = await STORY.find(ctx, id)
     gone = await ctx.repos.stories.take_down(
         ctx.conversation.id,
         id,

@@ -14,7 +14,7 @@ from bot.router import Arg, Router
 from domain.likes import describe, rescore, rescore_if_dirty
 from domain.likes_chart import LikePoint, burst_spans, render_off_loop
 from handlers.stories.cards import card_updates
-from handlers.stories.commands import SCOPES, find_story, fold_choice
+from handlers.stories.commands import SCOPES, STORY, fold_choice
 from handlers.stories.texts import T
 from storage.models import Story
 
@@ -24,10 +24,10 @@ router = Router("stories.likes", module="stories")
 # -- likes ----------------------------------------------------------------------------------
 
 
-async def likeable(ctx: Context, story_id: int) -> Story:
-    story = await find_story(ctx, story_id)
+async def likeable(ctx: Context, story: Story) -> Story:
+    """``story`` if this member may like it: published, and not their own."""
     if story.status != "approved":
-        raise UserError(T.not_approved if story.status == "pending" else T.unknown, id=story_id)
+        raise UserError(T.not_approved if story.status == "pending" else T.unknown, id=story.id)
     if story.author_staff_id == ctx.member.staff_id:
         raise UserError(T.own_story)
     return story
@@ -56,7 +56,7 @@ async def after_like_change(ctx: Context, story: Story) -> list[Reply]:
 async def like(ctx: MessageContext, id: int) -> list[Reply]:
     """Like a story (once; a second like is a friendly no-op)."""
     await ctx.repos.likes.count_like_message(ctx.conversation.id, ctx.member.staff_id)
-    story = await likeable(ctx, id)
+    story = await likeable(ctx, await STORY.find(ctx, id))
     if not await ctx.repos.likes.add(story, ctx.member.staff_id, ctx.now):
         return [TextReply(content=ctx.t(T.already_liked, id=id))]
     updates = await after_like_change(ctx, story)
@@ -72,7 +72,7 @@ async def like(ctx: MessageContext, id: int) -> list[Reply]:
 async def unlike(ctx: MessageContext, id: int) -> list[Reply]:
     """Take a like back."""
     await ctx.repos.likes.count_like_message(ctx.conversation.id, ctx.member.staff_id)
-    story = await find_story(ctx, id)
+    story = await STORY.find(ctx, id)
     if not await ctx.repos.likes.remove(story, ctx.member.staff_id):
         return [TextReply(content=ctx.t(T.not_liked, id=id))]
     updates = await after_like_change(ctx, story)
@@ -127,7 +127,7 @@ async def likes_audit(ctx: MessageContext, id: int) -> list[Reply] | str:
     brushed ones marked and bursts shaded (rendered in a worker process: a render takes
     longer than the event loop may be blocked)."""
     await rescore_if_dirty(ctx, ctx.conversation.id)
-    story = await find_story(ctx, id)
+    story = await STORY.find(ctx, id)
     await ctx.session.refresh(story)
     likes = await ctx.repos.likes.of_story(story.id)
     if not likes:
