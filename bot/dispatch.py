@@ -192,7 +192,8 @@ class Dispatcher(Handler):
         if not message.is_group:
             text, choice = groups.split_choice(text)
         try:
-            resolution = self.commands.resolve(text)
+            today = ctx.now.astimezone(ctx.settings.bot.tz).date()
+            resolution = self.commands.resolve(text, today)
         except UserError as exc:
             ctx.reply(ctx.t(exc.text, **exc.params))
             return

@@ -48,6 +48,7 @@ ENTITY_OF = {
     "swap decline": "swap",
     "swap done": "swap",
     "swap confirm": "swap",
+    "reply": "feedback",
 }
 
 

@@ -171,14 +171,16 @@ def parse_offsets(text: str) -> list[int] | None:
     return sorted(out, reverse=True)
 
 
-def describe_offsets(minutes: list[int]) -> str:
-    """``24h, 1h, 15m`` for a plan (the form ``parse_offsets`` reads back)."""
+def describe_offsets(minutes: list[int], lang: str = "en") -> str:
+    """``24h, 1h, 15m`` (``1天、1小时、15分钟`` in Chinese) for a plan (forms that
+    ``parse_offsets`` reads back)."""
+    units = ("天", "小时", "分钟") if lang == "zh" else ("d", "h", "m")
     shown = []
     for m in minutes:
         if m % 1440 == 0:
-            shown.append(f"{m // 1440}d")
+            shown.append(f"{m // 1440}{units[0]}")
         elif m % 60 == 0:
-            shown.append(f"{m // 60}h")
+            shown.append(f"{m // 60}{units[1]}")
         else:
-            shown.append(f"{m}m")
-    return ", ".join(shown)
+            shown.append(f"{m}{units[2]}")
+    return ("、" if lang == "zh" else ", ").join(shown)

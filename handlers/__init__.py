@@ -10,6 +10,7 @@ def default_routers() -> list[Router]:
     from handlers import (
         admin,
         digest,
+        feedback,
         help,
         privacy,
         recommend,
@@ -26,6 +27,7 @@ def default_routers() -> list[Router]:
         skills.router,
         digest.router,
         recommend.router,
+        feedback.router,
         privacy.router,
         admin.router,
         retention.router,

@@ -7,6 +7,7 @@ from typing import ClassVar
 from bot import people, safety
 from bot.context import Context, MessageContext
 from bot.errors import UserError
+from bot.forms import SWITCH, Choice
 from bot.i18n import Text, has_cjk
 from bot.modules import KEYS as MODULE_KEYS
 from bot.modules import name as module_name
@@ -14,15 +15,29 @@ from bot.router import Arg, Router
 
 router = Router("admin")
 
-ON = ("on", "开", "开启")
-OFF = ("off", "关", "关闭")
+# The words for each module, Chinese first (the help shows 故事|技能|志愿|周报).
+MODULE_OPTIONS = (
+    Choice("stories", ("故事", "故事分享", "stories", "story")),
+    Choice("skills", ("技能", "技能交换", "skills", "swaps")),
+    Choice("volunteers", ("志愿", "志愿活动", "活动", "volunteers", "volunteering", "events")),
+    Choice("digest", ("周报", "digest")),
+)
+assert {o.value for o in MODULE_OPTIONS} == set(MODULE_KEYS), "a module without its words"
 
 
 class T:
     """Texts of the admin commands."""
 
     module = Text("模块", "module")
-    state = Text("开关", "on|off")
+    state = Text("开关", "on/off")
+    modules_header = Text("本群的功能模块：", "Modules in this group:")
+    module_key = Text("{name}（{key}）", "{name} ({key})")
+    module_line_on = Text("· {module}：开", "- {module}: on")
+    module_line_off = Text("· {module}：关", "- {module}: off")
+    modules_hint = Text(
+        "开关：/模块 <模块> 开|关，例如 /模块 周报 关",
+        "Switch: /modules <module> on|off, e.g. /modules digest off",
+    )
     staff = Text("@成员或昵称", "@member or nick")
     help_modules = Text("本群开启或关闭一个功能模块", "turn a module on or off in this group")
     help_ban = Text(
@@ -42,6 +57,7 @@ class T:
     no_self_ban = Text("不能禁止自己。", "You can't ban yourself.")
     audit_empty = Text("还没有管理员操作记录。", "No admin actions yet.")
     audit_header = Text("最近的管理员操作：", "Recent admin actions:")
+    audit_line = Text("{when} {who}：{what}", "{when} {who}: {what}")
     button = Text("按钮「{verb}」", "button '{verb}'")
     verbs: ClassVar[dict[str, Text]] = {
         "approve": Text("通过", "approve"),
@@ -67,13 +83,24 @@ class T:
     help=T.help_modules,
     admin=True,
     args=[
-        Arg("module", T.module, kind="choice", choices=MODULE_KEYS),
-        Arg("state", T.state, kind="choice", choices=ON + OFF),
+        Arg("module", T.module, kind="choice", options=MODULE_OPTIONS, optional=True),
+        Arg("state", T.state, kind="choice", options=SWITCH, optional=True),
     ],
 )
-async def modules(ctx: MessageContext, module: str, state: str) -> str:
-    """Switch a module on or off here; its commands then answer that it is off."""
-    on = state in ON
+async def modules(ctx: MessageContext, module: str | None, state: str | None) -> str:
+    """Switch a module on or off here (its commands then answer that it is off); without
+    a switch, show which modules are on in this group."""
+    if module is None or state is None:
+        off = await ctx.repos.groups.disabled_modules(ctx.conversation.id)
+        lines = [ctx.t(T.modules_header)]
+        for option in MODULE_OPTIONS:
+            line = T.module_line_off if option.value in off else T.module_line_on
+            name, key = ctx.t(module_name(option.value)), option.shown(ctx.lang)
+            shown = name if key == name else ctx.t(T.module_key, name=name, key=key)
+            lines.append(ctx.t(line, module=shown))
+        lines.append(ctx.t(T.modules_hint))
+        return "\n".join(lines)
+    on = state == "on"
     await ctx.repos.groups.set_module(
         ctx.conversation.id, module, on, review_default=ctx.settings.stories.review_default
     )
@@ -126,7 +153,7 @@ async def audit(ctx: MessageContext) -> str:
     for entry in entries:
         when = entry.at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
         what = await _action(ctx, entry.action, entry.detail)
-        lines.append(f"{when} {admins[entry.staff_id]}：{what}".rstrip())
+        lines.append(ctx.t(T.audit_line, when=when, who=admins[entry.staff_id], what=what))
     return "\n".join(lines)
 
 
@@ -143,6 +170,14 @@ async def _action(ctx: Context, action: str, detail: str) -> str:
         return f"{ctx.t(T.button, verb=shown_verb)} {target}".rstrip()
     route = ctx.commands.find(action)
     command = action
-    if route is not None and ctx.lang == "zh":
-        command = "/" + next((a for a in route.spec.aliases if has_cjk(a)), route.spec.name)
+    if route is not None:
+        if ctx.lang == "zh":
+            command = "/" + next((a for a in route.spec.aliases if has_cjk(a)), route.spec.name)
+        # A choice is stored as its value ("stories off"), in the order of the arguments:
+        # shown as the reader says it ("故事 关").
+        tokens = detail.split(" ")
+        for i, arg in enumerate(route.spec.args[: len(tokens)]):
+            if arg.kind == "choice":
+                tokens[i] = arg.show(tokens[i], ctx.lang)
+        detail = " ".join(tokens)
     return f"{command} {detail}".rstrip()

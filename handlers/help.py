@@ -23,6 +23,13 @@ class T:
         "There is no command '{name}'. Send /help for the list.",
     )
     aliases = Text("也可以写作：{aliases}", "Also written: {aliases}")
+    forms = Text("「{label}」可以写：{forms}", "{label} may be written: {forms}")
+    footer = Text(
+        "参数用中文或英文都可以，例如 /周报 时间 星期三 下午6点半、/交换完成 3 2小时；"
+        "不带斜杠发「帮助」也可以。意见和建议：/反馈 <内容>",
+        "Arguments may be typed as you would say them, e.g. /digest schedule wed 6:30pm, "
+        "/swap done 3 2h; 'help' works without the slash. Feedback: /feedback <text>",
+    )
     admin_tag = Text("（管理员）", " (admins)")
     command_label = Text("命令", "command")
 
@@ -52,7 +59,13 @@ async def show_help(ctx: MessageContext, command: str | None) -> str:
         spec = route.spec
         names = ", ".join("/" + n for n in (spec.name, *spec.aliases))
         tag = ctx.t(T.admin_tag) if spec.admin else ""
-        return f"{_line(ctx, spec)}{tag}\n{ctx.t(T.aliases, aliases=names)}"
+        lines = [f"{_line(ctx, spec)}{tag}", ctx.t(T.aliases, aliases=names)]
+        sep = "、" if ctx.lang == "zh" else ", "
+        for arg in spec.args:
+            if forms := arg.forms(ctx.lang):
+                label = arg.label.render(ctx.lang)
+                lines.append(ctx.t(T.forms, label=label, forms=sep.join(forms)))
+        return "\n".join(lines)
     member: list[str] = []
     admin: list[str] = []
     for route in ctx.commands.routes:
@@ -61,4 +74,5 @@ async def show_help(ctx: MessageContext, command: str | None) -> str:
     lines = [ctx.t(T.header), *member]
     if admin:
         lines += ["", ctx.t(T.admin_header), *admin]
+    lines += ["", ctx.t(T.footer)]
     return "\n".join(lines)

@@ -9,6 +9,7 @@ from bot.cards import CATALOG
 from bot.context import ClickContext, Context, MessageContext
 from bot.errors import UserError
 from bot.events import is_staff_id
+from bot.forms import CONFIRM
 from bot.i18n import Text
 from bot.replies import CardResponse, Reply, TextReply, ToMembers
 from bot.router import Arg, PrivacySection, Router
@@ -56,6 +57,7 @@ class T:
         "Everything the bot stores about you ({n} groups you used it in, and this chat):",
     )
     chat_label = Text("这个私聊", "this chat")
+    quoted = Text("「{name}」", "'{name}'")
     group_heading = Text("「{group}」：", "'{group}':")
     forget_prompt_all = Text(
         "确定要删除机器人在你用过它的全部 {n} 个群（{groups}）和这个私聊里存储的关于你的数据吗？"
@@ -207,9 +209,7 @@ async def mydata(ctx: MessageContext) -> list[Reply]:
     "forget",
     aliases=["删除我的数据"],
     help=T.help_forget,
-    args=[
-        Arg("confirm", T.confirm_word, kind="choice", choices=("confirm", "确认"), optional=True)
-    ],
+    args=[Arg("confirm", T.confirm_word, kind="choice", options=CONFIRM, optional=True)],
     needs_group=False,
 )
 async def forget(ctx: MessageContext, confirm: str | None) -> list[Reply]:
@@ -223,7 +223,7 @@ async def forget(ctx: MessageContext, confirm: str | None) -> list[Reply]:
             prompt = ctx.t(
                 T.forget_prompt_all,
                 n=len(places),
-                groups=sep.join(f"「{label}」" for _, label in places) or "-",
+                groups=sep.join(ctx.t(T.quoted, name=label) for _, label in places) or "-",
             )
         replies: list[Reply] = [TextReply(content=prompt)]
         if ctx.settings.cards.generic_template:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.models import (
     Conversation,
     Event,
+    Feedback,
     InboxEvent,
     LedgerEntry,
     Like,
@@ -169,7 +170,13 @@ class MemberRepo:
 
         Numbers are unique across groups (and never reused), so a number alone names its group.
         """
-        model = {"story": Story, "event": Event, "post": SkillPost, "swap": Swap}.get(kind)
+        model = {
+            "story": Story,
+            "event": Event,
+            "post": SkillPost,
+            "swap": Swap,
+            "feedback": Feedback,
+        }.get(kind)
         if model is None or not 0 < entity_id < 2**63:
             return None
         return await self.session.scalar(
@@ -190,6 +197,7 @@ class MemberRepo:
             select(Signup.conversation_id).where(Signup.staff_id == staff_id),
             select(VolunteerHours.conversation_id).where(VolunteerHours.staff_id == staff_id),
             select(SkillPost.conversation_id).where(SkillPost.staff_id == staff_id),
+            select(Feedback.conversation_id).where(Feedback.staff_id == staff_id),
             select(Swap.conversation_id).where(
                 (Swap.proposer == staff_id) | (Swap.partner == staff_id)
             ),

@@ -556,3 +556,29 @@ class SendPace(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     tokens: Mapped[float] = mapped_column(Float)
     stamp: Mapped[float] = mapped_column(Float)
+
+
+class Feedback(Base):
+    """A member's feedback to the group's admins (``/反馈``), and the admin's answer.
+
+    Numbered for people (``/回复 <编号>``), so never reused (NEVER_REUSED). ``lang`` is the
+    language the member wrote in: the answer reaches them in it.
+    """
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    staff_id: Mapped[str] = mapped_column(String(200))
+    nick: Mapped[str] = mapped_column(String(200), default="")
+    lang: Mapped[str] = mapped_column(String(2), default="zh")
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answer: Mapped[str | None] = mapped_column(Text, nullable=True)
+    answered_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    __table_args__ = (
+        Index("ix_feedback_member", "conversation_id", "staff_id", "created_at"),
+        NEVER_REUSED,
+    )

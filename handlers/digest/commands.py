@@ -7,6 +7,7 @@ from datetime import timedelta
 from bot.context import MessageContext
 from bot.errors import UserError
 from bot.events import is_staff_id
+from bot.forms import WEEKDAY
 from bot.i18n import Text
 from bot.replies import Reply, TextReply, ToMembers
 from bot.router import Arg, Router
@@ -76,7 +77,7 @@ DAY_CHOICES = WEEKDAYS + ZH_WEEKDAYS
     aliases=["周报 时间"],
     help=T.help_schedule,
     admin=True,
-    args=[Arg("day", T.day, kind="choice", choices=DAY_CHOICES), Arg("at", T.at, max_len=5)],
+    args=[Arg("day", T.day, kind="choice", options=WEEKDAY), Arg("at", T.at, kind="time")],
 )
 async def schedule(ctx: MessageContext, day: str, at: str) -> Text | str:
     """Set this group's digest slot."""
@@ -111,3 +112,15 @@ async def on(ctx: MessageContext) -> str:
     )
     weekday, at = group_slot(ctx, settings)
     return ctx.t(T.on, day=day_name(ctx, weekday), at=at)
+
+
+@router.command("digest status", aliases=["周报 状态"], help=T.help_status, admin=True)
+async def status(ctx: MessageContext) -> str:
+    """This group's digest settings: on or off, its day and time, and when it goes out next."""
+    settings = await _settings(ctx)
+    weekday, at = group_slot(ctx, settings)
+    upcoming = last_slot(ctx.now, weekday, at, ctx) + timedelta(days=7)
+    if not settings.digest_enabled:
+        return ctx.t(T.status_off, day=day_name(ctx, weekday), at=at)
+    shown = f"{upcoming.strftime('%Y-%m-%d')} {at}"
+    return ctx.t(T.status_on, day=day_name(ctx, weekday), at=at, next=shown)

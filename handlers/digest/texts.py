@@ -12,11 +12,21 @@ class T:
     """Every text of the digest."""
 
     day = Text("星期", "day")
-    at = Text("时间 HH:MM", "time HH:MM")
+    at = Text("时间", "time")
     help_preview = Text(
         "预览本群本周的周报（私信给你）", "preview this group's digest (sent to you)"
     )
     help_now = Text("立即发布本期周报", "post this period's digest now")
+    help_status = Text("查看本群周报的开关和时间", "show this group's digest settings")
+    status_on = Text(
+        "本群周报：开，每{day} {at} 发布；下一期 {next}。\n修改：/周报 时间 周三 18:30；关闭：/周报 关",
+        "This group's digest: on, every {day} at {at}; next one {next}.\n"
+        "Change: /digest schedule wed 18:30; stop: /digest off",
+    )
+    status_off = Text(
+        "本群周报：关（时间设为每{day} {at}）。开启：/周报 开",
+        "This group's digest: off (set for every {day} at {at}). Resume: /digest on",
+    )
     help_schedule = Text("设置本群周报时间", "set this group's digest day and time")
     help_off = Text("停止本群的定时周报", "stop the scheduled digest here")
     help_on = Text("恢复本群的定时周报", "resume the scheduled digest here")

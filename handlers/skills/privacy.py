@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from bot import safety
 from bot.context import Context
-from bot.i18n import number
+from bot.i18n import Text, number
 from bot.replies import TextReply, ToMembers
 from bot.router import PrivacySection, Router
 from handlers.skills.texts import T, status_word
 
 router = Router("skills.privacy", module="skills")
+POST_ITEM = Text("#{id}「{skill}」", "#{id} '{skill}'")
 
 
 async def _my_posts(ctx: Context, conversation_id: str, staff_id: str) -> tuple[int, list[str]]:
     posts = await ctx.repos.skills.of_member(conversation_id, staff_id)
-    return len(posts), [f"#{p.id}「{safety.plain(p.skill)}」" for p in posts[:3]]
+    return len(posts), [ctx.t(POST_ITEM, id=p.id, skill=safety.plain(p.skill)) for p in posts[:3]]
 
 
 async def _erase_posts(ctx: Context, conversation_id: str, staff_id: str) -> int:

@@ -97,7 +97,7 @@ async def decline(ctx: MessageContext, id: int) -> list[Reply]:
     help=T.help_done,
     args=[
         Arg("id", T.swap_id, kind="int", low=1),
-        Arg("hours", T.hours, kind="float", low=0.5, high=24),
+        Arg("hours", T.hours, kind="hours", low=0.5, high=24),
     ],
     acts=True,
 )

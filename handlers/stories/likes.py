@@ -8,6 +8,7 @@ from datetime import timedelta
 from bot import people
 from bot.context import Context, MessageContext
 from bot.errors import UserError
+from bot.forms import choices_from
 from bot.i18n import number
 from bot.replies import ImageReply, Reply, TextReply
 from bot.router import Arg, Router
@@ -83,7 +84,7 @@ async def unlike(ctx: MessageContext, id: int) -> list[Reply]:
     "stories",
     aliases=["故事榜"],
     help=T.help_stories,
-    args=[Arg("scope", T.scope, optional=True, max_len=20)],
+    args=[Arg("scope", T.scope, kind="choice", options=choices_from(SCOPES), optional=True)],
 )
 async def stories(ctx: MessageContext, scope: str | None) -> str:
     """Top stories by genuine likes, showing genuine and raw counts."""

@@ -9,12 +9,14 @@ from bot.router import PrivacySection, Router
 from handlers.stories.texts import T, status_word
 
 router = Router("stories.privacy", module="stories")
+PRIVACY_ITEM = Text("#{id}「{title}」（{status}）", "#{id} '{title}' ({status})")
 
 
 async def _my_stories(ctx: Context, conversation_id: str, staff_id: str) -> tuple[int, list[str]]:
     stories = await ctx.repos.stories.by_author(conversation_id, staff_id)
     return len(stories), [
-        f"#{s.id}「{safety.plain(s.title)}」（{status_word(ctx, s.status)}）" for s in stories[:3]
+        ctx.t(PRIVACY_ITEM, id=s.id, title=safety.plain(s.title), status=status_word(ctx, s.status))
+        for s in stories[:3]
     ]
 
 

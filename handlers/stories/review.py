@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import safety
 from bot.context import Context, MessageContext
 from bot.errors import UserError
+from bot.forms import SWITCH
 from bot.i18n import Text
 from bot.replies import Reply, TextReply, ToMembers
 from bot.router import Arg, Router
@@ -23,7 +24,7 @@ router = Router("stories.review", module="stories")
     aliases=["审核"],
     help=T.help_review,
     admin=True,
-    args=[Arg("switch", T.switch, optional=True, max_len=20)],
+    args=[Arg("switch", T.switch, kind="choice", options=SWITCH, optional=True)],
 )
 async def review(ctx: MessageContext, switch: str | None) -> list[Reply] | Text:
     """List pending stories as review cards (``/审核 开|关`` switches review, in either

@@ -16,8 +16,8 @@ class T:
     body = Text("正文", "body")
     story_id = Text("故事编号", "story id")
     reason = Text("理由", "reason")
-    scope = Text("本周|全部", "week|all")
-    switch = Text("开|关", "on|off")
+    scope = Text("范围", "scope")
+    switch = Text("开关", "on/off")
     bad_scope = Text(
         "范围只能是「本周」或「全部」，例如：/故事榜 全部",
         "The scope is 'week' or 'all', e.g. /stories all",

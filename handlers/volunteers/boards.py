@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot import people
 from bot.context import Context
 from bot.errors import UserError
+from bot.forms import choices_from
 from bot.i18n import number
 from bot.router import Arg, Router
 from domain.times import normalise
@@ -32,7 +33,7 @@ PERIODS = {
     "hoursboard",
     aliases=["时长榜"],
     help=T.help_board,
-    args=[Arg("period", T.period, optional=True, max_len=10)],
+    args=[Arg("period", T.period, kind="choice", options=choices_from(PERIODS), optional=True)],
 )
 async def hoursboard(ctx: Context, period: str | None) -> str:
     """The members with the most volunteer hours in this group, this month or ever."""

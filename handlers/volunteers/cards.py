@@ -60,15 +60,19 @@ async def event_card(ctx: Context, event: Event) -> CardReply:
     data = card_data(ctx, event, taken, waiting)
     joinable = data["joinable"] == "1"
     hint = f"  \n{ctx.t(T.join_hint, id=event.id)}" if joinable else ""
+    # The fallback is read in the language of whoever made it change (the card's data is
+    # Chinese: the card is the group's).
+    status = ctx.t(status_of(event, ctx.now, taken)[0])
+    hours = ctx.t(T.fallback_hours, hours=data["hours"])
     return CATALOG["event"].build(
         ctx.settings,
         entity_id=event.id,
         title=data["title"][:60],
         data=data,
         fallback_markdown=(
-            f"#### #{event.id} {safety.md(event.title)}\n\n**{data['status']}**  \n"
+            f"#### #{event.id} {safety.md(event.title)}\n\n**{status}**  \n"
             f"{data['starts']} @ {safety.md(event.place)}  \n"
-            f"{data['hours']} h · {taken}/{event.seats} · {waiting}{hint}"
+            f"{hours} · {taken}/{event.seats} · {waiting}{hint}"
         ),
     )
 

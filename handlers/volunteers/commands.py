@@ -37,7 +37,7 @@ router = Router("volunteers.commands", module="volunteers")
     args=[
         Arg("title", T.title, max_len=40),
         Arg("starts", T.starts, kind="datetime"),
-        Arg("hours", T.hours, kind="float", low=0.5, high=24),
+        Arg("hours", T.hours, kind="hours", low=0.5, high=24),
         Arg("place", T.place, max_len=60),
         Arg("seats", T.seats, kind="int", low=1, high=10000),
     ],

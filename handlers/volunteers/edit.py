@@ -13,6 +13,7 @@ from datetime import datetime
 from bot import safety
 from bot.context import Context, MessageContext
 from bot.errors import UserError
+from bot.forms import choices_from
 from bot.i18n import Text, number
 from bot.replies import Reply, TextReply, ToMembers
 from bot.router import Arg, Router
@@ -75,7 +76,7 @@ async def _editable(ctx: Context, event_id: int) -> Event:
     admin=True,
     args=[
         Arg("id", T.event_id, kind="int", low=1),
-        Arg("field", T.field),
+        Arg("field", T.field, kind="choice", options=choices_from(FIELDS)),
         Arg("value", T.new_value, kind="rest", max_len=200),
     ],
 )

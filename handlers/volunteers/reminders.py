@@ -7,6 +7,7 @@ from __future__ import annotations
 from bot import safety
 from bot.context import Context
 from bot.errors import UserError
+from bot.forms import Choice
 from bot.router import Arg, Router
 from domain.times import describe_offsets, normalise, parse_offsets
 from handlers.volunteers.common import open_event
@@ -18,6 +19,11 @@ router = Router("volunteers.reminders", module="volunteers")
 OFF_WORDS = {"关", "关闭", "off", "不要", "无", "none"}
 ON_WORDS = {"开", "打开", "开启", "on", "要"}
 DEFAULT_WORDS = {"默认", "default"}
+# The words of /提醒 as the router reads them (the help shows 关|开).
+REMINDER_SWITCH = (
+    Choice("off", ("关", "关闭", "不要", "off", "none")),
+    Choice("on", ("开", "打开", "开启", "要", "on")),
+)
 
 
 @router.command(
@@ -49,14 +55,14 @@ async def event_remind(ctx: Context, id: int, plan: str | None) -> str:
     offsets = plan_of(ctx.settings, event)
     if not offsets:
         return ctx.t(T.remind_none, id=id)
-    return ctx.t(T.remind_plan, id=id, plan=describe_offsets(offsets))
+    return ctx.t(T.remind_plan, id=id, plan=describe_offsets(offsets, ctx.lang))
 
 
 @router.command(
     "reminders",
     aliases=["提醒"],
     help=T.help_my_reminders,
-    args=[Arg("switch", T.switch)],
+    args=[Arg("switch", T.switch, kind="choice", options=REMINDER_SWITCH)],
 )
 async def my_reminders(ctx: Context, switch: str) -> str:
     """Turn my own one-to-one activity reminders in this group off or on."""

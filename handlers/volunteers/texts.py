@@ -115,7 +115,7 @@ class T:
         "修改活动：时间、地点、标题、时长或名额，并一对一通知报名和候补的成员",
         "change an activity's time, place, title, hours or seats and tell everyone signed up",
     )
-    field = Text("时间|地点|标题|时长|名额", "time|place|title|hours|seats")
+    field = Text("项目", "field")
     new_value = Text("新值", "new value")
     edit_bad_field = Text(
         "不能修改「{field}」：可以修改 时间、地点、标题、时长 或 名额。\n例如：/活动 修改 3 时间 12月3日 19:00",
@@ -172,6 +172,7 @@ class T:
 
     # -- the state every card shows (issue 17)
     status_open = Text("报名中", "open")
+    fallback_hours = Text("{hours} 小时", "{hours} h")
     status_full = Text("已满·候补", "full · waitlist")
     status_closed = Text("已截止", "closed")
     status_cancelled = Text("已取消", "cancelled")
@@ -233,7 +234,7 @@ class T:
 
     # -- the hours board (issue 17)
     help_board = Text("本群志愿时长榜（本月或全部）", "the group's volunteer-hours board")
-    period = Text("本月|全部", "month|all")
+    period = Text("范围", "period")
     bad_period = Text(
         "「{value}」不是时间范围：请用 /时长榜 本月 或 /时长榜 全部。",
         "'{value}' is not a period: use /hoursboard month or /hoursboard all.",
@@ -245,12 +246,12 @@ class T:
 
     # -- reminders you can set (issue 17)
     help_remind = Text(
-        "设置活动提醒时间，例如 /活动 提醒 3 2h,15m（关：不提醒；默认：恢复默认）",
+        "设置活动提醒时间，例如 /活动 提醒 3 2小时,15分钟（关：不提醒；默认：恢复默认）",
         "set when an activity's reminders go out, e.g. /event remind 3 2h,15m",
     )
     plan = Text("提醒时间", "reminder times")
     bad_plan = Text(
-        "看不懂提醒时间「{value}」。请写成开始前的时长，用逗号分开，最多 5 个，例如 2h,15m 或 1天,2小时。",
+        "看不懂提醒时间「{value}」。请写成开始前的时长，用逗号分开，最多 5 个，例如 2小时,15分钟 或 1天,2小时。",
         "Could not read '{value}'. Give up to 5 times before the start, e.g. 2h,15m or 1d,2h.",
     )
     remind_plan = Text(
@@ -261,7 +262,7 @@ class T:
     help_my_reminders = Text(
         "关闭或打开我在本群的活动私聊提醒", "turn my one-to-one activity reminders off or on"
     )
-    switch = Text("关|开", "off|on")
+    switch = Text("开关", "off/on")
     bad_switch = Text(
         "请发送 /提醒 关 或 /提醒 开（收到「{value}」）。",
         "Send /reminders off or /reminders on (got '{value}').",

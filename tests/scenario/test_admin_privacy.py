@@ -23,6 +23,8 @@ def sample(arg: Arg) -> str:
     return {
         "int": "1",
         "float": "1",
+        "hours": "1",
+        "time": "09:00",
         "datetime": "2030-01-01 10:00",
         "choice": arg.choices[0] if arg.choices else "x",
         "many": "",

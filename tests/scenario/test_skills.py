@@ -119,7 +119,7 @@ async def test_decline_self_swap_and_bad_input(standin: StandIn, start_bot: BotF
     assert "已拒绝" in sent.text
     for text, needle in (
         ("/交换完成 1 100", "应在 0.5 到 24"),
-        ("/交换完成 1 两小时", "应为数字"),
+        ("/交换完成 1 很久", "应为小时数"),
         ("/交换 999", "没有编号为 999 的技能帖"),
         ("/交换 接受 999", "没有编号为 999 的交换"),
     ):

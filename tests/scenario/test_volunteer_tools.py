@@ -83,7 +83,7 @@ async def test_edit_refuses_with_the_reason(standin: StandIn, start_bot: BotFact
     await start(start_bot, clock)
     event_id, _ = await publish(standin)
     checks = [
-        (f"/活动 修改 {event_id} 颜色 红色", "可以修改 时间、地点、标题、时长 或 名额"),
+        (f"/活动 修改 {event_id} 颜色 红色", "时间 / 地点 / 标题 / 时长 / 名额"),
         (f"/活动 修改 {event_id} 时间 下下下周", "看不懂时间"),
         (f"/活动 修改 {event_id} 时间 2026-03-01 09:00", "已经过去了"),
         (f"/活动 修改 {event_id} 时长 30", "0.5 到 24"),
@@ -233,7 +233,7 @@ async def test_the_hours_board_ranks_this_month_or_all_time_by_name(
     sent = await say(standin, "/hoursboard all", sender="carol")
     assert "1. Bob: 5 h (2)" in sent.text
     sent = await say(standin, "/时长榜 去年", sender="carol")
-    assert "/时长榜 本月" in sent.text
+    assert "/时长榜 [本月|全部]" in sent.text
 
 
 async def test_custom_reminders_go_out_once_each_across_a_restart_and_members_can_opt_out(
@@ -245,7 +245,7 @@ async def test_custom_reminders_go_out_once_each_across_a_restart_and_members_ca
     for member in ("alice", "bob"):
         await say(standin, f"/报名 {event_id}", sender=member)
     sent = await say(standin, f"/活动 提醒 {event_id} ２小时，15分钟", sender="admin1")
-    assert "开始前 2h, 15m 提醒" in sent.text, sent.text
+    assert "开始前 2小时、15分钟 提醒" in sent.text, sent.text
     sent = await say(standin, f"/活动 提醒 {event_id} 明天吧", sender="admin1")
     assert "看不懂提醒时间" in sent.text
     sent = await say(standin, "/提醒 关", sender="bob")

@@ -140,7 +140,7 @@ def test_full_width_digits_and_choices_are_folded() -> None:
         ("/赞 abc", "应为整数"),
         ("/like 0", "at least 1"),
         ("/like 1 2", "Unexpected extra"),
-        ("/活动 新建 植树 | 明天 | 3 | 公园 | 20", "YYYY-MM-DD HH:MM"),
+        ("/活动 新建 植树 | 明天 | 3 | 公园 | 20", "2026-12-05 18:30"),
         ("/event new a | 2030-01-01 10:00 | 3 | p | many", "whole number"),
         ("/stories month", "week / all"),
     ],

@@ -1,7 +1,7 @@
 """pictures in stories: story_pictures
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0021
 Create Date: 2026-11-30 19:10:00.000000
 
 A picture sent with a story is recorded with the story (its download code), fetched
@@ -15,7 +15,7 @@ from alembic import op
 import storage.types
 
 revision = "0020"
-down_revision = "0018"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
