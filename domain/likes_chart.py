@@ -7,6 +7,10 @@ GIL for long stretches, so a worker thread still stalled the event loop by up to
 noise). Chinese labels use Noto
 Sans CJK SC shipped in the ``mplfonts`` wheel (no system font needed); without it the chart is
 labelled in English so it stays readable.
+
+matplotlib is imported inside ``render`` only, that is in the worker process: imported with
+the handlers it cost the bot's own process 28 MB resident (matplotlib, PIL, pyparsing,
+dateutil, fontTools, kiwisolver) for drawing it never does (issue 15, memory).
 """
 
 from __future__ import annotations
@@ -21,11 +25,6 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
-
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
-from matplotlib.figure import Figure
-from matplotlib.font_manager import FontProperties
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 # matplotlib's date axis counts days since its epoch (rcParams "date.epoch", 1970 by default;
@@ -87,6 +86,12 @@ def render(
 ) -> bytes:
     """A PNG of the likes over time: raw count and genuine (weighted) count as steps,
     likes below full weight marked with an x, burst windows shaded."""
+    # Here, not at the top: only the worker process draws (see the module's docstring).
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.figure import Figure
+    from matplotlib.font_manager import FontProperties
+
     font = cjk_font() if lang == "zh" else None
     labels = ZH if font is not None else EN
     props = FontProperties(fname=str(font)) if font is not None else FontProperties()

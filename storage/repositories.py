@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import CursorResult, bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.inbox import InboxRepo, InboxRow
@@ -99,6 +100,12 @@ class GroupSettingsRepo:
 
     async def get(self, conversation_id: str, *, review_default: bool) -> GroupSettings:
         """The group's settings, created with the defaults on first use."""
+        # Read first: the row exists for every group but the newest, and an INSERT … ON
+        # CONFLICT DO NOTHING on every like, story and /故事榜 was a statement each for
+        # nothing (issue 15, statements per message).
+        settings = await self.session.get(GroupSettings, conversation_id)
+        if settings is not None:
+            return settings
         await self.session.execute(
             upsert(self.session, GroupSettings)
             .values(
@@ -156,12 +163,17 @@ class GroupSettingsRepo:
     async def mark_likes_dirty(self, conversation_id: str, *, review_default: bool) -> None:
         """New like evidence: the group's weights need recomputing (its settings row is
         created first when the group has none)."""
-        await self.get(conversation_id, review_default=review_default)
-        await self.session.execute(
+        mark = (
             update(GroupSettings)
             .where(GroupSettings.conversation_id == conversation_id)
             .values(likes_dirty=True)
         )
+        # One UPDATE on every like: reading the row first cost a statement each time for
+        # the rare group that has none yet (issue 15, statements per message).
+        marked: CursorResult[Any] = await self.session.execute(mark)  # type: ignore[assignment]
+        if marked.rowcount == 0:
+            await self.get(conversation_id, review_default=review_default)
+            await self.session.execute(mark)
 
     async def dirty_groups(self) -> list[str]:
         """Groups whose weights are out of date."""

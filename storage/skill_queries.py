@@ -4,6 +4,7 @@ keyword index, and the best posts and partners, ranked in the database."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 from sqlalchemy import (
@@ -44,13 +45,26 @@ def scores_json(scores: dict[int, float]) -> str:
 
 
 def scores_table(dialect: str, name: str) -> Any:
-    """A table (name_id, score) from the JSON parameter ``<name>_scores``."""
-    return (
+    """A table (name_id, score) from the JSON parameter ``<name>_scores``.
+
+    A MATERIALIZED common table expression (SQLite ≥ 3.35, PostgreSQL ≥ 12): as a plain
+    subquery SQLite's planner takes ``json_each`` for a big table and scans the group's
+    posts outside it, evaluating every score for every post (62 ms for 300 scores against
+    400 posts; ``/匹配`` cost 84 ms a message in the mix benchmark). Materialized, the
+    scores are read once and each one looks its posts up in ``ix_posts_name`` (0.7 ms).
+    sqlite.org/lang_with.html#materialization_hints, postgresql.org/docs/15/queries-with.html.
+    """
+    cte = (
         text(SCORES_SQL[dialect].format(param=f"{name}_scores"))
         .bindparams(bindparam(f"{name}_scores", type_=String()))
         .columns(column("name_id", BigId), column("score", Float))
-        .subquery(name)
+        .cte(name)
     )
+    # The hint is a syntax error before SQLite 3.35 (Debian 11 ships 3.34): there the CTE
+    # stays plain, answering the same, only slower.
+    if dialect == "postgresql" or sqlite3.sqlite_version_info >= (3, 35):
+        return cte.prefix_with("MATERIALIZED")
+    return cte
 
 
 def candidate_names_stmt(_: Any) -> Any:
