@@ -40,7 +40,9 @@ def _split(reply: Reply) -> list[Reply]:
             continue
         ids = to.staff_ids
         parts += [
-            part.model_copy(update={"to": ToMembers(staff_ids=ids[i : i + BATCH_SEND_LIMIT])})
+            part.model_copy(
+                update={"to": to.model_copy(update={"staff_ids": ids[i : i + BATCH_SEND_LIMIT]})}
+            )
             for i in range(0, len(ids), BATCH_SEND_LIMIT)
         ]
     return parts
@@ -97,7 +99,7 @@ def _private_to_non_staff(ctx: BaseContext, replies: list[Reply]) -> list[Reply]
             continue
         others = [sid for sid in to.staff_ids if sid != member]
         if others:
-            out.append(reply.model_copy(update={"to": ToMembers(staff_ids=others)}))
+            out.append(reply.model_copy(update={"to": to.model_copy(update={"staff_ids": others})}))
         if one_to_one:
             out.append(reply.model_copy(update={"to": ToCurrent()}))
         elif not told:
@@ -140,6 +142,11 @@ async def outbox_rows(ctx: BaseContext) -> list[OutboxRow]:
             conversation_id, conversation_type = to.conversation_id, "2"
         elif isinstance(to, ToMembers):
             conversation_id, conversation_type = "", "1"
+            # Where the member can be told if one to one fails (bot.notices): the group
+            # acted in (a command sent one to one may act in a group).
+            group = next((c.id for c in (conversation, here) if c and c.type == "2"), "")
+            if to.important and not to.group and group:
+                reply = reply.model_copy(update={"to": to.model_copy(update={"group": group})})
         elif message is not None:
             webhook, expires = message.session_webhook, message.session_webhook_expires
         if isinstance(reply, CardReply) and reply.template_id:

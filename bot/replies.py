@@ -25,6 +25,12 @@ class ToMembers(BaseModel):
 
     kind: Literal["members"] = "members"
     staff_ids: list[str]
+    # A notice the member must know (a promotion, a change, a swap to confirm, a check-in
+    # code): given up one to one, it goes to the member in ``group``, then to the operators
+    # (bot.notices). ``secret``: its text is not for the group (only that it is waiting).
+    important: bool = False
+    secret: bool = False
+    group: str = ""  # filled in by the outbox: the group the notice belongs to
 
 
 Target = ToCurrent | ToGroup | ToMembers

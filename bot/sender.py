@@ -15,7 +15,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import metrics
+from bot import metrics, notices
 from bot.backoff import jittered
 from bot.cards import fit_card_data
 from bot.clock import Clock, SystemClock, utcnow
@@ -47,6 +47,7 @@ from bot.wire import (
     webhook_body,
 )
 from storage.db import OUTBOX_CHANNEL, Database, is_transient
+from storage.members import MemberRepo
 from storage.models import OutboxMessage
 from storage.outbox import OutboxRow
 from storage.repositories import OutboxRepo, PaceRepo
@@ -107,6 +108,7 @@ class Sender:
         self._round: asyncio.Future[bool] | None = None  # the delivery round in hand
         self.stopping = False
         self._sessions: dict[str, tuple[str, str, datetime]] = {}
+        self._group_sessions: dict[str, tuple[str, datetime]] = {}
         self._quota_told = False
 
     def wake(self) -> None:
@@ -559,10 +561,21 @@ class Sender:
             repo = OutboxRepo(session)
             narrowed = keep or (own[1] if own else staff_ids)
             if narrowed != staff_ids:
-                await repo.rewrite(row.id, to_members(reply, narrowed).model_dump_json())
-            await repo.add_many(extra)
+                # In memory too: a give-up reads the row (bot.notices names its members).
+                row.reply = to_members(reply, narrowed).model_dump_json()
+                await repo.rewrite(row.id, row.reply)
+            written = await repo.add_many(extra)
         if extra:
             self.wake()
+        if notices.important(reply) is not None:
+            # Refused for good for these members (not in the app's range, left the
+            # organisation…): an important notice takes its next route at once.
+            for derived in written:
+                if derived.status == "failed":
+                    refused_reply = parse_reply(derived.reply)
+                    await self._important_given_up(
+                        derived, refused_reply, DeliveryFailed(derived.last_error)
+                    )
         if not delivered and flow:
             raise Throttled(f"batchSend flow-controlled {len(flow)} user(s)")
         if own is not None:
@@ -598,10 +611,13 @@ class Sender:
         }
 
     async def _reschedule(self, row: OutboxMessage, at: datetime) -> None:
-        """Try again at ``at`` without counting an attempt (paced, or held behind another)."""
+        """Try again at ``at`` without counting an attempt (paced, or held behind another).
+        A row whose lease lapsed meanwhile is left to whoever took it: the fault run found
+        replies sent twice when a row another process had sent and marked was set back to
+        pending here (its webhook blanked, so it went again through the group API)."""
         async with self.db.transaction() as session:
             await OutboxRepo(session).mark_retry(
-                row.id, row.attempts, at, row.last_error, failed=False
+                row.id, row.attempts, at, row.last_error, failed=False, held=row.lease_until
             )
 
     async def _failed_attempt(self, row: OutboxMessage, exc: PlatformError) -> datetime | None:
@@ -634,7 +650,13 @@ class Sender:
         )
         at = utcnow() + timedelta(seconds=delay)
         async with self.db.transaction() as session:
-            await OutboxRepo(session).mark_retry(row.id, attempts, at, str(exc), failed=give_up)
+            ours = await OutboxRepo(session).mark_retry(
+                row.id, attempts, at, str(exc), failed=give_up, held=row.lease_until
+            )
+        if not ours:
+            # The lease lapsed during the attempt and another sender has the row now.
+            log.info("outbox %s: taken over by another sender during a failed attempt", row.id)
+            return at
         if give_up:
             self.on_failure(
                 Failure(
@@ -667,6 +689,9 @@ class Sender:
             reply = parse_reply(row.reply)
         except Exception:
             reply = None
+        if reply is not None and (notices.important(reply) or notices.route_of(row.idem_key)):
+            await self._important_given_up(row, reply, exc)
+            return
         member = row.reply_staff_id
         if (
             reply is None
@@ -699,6 +724,78 @@ class Sender:
             extra=_fields(row),
         )
         self.wake()
+
+    async def _important_given_up(
+        self, row: OutboxMessage, reply: Reply, exc: PlatformError
+    ) -> None:
+        """An important notice given up on its route takes the next (bot.notices): one to
+        one → its group, naming the members → the operators, with the members' names."""
+        route = notices.route_of(row.idem_key)
+        if route == "ops" or isinstance(reply, CardUpdate):
+            log.error(
+                "outbox %s (%s): the operators could not be told that a member missed an "
+                "important notice (%s)",
+                row.id,
+                row.idem_key,
+                exc,
+                extra=_fields(row),
+            )
+            return
+        why = f"{route or 'one-to-one'} route gave up: {exc}"
+        now, new = utcnow(), None
+        async with self.db.transaction() as session:
+            members = MemberRepo(session)
+            to = notices.important(reply)
+            if to is not None and to.group:
+                # One to one failed: one post in the group, naming (mentioning) them all.
+                seen = await members.nicks(to.group, to.staff_ids)
+                names = {s: seen.get(s) or notices.T.someone.zh for s in to.staff_ids}
+                new = notices.group_row(
+                    row.idem_key,
+                    to,
+                    names,
+                    notices.notice_text(reply),
+                    now,
+                    why,
+                    self._group_session(to.group),
+                )
+            else:
+                # The group failed too (or the notice has no group): the operators.
+                group = to.group if to is not None else row.conversation_id
+                ids = to.staff_ids if to is not None else getattr(reply, "at_staff_ids", [])
+                seen = await members.nicks(group, ids) if group else {}
+                text = notices.notice_text(reply)
+                if to is not None:  # no group: what the group would have read
+                    text = notices.group_text(to, [seen.get(s, "") for s in ids], text)
+                new = notices.ops_row(
+                    row.idem_key,
+                    ids[0] if len(ids) == 1 else "",
+                    [seen.get(s) or notices.T.someone.zh for s in ids],
+                    await members.title(group) if group else "",
+                    text,
+                    now,
+                    why,
+                    self.settings,
+                )
+            if new is not None:
+                new["created_at"] = self.clock.now()  # a fresh horizon for the new route
+                await OutboxRepo(session).add_many([new])
+        log.error(
+            "outbox %s (%s): an important notice given up (%s); %s",
+            row.id,
+            row.idem_key,
+            exc,
+            "trying the next route" if new is not None else "no operators to tell",
+            extra=_fields(row),
+        )
+        self.wake()
+
+    def _group_session(self, conversation_id: str) -> tuple[str, datetime] | None:
+        """An open session webhook of the group (the one route with a real @mention)."""
+        session = self._group_sessions.get(conversation_id)
+        if session is None or session[1] - SESSION_MARGIN <= utcnow():
+            return None
+        return session
 
     async def _quota_exhausted(self, row: OutboxMessage) -> None:
         """Say once what ``ApiCountLimitForOrg`` means: in the log, and to an admin through a
@@ -743,7 +840,17 @@ class Sender:
     def _remember_session(self, row: OutboxMessage) -> None:
         """Keep the newest open session webhook per member (to reach an admin without the
         OpenAPI when its quota is used up)."""
-        if not row.session_webhook or row.session_expires_at is None or not row.reply_staff_id:
+        if not row.session_webhook or row.session_expires_at is None:
+            return
+        if row.conversation_type == "2":  # a route into the group for bot.notices
+            self._group_sessions.pop(row.conversation_id, None)
+            self._group_sessions[row.conversation_id] = (
+                row.session_webhook,
+                row.session_expires_at,
+            )
+            if len(self._group_sessions) > 1000:
+                self._group_sessions.pop(next(iter(self._group_sessions)))
+        if not row.reply_staff_id:
             return
         self._sessions.pop(row.reply_staff_id, None)
         self._sessions[row.reply_staff_id] = (

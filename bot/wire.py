@@ -149,4 +149,7 @@ NO_STAFF_ID = (
 def to_members(reply: Reply, staff_ids: list[str]) -> Reply:
     if isinstance(reply, CardUpdate):
         return reply
+    to = reply.to
+    if isinstance(to, ToMembers):  # keeps what the notice is (bot.notices)
+        return reply.model_copy(update={"to": to.model_copy(update={"staff_ids": list(staff_ids)})})
     return reply.model_copy(update={"to": ToMembers(staff_ids=list(staff_ids))})

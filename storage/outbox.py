@@ -193,12 +193,27 @@ class OutboxRepo:
             self.session.info[SCRUB] = True
 
     async def mark_retry(
-        self, message_id: int, attempts: int, at: datetime, error: str, *, failed: bool
-    ) -> None:
-        """Schedule another attempt, or give up."""
-        await self.session.execute(
+        self,
+        message_id: int,
+        attempts: int,
+        at: datetime,
+        error: str,
+        *,
+        failed: bool,
+        held: datetime | None,
+    ) -> bool:
+        """Schedule another attempt, or give up: only while the caller still holds the row
+        (pending, with the lease ``held`` it took). False when its lease lapsed and another
+        process took the row (and may have sent and marked it: setting it back to pending
+        would send it again)."""
+        lease = OutboxMessage.lease_until
+        result = await self.session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.status == "pending",
+                lease.is_(None) if held is None else lease == held,
+            )
             .values(
                 status="failed" if failed else "pending",
                 attempts=attempts,
@@ -206,7 +221,9 @@ class OutboxRepo:
                 lease_until=None,
                 last_error=error[:500],
             )
+            .returning(OutboxMessage.id)
         )
+        return result.first() is not None
 
     async def rewrite(self, message_id: int, reply: str) -> None:
         """Replace a row's reply (a batchSend answered for part of its users: the row keeps

@@ -44,12 +44,18 @@ async def answer(ctx: Context, found: Swap, *, accept: bool) -> tuple[str, list[
             skill=found.skill,
         )
         replies.append(TextReply(content=introduction, at_staff_ids=[found.teacher, found.learner]))
-        replies.append(TextReply(content=introduction, to=ToMembers(staff_ids=[found.proposer])))
+        replies.append(
+            TextReply(
+                content=introduction, to=ToMembers(staff_ids=[found.proposer], important=True)
+            )
+        )
         return ctx.t(T.accepted_ok, id=swap_id), replies
     told = ctx.t(
         T.declined, partner=people.shown(ctx.member.nick, ctx), id=found.id, skill=found.skill
     )
-    replies.append(TextReply(content=told, to=ToMembers(staff_ids=[found.proposer])))
+    replies.append(
+        TextReply(content=told, to=ToMembers(staff_ids=[found.proposer], important=True))
+    )
     return ctx.t(T.declined_ok, id=swap_id), replies
 
 

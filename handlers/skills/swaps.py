@@ -128,7 +128,7 @@ async def done(ctx: MessageContext, id: int, hours: float) -> list[Reply]:
                 other=await people.name(ctx, found.conversation_id, other),
             )
         ),
-        TextReply(content=note, to=ToMembers(staff_ids=[other])),
+        TextReply(content=note, to=ToMembers(staff_ids=[other], important=True)),
         *await card_updates(ctx, found),
     ]
 

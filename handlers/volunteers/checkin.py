@@ -70,7 +70,11 @@ async def checkin_code(ctx: Context, id: int) -> list[Reply]:
     if ctx.conversation.is_group:
         return [
             TextReply(content=ctx.t(T.checkin_code_sent, id=id)),
-            TextReply(content=text, to=ToMembers(staff_ids=[ctx.member.staff_id])),
+            TextReply(
+                content=text,
+                # The code is for the organiser: a group fallback only says one waits.
+                to=ToMembers(staff_ids=[ctx.member.staff_id], important=True, secret=True),
+            ),
         ]
     return [TextReply(content=text)]
 

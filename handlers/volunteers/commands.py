@@ -248,7 +248,7 @@ async def cancel(ctx: MessageContext, id: int, reason: str | None) -> list[Reply
         replies.append(
             TextReply(
                 content=ctx.t(T.cancel_notice, id=id, title=event.title, reason=note),
-                to=ToMembers(staff_ids=everyone),
+                to=ToMembers(staff_ids=everyone, important=True),
             )
         )
     return replies + await card_updates(ctx, event)

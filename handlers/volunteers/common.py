@@ -45,7 +45,7 @@ def tell_promoted(ctx: Context, event: Event, promoted: list[Signup]) -> None:
                     when=local_time(ctx, event.starts_at),
                     place=event.place,
                 ),
-                to=ToMembers(staff_ids=[s.staff_id for s in promoted]),
+                to=ToMembers(staff_ids=[s.staff_id for s in promoted], important=True),
             )
         )
 

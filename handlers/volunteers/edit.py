@@ -155,7 +155,7 @@ async def edit(ctx: MessageContext, id: int, field: str, value: str) -> list[Rep
                     place=event.place,
                     hours=number(event.hours),
                 ),
-                to=ToMembers(staff_ids=everyone),
+                to=ToMembers(staff_ids=everyone, important=True),
             )
         )
     ctx.audit_detail = f"{id} {label} {old} → {new}"

@@ -15,11 +15,19 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
+from sqlalchemy import text as sql_text
 
 from bot import dispatch
-from bot.clock import ManualClock
+from bot.clock import ManualClock, utcnow
+from bot.context import MessageContext
+from bot.i18n import Text
+from bot.replies import TextReply
+from bot.router import Router
 from bot.sandbox.standin import BOT_TOPIC, CARD_TOPIC, Sent, StandIn
+from bot.sender import Sender
+from storage.admin import PrivacyRepo
 from storage.models import Base, InboxEvent, LedgerEntry, OutboxMessage, Signup, Story
+from storage.repositories import OutboxRepo
 from tests.conftest import BotFactory, eventually
 from tests.processes import start_process, write_config
 from tests.scenario.test_skills import first_id, propose
@@ -517,3 +525,160 @@ async def test_an_unreachable_webhook_falls_back_to_the_openapi_at_once(
     [sent] = await standin.wait_sent(where=lambda s: "/nosuch-unreachable" in s.text)
     assert sent.route == "group"
     assert await _outbox_attempts(app, "/nosuch-unreachable") == 0  # no retry on the way
+
+
+# -- erasure while a reply is on the wire -------------------------------------------------------
+
+
+async def _lock_waiters(app: Any) -> int:
+    """PostgreSQL sessions of this test's database whose outbox UPDATE waits for a row lock."""
+    async with app.db.transaction() as session:
+        waiting = await session.scalar(
+            sql_text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND query ILIKE 'UPDATE outbox%'"
+            )
+        )
+    return int(waiting or 0)
+
+
+async def test_a_reply_on_the_wire_while_its_member_is_erased_is_deleted_when_marked(
+    standin: StandIn, start_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interleaving CI hit under load, forced step by step: a reply to the member has
+    reached DingTalk and its sent-mark is not yet written when ``/删除我的数据 确认`` flags
+    the member's waiting rows; the mark then runs while the erasure's unit of work is still
+    open (on PostgreSQL it waits for the erasure's row lock and is applied to the row as the
+    erasure left it; on SQLite it queues for the one writer). After the mark nothing of the
+    member may remain in the outbox.
+
+    The hold is taken before the mark's transaction, never inside it: holding a mark inside
+    its transaction holds SQLite's writer lock, so the erasure (and the member's messages
+    that lead to it) could never be recorded, which is what hung the first version.
+    """
+    who, nick, words = "stf5521qx", "Plumquark", "Zebrafennel"
+    async with asyncio.timeout(60):  # a guard: every wait below is bounded anyway
+        app = await start_bot(sender={"lease_seconds": 1.0})
+        await say(standin, "/帮助", sender=who, nick=nick)  # the member is known by their nick
+
+        target: list[int] = []
+        on_wire, go_mark, mark_begun, marked = (asyncio.Event() for _ in range(4))
+        erasing, go_erase = asyncio.Event(), asyncio.Event()
+        real_flush = Sender._flush_marks
+        real_copies = PrivacyRepo.erase_message_copies
+
+        async def held_flush(self: Sender) -> bool:
+            async with app.db.transaction() as session:
+                ids = (
+                    await session.scalars(
+                        select(OutboxMessage.id).where(OutboxMessage.reply.contains(words))
+                    )
+                ).all()
+            holding = not go_mark.is_set() and any(oid in ids for oid, _ in self._to_mark)
+            if holding:
+                target.extend(ids)
+                on_wire.set()  # sent, its mark not begun: what a kill -9 would find
+                await go_mark.wait()
+                mark_begun.set()  # the real flush runs from here without a pause first
+            done = await real_flush(self)
+            if holding:
+                marked.set()
+            return done
+
+        async def paused_copies(
+            self: PrivacyRepo, cid: str, staff_id: str, nicks: list[str]
+        ) -> int:
+            erased = await real_copies(self, cid, staff_id, nicks)
+            erasing.set()
+            await go_erase.wait()  # the erasure's unit of work stays open, its locks held
+            return erased
+
+        monkeypatch.setattr(Sender, "_flush_marks", held_flush)
+        monkeypatch.setattr(PrivacyRepo, "erase_message_copies", paused_copies)
+        await standin.say(f"/nosuch-{words}", sender=who, nick=nick)
+        await standin.wait_sent(where=lambda s: words in s.text)
+        await asyncio.wait_for(on_wire.wait(), 10)
+
+        await say(standin, "/删除我的数据", sender=who, nick=nick)
+        confirm = asyncio.create_task(say(standin, "/删除我的数据 确认", sender=who, nick=nick))
+        await asyncio.wait_for(erasing.wait(), 10)  # the row is flagged, not yet committed
+        go_mark.set()
+        await asyncio.wait_for(mark_begun.wait(), 10)
+        # On SQLite the mark queued for the writer lock the erasure holds as soon as it
+        # began (storage.db: one FIFO writer), before this line ran: nothing to wait for.
+        if not app.db.is_sqlite:
+            for _ in range(500):  # bounded: 10 s; no event tells when a server waits
+                if await _lock_waiters(app):
+                    break
+                await asyncio.sleep(0.02)
+            else:
+                raise AssertionError("the mark never waited for the erasure's row lock")
+        assert not marked.is_set()
+        go_erase.set()
+        done = await asyncio.wait_for(confirm, 20)
+        assert "已删除你在本群的数据" in done.text, done.text
+        await asyncio.wait_for(marked.wait(), 10)
+        await app.sender.finish()  # the confirmation's own mark too (it names the member)
+
+        async with app.db.transaction() as session:
+            rows = (await session.execute(select(OutboxMessage))).scalars().all()
+        assert target and not [r for r in rows if r.id in target]
+        for row in rows:
+            for needle in (who, nick, words):
+                assert needle not in f"{row.reply} {row.reply_staff_id} {row.idem_key}", (
+                    row.id,
+                    row.status,
+                    row.route,
+                    row.reply,
+                )
+
+
+# -- a row another sender took is theirs ---------------------------------------------------------
+
+_parts = Router("parts")
+
+
+@_parts.command("twice", help=Text("两段回复", "a reply in two parts"), hidden=True)
+async def _twice(ctx: MessageContext) -> list[TextReply]:
+    return [TextReply(content="第一段 /twice-one"), TextReply(content="第二段 /twice-two")]
+
+
+async def test_a_row_another_sender_took_and_sent_is_never_set_back_to_pending(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    """What the fault run found with three processes on PostgreSQL (108 of 600 replies
+    doubled with no kill at all): a sender held a row behind a throttled one, the row's
+    lease lapsed, another process took it, sent it and marked it; the first sender then
+    "rescheduled" it, setting it back to pending with its webhook blanked, and it went out
+    again through the group API. Here the other process's send and mark are what the test
+    writes while the first part is on the wire."""
+    async with asyncio.timeout(60):
+        app = await start_bot(routers=[_parts])
+        hold = asyncio.Event()
+        standin.faults.hold_sends = hold
+        standin.faults.throttle_paths = frozenset({"/robot/sendBySession"})  # 130101
+        await standin.say("/twice", sender="ann")
+        await eventually(lambda: standin.holding == 1, timeout=10)  # part one on the wire
+        async with app.db.transaction() as session:
+            [second] = (
+                await session.scalars(
+                    select(OutboxMessage.id).where(OutboxMessage.reply.contains("twice-two"))
+                )
+            ).all()
+            # Another process took part two (its lease lapsed), sent it and marked it.
+            await OutboxRepo(session).mark_sent([(second, "webhook")], utcnow())
+        hold.set()  # part one is throttled: part two, behind it, is held back too
+        for _ in range(500):  # bounded: polling the database for the failed attempt
+            if await _outbox_attempts(app, "twice-one") >= 1:
+                break
+            await asyncio.sleep(0.02)
+        standin.faults.throttle_paths = frozenset()
+        await standin.wait_sent(where=lambda s: "twice-one" in s.text)
+        # The member's next reply comes after anything still due for them (same order key).
+        await say(standin, "/nosuch-after-twice", sender="ann")
+        assert not [s for s in standin.sent if "twice-two" in s.text]
+        async with app.db.transaction() as session:
+            status = await session.scalar(
+                select(OutboxMessage.status).where(OutboxMessage.id == second)
+            )
+        assert status == "sent"
