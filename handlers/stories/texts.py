@@ -183,10 +183,11 @@ class T:
         "Send the pictures on their own within {minutes} minutes of your story.",
     )
     picture_no_story = Text(
-        "没有找到你最近 {minutes} 分钟内发的故事，图片没有保存。请先发 /故事 标题 | 正文，"
-        "或者在故事消息里直接带上图片。",
-        "No story of yours from the last {minutes} minutes, so the picture was not kept. "
-        "Send /story title | body first, or put the pictures in the story's message.",
+        "我只能读文字消息里的命令，这张图片没有保存：没有找到你最近 {minutes} 分钟内发的故事。"
+        "要给故事配图，请在 /故事 标题 | 正文 的消息里带上图片，或发完故事后 {minutes} 分钟内单独发图片。",
+        "I only read commands in text messages, so this picture was not kept: no story of yours "
+        "from the last {minutes} minutes. Put pictures in the /story title | body message, or "
+        "send them on their own within {minutes} minutes of it.",
     )
     pictures_full = Text(
         "故事 #{id} 已有 {limit} 张图片，不能再加了。",
