@@ -42,6 +42,7 @@ class Application:
         routers: Sequence[Router] | None = None,
     ) -> None:
         from handlers import default_routers
+        from handlers.stories.pictures import PictureFetcher
 
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
@@ -71,6 +72,8 @@ class Application:
         self.dispatcher = Dispatcher(parts)
         self.clicks = Clicks(parts)
         self.jobs = JobQueue(self)
+        # Pictures sent with stories are fetched outside the message's transaction.
+        self.pictures = PictureFetcher(self)
         # One error path: handler, click, job and delivery failures are logged, counted and
         # told to the operators (``self.errors.add_error_handler`` adds handlers of your own).
         self.errors = ErrorPath(self)
@@ -122,6 +125,7 @@ class Application:
             }
             self.supervisor.spawn("listen", lambda: self.db.listen(handlers))
         self.supervisor.spawn("scheduler", self.jobs.run)
+        self.supervisor.spawn("story-pictures", self.pictures.run)
         if connect:
             self.supervisor.spawn("stream", self.edge.run)
         _freeze_startup_objects()

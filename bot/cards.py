@@ -167,7 +167,7 @@ CATALOG: dict[str, CardKind] = {
         CardKind(
             "story",
             "story_template",
-            ("id", "kind", "title", "body", "author", "likes", "genuine_likes"),
+            ("id", "kind", "title", "body", "author", "likes", "genuine_likes", "picture"),
             (Button("赞 / Like", "like"),),
             ("message", "liked"),
         ),

@@ -138,6 +138,29 @@ class StoriesConfig(_Section):
     # Admins are told of stories waiting for review one to one, at most once per group in
     # this many minutes (several submissions in between make one notice).
     review_notice_minutes: float = Field(default=30.0, ge=1)
+    # Pictures sent with a story: at most this many per story, each at most picture_max_kb
+    # (a bigger one is refused with a reply; the story keeps its text). The bytes are kept
+    # in the database; on SQLite, whose driver runs in the event loop's thread, fetching and
+    # writing a 1 MB picture held the loop 13-17 ms, a 5 MB write alone about 60 ms
+    # (measured), so the limit stays at 1 MB (DingTalk's media upload would take 20 MB).
+    pictures_per_story: int = Field(default=3, ge=0, le=9)
+    picture_max_kb: int = Field(default=1024, ge=1, le=1024)
+
+
+class RetentionConfig(_Section):
+    """How long records are kept, in days, by the hourly retention job (0: forever)."""
+
+    # Rejected stories (with their likes and pictures), counted from the decision.
+    rejected_stories_days: int = Field(default=90, ge=0)
+    # Likes of stories withdrawn or removed (they count for nothing), counted from the
+    # take-down. Likes of live stories stay: the ring and like-only signals read them all.
+    like_evidence_days: int = Field(default=180, ge=0)
+    # The admin audit log (/审计).
+    audit_log_days: int = Field(default=365, ge=0)
+    # Outbox rows already delivered (or given up), counted from when they were written.
+    delivered_outbox_days: int = Field(default=7, ge=0)
+    # Pictures of stories, counted from when they were sent (the story keeps its text).
+    pictures_days: int = Field(default=365, ge=0)
 
 
 class LikesConfig(_Section):
@@ -279,6 +302,7 @@ class Settings(BaseSettings):
     cards: CardsConfig = Field(default_factory=CardsConfig)
     stories: StoriesConfig = Field(default_factory=StoriesConfig)
     likes: LikesConfig = Field(default_factory=LikesConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     digest: DigestConfig = Field(default_factory=DigestConfig)
     volunteers: VolunteersConfig = Field(default_factory=VolunteersConfig)
     network: NetworkConfig = Field(default_factory=NetworkConfig)

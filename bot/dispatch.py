@@ -44,6 +44,9 @@ from storage.repositories import ConversationRow, InboxRepo, MemberRow
 
 log = logging.getLogger(__name__)
 
+# What a picture sent alone is handled as (handlers.stories.pictures_cmd).
+PICTURE_ALONE = "/故事 图片"
+
 
 class T:
     """Texts of the message dispatcher."""
@@ -176,6 +179,13 @@ class Dispatcher(Handler):
     async def _route_message(self, ctx: MessageContext) -> None:
         message = ctx.message
         text = message.plain_text
+        if text is None and message.msgtype == "picture" and message.pictures:
+            # A picture sent alone joins the member's story of the last minutes (the
+            # stories feature's hidden command; without it, the hint below).
+            known = not isinstance(
+                self.commands.resolve(PICTURE_ALONE), UnknownCommand | NotACommand
+            )
+            text = PICTURE_ALONE if known else None
         if text is None:
             ctx.reply(ctx.t(T.not_text, kind=_kind_name(message.msgtype, ctx)))
             return

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.admin import AuditRepo, BanRepo, PrivacyRepo
 from storage.digest import DigestRepo
+from storage.pictures import PictureRepo
 from storage.repositories import CardRepo, GroupSettingsRepo, InboxRepo, MemberRepo, OutboxRepo
 from storage.skills import SkillRepo
 from storage.stories import LikeRepo, StoryRepo
@@ -133,3 +134,8 @@ class Repos:
     def likes(self) -> LikeRepo:
         """Likes."""
         return LikeRepo(self.session)
+
+    @cached_property
+    def pictures(self) -> PictureRepo:
+        """Pictures sent with stories."""
+        return PictureRepo(self.session)

@@ -14,6 +14,7 @@ def default_routers() -> list[Router]:
         help,
         privacy,
         recommend,
+        retention,
         skills,
         stories,
         volunteers,
@@ -29,4 +30,5 @@ def default_routers() -> list[Router]:
         feedback.router,
         privacy.router,
         admin.router,
+        retention.router,
     ]

@@ -13,6 +13,7 @@ from bot.forms import CONFIRM
 from bot.i18n import Text
 from bot.replies import CardResponse, Reply, TextReply, ToMembers
 from bot.router import Arg, PrivacySection, Router
+from handlers.retention import retention_note
 from storage.db import SCRUB
 from storage.secrets import pseudonym_of
 
@@ -195,13 +196,13 @@ async def mydata(ctx: MessageContext) -> list[Reply]:
     if ctx.conversation.is_group:
         group = ctx.conversation.title or ctx.t(T.group_label)
         lines = [ctx.t(T.header, group=group), *await _report(ctx, ctx.conversation.id, staff_id)]
-        return _privately(ctx, "\n".join(lines))
+        return _privately(ctx, "\n".join([*lines, retention_note(ctx)]))
     places = await _everywhere(ctx)
     lines = [ctx.t(T.header_all, n=len(places) - 1)]
     for conversation_id, label in places:
         lines.append(ctx.t(T.group_heading, group=label))
         lines += ["  " + line for line in await _report(ctx, conversation_id, staff_id)]
-    return _privately(ctx, "\n".join(lines))
+    return _privately(ctx, "\n".join([*lines, retention_note(ctx)]))
 
 
 @router.command(

@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -194,6 +195,37 @@ class Story(Base):
         Index("ix_stories_author", "conversation_id", "author_staff_id"),
         Index("ix_stories_unnoticed", "status", "review_noticed_at"),
         NEVER_REUSED,
+    )
+
+
+class StoryPicture(Base):
+    """A picture sent with a story: its download code while it is being fetched, then the
+    bytes themselves (in the database, not on disk: several bot processes, possibly on
+    several hosts, share the database and nothing else; an erasure or a cascade removes the
+    bytes in the same transaction as the story) and the media id DingTalk gave it."""
+
+    __tablename__ = "story_pictures"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    conversation_id: Mapped[str] = mapped_column(String(200))
+    staff_id: Mapped[str] = mapped_column(String(200))
+    download_code: Mapped[str] = mapped_column(Text, default="")
+    # pending (to fetch) | stored | failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str] = mapped_column(String(32), default="")  # why it failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    data: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    content_type: Mapped[str] = mapped_column(String(40), default="")
+    media_id: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        Index("ix_story_pictures_story", "story_id"),
+        Index("ix_story_pictures_due", "status", "lease_until"),
+        Index("ix_story_pictures_member", "conversation_id", "staff_id"),
     )
 
 

@@ -6,7 +6,9 @@ from bot.context import ClickContext
 from bot.i18n import number
 from bot.replies import CardResponse, CardUpdate
 from bot.router import Router
-from handlers.stories.commands import after_like_change, decide, likeable
+from handlers.stories.commands import STORY
+from handlers.stories.likes import after_like_change, likeable
+from handlers.stories.review import decide
 from handlers.stories.texts import T
 
 router = Router("stories.clicks", module="stories")
@@ -39,7 +41,7 @@ async def reject_click(ctx: ClickContext) -> CardResponse:
 @router.action("like", acts=True)
 async def like_click(ctx: ClickContext) -> CardResponse:
     """The like button toggles; the card shows the new count and the clicker's own state."""
-    story = await likeable(ctx, ctx.click_id(T.unknown))
+    story = await likeable(ctx, await STORY.clicked(ctx))
     member = ctx.member.staff_id
     await ctx.repos.likes.ensure_member(story.conversation_id, member, ctx.now)
     if await ctx.repos.likes.add(story, member, ctx.now):

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 import unicodedata
 from datetime import timedelta
 
-from bot import people, safety
+from bot import safety
 from bot.args import PIPES
 from bot.context import Context, MessageContext
 from bot.errors import UserError
-from bot.forms import SWITCH, choices_from
-from bot.i18n import Text, number
-from bot.replies import ImageReply, MarkdownReply, Reply, TextReply, ToMembers
+from bot.i18n import Text
+from bot.lookup import Lookup
+from bot.replies import MarkdownReply, Reply, TextReply, ToMembers
 from bot.router import Arg, Router
-from domain.likes import describe, rescore, rescore_if_dirty
-from domain.likes_chart import LikePoint, burst_spans, render_off_loop
-from handlers.stories.cards import card_updates, review_card, story_card
+from handlers.stories.cards import card_updates, story_card
 from handlers.stories.texts import T, has_words, status_word
 from storage.models import Story
 
@@ -52,12 +49,9 @@ def fold_choice(value: str, words: dict[str, str], bad: Text) -> str:
     return words[key]
 
 
-async def find_story(ctx: Context, story_id: int) -> Story:
-    """The group's story with this id, or a ``UserError`` naming the id."""
-    story = await ctx.repos.stories.get(ctx.conversation.id, story_id)
-    if story is None:
-        raise UserError(T.unknown, id=story_id)
-    return story
+# The group's story with the number a member typed or a card button sent, or a refusal
+# naming the number (bot.lookup: one converter for every feature).
+STORY: Lookup[Story] = Lookup(lambda repos, group, id: repos.stories.get(group, id), T.unknown)
 
 
 # -- submitting ------------------------------------------------------------------------------
@@ -85,9 +79,60 @@ async def submit(ctx: MessageContext, title: str, body: str) -> list[Reply]:
         approved=not group.review_stories,
         now=ctx.now,
     )
+    # Pictures are only recorded here (with the story, before the ack): fetching them is
+    # network work done afterwards by ``handlers.stories.pictures``, outside this
+    # transaction, so a slow or failed download never loses or doubles the story.
+    codes = ctx.message.pictures
+    limit = cfg.pictures_per_story
+    note = ""
+    if codes[:limit]:
+        await ctx.repos.pictures.add(
+            story.id, ctx.conversation.id, ctx.member.staff_id, codes[:limit], ctx.now
+        )
+        note = ctx.t(T.pictures_saving, n=len(codes[:limit]))
+    if len(codes) > limit:
+        note += ctx.t(T.pictures_too_many, limit=limit, extra=len(codes) - limit)
     if group.review_stories:
-        return [TextReply(content=ctx.t(T.submitted_review, id=story.id, title=title))]
-    return [TextReply(content=ctx.t(T.published, id=story.id)), story_card(ctx, story)]
+        text = ctx.t(T.submitted_review, id=story.id, title=title) + note
+        return [TextReply(content=text)]
+    published = TextReply(content=ctx.t(T.published, id=story.id) + note)
+    if codes[:limit]:
+        return [published]  # the card goes out once its pictures are saved
+    return [published, story_card(ctx, story)]
+
+
+# A picture sent on its own joins the member's story of the last minutes (DingTalk sends a
+# picture alone as a ``picture`` message, and only text with pictures as ``richText``:
+# developerpedia docs/learn/bot/message.md).
+PICTURE_WINDOW = timedelta(minutes=10)
+
+
+@router.command(
+    "story picture",
+    aliases=["故事 图片"],
+    help=T.help_picture,
+    hidden=True,
+    needs_group=False,
+    acts=True,
+)
+async def picture(ctx: MessageContext) -> str:
+    """Pictures sent alone (the dispatcher routes a ``picture`` message here): they join
+    the member's newest story of the last ``PICTURE_WINDOW``, in whichever group."""
+    minutes = int(PICTURE_WINDOW.total_seconds() // 60)
+    codes = ctx.message.pictures
+    if not codes:
+        raise UserError(T.picture_how, minutes=minutes)
+    story = await ctx.repos.stories.latest_by_author(ctx.member.staff_id, ctx.now - PICTURE_WINDOW)
+    if story is None:
+        raise UserError(T.picture_no_story, minutes=minutes)
+    limit = ctx.settings.stories.pictures_per_story
+    room = limit - len(await ctx.repos.pictures.of_story(story.id))
+    if room <= 0:
+        raise UserError(T.pictures_full, id=story.id, limit=limit)
+    await ctx.repos.pictures.add(
+        story.id, story.conversation_id, ctx.member.staff_id, codes[:room], ctx.now
+    )
+    return ctx.t(T.picture_added, id=story.id, title=story.title, n=len(codes[:room]))
 
 
 @router.command(
@@ -98,7 +143,7 @@ async def submit(ctx: MessageContext, title: str, body: str) -> list[Reply]:
 )
 async def show(ctx: MessageContext, id: int) -> MarkdownReply:
     """A story in full (a card shows at most 1 KB of it: 创建并投放卡片 value limit)."""
-    story = await find_story(ctx, id)
+    story = await STORY.find(ctx, id)
     if story.status != "approved" and not ctx.is_admin:
         raise UserError(T.unknown, id=id)
     author = story.author_nick or story.author_staff_id
@@ -109,107 +154,6 @@ async def show(ctx: MessageContext, id: int) -> MarkdownReply:
             f"— {safety.md(author)}"
         ),
     )
-
-
-# -- review ------------------------------------------------------------------------------------
-
-
-@router.command(
-    "review",
-    aliases=["审核"],
-    help=T.help_review,
-    admin=True,
-    args=[Arg("switch", T.switch, kind="choice", options=SWITCH, optional=True)],
-)
-async def review(ctx: MessageContext, switch: str | None) -> list[Reply] | Text:
-    """List pending stories as review cards (``/审核 开|关`` switches review, in either
-    language: "/审核 off" is understood, not refused with a usage line hiding the switch)."""
-    if switch is not None:
-        on = fold_choice(switch, SWITCHES, T.bad_switch) == "on"
-        return await set_review(ctx, on)
-    pending = await ctx.repos.stories.pending(ctx.conversation.id)
-    if not pending:
-        return [TextReply(content=ctx.t(T.no_pending))]
-    header: list[Reply] = [TextReply(content=ctx.t(T.pending_header, n=len(pending)))]
-    return header + [review_card(ctx, story) for story in pending]
-
-
-async def set_review(ctx: Context, on: bool) -> Text:
-    """Switch story review in this group."""
-    await ctx.repos.groups.set_review(
-        ctx.conversation.id, on, review_default=ctx.settings.stories.review_default
-    )
-    return T.review_on if on else T.review_off
-
-
-@router.command("review on", aliases=["审核 开"], help=T.help_review_on, admin=True)
-async def review_on(ctx: MessageContext) -> Text:
-    """Review stories in this group."""
-    return await set_review(ctx, True)
-
-
-@router.command("review off", aliases=["审核 关"], help=T.help_review_off, admin=True)
-async def review_off(ctx: MessageContext) -> Text:
-    """Publish stories in this group without review."""
-    return await set_review(ctx, False)
-
-
-async def decide(ctx: Context, story_id: int, *, approve: bool, reason: str) -> list[Reply]:
-    """Approve or reject once, even when two admins press at the same moment."""
-    story = await ctx.repos.stories.decide(
-        ctx.conversation.id,
-        story_id,
-        approve=approve,
-        by=ctx.member.staff_id,
-        reason=reason,
-        now=ctx.now,
-    )
-    if story is None:
-        existing = await ctx.repos.stories.get(ctx.conversation.id, story_id)
-        if existing is None:
-            raise UserError(T.not_pending, id=story_id)
-        raise UserError(T.decided_already, id=story_id, status=status_word(ctx, existing.status))
-    title = safety.plain(story.title)
-    replies: list[Reply] = await card_updates(
-        ctx, "review", story.id, {"status": status_word(ctx, story.status)}
-    )
-    if approve:
-        replies.append(story_card(ctx, story))
-        note = ctx.t(T.approved_author, id=story.id, title=title)
-    else:
-        shown = safety.plain(reason) if reason else ctx.t(T.no_reason)
-        note = ctx.t(T.rejected_author, id=story.id, title=title, reason=shown)
-    replies.append(TextReply(content=note, to=ToMembers(staff_ids=[story.author_staff_id])))
-    return replies
-
-
-@router.command(
-    "approve",
-    aliases=["通过"],
-    help=T.help_approve,
-    admin=True,
-    args=[Arg("id", T.story_id, kind="int", low=1)],
-)
-async def approve(ctx: MessageContext, id: int) -> list[Reply]:
-    """Approve a story: it is posted, and its author is told."""
-    replies = await decide(ctx, id, approve=True, reason="")
-    return [TextReply(content=ctx.t(T.approved_admin, id=id)), *replies]
-
-
-@router.command(
-    "reject",
-    aliases=["驳回"],
-    help=T.help_reject,
-    admin=True,
-    args=[
-        Arg("id", T.story_id, kind="int", low=1),
-        Arg("reason", T.reason, kind="rest", optional=True, max_len=500),
-    ],
-)
-async def reject(ctx: MessageContext, id: int, reason: str | None) -> list[Reply]:
-    """Reject a story; its author is told the reason."""
-    replies = await decide(ctx, id, approve=False, reason=reason or "")
-    return [TextReply(content=ctx.t(T.rejected_admin, id=id)), *replies]
 
 
 # -- edits, withdrawal and removal --------------------------------------------------------------
@@ -234,7 +178,7 @@ def check_text(ctx: Context, title: str, body: str) -> None:
 )
 async def edit(ctx: MessageContext, id: int, text: str) -> list[Reply]:
     """The author changes a story while it waits for review; review cards show the change."""
-    story = await find_story(ctx, id)  # an unknown id is named before the form is checked
+    story = await STORY.find(ctx, id)  # an unknown id is named before the form is checked
     if story.author_staff_id != ctx.member.staff_id:
         raise UserError(T.not_author, id=id)
     parts = [p.strip() for p in PIPES.split(text, maxsplit=1)]
@@ -271,7 +215,7 @@ async def _gone_cards(ctx: Context, story: Story, title: Text, body: Text) -> li
 )
 async def withdraw(ctx: MessageContext, id: int) -> list[Reply]:
     """The author takes a story back at any time: it leaves the rankings and its card says so."""
-    story = await find_story(ctx, id)
+    story = await STORY.find(ctx, id)
     if story.author_staff_id != ctx.member.staff_id:
         raise UserError(T.not_author, id=id)
     gone = await ctx.repos.stories.take_down(
@@ -306,7 +250,7 @@ async def withdraw(ctx: MessageContext, id: int) -> list[Reply]:
 )
 async def remove(ctx: MessageContext, id: int, reason: str | None) -> list[Reply]:
     """An admin removes a published story with a reason; the author is told one to one."""
-    story = await find_story(ctx, id)
+    story = await STORY.find(ctx, id)
     gone = await ctx.repos.stories.take_down(
         ctx.conversation.id,
         id,
@@ -329,147 +273,3 @@ async def remove(ctx: MessageContext, id: int, reason: str | None) -> list[Reply
         *updates,
         TextReply(content=note, to=ToMembers(staff_ids=[gone.author_staff_id])),
     ]
-
-
-# -- likes ----------------------------------------------------------------------------------
-
-
-async def likeable(ctx: Context, story_id: int) -> Story:
-    story = await find_story(ctx, story_id)
-    if story.status != "approved":
-        raise UserError(T.not_approved if story.status == "pending" else T.unknown, id=story_id)
-    if story.author_staff_id == ctx.member.staff_id:
-        raise UserError(T.own_story)
-    return story
-
-
-async def after_like_change(ctx: Context, story: Story) -> list[Reply]:
-    await ctx.repos.groups.mark_likes_dirty(
-        story.conversation_id, review_default=ctx.settings.stories.review_default
-    )
-    await ctx.session.refresh(story)
-    return await card_updates(
-        ctx,
-        "story",
-        story.id,
-        {"likes": str(story.likes), "genuine_likes": number(story.genuine_likes)},
-    )
-
-
-@router.command(
-    "like",
-    aliases=["赞"],
-    help=T.help_like,
-    args=[Arg("id", T.story_id, kind="int", low=1)],
-    acts=True,
-)
-async def like(ctx: MessageContext, id: int) -> list[Reply]:
-    """Like a story (once; a second like is a friendly no-op)."""
-    await ctx.repos.likes.count_like_message(ctx.conversation.id, ctx.member.staff_id)
-    story = await likeable(ctx, id)
-    if not await ctx.repos.likes.add(story, ctx.member.staff_id, ctx.now):
-        return [TextReply(content=ctx.t(T.already_liked, id=id))]
-    updates = await after_like_change(ctx, story)
-    return [TextReply(content=ctx.t(T.liked, id=id, likes=story.likes)), *updates]
-
-
-@router.command(
-    "unlike",
-    aliases=["取消赞"],
-    help=T.help_unlike,
-    args=[Arg("id", T.story_id, kind="int", low=1)],
-)
-async def unlike(ctx: MessageContext, id: int) -> list[Reply]:
-    """Take a like back."""
-    await ctx.repos.likes.count_like_message(ctx.conversation.id, ctx.member.staff_id)
-    story = await find_story(ctx, id)
-    if not await ctx.repos.likes.remove(story, ctx.member.staff_id):
-        return [TextReply(content=ctx.t(T.not_liked, id=id))]
-    updates = await after_like_change(ctx, story)
-    return [TextReply(content=ctx.t(T.unliked, id=id)), *updates]
-
-
-@router.command(
-    "stories",
-    aliases=["故事榜"],
-    help=T.help_stories,
-    args=[Arg("scope", T.scope, kind="choice", options=choices_from(SCOPES), optional=True)],
-)
-async def stories(ctx: MessageContext, scope: str | None) -> str:
-    """Top stories by genuine likes, showing genuine and raw counts."""
-    if scope is not None:
-        scope = fold_choice(scope, SCOPES, T.bad_scope)
-    await rescore_if_dirty(ctx, ctx.conversation.id)
-    since = None if scope == "all" else ctx.now - timedelta(days=7)
-    top = await ctx.repos.stories.top(ctx.conversation.id, since, ctx.settings.stories.top)
-    if not top:
-        return ctx.t(T.top_empty)
-    lines = [ctx.t(T.top_header_all if scope == "all" else T.top_header_week)]
-    authors = await people.names(
-        ctx,
-        ctx.conversation.id,
-        [s.author_staff_id for s in top],
-        {s.author_staff_id: s.author_nick for s in top},
-    )
-    for story in top:
-        lines.append(
-            ctx.t(
-                T.top_line,
-                id=story.id,
-                title=story.title,
-                author=authors[story.author_staff_id],
-                genuine=number(story.genuine_likes),
-                likes=story.likes,
-            )
-        )
-    return "\n".join(lines)
-
-
-@router.command(
-    "likes",
-    aliases=["点赞明细"],
-    help=T.help_likes,
-    admin=True,
-    args=[Arg("id", T.story_id, kind="int", low=1)],
-)
-async def likes_audit(ctx: MessageContext, id: int) -> list[Reply] | str:
-    """Each like of a story, its weight and the reason; and a chart of the likes over time,
-    brushed ones marked and bursts shaded (rendered in a worker process: a render takes
-    longer than the event loop may be blocked)."""
-    await rescore_if_dirty(ctx, ctx.conversation.id)
-    story = await find_story(ctx, id)
-    await ctx.session.refresh(story)
-    likes = await ctx.repos.likes.of_story(story.id)
-    if not likes:
-        return ctx.t(T.likes_none, id=id)
-    lines = [ctx.t(T.likes_header, id=id, likes=story.likes, genuine=number(story.genuine_likes))]
-    who = await people.names(ctx, ctx.conversation.id, [like.staff_id for like in likes])
-    for like in likes:
-        why = [ctx.t(T.reason_words[r]) for r in like.reasons.split(",") if r in T.reason_words]
-        lines.append(
-            ctx.t(
-                T.likes_line,
-                who=who[like.staff_id],
-                weight=f"{like.weight:.2f}",
-                why="；".join(why)
-                if why and ctx.lang == "zh"
-                else ", ".join(why) or ctx.t(T.full_weight),
-            )
-        )
-    window = ctx.settings.likes.burst_window_seconds
-    bursts = burst_spans(
-        [like.created_at for like in likes if "burst" in like.reasons.split(",")], window
-    )
-    points = [LikePoint(like.created_at, like.weight) for like in likes]
-    png = await render_off_loop(id, points, bursts, ctx.settings.bot.tz, ctx.lang)
-    chart = ImageReply(
-        title=ctx.t(T.chart_title, id=id), png_base64=base64.b64encode(png).decode("ascii")
-    )
-    return [TextReply(content="\n".join(lines)), chart]
-
-
-@router.command("suspicious", aliases=["异常点赞"], help=T.help_suspicious, admin=True)
-async def suspicious(ctx: MessageContext) -> str:
-    """Stories whose likes look brushed, with the evidence in plain words."""
-    scores = await rescore(ctx, ctx.conversation.id)
-    return await describe(ctx, scores, ctx.conversation.id) or ctx.t(T.suspicious_none)

@@ -6,7 +6,7 @@ from bot import safety
 from bot.context import Context
 from bot.i18n import Text
 from bot.router import PrivacySection, Router
-from handlers.stories.texts import status_word
+from handlers.stories.texts import T, status_word
 
 router = Router("stories.privacy", module="stories")
 PRIVACY_ITEM = Text("#{id}「{title}」（{status}）", "#{id} '{title}' ({status})")
@@ -43,9 +43,33 @@ async def _erase_likes(ctx: Context, conversation_id: str, staff_id: str) -> int
     return erased
 
 
+async def _my_pictures(ctx: Context, conversation_id: str, staff_id: str) -> tuple[int, list[str]]:
+    pictures = [
+        p
+        for p in await ctx.repos.pictures.by_member(conversation_id, staff_id)
+        if p.status != "failed"
+    ]
+    return len(pictures), [
+        ctx.t(T.privacy_picture, id=p.story_id, kb=max(1, round(p.size / 1024)))
+        if p.status == "stored"
+        else ctx.t(T.privacy_picture_waiting, id=p.story_id)
+        for p in pictures[:5]
+    ]
+
+
+async def _erase_pictures(ctx: Context, conversation_id: str, staff_id: str) -> int:
+    # The bytes are in the rows (storage.models.StoryPicture): nothing is left on disk.
+    return await ctx.repos.pictures.delete_by_member(conversation_id, staff_id)
+
+
 router.privacy_section(
     PrivacySection("likes", Text("点过的赞", "likes given"), _my_likes, _erase_likes, order=20)
 )
 router.privacy_section(
     PrivacySection("stories", Text("故事", "stories"), _my_stories, _erase_stories, order=30)
+)
+router.privacy_section(
+    PrivacySection(
+        "pictures", Text("故事图片", "story pictures"), _my_pictures, _erase_pictures, order=25
+    )
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 from typing import ClassVar
 
-from bot.context import Context
+from bot.context import BaseContext
 from bot.i18n import Text
 
 
@@ -173,6 +173,58 @@ class T:
     )
     notice_more = Text("（另有 {n} 个）", " (and {n} more)")
     chart_title = Text("故事 #{id} 的点赞走势", "Likes of story #{id} over time")
+    picture_alt = Text("图片", "picture")
+    help_picture = Text(
+        "发完故事后单独发图片，图片会加到刚发的故事里",
+        "send pictures right after a story to add them to it",
+    )
+    picture_how = Text(
+        "发完故事后，在 {minutes} 分钟内单独发送图片即可加到故事里。",
+        "Send the pictures on their own within {minutes} minutes of your story.",
+    )
+    picture_no_story = Text(
+        "我只能读文字消息里的命令，这张图片没有保存：没有找到你最近 {minutes} 分钟内发的故事。"
+        "要给故事配图，请在 /故事 标题 | 正文 的消息里带上图片，或发完故事后 {minutes} 分钟内单独发图片。",
+        "I only read commands in text messages, so this picture was not kept: no story of yours "
+        "from the last {minutes} minutes. Put pictures in the /story title | body message, or "
+        "send them on their own within {minutes} minutes of it.",
+    )
+    pictures_full = Text(
+        "故事 #{id} 已有 {limit} 张图片，不能再加了。",
+        "Story #{id} already has {limit} pictures; no more can be added.",
+    )
+    picture_added = Text(
+        "已把 {n} 张图片加到故事 #{id}「{title}」，正在保存。",
+        '{n} picture(s) added to story #{id} "{title}"; saving them now.',
+    )
+    pictures_saving = Text(
+        "（含 {n} 张图片，正在保存，保存好后随故事卡片一起发出）",
+        " ({n} picture(s) being saved; they go out with the story's card)",
+    )
+    pictures_too_many = Text(
+        "（每个故事最多保存 {limit} 张图片，多出的 {extra} 张没有保存）",
+        " (at most {limit} pictures per story; {extra} more were not kept)",
+    )
+    picture_failed = Text(
+        "故事 #{id}「{title}」的 {n} 张图片没能保存：{why}。故事的文字已保留。",
+        '{n} picture(s) of story #{id} "{title}" could not be saved: {why}. '
+        "The story's text is kept.",
+    )
+    picture_why: ClassVar[dict[str, Text]] = {
+        "too-large": Text("图片超过 {limit} KB 的上限", "larger than the {limit} KB limit"),
+        "not-image": Text(
+            "文件不是 JPG、PNG、GIF 或 BMP 图片", "the file is not a JPG, PNG, GIF or BMP picture"
+        ),
+        "expired": Text(
+            "钉钉的图片下载码已失效，请重新发送图片",
+            "DingTalk's download code has expired; please send the picture again",
+        ),
+        "unavailable": Text(
+            "多次尝试都没能从钉钉取到图片", "DingTalk did not hand the picture over after retries"
+        ),
+    }
+    privacy_picture = Text("故事 #{id} 的图片（{kb} KB）", "picture of story #{id} ({kb} KB)")
+    privacy_picture_waiting = Text("故事 #{id} 的图片（保存中）", "picture of story #{id} (saving)")
     card_hint = Text("发送 /赞 {id} 点赞", "Send /like {id} to like it")
     full_hint = Text("全文：发送 /故事 全文 {id}", "Full text: send /story show {id}")
     help_show = Text("查看故事全文", "show a story in full")
@@ -186,7 +238,7 @@ def has_words(text: str) -> bool:
     return any(unicodedata.category(ch)[0] in "LN" for ch in text)
 
 
-def status_word(ctx: Context, status: str) -> str:
+def status_word(ctx: BaseContext, status: str) -> str:
     """A story's review status in the reader's language."""
     words = {
         "pending": T.status_pending,

@@ -65,6 +65,13 @@ BATCH_SEND: Schema = {
     "closed": True,
 }
 
+# robot_1_0 RobotMessageFileDownloadRequest (下载机器人接收消息的文件内容,
+# POST /v1.0/robot/messageFiles/download): downloadCode and robotCode, both strings.
+MESSAGE_FILE_DOWNLOAD: Schema = {
+    "required": {"downloadCode": str, "robotCode": str},
+    "closed": True,
+}
+
 # Session webhook (custom robot message types): msgtype and its object; at.atUserIds a list.
 WEBHOOK: Schema = {
     "required": {"msgtype": ("text", "markdown", "actionCard")},

@@ -18,7 +18,7 @@ from alembic import op
 import storage.types
 
 revision = "0019"
-# The chain this session: 0018 → 0021 (feedback) → 0019 (series) → 0022 (reply order) → 0020.
+# The chain this session: 0018 → 0021 (feedback) → 0019 (series) → 0022 (reply order) → 0020 (story pictures).
 down_revision = "0021"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,289 @@
+"""Likes, one per member per story, and the columns the honest-likes scorer reads."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Float, Table, bindparam, cast, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Conversation, Like, Member, Story
+from storage.queries import upsert
+
+_LIKES: Table = Like.__table__  # type: ignore[assignment]
+# Stories taken down: their likes stay on record but count for nothing.
+GONE = ("deleted", "withdrawn", "removed")
+
+# Rows the scorer's input is read in per step: each step is one fetch of this many rows
+# (a few milliseconds), then the loop runs whatever else is ready before the next one, so
+# reading a million likes never holds the event loop for more than a step.
+READ_CHUNK = 250
+
+
+def _epoch(session: AsyncSession, column: Any) -> Any:
+    """Seconds since 1970 (UTC) of a UTCDateTime column, computed by the database."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        # EXTRACT answers numeric on PostgreSQL (14+), which asyncpg hands over as Decimal;
+        # the scorer does float arithmetic, so ask the database for double precision.
+        return cast(func.extract("epoch", column), Float)
+    return (func.julianday(column) - 2440587.5) * 86400.0
+
+
+@dataclass(slots=True)
+class Columns:
+    """Rows read as columns, each column a list of chunks (numpy arrays of objects, one per
+    step of the read). Not lists: the garbage collector walks every item of a list at each
+    full pass (about 17 ms per million items, with the loop standing still), and it never
+    looks into a numpy array."""
+
+    chunks: list[list[npt.NDArray[Any]]]
+
+    def column(self, index: int, dtype: Any = object) -> npt.NDArray[Any]:
+        """One whole column (a copy: call it off the loop for big reads)."""
+        parts = self.chunks[index]
+        if not parts:
+            return np.empty(0, dtype)
+        return np.concatenate(parts).astype(dtype, copy=False)
+
+    def __len__(self) -> int:
+        return sum(len(chunk) for chunk in self.chunks[0]) if self.chunks else 0
+
+
+@dataclass(slots=True)
+class LikeRepo:
+    """Likes, one per member per story (a database constraint)."""
+
+    session: AsyncSession
+
+    async def add(self, story: Story, staff_id: str, now: datetime) -> bool:
+        """Like a story; False when this member already liked it."""
+        result = await self.session.execute(
+            upsert(self.session, Like)
+            .values(
+                story_id=story.id,
+                conversation_id=story.conversation_id,
+                staff_id=staff_id,
+                created_at=now,
+                weight=1.0,
+                reasons="",
+            )
+            .on_conflict_do_nothing(index_elements=["story_id", "staff_id"])
+            .returning(Like.id)
+        )
+        added = result.scalar_one_or_none() is not None
+        if added:
+            await self.recount(story.id)
+        return added
+
+    async def remove(self, story: Story, staff_id: str) -> bool:
+        """Withdraw a like; False when there was none."""
+        result = await self.session.execute(
+            delete(Like).where(Like.story_id == story.id, Like.staff_id == staff_id)
+        )
+        removed = bool(getattr(result, "rowcount", 0))
+        if removed:
+            await self.recount(story.id)
+        return removed
+
+    async def has(self, story_id: int, staff_id: str) -> bool:
+        """Whether this member likes that story."""
+        found = await self.session.execute(
+            select(Like.id).where(Like.story_id == story_id, Like.staff_id == staff_id)
+        )
+        return found.first() is not None
+
+    async def recount(self, story_id: int) -> None:
+        """Raw and genuine counts from the likes themselves (never a stale +1 in Python)."""
+        raw = select(func.count(Like.id)).where(Like.story_id == story_id).scalar_subquery()
+        genuine = (
+            select(func.coalesce(func.sum(Like.weight), 0.0))
+            .where(Like.story_id == story_id)
+            .scalar_subquery()
+        )
+        await self.session.execute(
+            update(Story)
+            .where(Story.id == story_id, Story.status.notin_(GONE))
+            .values(likes=raw, genuine_likes=genuine)
+        )
+
+    async def given(self, conversation_id: str, staff_id: str) -> list[Like]:
+        """The likes a member gave in the group, newest first."""
+        rows = await self.session.execute(
+            select(Like)
+            .where(Like.conversation_id == conversation_id, Like.staff_id == staff_id)
+            .order_by(Like.id.desc())
+        )
+        return list(rows.scalars())
+
+    async def delete_given(self, conversation_id: str, staff_id: str) -> int:
+        """Erase a member's likes; the stories they liked are recounted."""
+        result = await self.session.execute(
+            delete(Like)
+            .where(Like.conversation_id == conversation_id, Like.staff_id == staff_id)
+            .returning(Like.story_id)
+        )
+        stories = list(result.scalars())
+        for story_id in set(stories):
+            await self.recount(story_id)
+        return len(stories)
+
+    async def of_story(self, story_id: int) -> list[Like]:
+        """Every like of a story, oldest first."""
+        rows = await self.session.execute(
+            select(Like).where(Like.story_id == story_id).order_by(Like.created_at, Like.id)
+        )
+        return list(rows.scalars())
+
+    async def scoring_input(self, conversation_id: str) -> tuple[Columns, Columns, Columns]:
+        """What the honest-likes scorer reads, as columns: likes (id, story, liker, author,
+        epoch seconds, weight, reasons), members (id, first seen in epoch seconds, other
+        messages) and authors (id, stories) of a group. Times come as numbers straight from
+        SQL (a million datetime objects would cost more than the scoring); columns of
+        arrays, not rows or lists, because the garbage collector walks every row tuple and
+        every list item at each of its full passes, holding the loop for long.
+        Members and authors are two plain reads, not one join: SQLite would build the
+        grouped side whole before the first row, one long step."""
+        likes = await self._read_in_steps(
+            select(
+                Like.id,
+                Like.story_id,
+                Like.staff_id,
+                Story.author_staff_id,
+                _epoch(self.session, Like.created_at),
+                Like.weight,
+                Like.reasons,
+            )
+            .join(Story, Story.id == Like.story_id)
+            .where(Like.conversation_id == conversation_id, Story.status.notin_(GONE))
+        )
+        members = await self._read_in_steps(
+            select(
+                Member.staff_id,
+                _epoch(self.session, Member.first_seen_at),
+                Member.messages - Member.like_messages,
+            ).where(Member.conversation_id == conversation_id)
+        )
+        authors = await self._read_in_steps(
+            select(Story.author_staff_id, func.count(Story.id))
+            .where(Story.conversation_id == conversation_id)
+            .group_by(Story.author_staff_id)
+        )
+        return likes, members, authors
+
+    async def _read_in_steps(self, statement: Any) -> Columns:
+        """The columns of every row of ``statement``, fetched ``READ_CHUNK`` rows at a time
+        with the loop free in between (a streamed result: a server-side cursor, one
+        ``fetchmany`` per step)."""
+        connection = await self.session.connection()
+        result = await connection.stream(statement)
+        columns = Columns([[] for _ in range(len(result.keys()))])
+        async for part in result.partitions(READ_CHUNK):
+            for chunks, values in zip(columns.chunks, zip(*part, strict=True), strict=True):
+                chunk = np.empty(len(values), object)
+                chunk[:] = values
+                chunks.append(chunk)
+            # The inline SQLite driver answers fetchmany without suspending, so yield here.
+            await asyncio.sleep(0)
+        return columns
+
+    async def group_started(self, conversation_id: str) -> float | None:
+        """When the bot first saw the group, in epoch seconds (None: never)."""
+        found = await self.session.execute(
+            select(_epoch(self.session, Conversation.first_seen_at)).where(
+                Conversation.id == conversation_id
+            )
+        )
+        value = found.scalar_one_or_none()
+        return float(value) if value is not None else None
+
+    async def counts(self, story_ids: list[int]) -> list[tuple[int, int, float]]:
+        """(story id, raw likes, genuine likes) of these stories, read fresh from the table."""
+        if not story_ids:
+            return []
+        rows = await self.session.execute(
+            select(Story.id, Story.likes, Story.genuine_likes)
+            .where(Story.id.in_(story_ids))
+            .order_by(Story.id)
+        )
+        return [(int(i), int(n), float(g)) for i, n, g in rows.all()]
+
+    async def save_weights(self, changes: list[dict[str, object]]) -> None:
+        """Write new weights and reasons: dicts of like id, weight, reasons."""
+        if changes:
+            await self.session.execute(
+                update(_LIKES)
+                .where(_LIKES.c.id == bindparam("lid"))
+                .values(weight=bindparam("w"), reasons=bindparam("r")),
+                changes,
+            )
+
+    async def recount_stories(self, story_ids: list[int]) -> None:
+        """Raw and genuine counts of these stories from their likes, in one statement."""
+        if not story_ids:
+            return
+        raw = (
+            select(func.count(Like.id))
+            .where(Like.story_id == Story.id)
+            .correlate(Story)
+            .scalar_subquery()
+        )
+        genuine = (
+            select(func.coalesce(func.sum(Like.weight), 0.0))
+            .where(Like.story_id == Story.id)
+            .correlate(Story)
+            .scalar_subquery()
+        )
+        await self.session.execute(
+            update(Story)
+            .where(Story.id.in_(story_ids), Story.status.notin_(GONE))
+            .values(likes=raw, genuine_likes=genuine)
+        )
+
+    async def recount_group(self, conversation_id: str) -> None:
+        """Raw and genuine counts of every story of the group in one statement."""
+        raw = (
+            select(func.count(Like.id))
+            .where(Like.story_id == Story.id)
+            .correlate(Story)
+            .scalar_subquery()
+        )
+        genuine = (
+            select(func.coalesce(func.sum(Like.weight), 0.0))
+            .where(Like.story_id == Story.id)
+            .correlate(Story)
+            .scalar_subquery()
+        )
+        await self.session.execute(
+            update(Story)
+            .where(Story.conversation_id == conversation_id, Story.status.notin_(GONE))
+            .values(likes=raw, genuine_likes=genuine)
+        )
+
+    async def count_like_message(self, conversation_id: str, staff_id: str) -> None:
+        """A /like or /unlike message: not "other activity" for the like-only signal."""
+        await self.session.execute(
+            update(Member)
+            .where(Member.conversation_id == conversation_id, Member.staff_id == staff_id)
+            .values(like_messages=Member.like_messages + 1)
+        )
+
+    async def ensure_member(self, conversation_id: str, staff_id: str, now: datetime) -> None:
+        """A card clicker the bot never heard speak is still a member, first seen now."""
+        await self.session.execute(
+            upsert(self.session, Member)
+            .values(
+                conversation_id=conversation_id,
+                staff_id=staff_id,
+                nick="",
+                first_seen_at=now,
+                last_seen_at=now,
+                messages=0,
+                like_messages=0,
+            )
+            .on_conflict_do_nothing(index_elements=["conversation_id", "staff_id"])
+        )
