@@ -343,6 +343,10 @@ class Sender:
         return kept
 
     async def _mark_loop(self) -> None:
+        if self._to_mark:
+            # Restarted after a crash (the supervisor): marks gathered before it are still
+            # owed, and replies of the same member wait behind them (the reply order).
+            self._mark_wake.set()
         while True:
             await self._mark_wake.wait()
             # No gathering delay: a kill -9 between a send and its mark doubles the reply,
