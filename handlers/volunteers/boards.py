@@ -37,7 +37,6 @@ PERIODS = {
 )
 async def hoursboard(ctx: Context, period: str | None) -> str:
     """The members with the most volunteer hours in this group, this month or ever."""
-    assert ctx.conversation is not None
     key = PERIODS.get(normalise(period)) if period else "month"
     if key is None:
         raise UserError(T.bad_period, value=period or "")

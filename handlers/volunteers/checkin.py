@@ -45,7 +45,6 @@ def window(ctx: Context, event: Event) -> tuple[datetime, datetime]:
 async def checkin_code(ctx: Context, id: int) -> list[Reply]:
     """The activity's check-in code (made once, then the same), sent to the admin one to
     one: shown in the group, anyone could check in without coming."""
-    assert ctx.conversation is not None and ctx.member is not None
     event = await LOCKED.find(ctx, id)
     if event.status == "cancelled":
         raise UserError(T.cancelled, id=id)
@@ -88,7 +87,6 @@ async def checkin_code(ctx: Context, id: int) -> list[Reply]:
 )
 async def checkin(ctx: Context, code: str) -> str:
     """Check in with the code the organiser shows at the activity."""
-    assert ctx.conversation is not None and ctx.member is not None
     cfg = ctx.settings.volunteers
     group, staff = ctx.conversation.id, ctx.member.staff_id
     since = ctx.now - timedelta(minutes=cfg.checkin_wrong_window_minutes)

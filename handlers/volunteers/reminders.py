@@ -66,7 +66,6 @@ async def event_remind(ctx: Context, id: int, plan: str | None) -> str:
 )
 async def my_reminders(ctx: Context, switch: str) -> str:
     """Turn my own one-to-one activity reminders in this group off or on."""
-    assert ctx.conversation is not None and ctx.member is not None
     word = normalise(switch)
     if word not in OFF_WORDS | ON_WORDS:
         raise UserError(T.bad_switch, value=safety.plain(switch[:20]))
