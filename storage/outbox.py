@@ -28,7 +28,7 @@ from storage.db import OUTBOX_CHANNEL, SCRUB, notify
 from storage.models import (
     OutboxMessage,
 )
-from storage.queries import dialect, prebuilt, run, table, upsert
+from storage.queries import dialect, prebuilt, run, table
 from storage.types import UTCDateTime
 
 _OUTBOX = table(OutboxMessage)
@@ -146,11 +146,23 @@ class OutboxRepo:
             # instead of straight to this process's sender, which could overtake it.
             busy = await self.waiting(keys)
             rows = [_unleased(r) if order_key(r) in busy else r for r in rows]
-        result = await run(
+        # One multi-row INSERT for the whole batch ("insertmanyvalues"). Asking SQLAlchemy
+        # for the ids in parameter order would, on SQLite (no implicit sentinel), send one
+        # INSERT per row; the ids come back with their idempotency keys (unique) instead.
+        # SQLite numbers the rows of one INSERT … VALUES in the order they are listed
+        # (each new rowid is the largest so far plus one, sqlite.org/autoinc.html), so a
+        # key's replies keep their order in ids; PostgreSQL gets the ordered form, which
+        # SQLAlchemy batches there too (its implicit sentinel, "insertmanyvalues" docs).
+        postgres = dialect(self.session) == "postgresql"
+        stmt = prebuilt(
             self.session,
-            upsert(self.session, _OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True),
-            rows,
+            "outbox_add_many",
+            lambda insert: insert(_OUTBOX).returning(
+                _OUTBOX.c.id, _OUTBOX.c.idem_key, sort_by_parameter_order=postgres
+            ),
         )
+        result = await run(self.session, stmt, rows)
+        ids = {key: oid for oid, key in result.all()}
         if for_anyone:
             # Rows nobody holds are for any process's sender: tell them at commit rather
             # than leave the rows to their next poll.
@@ -162,9 +174,7 @@ class OutboxRepo:
                 self.session, OUTBOX_CHANNEL, BEHIND + ",".join(str(lock_id(k)) for k in busy)
             )
         # Plain (transient) model objects: the sender reads their fields, nothing is tracked.
-        return [
-            OutboxMessage(id=oid, **row) for oid, row in zip(result.scalars(), rows, strict=True)
-        ]
+        return [OutboxMessage(id=ids[row["idem_key"]], **row) for row in rows]
 
     async def lock_keys(self, keys: Collection[OrderKey]) -> None:
         """Take turns with every other writer or marker of these keys until the commit
@@ -306,10 +316,10 @@ class OutboxRepo:
         were waiting are deleted instead, and the database files are scrubbed after."""
         stmt = prebuilt(
             self.session,
-            "mark_sent",
+            "mark_sent_many",
             lambda _: (
                 update(_OUTBOX)
-                .where(_OUTBOX.c.id == bindparam("oid"))
+                .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)))
                 .values(
                     status="sent",
                     sent_at=bindparam("now", type_=UTCDateTime()),
@@ -329,13 +339,22 @@ class OutboxRepo:
                     reply_staff_id="",
                     session_webhook="",
                 )
+                .returning(_OUTBOX.c.id, _OUTBOX.c.route)
             ),
         )
-        await run(
-            self.session,
-            stmt,
-            [{"oid": message_id, "how": route, "now": now} for message_id, route in sent],
-        )
+        # One UPDATE per route (a flush's marks nearly always share one), whose RETURNING
+        # says which rows an erasure flagged; the DELETE runs only when there are such rows
+        # (rare). This transaction holds their row locks (PostgreSQL) or the database's
+        # write lock (SQLite) from the UPDATE to the commit, so no flag can come between.
+        by_route: dict[str, list[int]] = {}
+        for message_id, route in sent:
+            by_route.setdefault(route, []).append(message_id)
+        flagged: list[int] = []
+        for route, ids in by_route.items():
+            result = await run(self.session, stmt, {"ids": ids, "how": route, "now": now})
+            flagged += [oid for oid, kept in result.all() if kept == SCRUB_AFTER_DELIVERY]
+        if not flagged:
+            return
         # Rows an erasure flagged, before or while they were sent, go now.
         scrub = prebuilt(
             self.session,
@@ -349,7 +368,7 @@ class OutboxRepo:
                 .returning(_OUTBOX.c.id)
             ),
         )
-        scrubbed = await run(self.session, scrub, {"ids": [oid for oid, _ in sent]})
+        scrubbed = await run(self.session, scrub, {"ids": flagged})
         if scrubbed.first() is not None:
             self.session.info[SCRUB] = True
 

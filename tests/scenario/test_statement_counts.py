@@ -1,0 +1,117 @@
+"""Statements per unit of work on the hot paths, counted with SQLAlchemy's
+``before_cursor_execute`` event, so a change cannot make them silently grow back (the mix
+benchmark's CPU per message follows the statement count closely)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, select, update
+
+from storage.db import SCRUB, Database
+from storage.models import OutboxMessage
+from storage.outbox import SCRUB_AFTER_DELIVERY, OutboxRow
+from storage.repositories import OutboxRepo
+
+
+@contextmanager
+def counted(db: Database) -> Iterator[list[str]]:
+    """The SQL statements ``db`` sends while the block runs (transaction control aside)."""
+    seen: list[str] = []
+
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        word = statement.split(None, 1)[0].upper()
+        if word not in ("BEGIN", "SAVEPOINT", "RELEASE", "COMMIT", "ROLLBACK"):
+            seen.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", before)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", before)
+
+
+def _row(key: str, member: str, now: datetime) -> OutboxRow:
+    return {
+        "idem_key": key,
+        "conversation_id": "cid-group-1",
+        "conversation_type": "2",
+        "reply": "{}",
+        "reply_staff_id": member,
+        "session_webhook": "",
+        "session_expires_at": None,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "lease_until": now + timedelta(seconds=30),
+        "last_error": "",
+        "route": "",
+        "created_at": now,
+        "sent_at": None,
+    }
+
+
+async def test_a_batch_of_replies_is_one_insert_with_ids_in_order(storage_url: str) -> None:
+    """The dispatcher writes a batch's replies with one INSERT (it was one per row on SQLite:
+    ids in parameter order need a sentinel SQLite lacks); each row gets its own id, and a
+    member's replies keep their order in ids (the sender sends by id)."""
+    now = datetime.now(UTC)
+    db = Database(storage_url)
+    try:
+        await db.migrate()
+        rows = [_row(f"msg:{n}#0", f"m{n % 7}", now) for n in range(40)]
+        async with db.transaction() as session:
+            with counted(db) as seen:
+                written = await OutboxRepo(session).add_many(rows)
+        inserts = [s for s in seen if s.lstrip().upper().startswith("INSERT")]
+        assert len(inserts) == 1, inserts
+        assert [w.idem_key for w in written] == [r["idem_key"] for r in rows]
+        async with db.transaction() as session:
+            stored = dict(
+                (await session.execute(select(OutboxMessage.idem_key, OutboxMessage.id))).all()
+            )
+        assert [w.id for w in written] == [stored[r["idem_key"]] for r in rows]
+        assert [w.id for w in written] == sorted(w.id for w in written)
+    finally:
+        await db.dispose()
+
+
+async def test_marking_sent_replies_is_one_statement_and_still_scrubs_flagged_rows(
+    storage_url: str,
+) -> None:
+    """A flush of marks is one UPDATE per route; a row an erasure flagged is still deleted
+    once delivered (and the unit of work asks for the scrub)."""
+    now = datetime.now(UTC)
+    db = Database(storage_url)
+    try:
+        await db.migrate()
+        async with db.transaction() as session:
+            rows = await OutboxRepo(session).add_many([_row(f"k{n}", "ann", now) for n in range(5)])
+        ids = [r.id for r in rows]
+        async with db.transaction() as session:
+            with counted(db) as seen:
+                await OutboxRepo(session).mark_sent([(oid, "webhook") for oid in ids[:3]], now)
+            assert not session.info.get(SCRUB)
+        assert len(seen) == 1, seen
+        # An erasure flags a reply while it is on the wire: the mark deletes it.
+        async with db.transaction() as session:
+            await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == ids[3])
+                .values(route=SCRUB_AFTER_DELIVERY)
+            )
+        async with db.transaction() as session:
+            await OutboxRepo(session).mark_sent([(ids[3], "webhook"), (ids[4], "group")], now)
+            assert session.info.get(SCRUB)
+        async with db.transaction() as session:
+            left = dict(
+                (await session.execute(select(OutboxMessage.id, OutboxMessage.route))).all()
+            )
+            statuses = set((await session.execute(select(OutboxMessage.status))).scalars().all())
+        assert left == {ids[0]: "webhook", ids[1]: "webhook", ids[2]: "webhook", ids[4]: "group"}
+        assert statuses == {"sent"}
+    finally:
+        await db.dispose()
