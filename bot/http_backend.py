@@ -13,6 +13,7 @@ from typing import Any, cast
 import httpcore
 
 _MAX_BUFFER = 256 * 1024  # stop reading from the socket while this much is unread
+_GATHER_MAX = 64 * 1024  # writes gathered up to this much, then handed to the transport
 
 
 class _Protocol(asyncio.Protocol):
@@ -83,13 +84,33 @@ class _Protocol(asyncio.Protocol):
 
 
 class _Stream(httpcore.AsyncNetworkStream):
-    """One connection, as httpcore wants it."""
+    """One connection, as httpcore wants it.
+
+    Writes are gathered and handed to the transport together: httpcore writes a request's
+    head and its body separately (and h11 may add a chunk terminator), and on a fast link
+    each ``transport.write`` is a ``send`` system call of its own, the costliest part of a
+    small request (measured in the mix benchmark: about a quarter of a reply's CPU). What
+    is gathered goes out before any read, before the TLS upgrade and the close, at the
+    latest on the loop's next turn (``call_soon``), or at once past ``_GATHER_MAX``.
+    """
 
     def __init__(self, transport: asyncio.Transport, protocol: _Protocol) -> None:
         self._transport = transport
         self._protocol = protocol
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+
+    def _flush(self) -> None:
+        if not self._pending:
+            return
+        data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
+        self._pending.clear()
+        self._pending_size = 0
+        if not self._transport.is_closing():
+            self._transport.write(data)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        self._flush()
         protocol = self._protocol
         if not protocol.buffer and not protocol.closed:
             try:
@@ -109,7 +130,13 @@ class _Stream(httpcore.AsyncNetworkStream):
             return
         if self._transport.is_closing():
             raise httpcore.WriteError("the connection is closed")
-        self._transport.write(buffer)
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending.append(bytes(buffer))
+        self._pending_size += len(buffer)
+        if self._pending_size < _GATHER_MAX:
+            return
+        self._flush()
         try:
             async with asyncio.timeout(timeout):
                 await self._protocol.wait_writable()
@@ -117,6 +144,7 @@ class _Stream(httpcore.AsyncNetworkStream):
             raise httpcore.WriteTimeout(str(exc) or "write timed out") from exc
 
     async def aclose(self) -> None:
+        self._flush()
         self._transport.close()
 
     async def start_tls(
@@ -125,6 +153,7 @@ class _Stream(httpcore.AsyncNetworkStream):
         server_hostname: str | None = None,
         timeout: float | None = None,
     ) -> httpcore.AsyncNetworkStream:
+        self._flush()
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):

@@ -159,3 +159,42 @@ async def test_https_through_a_proxy_tunnels_with_connect_and_verifies_tls() -> 
     finally:
         await proxy.stop()
         await runner.cleanup()
+
+
+class _CountingTransport(asyncio.Transport):
+    """A transport that records each write (each would be one ``send`` system call)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+async def test_a_request_head_and_body_go_out_in_one_write() -> None:
+    from bot.http_backend import _GATHER_MAX, _Protocol, _Stream
+
+    transport = _CountingTransport()
+    protocol = _Protocol()
+    protocol.connection_made(transport)
+    stream = _Stream(transport, protocol)
+    # httpcore writes the head, then the body, then reads the answer.
+    await stream.write(b"POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\n")
+    await stream.write(b"body")
+    protocol.data_received(b"HTTP/1.1 200 OK\r\n\r\n")
+    assert await stream.read(1024) == b"HTTP/1.1 200 OK\r\n\r\n"
+    assert transport.writes == [b"POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nbody"]
+    # Nothing is left waiting for a read: a write goes out on the loop's next turn.
+    await stream.write(b"more")
+    await asyncio.sleep(0)
+    assert transport.writes[-1] == b"more"
+    # A big body is handed over at once (the transport's flow control takes it from there).
+    await stream.write(b"x" * _GATHER_MAX)
+    assert transport.writes[-1] == b"x" * _GATHER_MAX
