@@ -86,8 +86,9 @@ async def events(ctx: MessageContext) -> str:
     if not upcoming:
         return ctx.t(T.no_events)
     lines = [ctx.t(T.events_header)]
+    counts = await ctx.repos.signups.counts_many([event.id for event in upcoming])
     for event in upcoming:
-        taken, waiting = await ctx.repos.signups.counts(event.id)
+        taken, waiting = counts[event.id]
         lines.append(
             ctx.t(
                 T.event_line,

@@ -48,6 +48,28 @@ class SignupRepo:
         counts = dict((await run(self.session, stmt, {"eid": event_id})).all())
         return int(counts.get("confirmed", 0)), int(counts.get("waitlisted", 0))
 
+    async def counts_many(self, event_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
+        """(confirmed, waitlisted) of each activity, in one statement (``/活动`` lists
+        several: one count each was a statement per activity, issue 15)."""
+        if not event_ids:
+            return {}
+        stmt = prebuilt(
+            self.session,
+            "signup_counts_many",
+            lambda _: (
+                select(_SIGNUPS.c.event_id, _SIGNUPS.c.status, func.count(_SIGNUPS.c.id))
+                .where(_SIGNUPS.c.event_id.in_(bindparam("eids", expanding=True)))
+                .group_by(_SIGNUPS.c.event_id, _SIGNUPS.c.status)
+            ),
+        )
+        found: dict[int, dict[str, int]] = {}
+        for event_id, status, count in await run(self.session, stmt, {"eids": list(event_ids)}):
+            found.setdefault(event_id, {})[status] = int(count)
+        return {
+            e: (found.get(e, {}).get("confirmed", 0), found.get(e, {}).get("waitlisted", 0))
+            for e in event_ids
+        }
+
     async def find(self, event_id: int, staff_id: str) -> Signup | None:
         """A member's sign-up for an activity."""
         return (

@@ -11,10 +11,12 @@ from typing import Any
 
 from sqlalchemy import event, select, update
 
+from bot.sandbox.standin import StandIn
 from storage.db import SCRUB, Database
 from storage.models import OutboxMessage
 from storage.outbox import SCRUB_AFTER_DELIVERY, OutboxRow
 from storage.repositories import OutboxRepo
+from tests.conftest import BotFactory
 
 
 @contextmanager
@@ -115,3 +117,25 @@ async def test_marking_sent_replies_is_one_statement_and_still_scrubs_flagged_ro
         assert statuses == {"sent"}
     finally:
         await db.dispose()
+
+
+async def test_the_activity_list_counts_every_activitys_sign_ups_in_one_statement(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    """``/活动`` with three activities: one statement on the sign-ups (it was one each), and
+    the counts shown are each activity's own."""
+    from tests.scenario.test_stories import say
+    from tests.scenario.test_volunteers import publish, start
+
+    app = await start(start_bot)
+    ids = [await publish(standin, seats=2, title=f"植树{n}") for n in range(3)]
+    for member in ("alice", "bob", "carol"):  # the first is full and waitlists one
+        await say(standin, f"/报名 {ids[0][0]}", sender=member)
+    await say(standin, f"/报名 {ids[1][0]}", sender="dave")
+    with counted(app.db) as seen:
+        sent = await say(standin, "/活动", sender="erin")
+    assert len([s for s in seen if "signups" in s]) == 1, seen
+    lines = sent.text.splitlines()
+    assert "剩余名额 0/2，候补 1 人" in next(line for line in lines if "植树0" in line)
+    assert "剩余名额 1/2" in next(line for line in lines if "植树1" in line)
+    assert "剩余名额 2/2" in next(line for line in lines if "植树2" in line)
