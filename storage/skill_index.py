@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import SkillName, SkillPost, SkillTerm
-from storage.queries import prebuilt, run, table, upsert
+from storage.queries import prebuilt, run, table
 from storage.skill_queries import candidate_names_stmt
 
 _NAMES = table(SkillName)
@@ -38,21 +38,28 @@ class SkillIndex:
         self, conversation_id: str, norm: str, keywords: str, terms: Iterable[str]
     ) -> int:
         """The id of a normalised skill in the group's index, adding it under ``terms``."""
-        created = (
-            await run(
-                self.session,
-                upsert(self.session, SkillName)
-                .values(conversation_id=conversation_id, norm=norm, keywords=keywords)
+        # Statements built once and run with parameters (a hot path: every skill post).
+        add = prebuilt(
+            self.session,
+            "skill_name_add",
+            lambda insert: (
+                insert(_NAMES)
                 .on_conflict_do_nothing(index_elements=["conversation_id", "norm"])
-                .returning(_NAMES.c.id),
-            )
-        ).scalar_one_or_none()
+                .returning(_NAMES.c.id)
+            ),
+        )
+        params = {"conversation_id": conversation_id, "norm": norm, "keywords": keywords}
+        created = (await run(self.session, add, params)).scalar_one_or_none()
         if created is None:  # known already (or added by a transaction that just committed)
-            found = await self.session.scalar(
-                select(_NAMES.c.id).where(
-                    _NAMES.c.conversation_id == conversation_id, _NAMES.c.norm == norm
-                )
+            find = prebuilt(
+                self.session,
+                "skill_name_find",
+                lambda _: select(_NAMES.c.id).where(
+                    _NAMES.c.conversation_id == bindparam("conversation_id"),
+                    _NAMES.c.norm == bindparam("norm"),
+                ),
             )
+            found = (await run(self.session, find, params)).scalar()
             assert found is not None
             return int(found)
         rows = [{"conversation_id": conversation_id, "term": t, "name_id": created} for t in terms]
@@ -71,9 +78,14 @@ class SkillIndex:
     async def names_version(self, conversation_id: str) -> int:
         """The group's largest skill-name id: it changes whenever a name is added (ids are
         never reused), so scores cached under it are current."""
-        value = await self.session.scalar(
-            select(func.max(_NAMES.c.id)).where(_NAMES.c.conversation_id == conversation_id)
+        stmt = prebuilt(
+            self.session,
+            "skill_names_version",
+            lambda _: select(func.max(_NAMES.c.id)).where(
+                _NAMES.c.conversation_id == bindparam("group")
+            ),
         )
+        value = (await run(self.session, stmt, {"group": conversation_id})).scalar()
         return int(value or 0)
 
     async def candidate_names(

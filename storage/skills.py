@@ -16,7 +16,7 @@ from storage.queries import dialect, prebuilt, run, table
 from storage.skill_index import NameRow as NameRow  # public here before the split
 from storage.skill_index import SkillIndex
 from storage.skill_queries import best_partners_stmt, best_posts_stmt, scores_json
-from storage.views import PostView, read_all, read_one, read_written, view, views
+from storage.views import PostView, read_all, read_one, view, views
 
 _POSTS = table(SkillPost)
 
@@ -47,24 +47,24 @@ class SkillRepo(SkillIndex):
         name_id: int | None = None,
     ) -> PostView:
         """A new open post (``name_id`` from ``name_for`` puts it in the keyword index)."""
-        return await read_written(
-            self.session,
-            PostView,
-            insert(_POSTS)
-            .values(
-                conversation_id=conversation_id,
-                staff_id=staff_id,
-                nick=nick,
-                kind=kind,
-                skill=skill,
-                keywords=keywords,
-                detail=detail,
-                status="open",
-                created_at=now,
-                name_id=name_id,
-            )
-            .returning(*_POSTS.c),
+        # Built once, run with parameters on the session's connection: building the INSERT
+        # and its cache key on every /我会 and /我想学 cost more than SQLite's work.
+        stmt = prebuilt(
+            self.session, "skill_post_add", lambda _: insert(_POSTS).returning(*_POSTS.c)
         )
+        values = {
+            "conversation_id": conversation_id,
+            "staff_id": staff_id,
+            "nick": nick,
+            "kind": kind,
+            "skill": skill,
+            "keywords": keywords,
+            "detail": detail,
+            "status": "open",
+            "created_at": now,
+            "name_id": name_id,
+        }
+        return view(PostView, (await run(self.session, stmt, values)).one())
 
     async def best_posts(
         self,
@@ -80,7 +80,8 @@ class SkillRepo(SkillIndex):
             return []
         d = dialect(self.session)
         stmt = prebuilt(self.session, "skill_best_posts", lambda _: best_posts_stmt(d))
-        rows = await self.session.execute(
+        rows = await run(
+            self.session,
             stmt,
             {
                 "s_scores": scores_json(scores),
