@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypedDict
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -134,11 +134,16 @@ class MemberRepo:
         wanted = [s for s in dict.fromkeys(staff_ids) if s]
         if not wanted:
             return {}
-        rows = await self.session.execute(
-            select(Member.staff_id, Member.nick).where(
-                Member.conversation_id == conversation_id, Member.staff_id.in_(wanted)
-            )
+        # Built once (every answer that names members reads their nicks).
+        stmt = prebuilt(
+            self.session,
+            "member_nicks",
+            lambda _: select(_MEMBERS.c.staff_id, _MEMBERS.c.nick).where(
+                _MEMBERS.c.conversation_id == bindparam("cid"),
+                _MEMBERS.c.staff_id.in_(bindparam("sids", expanding=True)),
+            ),
         )
+        rows = await run(self.session, stmt, {"cid": conversation_id, "sids": wanted})
         return {staff: nick for staff, nick in rows.all() if nick}
 
     async def directory(self, conversation_id: str) -> dict[str, str]:

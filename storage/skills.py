@@ -9,7 +9,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from storage.models import SkillPost
 from storage.queries import dialect, prebuilt, run, table
@@ -153,17 +153,21 @@ class SkillRepo(SkillIndex):
         """The open posts of some members, oldest first."""
         if not staff_ids:
             return []
-        return await read_all(
+        stmt = prebuilt(
             self.session,
-            PostView,
-            select(_POSTS)
-            .where(
-                _POSTS.c.conversation_id == conversation_id,
-                _POSTS.c.staff_id.in_(list(staff_ids)),
-                _POSTS.c.status == "open",
-            )
-            .order_by(_POSTS.c.id),
+            "skill_open_posts_of",
+            lambda _: (
+                select(_POSTS)
+                .where(
+                    _POSTS.c.conversation_id == bindparam("group"),
+                    _POSTS.c.staff_id.in_(bindparam("members", expanding=True)),
+                    _POSTS.c.status == "open",
+                )
+                .order_by(_POSTS.c.id)
+            ),
         )
+        rows = await run(self.session, stmt, {"group": conversation_id, "members": list(staff_ids)})
+        return views(PostView, rows)
 
     async def latest_open(
         self, conversation_id: str, limit: int, name_ids: Collection[int] | None = None

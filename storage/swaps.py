@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    bindparam,
     delete,
     func,
     insert,
@@ -18,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import LedgerEntry, Swap
-from storage.queries import table, upsert
+from storage.queries import prebuilt, run, table, upsert
 from storage.secrets import pseudonym_of
 from storage.views import LedgerView, SwapView, read_all, read_one, read_written
 
@@ -119,14 +120,19 @@ class SwapRepo:
         self, conversation_id: str, staff_id: str, since: datetime
     ) -> set[str]:
         """Members ``staff_id`` swapped with (accepted or done) since ``since``."""
-        rows = await self.session.execute(
-            select(Swap.proposer, Swap.partner).where(
-                Swap.conversation_id == conversation_id,
-                Swap.status.in_(("accepted", "done_pending", "done")),
-                Swap.updated_at >= since,
-                or_(Swap.proposer == staff_id, Swap.partner == staff_id),
-            )
+        # Built once (every /匹配 reads it).
+        stmt = prebuilt(
+            self.session,
+            "swap_recent_partners",
+            lambda _: select(_SWAPS.c.proposer, _SWAPS.c.partner).where(
+                _SWAPS.c.conversation_id == bindparam("group"),
+                _SWAPS.c.status.in_(("accepted", "done_pending", "done")),
+                _SWAPS.c.updated_at >= bindparam("since", type_=_SWAPS.c.updated_at.type),
+                or_(_SWAPS.c.proposer == bindparam("me"), _SWAPS.c.partner == bindparam("me")),
+            ),
         )
+        params = {"group": conversation_id, "since": since, "me": staff_id}
+        rows = await run(self.session, stmt, params)
         return {a if b == staff_id else b for a, b in rows.all()}
 
     async def of_member(self, conversation_id: str, staff_id: str) -> list[SwapView]:
