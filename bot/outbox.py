@@ -53,6 +53,8 @@ def _split_size(reply: Reply) -> list[Reply]:
     groupMessages/send and oToMessages/batchSend (help.dingtalk.io group send), cut at lines."""
     if isinstance(reply, TextReply):
         pieces = split_text(reply.content)
+        if pieces == [reply.content]:
+            return [reply]  # nearly every reply: no copy
         return [reply.model_copy(update={"content": piece}) for piece in pieces]
     if isinstance(reply, MarkdownReply):
         pieces = split_text(reply.text, markdown=True)

@@ -49,18 +49,21 @@ class CardRepo:
         actions: list[str] | None = None,
     ) -> None:
         """Record a card instance with its buttons' verbs (idempotent)."""
-        await self.session.execute(
-            upsert(self.session, CardInstance)
-            .values(
-                out_track_id=out_track_id,
-                conversation_id=conversation_id,
-                kind=kind,
-                entity_id=entity_id,
-                actions=",".join(actions or [])[:200],
-                created_at=now,
-            )
-            .on_conflict_do_nothing(index_elements=["out_track_id"])
+        # Built once and run with parameters (every card a unit of work sends).
+        stmt = prebuilt(
+            self.session,
+            "card_remember",
+            lambda insert: insert(_CARDS).on_conflict_do_nothing(index_elements=["out_track_id"]),
         )
+        values = {
+            "out_track_id": out_track_id,
+            "conversation_id": conversation_id,
+            "kind": kind,
+            "entity_id": entity_id,
+            "actions": ",".join(actions or [])[:200],
+            "created_at": now,
+        }
+        await run(self.session, stmt, values)
 
     async def get(self, out_track_id: str) -> Card | None:
         """The card with that track id."""
