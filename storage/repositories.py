@@ -22,7 +22,7 @@ from storage.models import (
 )
 from storage.outbox import SCRUB_AFTER_DELIVERY, OutboxRepo
 from storage.queries import prebuilt, run, table, upsert
-from storage.views import Card, GroupSettingsView, read_one, read_written
+from storage.views import Card, GroupSettingsView, view
 
 _SETTINGS = table(GroupSettings)
 # The first half of the two-int advisory lock ids held while a group is rescored (the order
@@ -99,12 +99,19 @@ class GroupSettingsRepo:
         # Read first: the row exists for every group but the newest, and an INSERT … ON
         # CONFLICT DO NOTHING on every like, story and /故事榜 was a statement each for
         # nothing (issue 15, statements per message).
-        read = select(_SETTINGS).where(_SETTINGS.c.conversation_id == conversation_id)
-        found = await read_one(self.session, GroupSettingsView, read)
-        if found is not None:
-            return found
+        # Built once, run with a parameter on the connection (every like, story, /故事榜).
+        read = prebuilt(
+            self.session,
+            "group_settings_get",
+            lambda _: select(_SETTINGS).where(_SETTINGS.c.conversation_id == bindparam("cid")),
+        )
+        row = (await run(self.session, read, {"cid": conversation_id})).one_or_none()
+        if row is not None:
+            return view(GroupSettingsView, row)
         await self._create(conversation_id, review_default)
-        return await read_written(self.session, GroupSettingsView, read)
+        return view(
+            GroupSettingsView, (await run(self.session, read, {"cid": conversation_id})).one()
+        )
 
     async def _create(self, conversation_id: str, review_default: bool) -> None:
         await self.session.execute(

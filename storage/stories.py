@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.likes import GONE, READ_CHUNK, Columns, LikeRepo
 from storage.models import Story
+from storage.queries import prebuilt
 
 __all__ = ["GONE", "READ_CHUNK", "Columns", "LikeRepo", "StoryRepo"]
 
@@ -223,12 +225,23 @@ class StoryRepo:
 
     async def top(self, conversation_id: str, since: datetime | None, limit: int) -> list[Story]:
         """Approved stories by genuine likes (then raw likes, then the oldest)."""
-        stmt = select(Story).where(
-            Story.conversation_id == conversation_id, Story.status == "approved"
-        )
+
+        # Built once per form (with or without ``since``) and run with parameters: /故事榜
+        # is a hot command, and building the statement cost about as much as running it.
+        def build(with_since: bool) -> Any:
+            stmt = select(Story).where(
+                Story.conversation_id == bindparam("group"), Story.status == "approved"
+            )
+            if with_since:
+                stmt = stmt.where(Story.decided_at >= bindparam("since"))
+            return stmt.order_by(Story.genuine_likes.desc(), Story.likes.desc(), Story.id).limit(
+                bindparam("limit")
+            )
+
+        name = "stories_top_since" if since is not None else "stories_top"
+        stmt = prebuilt(self.session, name, lambda _: build(since is not None))
+        params: dict[str, Any] = {"group": conversation_id, "limit": limit}
         if since is not None:
-            stmt = stmt.where(Story.decided_at >= since)
-        rows = await self.session.execute(
-            stmt.order_by(Story.genuine_likes.desc(), Story.likes.desc(), Story.id).limit(limit)
-        )
+            params["since"] = since
+        rows = await self.session.execute(stmt, params)
         return list(rows.scalars())
