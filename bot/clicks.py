@@ -121,6 +121,9 @@ class Clicks(Handler):
             items = [
                 await self._cards.match(session, self.commands, key, data) for key, data in clicks
             ]
+            # SQLite runs inline: between the steps of a batch, let pings and frames through
+            # (a batch of a storm is several milliseconds of work in each step).
+            await asyncio.sleep(0)
             event_ids = await repos.inbox.record_many(
                 [
                     inbox_row(
@@ -152,6 +155,7 @@ class Clicks(Handler):
                         end += 1
                 await self._run(session, repos, fresh[start:end])
                 start = end
+            await asyncio.sleep(0)
             answered = {item.key: item.response for item in fresh}
             await repos.inbox.set_responses(
                 [
