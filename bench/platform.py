@@ -50,19 +50,21 @@ async def latency(standin: StandIn, n: int, rate: float, text: str, groups: int)
     return {"latencies": [p.latency for p in pushes if p.latency is not None]}
 
 
-async def storm(standin: StandIn, n: int, sender: str, text: str) -> dict[str, Any]:
+async def storm(standin: StandIn, n: int, sender: str, text: str | None) -> dict[str, Any]:
     """Publish an activity as ``sender``, then fire ``n`` join clicks from distinct members
-    at once; every click's answer latency and the state it reported, in sending order."""
-    before = len(standin.sent)
-    await standin.say(text, sender=sender)
-    [card] = await standin.wait_sent(
-        where=lambda s: s.route == "card" and standin.sent.index(s) >= before, timeout=30
-    )
-    event_id = standin.cards[card.out_track_id].data["id"]
-    clicks = [
-        standin.click(
-            card.out_track_id, f"m{i:05d}", {"action": "join", "id": event_id}, timeout=120
+    at once; every click's answer latency and the state it reported, in sending order.
+    With no ``text`` the clicks go to a card nobody sent (for a bot that answers any click)."""
+    if text is None:
+        track, event_id = "storm-floor", "1"
+    else:
+        before = len(standin.sent)
+        await standin.say(text, sender=sender)
+        [card] = await standin.wait_sent(
+            where=lambda s: s.route == "card" and standin.sent.index(s) >= before, timeout=30
         )
+        track, event_id = card.out_track_id, standin.cards[card.out_track_id].data["id"]
+    clicks = [
+        standin.click(track, f"m{i:05d}", {"action": "join", "id": event_id}, timeout=120)
         for i in range(n)
     ]
     pushes = await asyncio.gather(*clicks)
@@ -144,7 +146,7 @@ async def main(port: int) -> None:
         elif cmd == "mix":
             answer = await mix(standin, request["messages"], request.get("rate", 0.0))
         elif cmd == "storm":
-            answer = await storm(standin, request["n"], request["sender"], request["text"])
+            answer = await storm(standin, request["n"], request["sender"], request.get("text"))
         else:
             answer = {"error": f"unknown command {cmd}"}
         print(json.dumps(answer), flush=True)

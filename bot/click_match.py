@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import safety
+from bot.cards import ButtonData
 from bot.commands import CommandTable
 from bot.context import ClickContext
 from bot.events import CardClick
@@ -62,11 +63,11 @@ class CardMatcher:
             # card, found by its outTrackId (unique forever). An id the button does send is
             # checked by the handler as before.
             click = click.model_copy(update={"params": {**click.params, "id": card.entity_id}})
-        route = (
-            commands.action(click.action, card.kind)
-            if click is not None and card is not None and on_card(click, card)
-            else None
-        )
+        route = None
+        if click is not None and card is not None:
+            button = click.button  # read once: each of its properties unpacks it again
+            if on_card(click, card, button):
+                route = commands.action(button.action, card.kind)
         return Clicked(key, data, click, card, route)
 
     async def card(self, session: AsyncSession, out_track_id: str) -> Card | None:
@@ -79,18 +80,20 @@ class CardMatcher:
         return card
 
 
-def on_card(click: CardClick, card: Card) -> bool:
+def on_card(click: CardClick, card: Card, button: ButtonData | None = None) -> bool:
     """Whether the click's verb is one of the card's buttons and its id the card's entity:
     a forged click (an "approve" sent on an event card) is refused and logged. Cards with
-    no recorded buttons (delivered before they were recorded) are judged by kind alone."""
+    no recorded buttons (delivered before they were recorded) are judged by kind alone.
+    ``button`` is ``click.button`` when the caller has it already."""
     if not card.verbs:
         return True
-    if click.action in card.verbs and click.entity_id == card.entity_id:
+    button = button or click.button
+    if button.action in card.verbs and button.id == card.entity_id:
         return True
     log.warning(
         "forged click refused: %r on %r for %s card %s (entity %s, buttons %s)",
-        click.action[:40],
-        click.entity_id[:40],
+        button.action[:40],
+        button.id[:40],
         card.kind,
         card.out_track_id,
         card.entity_id,
