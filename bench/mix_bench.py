@@ -356,12 +356,13 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             if args.profile:
                 await run_bot(platform, args, Path(tmp))
                 return {}
-            echo = await run_echo(platform, args)
-            await asyncio.sleep(0.5)
-            bot = await run_bot(platform, args, Path(tmp))
+            if not args.process_only:
+                echo = await run_echo(platform, args)
+                await asyncio.sleep(0.5)
+                bot = await run_bot(platform, args, Path(tmp))
+                await asyncio.sleep(0.5)
             process: dict[str, Any] = {}
             if not args.no_process:
-                await asyncio.sleep(0.5)
                 process["echo"] = await run_echo_process(platform, args, Path(tmp))
                 await asyncio.sleep(0.5)
                 process["bot"] = await run_bot_process(platform, args, Path(tmp))
@@ -369,6 +370,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
                     process["echo"]["mix"]["cpu_ms_per_msg"],
                     process["bot"]["mix"]["cpu_ms_per_msg"],
                 )
+            if args.process_only:  # for memory experiments: no stall figures then
+                echo, bot = process["echo"], process["bot"]
     finally:
         await platform.stop()
     # This process ran both bots, the benchmark's modules and the SDK's requests: the
@@ -417,6 +420,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-process",
         action="store_true",
         help="skip the runs of each bot in an OS process of its own (peak RSS is then this one's)",
+    )
+    parser.add_argument(
+        "--process-only",
+        action="store_true",
+        help="only the runs in OS processes of their own (no stall probe; for memory work)",
     )
     parser.add_argument(
         "--no-freeze", action="store_true", help="leave the start-up heap to the GC (trick off)"
