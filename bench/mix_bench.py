@@ -320,7 +320,8 @@ async def run_bot_process(
 ) -> dict[str, Any]:
     """The bot as deployed: ``python -m bot run --config`` in an OS process of its own, on a
     database the release step (``community-bot migrate``) brought to the head first; its
-    CPU per message, resident memory once started and peak resident memory."""
+    CPU per message, resident memory once started and once the group is set up, and peak
+    resident memory."""
     config = folder / "mix.toml"
     url = args.url or f"sqlite:///{folder / 'process.sqlite3'}"
     config.write_text(
@@ -337,8 +338,10 @@ async def run_bot_process(
         await platform.ask(cmd="connected")
         started_mb = child.memory_mb("VmRSS")
         await set_up(platform)
+        set_up_mb = child.memory_mb("VmRSS")
         result = await phases(platform, args, cpu=child.cpu, stalls=False)
         result["started_rss_mb"] = started_mb
+        result["set_up_rss_mb"] = set_up_mb  # after the activities, stories and skill posts
         result["peak_rss_mb"] = child.memory_mb("VmHWM")
         return result
     finally:
