@@ -11,8 +11,6 @@ import asyncio
 import socket
 from dataclasses import dataclass
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from bot.config import Settings
@@ -81,6 +79,8 @@ async def _check_database(settings: Settings) -> Check:
         return Check("database", False, f"{where}: {type(exc).__name__}: {str(exc)[:160]}")
     finally:
         await db.dispose()
+    from alembic.script import ScriptDirectory  # only here: the bot's process never needs it
+
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     if current == head:
         return Check("database", True, f"{where}, schema at {head}")
@@ -93,6 +93,8 @@ async def _check_database(settings: Settings) -> Check:
 
 
 def _current_revision(conn: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(conn).get_current_revision()
 
 
