@@ -4,6 +4,7 @@ FROM python:3.11-slim AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot ./bot
+COPY domain ./domain
 COPY handlers ./handlers
 COPY storage ./storage
 RUN python -m venv /opt/community-bot \

@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -65,6 +66,17 @@ def test_the_image_is_multi_stage_non_root_with_a_readiness_healthcheck() -> Non
     assert "HEALTHCHECK" in text and "/readyz" in text
     assert "pip install --no-cache-dir '.[postgres]'" in text  # the tests' install step
     assert "VOLUME" in text and "STOPSIGNAL SIGTERM" in text
+
+
+def test_the_image_copies_every_package_the_wheel_installs() -> None:
+    # domain/ was once missing here: pip built a wheel without it and the image could not
+    # import the handlers. The packages are pyproject.toml's setuptools include list.
+    text = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    include = pyproject["tool"]["setuptools"]["packages"]["find"]["include"]
+    for pattern in include:
+        package = pattern.rstrip("*")
+        assert re.search(rf"^COPY {package} \./{package}$", text, flags=re.MULTILINE), package
 
 
 def test_compose_runs_two_replicas_on_postgresql_with_secret_files() -> None:
