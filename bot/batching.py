@@ -25,7 +25,21 @@ class GroupCommit(Generic[Item, Result]):
         self._flush = flush
         self._max_batch = max_batch
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._flushing: list[tuple[Item, asyncio.Future[Result]]] = []  # the batch in hand
         self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def busy(self) -> bool:
+        """Whether items wait for a flush or a flush is under way."""
+        return self._flusher is not None
+
+    async def caught_up(self) -> None:
+        """Wait until every item submitted so far has its result (or its failure): batches
+        are flushed in submission order, so the last one's future says it. Items submitted
+        meanwhile are not waited for, so a steady stream cannot keep the caller out."""
+        waiting = self._pending or self._flushing
+        if waiting:
+            await asyncio.wait([waiting[-1][1]])
 
     async def submit(self, item: Item) -> Result:
         """Add ``item`` to the next batch and wait for its result."""
@@ -42,9 +56,11 @@ class GroupCommit(Generic[Item, Result]):
             while self._pending:
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
+                self._flushing = batch
                 await self._run(batch)
         finally:
             self._flusher = None
+            self._flushing = []
             for _, future in self._pending:  # only if cancelled: nobody waits forever
                 if not future.done():
                     future.cancel()

@@ -133,6 +133,15 @@ class Inbox:
         )
         return await self._recorder.submit(row)
 
+    @property
+    def recording(self) -> bool:
+        """Whether pushes are waiting to be recorded (their acks wait for it)."""
+        return self._recorder.busy
+
+    async def recorded(self) -> None:
+        """Wait until the pushes submitted so far are recorded (not those arriving later)."""
+        await self._recorder.caught_up()
+
     async def _record_batch(self, rows: list[InboxRow]) -> list[int | None]:
         try:
             async with self.db.transaction() as session:
