@@ -10,6 +10,17 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
+async def one_turn() -> None:
+    """Let everything the loop has ready run before going on: sockets with data, timers due.
+
+    One ``asyncio.sleep(0)`` is not enough: the task is then first in the loop's next turn,
+    ahead of the sockets and timers that became ready while it ran (asyncio puts what was
+    scheduled before those). After a second one, they have all had their turn.
+    """
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+
 class GroupCommit(Generic[Item, Result]):
     """Items submitted while a flush is under way wait for the next one, which takes them all.
 
@@ -51,9 +62,16 @@ class GroupCommit(Generic[Item, Result]):
 
     async def _flush_pending(self) -> None:
         try:
-            # Let items that arrived in the same read from the socket join this batch.
-            await asyncio.sleep(0)
+            # No wait to gather: this task first runs in the loop's turn after the one that
+            # submitted, so items that arrived in the same read from the socket are here
+            # already, and each turn of waiting would add a message's handling to every ack.
+            first = True
             while self._pending:
+                if not first:
+                    # A flush on SQLite runs inline: between two batches of a burst, let
+                    # the loop answer (pings, the acks of the batch just recorded).
+                    await one_turn()
+                first = False
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
                 self._flushing = batch
