@@ -9,7 +9,6 @@ command (``bot.router``), run it through the guard (``bot.guard``: refusal, save
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import replace
@@ -19,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import groups, guard, safety
+from bot.batching import one_turn
 from bot.commands import NotACommand, Parsed, UnknownCommand
 from bot.context import MessageContext, Repos
 from bot.errors import Failure, UserError, brief
@@ -161,7 +161,9 @@ class Dispatcher(Handler):
         rows: list[OutboxRow] = []
         left: list[int] = []
         for index, (_, ctx) in enumerate(contexts):
-            await asyncio.sleep(0)  # SQLite runs inline: let pings and frames through
+            # SQLite runs inline: let pings, frames and timers through before each message
+            # (after one sleep(0) the next message would still run ahead of them).
+            await one_turn()
             if index and self.inbox.recording:
                 left = [event_id for event_id, _ in contexts[index:]]
                 await repos.inbox.unclaim_many(left)
