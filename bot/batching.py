@@ -10,6 +10,17 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
+async def one_turn() -> None:
+    """Let everything the loop has ready run before going on: sockets with data, timers due.
+
+    One ``asyncio.sleep(0)`` is not enough: the task is then first in the loop's next turn,
+    ahead of the sockets and timers that became ready while it ran (asyncio puts what was
+    scheduled before those). After a second one, they have all had their turn.
+    """
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+
 class GroupCommit(Generic[Item, Result]):
     """Items submitted while a flush is under way wait for the next one, which takes them all.
 
@@ -25,7 +36,21 @@ class GroupCommit(Generic[Item, Result]):
         self._flush = flush
         self._max_batch = max_batch
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._flushing: list[tuple[Item, asyncio.Future[Result]]] = []  # the batch in hand
         self._flusher: asyncio.Task[None] | None = None
+
+    @property
+    def busy(self) -> bool:
+        """Whether items wait for a flush or a flush is under way."""
+        return self._flusher is not None
+
+    async def caught_up(self) -> None:
+        """Wait until every item submitted so far has its result (or its failure): batches
+        are flushed in submission order, so the last one's future says it. Items submitted
+        meanwhile are not waited for, so a steady stream cannot keep the caller out."""
+        waiting = self._pending or self._flushing
+        if waiting:
+            await asyncio.wait([waiting[-1][1]])
 
     async def submit(self, item: Item) -> Result:
         """Add ``item`` to the next batch and wait for its result."""
@@ -37,14 +62,23 @@ class GroupCommit(Generic[Item, Result]):
 
     async def _flush_pending(self) -> None:
         try:
-            # Let items that arrived in the same read from the socket join this batch.
-            await asyncio.sleep(0)
+            # No wait to gather: this task first runs in the loop's turn after the one that
+            # submitted, so items that arrived in the same read from the socket are here
+            # already, and each turn of waiting would add a message's handling to every ack.
+            first = True
             while self._pending:
+                if not first:
+                    # A flush on SQLite runs inline: between two batches of a burst, let
+                    # the loop answer (pings, the acks of the batch just recorded).
+                    await one_turn()
+                first = False
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
+                self._flushing = batch
                 await self._run(batch)
         finally:
             self._flusher = None
+            self._flushing = []
             for _, future in self._pending:  # only if cancelled: nobody waits forever
                 if not future.done():
                     future.cancel()

@@ -9,7 +9,6 @@ command (``bot.router``), run it through the guard (``bot.guard``: refusal, save
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from dataclasses import replace
@@ -19,12 +18,13 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import groups, guard, safety
+from bot.batching import one_turn
 from bot.commands import NotACommand, Parsed, UnknownCommand
 from bot.context import MessageContext, Repos
 from bot.errors import Failure, UserError, brief
 from bot.events import BotMessage
 from bot.i18n import Text, guess_lang
-from bot.inbox import Handler, Handling
+from bot.inbox import BATCH, Handler, Handling
 from bot.outbox import outbox_rows, write_replies
 from bot.replies import (
     CardReply,
@@ -76,6 +76,7 @@ class Dispatcher(Handler):
     def __init__(self, parts: Handling) -> None:
         super().__init__(parts)
         self._known_conversations: dict[str, str] = {}
+        self._claim = BATCH  # messages the next part claims (``process_batch``)
 
     def _context(self, session: AsyncSession, key: str, message: BotMessage) -> MessageContext:
         return MessageContext.create(
@@ -88,44 +89,67 @@ class Dispatcher(Handler):
         )
 
     async def process_batch(self, event_ids: list[int]) -> None:
-        """Handle recorded messages in one transaction: one claim, one member upsert pass and
-        one outbox insert for the batch. If anything unexpected fails, the whole batch rolls
-        back and its messages are handled one by one, so one bad message spoils nothing else.
-        """
-        try:
-            seen: dict[str, str] = {}
-            async with self.db.transaction() as session:
-                written = await self._process_in(session, event_ids, seen)
-        except Exception as exc:
-            if is_transient(exc):
-                # Not the messages' fault: they stay recorded and unclaimed (the claim rolled
-                # back), and the inbox sweep hands them out again once the database is back.
-                log.warning(
-                    "database unavailable (%s); %d messages left for the sweep",
-                    brief(exc),
-                    len(event_ids),
-                )
-                return
-            if len(event_ids) > 1:
-                log.warning(
-                    "a batch of %d failed (%s); one by one", len(event_ids), type(exc).__name__
-                )
-                for event_id in event_ids:
-                    await self.process_batch([event_id])
-                return
-            log.error("inbox event %s failed (%s); apologising", event_ids[0], brief(exc))
-            await self._apologise(event_ids[0], exc)
-            return
-        self._known_conversations.update(seen)  # only once they are surely written
-        if written:
-            self.on_outbox(written)
+        """Handle recorded messages, a part of the batch a transaction: one claim, one member
+        upsert pass and one outbox insert a part. If anything unexpected fails, the whole
+        part rolls back and its messages are handled one by one, so one bad message spoils
+        nothing else.
+
+        A part ends early when pushes wait to be recorded (``Inbox.recording``): on SQLite
+        the part's transaction holds the only write lock, and a push is acked only once it
+        is recorded, so its ack would wait for the whole batch (about 5 ms a message). The
+        messages not handled yet are given back (``unclaim_many``) in the part's own
+        transaction, the part commits, the recorder goes first, and the next part takes
+        them in order. A part claims as many messages as the last one handled before it was
+        cut (twice as many when it was not), so a steady stream of pushes costs little.
+        PostgreSQL has no such lock (the recorder writes beside the batch), so a batch there
+        is never cut: it would only add commits (measured: no gain in ack latency)."""
+        remaining = list(event_ids)
+        while remaining:
+            part = remaining[: self._claim]
+            try:
+                seen: dict[str, str] = {}
+                async with self.db.transaction() as session:
+                    written, left = await self._process_in(session, part, seen)
+            except Exception as exc:
+                if is_transient(exc):
+                    # Not the messages' fault: they stay recorded and unclaimed (the claim
+                    # rolled back), and the inbox sweep hands them out again once the
+                    # database is back.
+                    log.warning(
+                        "database unavailable (%s); %d messages left for the sweep",
+                        brief(exc),
+                        len(remaining),
+                    )
+                    return
+                remaining = remaining[len(part) :]
+                if len(part) > 1:
+                    log.warning(
+                        "a batch of %d failed (%s); one by one", len(part), type(exc).__name__
+                    )
+                    for event_id in part:
+                        await self.process_batch([event_id])
+                    continue
+                log.error("inbox event %s failed (%s); apologising", part[0], brief(exc))
+                await self._apologise(part[0], exc)
+                continue
+            self._known_conversations.update(seen)  # only once they are surely written
+            if written:
+                self.on_outbox(written)
+            remaining = left + remaining[len(part) :]
+            if left:
+                self._claim = max(1, len(part) - len(left))
+                await self.inbox.recorded()  # the acks first, then the rest of the batch
+            else:
+                self._claim = min(BATCH, self._claim * 2)
 
     async def _process_in(
         self, session: AsyncSession, event_ids: list[int], seen: dict[str, str]
-    ) -> list[OutboxMessage]:
+    ) -> tuple[list[OutboxMessage], list[int]]:
+        """Handle ``event_ids`` in ``session``; the outbox rows written, and the ids given
+        back unhandled because pushes wait to be recorded."""
         now = self.clock.now()
         repos = Repos(session)
-        contexts: list[MessageContext] = []
+        contexts: list[tuple[int, MessageContext]] = []
         for event_id, key, payload in await repos.inbox.claim_many(event_ids, now):
             try:
                 message = BotMessage.model_validate_json(payload)
@@ -134,18 +158,25 @@ class Dispatcher(Handler):
                 continue
             ctx = self._context(session, key, message)
             ctx.use_repos(repos)
-            contexts.append(ctx)
-        seen.update(await self._touch(repos, [ctx.message for ctx in contexts], now))
+            contexts.append((event_id, ctx))
+        seen.update(await self._touch(repos, [ctx.message for _, ctx in contexts], now))
         rows: list[OutboxRow] = []
-        for ctx in contexts:
-            await asyncio.sleep(0)  # SQLite runs inline: let pings and frames through
+        left: list[int] = []
+        for index, (_, ctx) in enumerate(contexts):
+            # SQLite runs inline: let pings, frames and timers through before each message
+            # (after one sleep(0) the next message would still run ahead of them).
+            await one_turn()
+            if index and self.db.is_sqlite and self.inbox.recording:
+                left = [event_id for event_id, _ in contexts[index:]]
+                await repos.inbox.unclaim_many(left)
+                break
             try:
                 await self._route_message(ctx)
             except Exception:
                 ctx.log.exception("unexpected error handling msgId=%s", ctx.message.msg_id)
                 raise
             rows += await outbox_rows(ctx)
-        return await repos.outbox.add_many(rows)
+        return await repos.outbox.add_many(rows), left
 
     async def _touch(
         self, repos: Repos, messages: list[BotMessage], now: datetime

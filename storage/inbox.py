@@ -111,6 +111,22 @@ class InboxRepo:
         # and the whole batch fails.
         return [taken[i] for i in dict.fromkeys(event_ids) if i in taken]
 
+    async def unclaim_many(self, event_ids: list[int]) -> None:
+        """Give back events claimed in this transaction but not handled in it (the batch
+        was cut short): they are ``received`` again, as if never claimed."""
+        if not event_ids:
+            return
+        stmt = prebuilt(
+            self.session,
+            "unclaim",
+            lambda _: (
+                update(_INBOX)
+                .where(_INBOX.c.id.in_(bindparam("ids", expanding=True)))
+                .values(status="received", processed_at=None)
+            ),
+        )
+        await run(self.session, stmt, {"ids": event_ids})
+
     async def mark(self, event_id: int, status: str, now: datetime, error: str = "") -> None:
         """Set an event's final status (``failed`` after an unexpected error, ``dead`` when
         even that could not be handled), with the error."""
