@@ -11,10 +11,10 @@ from datetime import datetime
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.likes import GONE, READ_CHUNK, Columns, LikeRepo
+from storage.likes import GONE, LikeRepo
 from storage.models import Story
 
-__all__ = ["GONE", "READ_CHUNK", "Columns", "LikeRepo", "StoryRepo"]
+__all__ = ["GONE", "LikeRepo", "StoryRepo"]
 
 
 @dataclass(slots=True)
