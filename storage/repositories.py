@@ -222,10 +222,10 @@ class GroupSettingsRepo:
         """The group's weights are current: those of evidence ``version`` (None: whatever
         it is now). A newer version (a like given while the group was re-scored) keeps the
         group dirty."""
-        where = [GroupSettings.conversation_id == conversation_id]
+        where = [_SETTINGS.c.conversation_id == conversation_id]
         if version is not None:
-            where.append(GroupSettings.likes_version == version)
-        await self.session.execute(update(GroupSettings).where(*where).values(likes_dirty=False))
+            where.append(_SETTINGS.c.likes_version == version)
+        await self.session.execute(update(_SETTINGS).where(*where).values(likes_dirty=False))
 
 
 @dataclass(slots=True)
