@@ -13,22 +13,26 @@ loop 50-130 ms each, and a thread does not help (the GIL). numpy is imported her
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from bot.config import LikesConfig
-from domain.honest_likes import LikeTable, MemberSignals, Scores, reason_names, score
+from domain.honest_likes import REASON_NAMES, LikeTable, MemberSignals, Scores, reason_names, score
 from domain.likes_outcome import Burst, Evidence, Outcome
 from storage.likes import scoring_reads
+
+NAME_BITS = {name: bit for bit, name in REASON_NAMES.items()}
 
 
 def worker_url(url: str) -> str:
@@ -43,17 +47,19 @@ def worker_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+CHUNK = 65_536  # rows fetched and turned into columns at a time (bounds the worker's memory)
+
+
 @dataclass(slots=True)
 class GroupInput:
-    """A group's likes and members as the scorer reads them."""
+    """A group's likes as columns, members and authors coded as integers into ``names``,
+    reasons coded into ``reason_names``, and the members' signals."""
 
     like_id: npt.NDArray[np.int64]
-    story: npt.NDArray[np.int64]
-    likers: list[str]
-    authors: list[str]
-    at: npt.NDArray[np.float64]
+    table: LikeTable
     weight: npt.NDArray[np.float64]
-    reasons: npt.NDArray[Any]  # str objects
+    reason: npt.NDArray[np.int64]  # codes into reason_names
+    reason_names: list[str]
     members: MemberColumns
     started: float | None
     version: int
@@ -92,26 +98,120 @@ class MemberColumns(Mapping[str, MemberSignals]):
         return len(self._index)
 
 
-async def _read(conn: AsyncConnection, conversation_id: str) -> GroupInput:
-    reads = scoring_reads(conn.dialect.name, conversation_id)
-    likes = (await conn.execute(reads.likes)).all()
-    members = (await conn.execute(reads.members)).all()
-    authors = (await conn.execute(reads.authors)).all()
-    started = (await conn.execute(reads.started)).scalar_one_or_none()
-    version = (await conn.execute(reads.version)).scalar_one_or_none()
-    n = len(likes)
-    ids, story, likers, writers, at, weight, reasons = (
-        zip(*likes, strict=True) if likes else ((),) * 7
+class _Likes:
+    """Likes rows turned into columns a chunk at a time: a million rows of tuples, strings
+    and floats at once took the worker to 650 MB resident; coded columns are ~45 MB."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+        self.reasons: dict[str, int] = {}
+        self.parts: list[list[npt.NDArray[Any]]] = [[] for _ in range(7)]
+
+    def add(self, rows: Sequence[Sequence[Any]]) -> None:
+        n = len(rows)
+        ids, story, likers, authors, at, weight, reasons = zip(*rows, strict=True)
+        codes, known = self.codes, self.reasons
+        for part, column in zip(
+            self.parts,
+            (
+                np.fromiter(ids, np.int64, n),
+                np.fromiter(story, np.int64, n),
+                np.fromiter((codes.setdefault(m, len(codes)) for m in likers), np.int64, n),
+                np.fromiter((codes.setdefault(m, len(codes)) for m in authors), np.int64, n),
+                np.fromiter(at, np.float64, n),
+                np.fromiter(weight, np.float64, n),
+                np.fromiter((known.setdefault(r, len(known)) for r in reasons), np.int64, n),
+            ),
+            strict=True,
+        ):
+            part.append(column)
+
+    def column(self, i: int, dtype: Any) -> npt.NDArray[Any]:
+        parts = self.parts[i]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype)
+
+
+def _sql(statement: Any, dialect: Any) -> str:
+    """A statement as SQL text with its values inline (they are the group's id and
+    constants; SQLAlchemy renders and quotes them)."""
+    return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _read_sqlite(url: str, conversation_id: str) -> tuple[_Likes, list[Any], list[Any], Any, Any]:
+    """SQLite: the stdlib driver, read-only, fetched in chunks (no ORM rows, no event loop).
+    Plain reads: the re-scoring's caller holds SQLite's write lock (``domain.likes.rescore``),
+    so nothing changes between them."""
+    from sqlalchemy.dialects import sqlite
+
+    path = make_url(url).database or ""
+    reads = scoring_reads("sqlite", conversation_id)
+    dialect = sqlite.dialect()
+    con = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        likes = _Likes()
+        cursor = con.execute(_sql(reads.likes, dialect))
+        while rows := cursor.fetchmany(CHUNK):
+            likes.add(rows)
+        members = con.execute(_sql(reads.members, dialect)).fetchall()
+        authors = con.execute(_sql(reads.authors, dialect)).fetchall()
+        started = con.execute(_sql(reads.started, dialect)).fetchone()
+        version = con.execute(_sql(reads.version, dialect)).fetchone()
+    finally:
+        con.close()
+    return (
+        likes,
+        members,
+        authors,
+        started[0] if started else None,
+        version[0] if version else None,
     )
+
+
+async def _read_postgres(
+    url: str, conversation_id: str
+) -> tuple[_Likes, list[Any], list[Any], Any, Any]:
+    """PostgreSQL: one REPEATABLE READ transaction, so the likes, the members and the
+    version are of one moment; the likes streamed in chunks (a server-side cursor)."""
+    engine = create_async_engine(worker_url(url), poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="REPEATABLE READ")
+            async with conn.begin():
+                reads = scoring_reads("postgresql", conversation_id)
+                likes = _Likes()
+                result = await conn.stream(reads.likes)
+                async for rows in result.partitions(CHUNK):
+                    likes.add(rows)
+                members = list((await conn.execute(reads.members)).all())
+                authors = list((await conn.execute(reads.authors)).all())
+                started = (await conn.execute(reads.started)).scalar_one_or_none()
+                version = (await conn.execute(reads.version)).scalar_one_or_none()
+    finally:
+        await engine.dispose()
+    return likes, members, authors, started, version
+
+
+def read_group(url: str, conversation_id: str) -> GroupInput:
+    """Read what the scorer needs of a group over a connection of this process's own."""
+    if make_url(url).get_backend_name() == "sqlite":
+        read = _read_sqlite(url, conversation_id)
+    else:
+        read = asyncio.run(_read_postgres(url, conversation_id))
+    likes, members, authors, started, version = read
     m_ids, m_first, m_other = zip(*members, strict=True) if members else ((),) * 3
+    table = LikeTable(
+        story=likes.column(1, np.int64),
+        liker=likes.column(2, np.int64),
+        author=likes.column(3, np.int64),
+        at=likes.column(4, np.float64),
+        names=list(likes.codes),
+    )
     return GroupInput(
-        like_id=np.fromiter(ids, np.int64, n),
-        story=np.fromiter(story, np.int64, n),
-        likers=list(likers),
-        authors=list(writers),
-        at=np.fromiter(at, np.float64, n),
-        weight=np.fromiter(weight, np.float64, n),
-        reasons=np.array(reasons, object) if n else np.empty(0, object),
+        like_id=likes.column(0, np.int64),
+        table=table,
+        weight=likes.column(5, np.float64),
+        reason=likes.column(6, np.int64),
+        reason_names=list(likes.reasons),
         members=MemberColumns(
             list(m_ids),
             np.fromiter(m_first, np.float64, len(members)),
@@ -124,41 +224,31 @@ async def _read(conn: AsyncConnection, conversation_id: str) -> GroupInput:
 
 
 async def read_group_async(url: str, conversation_id: str) -> GroupInput:
-    """Read what the scorer needs of a group over a connection of this process's own.
-
-    PostgreSQL: one REPEATABLE READ transaction, so the likes, the members and the version
-    are of one moment. SQLite: plain reads; the re-scoring's caller holds SQLite's write
-    lock (``domain.likes.rescore``), so nothing changes between them.
-    """
-    engine = create_async_engine(worker_url(url), poolclass=NullPool)
-    try:
-        async with engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                conn = await conn.execution_options(isolation_level="REPEATABLE READ")
-            async with conn.begin():
-                return await _read(conn, conversation_id)
-    finally:
-        await engine.dispose()
+    """``read_group`` from a coroutine (in a thread: it runs its own event loop)."""
+    return await asyncio.to_thread(read_group, url, conversation_id)
 
 
-def read_group(url: str, conversation_id: str) -> GroupInput:
-    """``read_group_async`` from synchronous code (the worker process has no event loop)."""
-    return asyncio.run(read_group_async(url, conversation_id))
+def _mask(reasons: str) -> int:
+    """The bit mask of a reasons string on record (an unknown name: a mask no score has)."""
+    mask = 0
+    for name in filter(None, reasons.split(",")):
+        mask |= NAME_BITS.get(name, 1 << 7)
+    return mask
 
 
 def score_group(group: GroupInput, cfg: LikesConfig, zone: ZoneInfo) -> tuple[Scores, Outcome]:
     """Score the group's likes and find what changed against the weights on record."""
-    table = LikeTable.build(group.story, group.likers, group.authors, group.at)
+    table = group.table
     # Everyone already in the group speaks for the first time after the bot joins: a
     # member first seen while the group was new to the bot is not a fresh account.
     settled = group.started + cfg.fresh_member_hours * 3600 if group.started is not None else None
     scores = score(table, group.members, cfg, zone, settled)
-    masks = np.unique(scores.reasons)
-    names = {int(mask): ",".join(reason_names(int(mask))) for mask in masks}
-    named = np.array([names[int(mask)] for mask in masks], object)
-    reasons = named[np.searchsorted(masks, scores.reasons)] if len(masks) else group.reasons
+    old_masks = np.array([_mask(r) for r in group.reason_names], np.int64)
+    old_reasons = old_masks[group.reason] if len(group) else np.zeros(0, np.int64)
     reweighed = np.abs(scores.weight - group.weight) > 1e-9
-    order = np.flatnonzero(reweighed | (reasons != group.reasons))
+    order = np.flatnonzero(reweighed | (scores.reasons != old_reasons))
+    masks = np.unique(scores.reasons[order])
+    names = {int(mask): ",".join(reason_names(int(mask))) for mask in masks}
     # Only stories with a changed weight can have a changed genuine count (raw counts and
     # new likes are recounted when a like comes or goes). Their counts, from the weights as
     # they will be on record: what a recount in SQL would find.

@@ -65,7 +65,7 @@ async def test_scoring_input_times_are_floats_on_every_backend(storage_url: str)
         group = await read_group_async(storage_url, "g")
     finally:
         await db.dispose()
-    [liked_at] = group.at.tolist()  # the like's time, the member's first sight
+    [liked_at] = group.table.at.tolist()  # the like's time, the member's first sight
     first_seen = group.members["bob"].first_seen
     assert type(liked_at) is float and type(first_seen) is float
     # SQLite computes them from Julian days: exact to about a millisecond.
