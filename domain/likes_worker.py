@@ -105,11 +105,11 @@ class _Likes:
     def __init__(self) -> None:
         self.codes: dict[str, int] = {}
         self.reasons: dict[str, int] = {}
-        self.parts: list[list[npt.NDArray[Any]]] = [[] for _ in range(7)]
+        self.parts: list[list[npt.NDArray[Any]]] = [[] for _ in range(6)]
 
     def add(self, rows: Sequence[Sequence[Any]]) -> None:
         n = len(rows)
-        ids, story, likers, authors, at, weight, reasons = zip(*rows, strict=True)
+        ids, story, likers, at, weight, reasons = zip(*rows, strict=True)
         codes, known = self.codes, self.reasons
         for part, column in zip(
             self.parts,
@@ -117,7 +117,6 @@ class _Likes:
                 np.fromiter(ids, np.int64, n),
                 np.fromiter(story, np.int64, n),
                 np.fromiter((codes.setdefault(m, len(codes)) for m in likers), np.int64, n),
-                np.fromiter((codes.setdefault(m, len(codes)) for m in authors), np.int64, n),
                 np.fromiter(at, np.float64, n),
                 np.fromiter(weight, np.float64, n),
                 np.fromiter((known.setdefault(r, len(known)) for r in reasons), np.int64, n),
@@ -152,16 +151,16 @@ def _read_sqlite(url: str, conversation_id: str) -> tuple[_Likes, list[Any], lis
         cursor = con.execute(_sql(reads.likes, dialect))
         while rows := cursor.fetchmany(CHUNK):
             likes.add(rows)
+        stories = con.execute(_sql(reads.stories, dialect)).fetchall()
         members = con.execute(_sql(reads.members, dialect)).fetchall()
-        authors = con.execute(_sql(reads.authors, dialect)).fetchall()
         started = con.execute(_sql(reads.started, dialect)).fetchone()
         version = con.execute(_sql(reads.version, dialect)).fetchone()
     finally:
         con.close()
     return (
         likes,
+        stories,
         members,
-        authors,
         started[0] if started else None,
         version[0] if version else None,
     )
@@ -182,13 +181,13 @@ async def _read_postgres(
                 result = await conn.stream(reads.likes)
                 async for rows in result.partitions(CHUNK):
                     likes.add(rows)
+                stories = list((await conn.execute(reads.stories)).all())
                 members = list((await conn.execute(reads.members)).all())
-                authors = list((await conn.execute(reads.authors)).all())
                 started = (await conn.execute(reads.started)).scalar_one_or_none()
                 version = (await conn.execute(reads.version)).scalar_one_or_none()
     finally:
         await engine.dispose()
-    return likes, members, authors, started, version
+    return likes, stories, members, started, version
 
 
 def read_group(url: str, conversation_id: str) -> GroupInput:
@@ -197,26 +196,40 @@ def read_group(url: str, conversation_id: str) -> GroupInput:
         read = _read_sqlite(url, conversation_id)
     else:
         read = asyncio.run(_read_postgres(url, conversation_id))
-    likes, members, authors, started, version = read
+    likes, stories, members, started, version = read
+    story = likes.column(1, np.int64)
+    # Each like's story among the group's stories (sorted by id): its author, and whether
+    # it was taken down (its likes are not scored).
+    s_ids, s_authors, s_gone = zip(*stories, strict=True) if stories else ((),) * 3
+    ids = np.fromiter(s_ids, np.int64, len(stories))
+    by_id = np.argsort(ids)
+    at = np.minimum(np.searchsorted(ids, story, sorter=by_id), max(len(ids) - 1, 0))
+    index = by_id[at] if len(ids) else np.zeros(0, np.int64)
+    keep = (ids[index] == story) if len(ids) else np.zeros(len(story), bool)
+    keep &= ~np.fromiter(s_gone, bool, len(stories))[index] if len(ids) else keep
+    codes = likes.codes
+    author_codes = np.fromiter(
+        (codes.setdefault(a, len(codes)) for a in s_authors), np.int64, len(stories)
+    )
     m_ids, m_first, m_other = zip(*members, strict=True) if members else ((),) * 3
     table = LikeTable(
-        story=likes.column(1, np.int64),
-        liker=likes.column(2, np.int64),
-        author=likes.column(3, np.int64),
-        at=likes.column(4, np.float64),
-        names=list(likes.codes),
+        story=story[keep],
+        liker=likes.column(2, np.int64)[keep],
+        author=author_codes[index[keep]] if len(ids) else np.zeros(0, np.int64),
+        at=likes.column(3, np.float64)[keep],
+        names=list(codes),
     )
     return GroupInput(
-        like_id=likes.column(0, np.int64),
+        like_id=likes.column(0, np.int64)[keep],
         table=table,
-        weight=likes.column(5, np.float64),
-        reason=likes.column(6, np.int64),
+        weight=likes.column(4, np.float64)[keep],
+        reason=likes.column(5, np.int64)[keep],
         reason_names=list(likes.reasons),
         members=MemberColumns(
             list(m_ids),
             np.fromiter(m_first, np.float64, len(members)),
             np.fromiter(m_other, np.int64, len(members)),
-            frozenset(a for a, stories in authors if stories > 0),
+            frozenset(s_authors),
         ),
         started=float(started) if started is not None else None,
         version=int(version or 0),

@@ -38,17 +38,19 @@ class ScoringReads:
     over its own connection, ``domain.likes_worker``). Times come as numbers straight from
     SQL: a million datetime objects would cost more than the scoring.
 
-    * likes: id, story, liker, author, epoch seconds, weight, reasons (stories not taken down);
+    * likes: id, story, liker, epoch seconds, weight, reasons (every like of the group; no
+      join: a lookup of each like's story cost more than the rest of the read, and the
+      stories are few, see ``stories``);
+    * stories: id, author, whether taken down (its likes count for nothing), of every story
+      of the group (its authors "did something but like");
     * members: id, first seen in epoch seconds, messages other than likes;
-    * authors: id, stories written (two plain reads, not one join: SQLite would build the
-      grouped side whole first);
     * started: when the bot first saw the group, epoch seconds;
     * version: the group's like-evidence version (``group_settings.likes_version``).
     """
 
     likes: Executable
+    stories: Executable
     members: Executable
-    authors: Executable
     started: Executable
     version: Executable
 
@@ -60,21 +62,18 @@ def scoring_reads(dialect: str, conversation_id: str) -> ScoringReads:
             Like.id,
             Like.story_id,
             Like.staff_id,
-            Story.author_staff_id,
             epoch(dialect, Like.created_at),
             Like.weight,
             Like.reasons,
-        )
-        .join(Story, Story.id == Like.story_id)
-        .where(Like.conversation_id == conversation_id, Story.status.notin_(GONE)),
+        ).where(Like.conversation_id == conversation_id),
+        stories=select(Story.id, Story.author_staff_id, Story.status.in_(GONE).label("gone")).where(
+            Story.conversation_id == conversation_id
+        ),
         members=select(
             Member.staff_id,
             epoch(dialect, Member.first_seen_at),
             Member.messages - Member.like_messages,
         ).where(Member.conversation_id == conversation_id),
-        authors=select(Story.author_staff_id, func.count(Story.id))
-        .where(Story.conversation_id == conversation_id)
-        .group_by(Story.author_staff_id),
         started=select(epoch(dialect, Conversation.first_seen_at)).where(
             Conversation.id == conversation_id
         ),
