@@ -130,10 +130,11 @@ class _Likes:
         return np.concatenate(parts) if parts else np.zeros(0, dtype)
 
 
-def _sql(statement: Any, dialect: Any) -> str:
-    """A statement as SQL text with its values inline (they are the group's id and
-    constants; SQLAlchemy renders and quotes them)."""
-    return str(statement.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+def _sql(statement: Any, dialect: Any) -> tuple[str, list[Any]]:
+    """A statement as SQL text with its positional parameters (qmark style), for the stdlib
+    driver (``SQLCompiler.positiontup``: the parameters' names in order)."""
+    compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    return str(compiled), [compiled.params[name] for name in compiled.positiontup or ()]
 
 
 def _read_sqlite(url: str, conversation_id: str) -> tuple[_Likes, list[Any], list[Any], Any, Any]:
@@ -148,13 +149,13 @@ def _read_sqlite(url: str, conversation_id: str) -> tuple[_Likes, list[Any], lis
     con = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
     try:
         likes = _Likes()
-        cursor = con.execute(_sql(reads.likes, dialect))
+        cursor = con.execute(*_sql(reads.likes, dialect))
         while rows := cursor.fetchmany(CHUNK):
             likes.add(rows)
-        stories = con.execute(_sql(reads.stories, dialect)).fetchall()
-        members = con.execute(_sql(reads.members, dialect)).fetchall()
-        started = con.execute(_sql(reads.started, dialect)).fetchone()
-        version = con.execute(_sql(reads.version, dialect)).fetchone()
+        stories = con.execute(*_sql(reads.stories, dialect)).fetchall()
+        members = con.execute(*_sql(reads.members, dialect)).fetchall()
+        started = con.execute(*_sql(reads.started, dialect)).fetchone()
+        version = con.execute(*_sql(reads.version, dialect)).fetchone()
     finally:
         con.close()
     return (
