@@ -3,10 +3,15 @@
 Generates one group with members, stories and likes (organic likes plus bursts of fresh
 accounts, reciprocal rings and like-only accounts) in a fresh SQLite file, then times:
 
-* read: loading the scorer's input (likes joined to stories, member signals) from the database;
-* score: turning that into columns and computing every weight (``domain.honest_likes``);
-* rescore: the whole job the bot runs (read, score, write the changed weights, recount),
-  with the longest the event loop was held meanwhile (``bench.probe.LoopProbe``).
+* read: loading the scorer's input (likes joined to stories, member signals) from the database
+  over a connection of its own, as the re-scoring's worker process does
+  (``domain.likes_worker.read_group``);
+* score: turning that into columns, computing every weight (``domain.honest_likes``) and
+  finding what changed against the weights on record (``domain.likes_worker.score_group``);
+* rescore: the whole job the bot runs (``domain.likes.rescore``: the worker process reads and
+  scores, the loop writes the changed weights and counts), with the longest the event loop
+  was held meanwhile (``bench.probe.LoopProbe``), the worker's peak resident memory, and a
+  second run (worker warm, nothing left to change).
 
 Usage: ``python -m bench.likes_bench [--likes 1000000] [--backend sqlite|postgresql]``.
 Target: score ≤ 2 s. On PostgreSQL the generated history is copied into a fresh database.
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import sqlite3
 import sys
 import tempfile
@@ -29,11 +35,12 @@ import numpy as np
 from bench.backends import BACKENDS, copy_sqlite_into, database
 from bench.probe import LoopProbe
 from bench.report import job_context, report
+from bot.cli import settle_heap
 from bot.clock import ManualClock
 from bot.config import load_settings
 from bot.context import JobContext
-from domain.honest_likes import score
-from domain.likes import rescore, scoring_columns
+from domain.likes import WORKER, rescore
+from domain.likes_worker import read_group_async, score_group
 from storage.db import Database
 
 GROUP = "cid-bench"
@@ -127,20 +134,29 @@ async def measure(url: str) -> dict[str, Any]:
     def ctx_for(session: Any) -> JobContext:
         return job_context(settings, clock, session)
 
-    async with db.transaction() as session:
-        started = time.perf_counter()
-        likes, members, authors = await ctx_for(session).repos.likes.scoring_input(GROUP)
-        read = time.perf_counter() - started
+    started = time.perf_counter()
+    group = await read_group_async(url, GROUP)
+    read = time.perf_counter() - started
 
     started = time.perf_counter()
-    table, signals = scoring_columns(likes, members, authors)
-    scores = score(table, signals, settings.likes, settings.bot.tz)
+    scores, outcome = score_group(group, settings.likes, settings.bot.tz)
     scoring = time.perf_counter() - started
+    del group
 
+    WORKER.stop()  # a cold start: the job's figure includes starting the worker process
+    # As ``community-bot run`` does after start-up: what is alive now (this benchmark's
+    # imports and set-up) is out of the garbage collector's sight.
+    settle_heap()
     async with LoopProbe() as probe, db.transaction() as session:
         started = time.perf_counter()
         await rescore(ctx_for(session), GROUP)
         job = time.perf_counter() - started
+    worker_peak = max((_peak_kb(p.pid) for p in multiprocessing.active_children()), default=0)
+    async with LoopProbe() as again, db.transaction() as session:
+        started = time.perf_counter()
+        await rescore(ctx_for(session), GROUP)
+        warm = time.perf_counter() - started
+    WORKER.stop()
     await db.dispose()
     discounted = int((scores.weight < 1).sum())
     return {
@@ -149,16 +165,33 @@ async def measure(url: str) -> dict[str, Any]:
         "score_to_read": round(scoring / read, 2),
         "rescore_job_s": round(job, 3),
         # The longest the loop was held (its thread's CPU between two 1 ms wake-ups) during
-        # the whole job, commit included: reading, scoring and writing run in steps.
+        # the whole job, commit included: the worker reads and scores, the loop writes.
         "rescore_longest_stall_ms": round(probe.longest_cpu * 1000, 1),
         "rescore_stretches_over_20ms": probe.over_20ms,
-        "likes_scored": len(table),
+        "rescore_changed_likes": len(outcome.like_ids),
+        "rescore_changed_stories": len(outcome.story_ids),
+        "worker_peak_rss_mb": round(worker_peak / 1024, 1),
+        "rescore_again_s": round(warm, 3),
+        "rescore_again_longest_stall_ms": round(again.longest_cpu * 1000, 1),
+        "likes_scored": len(scores.weight),
         "discounted": discounted,
         "bursts": len(scores.bursts),
         "rings": len(scores.rings),
         "like_only_members": len(scores.like_only),
         "target": "score_s <= 2.0",
     }
+
+
+def _peak_kb(pid: int | None) -> int:
+    """A process's peak resident memory so far (Linux: VmHWM in /proc), in kB."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
 
 
 async def main_async(n_likes: int, backend: str, server: str | None) -> dict[str, Any]:

@@ -3,31 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import threading
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from zoneinfo import ZoneInfo
-
-import numpy as np
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from bot import people
-from bot.config import LikesConfig
 from bot.context import BaseContext
 from bot.i18n import Text, number
 from bot.replies import CardUpdate
-from domain.honest_likes import LikeTable, MemberSignals, Scores, reason_names, score
-from storage.stories import Columns
+from domain.likes_outcome import Evidence, Outcome, in_worker
 
 # No piece of work may hold the event loop for more than 20 ms. Re-scoring a group reads
-# every like (in steps: ``LikeRepo.scoring_input``), scores them in a worker thread when
-# there are many (numpy, and the Python passes that build its columns, would hold the loop
-# for seconds at a million likes; the thread gives the loop the GIL back every switch
-# interval, 5 ms), then writes what changed in steps, yielding the loop between them.
-THREAD_LIKES = 2000  # fewer likes score inline: a few milliseconds, cheaper than a thread hop
+# every like, scores them and compares the weights: at a million likes that is tens of
+# millions of Python objects, and the garbage collector's full passes over them held the
+# loop 50-130 ms each (a thread does not help: the GIL). So that part runs in a worker
+# process (``domain.likes_worker``, over its own database connection), which answers only
+# what changed; the loop writes it in steps sized to about STEP of its thread's CPU,
+# yielding between them. numpy is imported in the worker only.
 STEP = 0.003  # seconds of the loop thread's CPU a write step aims at
 WRITE_CHUNK = 50  # changed weights the first write step writes (then sized by time)
-RECOUNT_LIKES = 500  # likes the first recount step sums (then sized by time)
-CARD_STEP = 20  # stories whose cards are updated per step
+COUNT_CHUNK = 50  # story counts the first count step writes (then sized by time)
+CARD_STEP = 5  # stories whose cards the first card step updates (then sized by time)
+# The worker process is started on the first re-scoring and stops after this long without
+# one (it holds 60-70 MB while it lives, far more while it scores a big group); the job
+# runs every ``likes.rescore_seconds`` (30 s) while groups get likes, so it stays warm then.
+IDLE_SECONDS = 300.0
 
 
 class T:
@@ -54,102 +56,67 @@ class T:
     )
 
 
-def scoring_columns(
-    likes: Columns, members: Columns, authors: Columns
-) -> tuple[LikeTable, MemberColumns]:
-    """The scorer's input from ``LikeRepo.scoring_input`` columns (copies them: call it off
-    the loop for big groups)."""
-    table = LikeTable.build(
-        likes.column(1, np.int64),
-        likes.column(2).tolist(),
-        likes.column(3).tolist(),
-        likes.column(4, np.float64),
-    )
-    return table, MemberColumns(members, authors)
+class _Worker:
+    """One worker process for the re-scoring, started when needed ("spawn": a fork of a
+    process running an event loop and threads could inherit held locks) and stopped after
+    ``IDLE_SECONDS`` without work (a timer thread: the pool is not tied to one loop)."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+        self._busy = 0
+        self._timer: threading.Timer | None = None
 
-class MemberColumns(Mapping[str, MemberSignals]):
-    """The members' signals, looked up by id, kept as columns: a ``MemberSignals`` object
-    per member of a big group would be tens of thousands of objects for the garbage
-    collector to walk, each of its passes holding the loop."""
-
-    def __init__(self, members: Columns, authors: Columns) -> None:
-        self._first = members.column(1, np.float64)
-        self._other = members.column(2, np.int64)
-        self._index = {member: i for i, member in enumerate(members.column(0).tolist())}
-        wrote = authors.column(0)[authors.column(1, np.int64) > 0].tolist()
-        self._wrote = frozenset(wrote)
-
-    def __getitem__(self, staff: str) -> MemberSignals:
-        i = self._index[staff]
-        active = bool(self._other[i] > 0) or staff in self._wrote
-        return MemberSignals(first_seen=float(self._first[i]), active=active)
-
-    def __contains__(self, staff: object) -> bool:
-        return staff in self._index
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._index)
-
-    def __len__(self) -> int:
-        return len(self._index)
-
-
-@dataclass(slots=True)
-class Changes:
-    """The likes whose weight or reasons changed, and the stories whose genuine count may
-    have changed (a like's weight did: recount them, update their cards), with their number
-    of likes, as columns."""
-
-    like_ids: list[int]
-    weights: list[float]
-    reasons: list[str]
-    story_ids: list[int]
-    story_likes: list[int]
-
-    def rows(self, start: int, stop: int) -> list[dict[str, object]]:
-        """``LikeRepo.save_weights`` rows for changes ``start`` to ``stop`` (built a chunk
-        at a time: a million dicts at once would be a long garbage-collector walk)."""
-        return [
-            {"lid": lid, "w": w, "r": r}
-            for lid, w, r in zip(
-                self.like_ids[start:stop],
-                self.weights[start:stop],
-                self.reasons[start:stop],
-                strict=True,
+    async def run(self, conversation_id: str, ctx: BaseContext) -> Outcome:
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            pool = self._pool
+            self._busy += 1
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                pool,
+                in_worker,
+                ctx.settings.storage.url,
+                conversation_id,
+                ctx.settings.likes,
+                ctx.settings.bot.tz,
             )
-        ]
+        except BrokenProcessPool:
+            with self._lock:  # the worker died (killed, out of memory): start afresh next time
+                if self._pool is pool:
+                    self._pool = None
+            raise
+        finally:
+            with self._lock:
+                self._busy -= 1
+                if self._busy == 0 and self._pool is not None:
+                    self._timer = threading.Timer(IDLE_SECONDS, self._retire)
+                    self._timer.daemon = True
+                    self._timer.start()
+
+    def _retire(self) -> None:
+        with self._lock:
+            pool = self._pool if self._busy == 0 else None
+            if pool is not None:
+                self._pool = None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    def stop(self) -> None:
+        """Stop the worker process now (it is started again when needed)."""
+        with self._lock:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+        self._retire()
 
 
-def _score_and_diff(
-    likes: Columns,
-    members: Columns,
-    authors: Columns,
-    cfg: LikesConfig,
-    zone: ZoneInfo,
-    settled: float | None,
-) -> tuple[Scores, Changes]:
-    """Score the likes and find what changed. Pure: runs in a worker thread for big groups."""
-    table, signals = scoring_columns(likes, members, authors)
-    scores = score(table, signals, cfg, zone, settled)
-    ids, old_weight, old_reasons = likes.column(0), likes.column(5, np.float64), likes.column(6)
-    masks = np.unique(scores.reasons)
-    names = np.array([",".join(reason_names(int(mask))) for mask in masks], object)
-    reasons = names[np.searchsorted(masks, scores.reasons)]
-    reweighed = np.abs(scores.weight - old_weight) > 1e-9
-    order = np.flatnonzero(reweighed | (reasons != old_reasons))
-    # Only stories with a changed weight can have a changed genuine count (raw counts and new
-    # likes are recounted when a like comes or goes).
-    story_ids, counts = np.unique(table.story, return_counts=True)
-    touched = np.isin(story_ids, table.story[reweighed])
-    changes = Changes(
-        ids[order].tolist(),
-        scores.weight[order].tolist(),
-        reasons[order].tolist(),
-        story_ids[touched].tolist(),
-        counts[touched].tolist(),
-    )
-    return scores, changes
+WORKER = _Worker()
 
 
 def _next_size(size: int, began: float, *, low: int, high: int) -> int:
@@ -163,55 +130,58 @@ def count_fields(likes: int, genuine: float) -> dict[str, str]:
     return {"likes": str(likes), "genuine_likes": number(genuine)}
 
 
-async def rescore(ctx: BaseContext, conversation_id: str) -> Scores:
+async def rescore(ctx: BaseContext, conversation_id: str) -> Evidence:
     """Recompute every like weight of a group from the evidence in the database, never
-    holding the event loop for long (see ``THREAD_LIKES``).
+    holding the event loop for long (see ``STEP``): the worker process reads and scores, the
+    loop writes what changed in steps.
 
     Stories whose genuine count changed get their delivered cards updated, so a card never
-    keeps a count the rescoring has overturned.
+    keeps a count the rescoring has overturned. The group stays dirty if its like evidence
+    changed while it was re-scored (the version the worker read is not the current one).
     """
-    likes, members, authors = await ctx.repos.likes.scoring_input(conversation_id)
-    started = await ctx.repos.likes.group_started(conversation_id)
-    # Everyone already in the group speaks for the first time after the bot joins: a
-    # member first seen while the group was new to the bot is not a fresh account.
-    settled = (
-        started + ctx.settings.likes.fresh_member_hours * 3600 if started is not None else None
-    )
-    work = (likes, members, authors, ctx.settings.likes, ctx.settings.bot.tz, settled)
-    if len(likes) < THREAD_LIKES:
-        scores, changes = _score_and_diff(*work)
-    else:
-        scores, changes = await asyncio.to_thread(_score_and_diff, *work)
-    # Scattered updates and sums over a big table cost from 5 to 100 µs a row on SQLite
-    # (pages read and spilled): each step is sized from the last one's CPU to about STEP.
+    # Begin the transaction now (SQLite: BEGIN IMMEDIATE, its only write lock): no like can
+    # come or go between the worker's read and this transaction's commit, so the story
+    # counts the worker computed are exact there (``LikeRepo.settle_counts``).
+    await ctx.session.connection()
+    outcome = await WORKER.run(conversation_id, ctx)
+    # Scattered updates cost from 5 to 100 µs a row on SQLite (pages read and spilled):
+    # each step is sized from the last one's CPU to about STEP.
     start, size = 0, WRITE_CHUNK
-    while start < len(changes.like_ids):
+    while start < len(outcome.like_ids):
         began = time.thread_time()
-        await ctx.repos.likes.save_weights(changes.rows(start, start + size))
+        await ctx.repos.likes.save_weights(outcome.weight_rows(start, start + size))
         start += size
         size = _next_size(size, began, low=10, high=2000)
         await asyncio.sleep(0)  # the inline SQLite driver never suspends: yield here
-    start, budget = 0, RECOUNT_LIKES
-    while start < len(changes.story_ids):
+    start, size = 0, COUNT_CHUNK
+    stories = outcome.story_ids
+    while start < len(stories):
         began = time.thread_time()
-        stop, summed = start + 1, changes.story_likes[start]
-        while stop < len(changes.story_ids) and summed + changes.story_likes[stop] <= budget:
-            summed += changes.story_likes[stop]
-            stop += 1
-        await ctx.repos.likes.recount_stories(changes.story_ids[start:stop])
+        stop = start + size
+        await ctx.repos.likes.settle_counts(
+            stories[start:stop].tolist(),
+            outcome.story_likes[start:stop].tolist(),
+            outcome.story_genuine[start:stop].tolist(),
+        )
         start = stop
-        budget = _next_size(max(budget, summed), began, low=100, high=100_000)
+        size = _next_size(size, began, low=1, high=2000)
         await asyncio.sleep(0)
     # Stories whose genuine count changed get their delivered cards updated, so a card
     # never keeps a count the rescoring has overturned.
-    for start in range(0, len(changes.story_ids), CARD_STEP):
-        chunk = changes.story_ids[start : start + CARD_STEP]
+    # A card lookup is a statement per story (0.1-1 ms): steps sized by time too (20
+    # stories a step held the loop 25 ms on a busy machine).
+    start, size = 0, CARD_STEP
+    while start < len(stories):
+        began = time.thread_time()
+        chunk = stories[start : start + size].tolist()
         for story_id, raw, genuine in await ctx.repos.likes.counts(chunk):
             for track in await ctx.repos.cards.track_ids("story", str(story_id)):
                 ctx.reply(CardUpdate(out_track_id=track, data=count_fields(raw, genuine)))
+        start += size
+        size = _next_size(size, began, low=1, high=200)
         await asyncio.sleep(0)
-    await ctx.repos.groups.clear_dirty(conversation_id)
-    return scores
+    await ctx.repos.groups.clear_dirty(conversation_id, outcome.version)
+    return outcome.evidence
 
 
 async def rescore_if_dirty(ctx: BaseContext, conversation_id: str) -> None:
@@ -223,7 +193,7 @@ async def rescore_if_dirty(ctx: BaseContext, conversation_id: str) -> None:
         await rescore(ctx, conversation_id)
 
 
-async def describe(ctx: BaseContext, scores: Scores, conversation_id: str) -> str:
+async def describe(ctx: BaseContext, scores: Evidence, conversation_id: str) -> str:
     """The evidence of a scoring run in plain words (empty when nothing looks brushed)."""
     lines: list[str] = []
     hours = number(ctx.settings.likes.fresh_member_hours)

@@ -2,56 +2,85 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-from sqlalchemy import Float, Table, bindparam, cast, delete, func, select, update
+from sqlalchemy import Executable, Float, Table, bindparam, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Conversation, Like, Member, Story
+from storage.models import Conversation, GroupSettings, Like, Member, Story
 from storage.queries import upsert
 
 _LIKES: Table = Like.__table__  # type: ignore[assignment]
+_STORIES: Table = Story.__table__  # type: ignore[assignment]
 # Stories taken down: their likes stay on record but count for nothing.
 GONE = ("deleted", "withdrawn", "removed")
 
-# Rows the scorer's input is read in per step: each step is one fetch of this many rows
-# (a few milliseconds), then the loop runs whatever else is ready before the next one, so
-# reading a million likes never holds the event loop for more than a step.
-READ_CHUNK = 250
 
-
-def _epoch(session: AsyncSession, column: Any) -> Any:
+def epoch(dialect: str, column: Any) -> Any:
     """Seconds since 1970 (UTC) of a UTCDateTime column, computed by the database."""
-    if session.bind is not None and session.bind.dialect.name == "postgresql":
+    if dialect == "postgresql":
         # EXTRACT answers numeric on PostgreSQL (14+), which asyncpg hands over as Decimal;
         # the scorer does float arithmetic, so ask the database for double precision.
         return cast(func.extract("epoch", column), Float)
     return (func.julianday(column) - 2440587.5) * 86400.0
 
 
-@dataclass(slots=True)
-class Columns:
-    """Rows read as columns, each column a list of chunks (numpy arrays of objects, one per
-    step of the read). Not lists: the garbage collector walks every item of a list at each
-    full pass (about 17 ms per million items, with the loop standing still), and it never
-    looks into a numpy array."""
+def _epoch(session: AsyncSession, column: Any) -> Any:
+    bind = session.bind
+    return epoch(bind.dialect.name if bind is not None else "sqlite", column)
 
-    chunks: list[list[npt.NDArray[Any]]]
 
-    def column(self, index: int, dtype: Any = object) -> npt.NDArray[Any]:
-        """One whole column (a copy: call it off the loop for big reads)."""
-        parts = self.chunks[index]
-        if not parts:
-            return np.empty(0, dtype)
-        return np.concatenate(parts).astype(dtype, copy=False)
+@dataclass(frozen=True, slots=True)
+class ScoringReads:
+    """What the honest-likes scorer reads of a group (run by the re-scoring's worker process
+    over its own connection, ``domain.likes_worker``). Times come as numbers straight from
+    SQL: a million datetime objects would cost more than the scoring.
 
-    def __len__(self) -> int:
-        return sum(len(chunk) for chunk in self.chunks[0]) if self.chunks else 0
+    * likes: id, story, liker, epoch seconds, weight, reasons (every like of the group; no
+      join: a lookup of each like's story cost more than the rest of the read, and the
+      stories are few, see ``stories``);
+    * stories: id, author, whether taken down (its likes count for nothing), of every story
+      of the group (its authors "did something but like");
+    * members: id, first seen in epoch seconds, messages other than likes;
+    * started: when the bot first saw the group, epoch seconds;
+    * version: the group's like-evidence version (``group_settings.likes_version``).
+    """
+
+    likes: Executable
+    stories: Executable
+    members: Executable
+    started: Executable
+    version: Executable
+
+
+def scoring_reads(dialect: str, conversation_id: str) -> ScoringReads:
+    """The scorer's reads of ``conversation_id`` for a database of ``dialect``."""
+    return ScoringReads(
+        likes=select(
+            Like.id,
+            Like.story_id,
+            Like.staff_id,
+            epoch(dialect, Like.created_at),
+            Like.weight,
+            Like.reasons,
+        ).where(Like.conversation_id == conversation_id),
+        stories=select(Story.id, Story.author_staff_id, Story.status.in_(GONE).label("gone")).where(
+            Story.conversation_id == conversation_id
+        ),
+        members=select(
+            Member.staff_id,
+            epoch(dialect, Member.first_seen_at),
+            Member.messages - Member.like_messages,
+        ).where(Member.conversation_id == conversation_id),
+        started=select(epoch(dialect, Conversation.first_seen_at)).where(
+            Conversation.id == conversation_id
+        ),
+        version=select(GroupSettings.likes_version).where(
+            GroupSettings.conversation_id == conversation_id
+        ),
+    )
 
 
 @dataclass(slots=True)
@@ -139,58 +168,6 @@ class LikeRepo:
         )
         return list(rows.scalars())
 
-    async def scoring_input(self, conversation_id: str) -> tuple[Columns, Columns, Columns]:
-        """What the honest-likes scorer reads, as columns: likes (id, story, liker, author,
-        epoch seconds, weight, reasons), members (id, first seen in epoch seconds, other
-        messages) and authors (id, stories) of a group. Times come as numbers straight from
-        SQL (a million datetime objects would cost more than the scoring); columns of
-        arrays, not rows or lists, because the garbage collector walks every row tuple and
-        every list item at each of its full passes, holding the loop for long.
-        Members and authors are two plain reads, not one join: SQLite would build the
-        grouped side whole before the first row, one long step."""
-        likes = await self._read_in_steps(
-            select(
-                Like.id,
-                Like.story_id,
-                Like.staff_id,
-                Story.author_staff_id,
-                _epoch(self.session, Like.created_at),
-                Like.weight,
-                Like.reasons,
-            )
-            .join(Story, Story.id == Like.story_id)
-            .where(Like.conversation_id == conversation_id, Story.status.notin_(GONE))
-        )
-        members = await self._read_in_steps(
-            select(
-                Member.staff_id,
-                _epoch(self.session, Member.first_seen_at),
-                Member.messages - Member.like_messages,
-            ).where(Member.conversation_id == conversation_id)
-        )
-        authors = await self._read_in_steps(
-            select(Story.author_staff_id, func.count(Story.id))
-            .where(Story.conversation_id == conversation_id)
-            .group_by(Story.author_staff_id)
-        )
-        return likes, members, authors
-
-    async def _read_in_steps(self, statement: Any) -> Columns:
-        """The columns of every row of ``statement``, fetched ``READ_CHUNK`` rows at a time
-        with the loop free in between (a streamed result: a server-side cursor, one
-        ``fetchmany`` per step)."""
-        connection = await self.session.connection()
-        result = await connection.stream(statement)
-        columns = Columns([[] for _ in range(len(result.keys()))])
-        async for part in result.partitions(READ_CHUNK):
-            for chunks, values in zip(columns.chunks, zip(*part, strict=True), strict=True):
-                chunk = np.empty(len(values), object)
-                chunk[:] = values
-                chunks.append(chunk)
-            # The inline SQLite driver answers fetchmany without suspending, so yield here.
-            await asyncio.sleep(0)
-        return columns
-
     async def group_started(self, conversation_id: str) -> float | None:
         """When the bot first saw the group, in epoch seconds (None: never)."""
         found = await self.session.execute(
@@ -205,10 +182,13 @@ class LikeRepo:
         """(story id, raw likes, genuine likes) of these stories, read fresh from the table."""
         if not story_ids:
             return []
+        # Core columns, not the ORM's: its first compile in a process (the ORM's column
+        # plugin) held the loop 20 ms at the re-scoring's first card step.
+        stories = _STORIES.c
         rows = await self.session.execute(
-            select(Story.id, Story.likes, Story.genuine_likes)
-            .where(Story.id.in_(story_ids))
-            .order_by(Story.id)
+            select(stories.id, stories.likes, stories.genuine_likes)
+            .where(stories.id.in_(story_ids))
+            .order_by(stories.id)
         )
         return [(int(i), int(n), float(g)) for i, n, g in rows.all()]
 
@@ -243,6 +223,36 @@ class LikeRepo:
             .where(Story.id.in_(story_ids), Story.status.notin_(GONE))
             .values(likes=raw, genuine_likes=genuine)
         )
+
+    async def settle_counts(
+        self, story_ids: list[int], likes: list[int], genuine: list[float]
+    ) -> None:
+        """The counts of these stories after a re-scoring wrote its weights.
+
+        SQLite: written as the re-scoring's worker counted them (``likes`` and ``genuine``,
+        from every like of the story it read). They are exact: the re-scoring's transaction
+        took SQLite's only write lock before the worker read, so no like came or went since;
+        and summing a story's likes in SQL runs on the event loop's thread with the inline
+        driver (16-50 ms a statement for a story with a hundred thousand likes).
+        PostgreSQL: summed by the server from the likes themselves (``recount_stories``),
+        since other processes may have added likes since the worker read; the statement
+        runs on the server, not on the event loop.
+        """
+        bind = self.session.bind
+        if bind is not None and bind.dialect.name == "postgresql":
+            await self.recount_stories(story_ids)
+            return
+        if story_ids:
+            await self.session.execute(
+                update(_STORIES)
+                # Not NOT IN: an expanding list cannot go with executemany.
+                .where(_STORIES.c.id == bindparam("sid"), *[_STORIES.c.status != s for s in GONE])
+                .values(likes=bindparam("n"), genuine_likes=bindparam("g")),
+                [
+                    {"sid": i, "n": n, "g": g}
+                    for i, n, g in zip(story_ids, likes, genuine, strict=True)
+                ],
+            )
 
     async def recount_group(self, conversation_id: str) -> None:
         """Raw and genuine counts of every story of the group in one statement."""

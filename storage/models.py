@@ -159,6 +159,9 @@ class GroupSettings(Base):
     conversation_id: Mapped[str] = mapped_column(String(200), primary_key=True)
     review_stories: Mapped[bool] = mapped_column(Boolean, default=True)
     likes_dirty: Mapped[bool] = mapped_column(Boolean, default=False)
+    # One more at every change of the group's like evidence: a re-scoring clears the dirty
+    # flag only if no change came while it ran (domain.likes.rescore).
+    likes_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # Modules switched off in this group, comma-separated (all are on by default).
     disabled_modules: Mapped[str] = mapped_column(String(200), default="", server_default="")
     # The group's digest slot (None: the config's default) and whether it is posted at all.

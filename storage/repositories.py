@@ -191,8 +191,13 @@ class GroupSettingsRepo:
 
     async def mark_likes_dirty(self, conversation_id: str, *, review_default: bool) -> None:
         """New like evidence: the group's weights need recomputing (its settings row is
-        created first when the group has none)."""
-        await self._set(conversation_id, review_default, likes_dirty=True)
+        created first when the group has none), and the evidence's version moves on."""
+        await self._set(
+            conversation_id,
+            review_default,
+            likes_dirty=True,
+            likes_version=_SETTINGS.c.likes_version + 1,
+        )
 
     async def dirty_groups(self) -> list[str]:
         """Groups whose weights are out of date."""
@@ -223,13 +228,14 @@ class GroupSettingsRepo:
         )
         return bool(dirty)
 
-    async def clear_dirty(self, conversation_id: str) -> None:
-        """The group's weights are current."""
-        await self.session.execute(
-            update(GroupSettings)
-            .where(GroupSettings.conversation_id == conversation_id)
-            .values(likes_dirty=False)
-        )
+    async def clear_dirty(self, conversation_id: str, version: int | None = None) -> None:
+        """The group's weights are current: those of evidence ``version`` (None: whatever
+        it is now). A newer version (a like given while the group was re-scored) keeps the
+        group dirty."""
+        where = [_SETTINGS.c.conversation_id == conversation_id]
+        if version is not None:
+            where.append(_SETTINGS.c.likes_version == version)
+        await self.session.execute(update(_SETTINGS).where(*where).values(likes_dirty=False))
 
 
 @dataclass(slots=True)

@@ -12,11 +12,11 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.likes import GONE, READ_CHUNK, Columns, LikeRepo
+from storage.likes import GONE, LikeRepo
 from storage.models import Story
 from storage.queries import prebuilt
 
-__all__ = ["GONE", "READ_CHUNK", "Columns", "LikeRepo", "StoryRepo"]
+__all__ = ["GONE", "LikeRepo", "StoryRepo"]
 
 
 @dataclass(slots=True)

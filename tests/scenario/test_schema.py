@@ -10,9 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
 
+from domain.likes_worker import read_group_async
 from storage.db import Database
 from storage.models import Base, Like, Member, Story
-from storage.stories import LikeRepo
 
 
 def _drift(connection: Connection) -> list[Any]:
@@ -61,12 +61,12 @@ async def test_scoring_input_times_are_floats_on_every_backend(storage_url: str)
                     created_at=now + timedelta(seconds=1.5),
                 )
             )
-        async with db.transaction() as session:
-            likes, members, _ = await LikeRepo(session).scoring_input("g")
+        # What the re-scoring's worker process reads, over its own connection.
+        group = await read_group_async(storage_url, "g")
     finally:
         await db.dispose()
-    [liked_at] = likes.column(4).tolist()  # the like's time, the member's first sight
-    [first_seen] = members.column(1).tolist()
+    [liked_at] = group.table.at.tolist()  # the like's time, the member's first sight
+    first_seen = group.members["bob"].first_seen
     assert type(liked_at) is float and type(first_seen) is float
     # SQLite computes them from Julian days: exact to about a millisecond.
     assert abs(liked_at - first_seen - 1.5) < 0.01
