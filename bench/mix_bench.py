@@ -105,6 +105,59 @@ def messages(kinds: list[str], n: int, offset: int = 0) -> list[list[str]]:
     return out
 
 
+def _stat_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) of process ``pid`` so far (proc(5))."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (``/proc/<pid>/task/<tid>/children``)."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def descendants(pid: int, exclude: frozenset[int] = frozenset()) -> list[int]:
+    """Every live process below ``pid`` (the re-scoring worker and multiprocessing's
+    resource tracker), leaving out ``exclude`` and what is below it (the stand-in)."""
+    found: list[int] = []
+    todo = [c for c in _children(pid) if c not in exclude]
+    while todo:
+        child = todo.pop()
+        found.append(child)
+        with contextlib.suppress(OSError):
+            todo += [c for c in _children(child) if c not in exclude]
+    return found
+
+
+class WithWorkers:
+    """A bot's CPU seconds so far, its worker processes' included: the honest-likes
+    re-scoring runs in a worker process (``domain.likes``), and a ``/故事榜`` after likes
+    waits for it, so its CPU is the command's. A worker that started during a phase counts
+    whole; one that ended during it (idle for minutes) cannot, and none does in a run."""
+
+    def __init__(self, pid: int, own: Callable[[], float], exclude: frozenset[int]) -> None:
+        self.pid, self.own, self.exclude = pid, own, exclude
+        self.worker_cpu = 0.0  # the workers' share of the last reading
+        self.worker_peak_mb = 0.0
+
+    def __call__(self) -> float:
+        workers = 0.0
+        for child in descendants(self.pid, self.exclude):
+            with contextlib.suppress(OSError, ValueError):
+                workers += _stat_cpu(child)
+                for line in Path(f"/proc/{child}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak = int(line.split()[1]) / 1024
+                        self.worker_peak_mb = max(self.worker_peak_mb, round(peak, 1))
+        self.worker_cpu = workers
+        return self.own() + workers
+
+
 class Child:
     """A bot in an OS process of its own: its CPU time and resident memory, read from
     ``/proc`` (proc(5)) while it runs."""
@@ -122,9 +175,7 @@ class Child:
 
     def cpu(self) -> float:
         """CPU seconds (user + system, all threads) used so far."""
-        stat = Path(f"/proc/{self.proc.pid}/stat").read_text()
-        fields = stat.rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return _stat_cpu(self.proc.pid)
 
     def memory_mb(self, key: str) -> float:
         """``VmRSS`` (resident now) or ``VmHWM`` (peak resident) in MB."""
@@ -271,7 +322,10 @@ async def run_bot(platform: Platform, args: argparse.Namespace, folder: Path) ->
         if args.profile:
             await profile(platform, args)
             return {}
-        return await phases(platform, args)
+        cpu = WithWorkers(os.getpid(), time.process_time, frozenset({platform.proc.pid}))
+        result = await phases(platform, args, cpu=cpu)
+        result["worker_peak_rss_mb"] = cpu.worker_peak_mb
+        return result
     finally:
         await app.stop()
 
@@ -339,7 +393,9 @@ async def run_bot_process(
         started_mb = child.memory_mb("VmRSS")
         await set_up(platform)
         set_up_mb = child.memory_mb("VmRSS")
-        result = await phases(platform, args, cpu=child.cpu, stalls=False)
+        cpu = WithWorkers(child.proc.pid, child.cpu, frozenset())
+        result = await phases(platform, args, cpu=cpu, stalls=False)
+        result["worker_peak_rss_mb"] = cpu.worker_peak_mb  # the re-scoring worker's, apart
         result["started_rss_mb"] = started_mb
         result["set_up_rss_mb"] = set_up_mb  # after the activities, stories and skill posts
         result["peak_rss_mb"] = child.memory_mb("VmHWM")

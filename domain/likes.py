@@ -13,7 +13,7 @@ from bot import people
 from bot.context import BaseContext
 from bot.i18n import Text, number
 from bot.replies import CardUpdate
-from domain.likes_outcome import Evidence, Outcome, in_worker
+from domain.likes_outcome import Evidence, Outcome, in_worker, warm_up
 
 # No piece of work may hold the event loop for more than 20 ms. Re-scoring a group reads
 # every like, scores them and compares the weights: at a million likes that is tens of
@@ -98,6 +98,28 @@ class _Worker:
                     self._timer = threading.Timer(IDLE_SECONDS, self._retire)
                     self._timer.daemon = True
                     self._timer.start()
+
+    @property
+    def running(self) -> bool:
+        """Whether the worker process has been started and not retired."""
+        return self._pool is not None
+
+    def warm(self) -> None:
+        """Start the worker process now, without waiting for it, if it is not running: a like
+        was given, so a ``/故事榜`` that re-scores may follow. A cold start takes 1-3 s (a
+        new interpreter importing numpy and SQLAlchemy); a member's ``/故事榜`` should not
+        wait for that, nor, on SQLite, every push behind its transaction's write lock."""
+        with self._lock:
+            if self._pool is None:
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+                self._pool.submit(warm_up)  # starts the process and its imports; not awaited
+            if self._busy == 0:  # the idle clock starts again from this like
+                if self._timer is not None:
+                    self._timer.cancel()
+                self._timer = threading.Timer(IDLE_SECONDS, self._retire)
+                self._timer.daemon = True
+                self._timer.start()
 
     def _retire(self) -> None:
         with self._lock:

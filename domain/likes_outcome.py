@@ -79,3 +79,9 @@ def in_worker(url: str, conversation_id: str, cfg: LikesConfig, zone: ZoneInfo) 
     from domain.likes_worker import rescore_group
 
     return rescore_group(url, conversation_id, cfg, zone)
+
+
+def warm_up() -> None:
+    """Import the worker's modules (numpy, SQLAlchemy, the scorer) in the worker process,
+    ahead of its first re-scoring."""
+    import domain.likes_worker  # noqa: F401

@@ -12,7 +12,7 @@ from bot.forms import choices_from
 from bot.i18n import number
 from bot.replies import ImageReply, Reply, TextReply
 from bot.router import Arg, Router
-from domain.likes import describe, rescore, rescore_if_dirty
+from domain.likes import WORKER, describe, rescore, rescore_if_dirty
 from domain.likes_chart import LikePoint, burst_spans, render_off_loop
 from handlers.stories.cards import card_updates
 from handlers.stories.commands import SCOPES, STORY, fold_choice
@@ -38,6 +38,7 @@ async def after_like_change(ctx: Context, story: Story) -> list[Reply]:
     await ctx.repos.groups.mark_likes_dirty(
         story.conversation_id, review_default=ctx.settings.stories.review_default
     )
+    WORKER.warm()  # the group will be re-scored: have its worker process ready
     await ctx.session.refresh(story)
     return await card_updates(
         ctx,

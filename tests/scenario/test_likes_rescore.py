@@ -196,3 +196,18 @@ async def test_a_like_given_while_its_group_is_rescored_is_scored_next_time(
     dirty, weights = await state()
     assert not dirty
     assert weights["fresh9"] == weights["fresh0"] < 1.0  # the burst's tenth like, scored
+
+
+async def test_a_like_starts_the_worker_so_the_board_does_not_wait_for_it(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    # A cold worker takes 1-3 s to start; a /故事榜 right after likes re-scores, and on
+    # SQLite its transaction holds the only write lock meanwhile, so every push waits too.
+    domain.likes.WORKER.stop()
+    await start_bot(stories={"review_default": False})
+    await standin.say("/故事 第一天 | 同事们帮我搬了家", sender="alice")
+    await standin.wait_sent(2)
+    assert not domain.likes.WORKER.running
+    await standin.say("/赞 1", sender="bob")
+    await standin.wait_sent(3)
+    assert domain.likes.WORKER.running
