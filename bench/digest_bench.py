@@ -63,7 +63,11 @@ def add_history(
     authors = rng.integers(0, members, stories)
     genuine = rng.exponential(3.0, stories)
     con.executemany(
-        "INSERT INTO stories VALUES (?, ?, ?, '', ?, 'b', 'approved', '', '', ?, ?, ?, ?)",
+        # Columns named: the tables gain columns (review notices, series) and this must not
+        # break each time.
+        "INSERT INTO stories (id, conversation_id, author_staff_id, author_nick, title, body,"
+        " status, reject_reason, decided_by, created_at, decided_at, likes, genuine_likes)"
+        " VALUES (?, ?, ?, '', ?, 'b', 'approved', '', '', ?, ?, ?, ?)",
         (
             (
                 first_story + i,
@@ -95,7 +99,9 @@ def add_history(
         starts = float(event_time[i])
         status = "done" if starts < SLOT.timestamp() else "open"
         con.execute(
-            "INSERT INTO events VALUES (?, ?, ?, ?, 2.5, 'park', 20, ?, 'admin', ?, '', 0, 0)",
+            "INSERT INTO events (id, conversation_id, title, starts_at, hours, place, seats,"
+            " status, created_by, created_at, cancel_reason, reminded_24h, reminded_1h)"
+            " VALUES (?, ?, ?, ?, 2.5, 'park', 20, ?, 'admin', ?, '', 0, 0)",
             (eid, GROUP, f"e{eid}", _iso(starts), status, _iso(starts - WEEK)),
         )
         signed = rng.choice(members, 12, replace=False)
