@@ -28,6 +28,7 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.config import LikesConfig
+from domain.likes_outcome import Burst  # numpy-free: the bot's process reads it too
 
 CAP = 1
 BURST = 2
@@ -45,19 +46,6 @@ class MemberSignals:
 
     first_seen: float  # epoch seconds
     active: bool  # did anything but like (messages other than likes, or stories)
-
-
-@dataclass(slots=True)
-class Burst:
-    """Evidence of a burst on one story."""
-
-    story_id: int
-    likes: int
-    seconds: float
-    fresh: int
-    inactive: int
-    discounted: int
-    start: float
 
 
 @dataclass(slots=True)

@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 
 @dataclass(slots=True)
 class Burst:
-    """Evidence of a burst on one story (``domain.honest_likes.Burst``, without numpy)."""
+    """Evidence of a burst on one story (here, not in ``domain.honest_likes``, so that the bot's
+    process reads it without numpy)."""
 
     story_id: int
     likes: int

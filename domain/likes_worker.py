@@ -29,7 +29,7 @@ from sqlalchemy.pool import NullPool
 
 from bot.config import LikesConfig
 from domain.honest_likes import REASON_NAMES, LikeTable, MemberSignals, Scores, reason_names, score
-from domain.likes_outcome import Burst, Evidence, Outcome
+from domain.likes_outcome import Evidence, Outcome
 from storage.likes import scoring_reads
 
 NAME_BITS = {name: bit for bit, name in REASON_NAMES.items()}
@@ -282,10 +282,7 @@ def score_group(group: GroupInput, cfg: LikesConfig, zone: ZoneInfo) -> tuple[Sc
         story_likes=array("q", counts[touched].astype(np.int64).tobytes()),
         story_genuine=array("d", genuine[touched].astype(np.float64).tobytes()),
         evidence=Evidence(
-            bursts=[
-                Burst(b.story_id, b.likes, b.seconds, b.fresh, b.inactive, b.discounted, b.start)
-                for b in scores.bursts
-            ],
+            bursts=list(scores.bursts),
             rings=list(scores.rings),
             like_only=dict(scores.like_only),
             capped=dict(scores.capped),
