@@ -69,14 +69,9 @@ class _Worker:
 
     async def run(self, conversation_id: str, ctx: BaseContext) -> Outcome:
         with self._lock:
-            if self._pool is None:
-                context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
-            pool = self._pool
+            pool = self._pool_locked()
             self._busy += 1
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+            self._stop_clock_locked()
         try:
             return await asyncio.get_running_loop().run_in_executor(
                 pool,
@@ -95,9 +90,28 @@ class _Worker:
             with self._lock:
                 self._busy -= 1
                 if self._busy == 0 and self._pool is not None:
-                    self._timer = threading.Timer(IDLE_SECONDS, self._retire)
-                    self._timer.daemon = True
-                    self._timer.start()
+                    self._start_clock_locked()
+
+    def _pool_locked(self) -> ProcessPoolExecutor:
+        """The pool, created if there is none (``_lock`` held)."""
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+        return self._pool
+
+    def _stop_clock_locked(self) -> None:
+        """Stop the idle clock, if it runs (``_lock`` held)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _start_clock_locked(self) -> None:
+        """Start the idle clock afresh: the worker retires ``IDLE_SECONDS`` from now unless
+        it is used again (``_lock`` held)."""
+        self._stop_clock_locked()
+        self._timer = threading.Timer(IDLE_SECONDS, self._retire)
+        self._timer.daemon = True
+        self._timer.start()
 
     @property
     def running(self) -> bool:
@@ -111,15 +125,10 @@ class _Worker:
         wait for that, nor, on SQLite, every push behind its transaction's write lock."""
         with self._lock:
             if self._pool is None:
-                context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
-                self._pool.submit(warm_up)  # starts the process and its imports; not awaited
+                # Starts the process and its imports; the answer is not awaited.
+                self._pool_locked().submit(warm_up)
             if self._busy == 0:  # the idle clock starts again from this like
-                if self._timer is not None:
-                    self._timer.cancel()
-                self._timer = threading.Timer(IDLE_SECONDS, self._retire)
-                self._timer.daemon = True
-                self._timer.start()
+                self._start_clock_locked()
 
     def _retire(self) -> None:
         with self._lock:
@@ -132,9 +141,7 @@ class _Worker:
     def stop(self) -> None:
         """Stop the worker process now (it is started again when needed)."""
         with self._lock:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+            self._stop_clock_locked()
         self._retire()
 
 
