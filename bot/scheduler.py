@@ -59,6 +59,7 @@ class JobQueue:
         self._last_start: dict[str, float] = {}
         self._running: set[str] = set()
         self._tasks: set[asyncio.Task[object]] = set()
+        self._cancelled_at_stop = False  # drain() cancelled the jobs still running
 
     def run_repeating(self, job_id: str, callback: JobCallback, *, interval: float) -> None:
         """Run ``callback`` every ``interval`` seconds (and on demand with ``run_job``)."""
@@ -95,7 +96,7 @@ class JobQueue:
             self.shutdown()
 
     def shutdown(self) -> None:
-        """Stop scheduling (a running job finishes)."""
+        """Stop scheduling (a running job goes on: ``drain`` waits for it)."""
         if self._scheduler is not None and self._scheduler.running:
             self._scheduler.shutdown(wait=False)
         self._scheduler = None
@@ -103,7 +104,7 @@ class JobQueue:
     def _add(self, job: Job) -> None:
         assert self._scheduler is not None
         self._scheduler.add_job(
-            self.run_job,
+            self._fire,
             "interval",
             seconds=job.interval,
             args=[job.id],
@@ -116,6 +117,17 @@ class JobQueue:
             next_run_time=datetime.now(UTC),
         )
 
+    async def _fire(self, job_id: str) -> None:
+        """APScheduler's turn of a job: starts it in a task of this queue's and returns.
+        APScheduler's asyncio executor cancels the tasks it runs when it shuts down
+        (``AsyncIOExecutor.shutdown``), which would cut a running job short at every stop;
+        a task of ours is waited for by ``drain``."""
+        if job_id in self._running:
+            return  # still running from an earlier turn: one at a time, as before
+        task = asyncio.create_task(self.run_job(job_id), name=f"job:{job_id}")
+        self._tasks.add(task)  # from now: ``drain`` waits for it even before it starts
+        task.add_done_callback(self._tasks.discard)
+
     async def run_job(self, job_id: str) -> bool:
         """Run a job now in its own unit of work; errors are logged, never raised."""
         job = self.jobs[job_id]
@@ -127,6 +139,17 @@ class JobQueue:
             self._tasks.add(task)
         try:
             return await self._run_job(job, app)
+        except asyncio.CancelledError:
+            if not self._cancelled_at_stop:
+                raise
+            # Cancelled by ``drain``: its unit of work was rolled back. Said once, as a
+            # warning: the executor would log the cancellation as an error with a traceback.
+            log.warning(
+                "job %s was still running at shutdown and was stopped; nothing of it was "
+                "kept, and it runs again after the next start",
+                job_id,
+            )
+            return False
         finally:
             self._running.discard(job_id)
             if task is not None:
@@ -140,6 +163,7 @@ class JobQueue:
         if not others:
             return
         _, pending = await asyncio.wait(others, timeout=DRAIN_SECONDS)
+        self._cancelled_at_stop = bool(pending)
         for task in pending:
             task.cancel()
         if pending:

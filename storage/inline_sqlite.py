@@ -30,7 +30,10 @@ https://www.sqlite.org/c3ref/wal_checkpoint_v2.html).
 
 A COMMIT of a big transaction (``BIG_COMMIT_ROWS`` rows changed, counted with the public
 ``sqlite3.Connection.total_changes``) runs in a worker thread for the same reason; small
-ones, every message's, stay inline, where they cost microseconds.
+ones, every message's, stay inline, where they cost microseconds. So does a statement whose
+parameters carry ``BIG_PARAM_BYTES`` or more of text or bytes (a file reply's workbook in
+the outbox: SQLite copies it into overflow pages in the executing thread), and the COMMIT of
+its transaction, which writes those pages.
 """
 
 from __future__ import annotations
@@ -58,6 +61,19 @@ sqlite_version_info = sqlite3.sqlite_version_info
 BUSY_TIMEOUT = 30.0  # seconds a statement waits for another connection's lock
 CHECKPOINT_EVERY = 1.0  # seconds between two checkpoints in the worker thread, at most
 BIG_COMMIT_ROWS = 2000  # rows changed since the last commit from which it runs off the loop
+BIG_PARAM_BYTES = 64 * 1024  # text or bytes in one statement's parameters: run it off the loop
+_SIZED = (str, bytes, bytearray, memoryview)
+
+
+def _large(parameters: Any) -> bool:
+    """Whether a statement's parameters (a sequence, or a mapping of named ones) carry
+    ``BIG_PARAM_BYTES`` of text or bytes."""
+    values = parameters.values() if isinstance(parameters, dict) else parameters
+    size = 0
+    for value in values:
+        if isinstance(value, _SIZED):
+            size += len(value)
+    return size >= BIG_PARAM_BYTES
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
@@ -93,18 +109,20 @@ async def _retry(function: Callable[[], Any], result: Any) -> Any:
             return result
 
 
-async def _commit_off_loop(commit: Callable[[], None]) -> None:
-    """A COMMIT of many changed rows, in a worker thread: SQLite writes the transaction's
-    dirty pages in the committing thread (40 to 200 ms for the 15,000 scattered weight
-    changes of a million-like re-scoring), and sqlite3 releases the GIL meanwhile, so the
-    loop keeps answering. The connection is not used by anyone else until this returns (the
-    unit of work awaits its commit, and other writers wait for the write lock)."""
+async def _off_loop(function: Callable[[], Any], result: Any) -> Any:
+    """``function()`` in a worker thread, for a COMMIT of many changed rows or a statement
+    with large parameters: SQLite writes the pages in the calling thread (40 to 200 ms for
+    the 15,000 scattered weight changes of a million-like re-scoring), and sqlite3 releases
+    the GIL meanwhile, so the loop keeps answering. The connection is not used by anyone
+    else until this returns (the unit of work awaits each statement and its commit, and
+    other writers wait for the write lock)."""
     try:
-        await asyncio.to_thread(commit)
+        await asyncio.to_thread(function)
     except sqlite3.OperationalError as exc:
         if not _busy(exc):
             raise
-        await _retry(commit, None)
+        return await _retry(function, result)
+    return result
 
 
 class _Done:
@@ -121,8 +139,9 @@ class _Done:
 class Cursor:
     """aiosqlite's cursor surface over a plain ``sqlite3.Cursor``."""
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, cursor: sqlite3.Cursor, connection: Connection) -> None:
         self._cursor = cursor
+        self._connection = connection
 
     def __aenter__(self) -> _Done:
         return _Done(self)
@@ -132,10 +151,17 @@ class Cursor:
         return _Done()
 
     def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Any:
-        return _run(lambda: self._cursor.execute(sql, parameters or ()), self)
+        values = parameters or ()
+        if _large(values):
+            self._connection.large = True  # and its COMMIT writes them: off the loop too
+            return _off_loop(lambda: self._cursor.execute(sql, values), self)
+        return _run(lambda: self._cursor.execute(sql, values), self)
 
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]]) -> Any:
         rows = list(seq)  # a retry needs them again
+        if any(_large(row) for row in rows):
+            self._connection.large = True
+            return _off_loop(lambda: self._cursor.executemany(sql, rows), self)
         return _run(lambda: self._cursor.executemany(sql, rows), self)
 
     def fetchone(self) -> _Done:
@@ -230,16 +256,17 @@ class Connection:
         self._thread = _Thread()
         self._checkpointer = checkpointer
         self._changes_at_commit = conn.total_changes
+        self.large = False  # a statement of this transaction had large parameters
 
     @property
     def isolation_level(self) -> str | None:
         return self._conn.isolation_level
 
     def cursor(self) -> Cursor:
-        return Cursor(self._conn.cursor())
+        return Cursor(self._conn.cursor(), self)
 
     def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Any:
-        cursor = Cursor(self._conn.cursor())
+        cursor = Cursor(self._conn.cursor(), self)
         return cursor.execute(sql, parameters)
 
     def commit(self) -> Any:
@@ -251,15 +278,17 @@ class Connection:
                 checkpointer.after_commit()
 
         changes = self._conn.total_changes
-        big = changes - self._changes_at_commit >= BIG_COMMIT_ROWS
+        big = self.large or changes - self._changes_at_commit >= BIG_COMMIT_ROWS
         self._changes_at_commit = changes
+        self.large = False
         if big:
-            return _commit_off_loop(commit)
+            return _off_loop(commit, None)
         return _run(commit, None)
 
     def rollback(self) -> _Done:
         self._conn.rollback()
         self._changes_at_commit = self._conn.total_changes
+        self.large = False
         return _Done()
 
     def close(self) -> _Done:

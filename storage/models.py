@@ -397,6 +397,7 @@ class VolunteerHours(Base):
         UniqueConstraint("event_id", "staff_id", name="uq_hours_once"),
         Index("ix_hours_member", "conversation_id", "staff_id"),
         Index("ix_hours_group_at", "conversation_id", "at"),
+        Index("ix_hours_group_id", "conversation_id", "id"),  # pages of /导出 时长 (0025)
     )
 
 

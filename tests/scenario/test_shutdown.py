@@ -4,6 +4,7 @@ twice), and a running job is waited for before the database closes."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 import time
 from collections import Counter
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from bot import scheduler
 from bot.context import JobContext
 from bot.sandbox.standin import BOT_TOPIC, StandIn
 from storage.db import Database
@@ -136,3 +138,55 @@ async def test_a_mark_being_committed_when_the_stop_comes_is_committed(
         await db.dispose()
     reply = [r for r in rows if "/nosuch-in-the-window" in (r.reply or "")]
     assert [r.status for r in reply] == ["sent"]
+
+
+async def test_a_job_stopped_at_shutdown_is_one_warning_not_an_error_with_a_traceback(
+    standin: StandIn,
+    start_bot: BotFactory,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A job still running when the stop's grace is over is cancelled (its unit of work
+    rolls back and it runs again after the next start): the operator reads one warning
+    naming it, not APScheduler's "raised an exception" with a CancelledError traceback."""
+    monkeypatch.setattr(scheduler, "DRAIN_SECONDS", 0.2)
+    app = await start_bot()
+    started = asyncio.Event()
+
+    async def stuck(ctx: JobContext) -> None:
+        await ctx.session.execute(text("SELECT 1"))
+        started.set()
+        await asyncio.Event().wait()  # never ends by itself
+
+    app.jobs.run_repeating("stuck", stuck, interval=3600)  # runs at once, by APScheduler
+    await asyncio.wait_for(started.wait(), timeout=10)
+    caplog.clear()
+    await asyncio.wait_for(app.stop(), timeout=10)
+    await asyncio.sleep(0.05)  # the executor's done-callback, which would log the error
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    [warning] = [r for r in caplog.records if "still running at shutdown" in r.getMessage()]
+    assert "stuck" in warning.getMessage()
+
+
+async def test_stop_waits_for_a_job_the_scheduler_started(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    """The same through APScheduler, as jobs run in the field: its asyncio executor cancels
+    the tasks it awaits when it shuts down, which the stop does first; the job still ends."""
+    app = await start_bot()
+    started, release = asyncio.Event(), asyncio.Event()
+    finished: list[int] = []
+
+    async def slow(ctx: JobContext) -> None:
+        started.set()
+        await release.wait()
+        finished.append(int(await ctx.session.scalar(text("SELECT 1")) or 0))
+
+    app.jobs.run_repeating("slow", slow, interval=3600)  # runs at once, by APScheduler
+    await asyncio.wait_for(started.wait(), timeout=10)
+    stopping = asyncio.create_task(app.stop())
+    await asyncio.sleep(0.2)
+    assert not stopping.done()
+    release.set()
+    await asyncio.wait_for(stopping, timeout=10)
+    assert finished == [1]

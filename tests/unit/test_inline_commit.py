@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from pathlib import Path
 
 from sqlalchemy import text
 
 from bench.probe import LoopProbe
 from storage.db import Database
+from storage.inline_sqlite import BIG_PARAM_BYTES
 
 
 def test_a_big_commit_runs_off_the_loop(tmp_path: Path) -> None:
@@ -40,3 +42,43 @@ def test_a_big_commit_runs_off_the_loop(tmp_path: Path) -> None:
 
     longest = asyncio.run(asyncio.wait_for(main(), timeout=120))
     assert longest < 0.020, f"the loop was held {longest * 1000:.0f} ms"
+
+
+def test_a_statement_with_a_large_parameter_and_its_commit_run_off_the_loop(
+    tmp_path: Path,
+) -> None:
+    """A file reply carries its workbook in the outbox row (hundreds of KB of base64):
+    SQLite copies it into pages in the executing thread, and writes them at the COMMIT.
+    Both run in a worker thread; a small statement of the same transaction stays inline."""
+    threads: list[tuple[str, str]] = []
+
+    def trace(sql: str) -> None:  # sqlite3 calls it in the thread running the statement
+        threads.append((sql.split()[0].upper(), threading.current_thread().name))
+
+    async def main() -> None:
+        db = Database(f"sqlite:///{tmp_path / 'large.sqlite3'}")
+        try:
+            async with db.transaction() as session:
+                await session.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, b TEXT)"))
+            async with db.transaction() as session:
+                raw = await (await session.connection()).get_raw_connection()
+                sqlite = raw.driver_connection._conn  # the driver's sqlite3 connection
+                sqlite.set_trace_callback(trace)
+                await session.execute(text("INSERT INTO t (b) VALUES (:b)"), {"b": "x" * 10})
+                await session.execute(
+                    text("INSERT INTO t (b) VALUES (:b)"), {"b": "y" * BIG_PARAM_BYTES}
+                )
+            sqlite.set_trace_callback(None)
+            async with db.transaction() as session:
+                sizes = (await session.execute(text("SELECT length(b) FROM t"))).scalars()
+                assert sorted(sizes) == [10, BIG_PARAM_BYTES]
+        finally:
+            await db.dispose()
+
+    asyncio.run(asyncio.wait_for(main(), timeout=60))
+    loop_thread = threading.main_thread().name
+    inserts = [name for verb, name in threads if verb == "INSERT"]
+    commits = [name for verb, name in threads if verb == "COMMIT"]
+    assert inserts[0] == loop_thread  # the small one
+    assert inserts[1] != loop_thread  # the large one
+    assert commits[0] != loop_thread  # the large one's transaction
