@@ -75,6 +75,10 @@ class PrivacySection:
 
     ``collect`` returns (how many, a few recent items as plain text); ``erase`` returns
     how many it erased. Both get the context, the conversation and the member's staff id.
+    ``erased_title`` names it in the erase reply where ``title`` would read wrong there
+    ("raw messages still kept" in a list of what was erased). ``kept``, for records the
+    erasure keeps in another form (anonymised), names them, with ``{n}``, under "Kept" in
+    the erase reply instead of among what went.
     """
 
     key: str
@@ -82,6 +86,8 @@ class PrivacySection:
     collect: PrivacyCollect
     erase: PrivacyErase
     order: int = 50
+    erased_title: Text | None = None
+    kept: Text | None = None
 
 
 @dataclass(slots=True)

@@ -30,6 +30,7 @@ class T:
     confirm_word = Text("确认", "confirm")
     profile = Text("个人资料", "profile")
     raw = Text("仍保留的原始消息", "raw messages still kept")
+    raw_erased = Text("原始消息", "raw messages")
     header = Text(
         "机器人在「{group}」存储的关于你的数据：", "What the bot stores about you in '{group}':"
     )
@@ -150,7 +151,9 @@ router.privacy_section(PrivacySection("copies", T.copies, _copies, _erase_copies
 router.privacy_section(PrivacySection("audit", T.audit, _audit, _erase_audit, order=6))
 router.privacy_section(PrivacySection("ban", T.ban, _ban, _keep_ban, order=7))
 router.privacy_section(PrivacySection("profile", T.profile, _profile, _erase_profile, order=10))
-router.privacy_section(PrivacySection("raw", T.raw, _raw, _erase_raw, order=90))
+router.privacy_section(
+    PrivacySection("raw", T.raw, _raw, _erase_raw, order=90, erased_title=T.raw_erased)
+)
 
 
 def _privately(ctx: Context, text: str) -> list[Reply]:
@@ -273,8 +276,11 @@ async def _erase_in(ctx: Context, conversation_id: str, staff_id: str) -> tuple[
     parts = []
     for section in ctx.commands.privacy:
         n = await section.erase(ctx, conversation_id, staff_id)
-        if n:
-            parts.append(ctx.t(T.erased_item, title=ctx.t(section.title), n=n))
+        if n and section.kept is not None:
+            kept.append(ctx.t(section.kept, n=n))
+        elif n:
+            title = ctx.t(section.erased_title or section.title)
+            parts.append(ctx.t(T.erased_item, title=title, n=n))
     # After the commit, SQLite's WAL is checkpointed so no old page copy keeps the data.
     ctx.session.info[SCRUB] = True
     ctx.log.info("member data erased in %s: %s", conversation_id, parts)

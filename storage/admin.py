@@ -238,6 +238,9 @@ class PrivacyRepo:
             .where(
                 InboxEvent.conversation_id == conversation_id,
                 InboxEvent.status != "received",
+                # Other members' messages: the member's own are the raw-messages section's,
+                # which erases and counts them (counted here too, they were counted twice).
+                InboxEvent.staff_id != staff_id,
                 or_(*(InboxEvent.payload.contains(n, autoescape=True) for n in names)),
             )
             .values(payload="{}", response=None)

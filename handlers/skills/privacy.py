@@ -55,5 +55,7 @@ router.privacy_section(
 )
 router.privacy_section(PrivacySection("swaps", T.swaps_title, _my_swaps, _erase_swaps, order=55))
 router.privacy_section(
-    PrivacySection("credits", T.credits_title, _my_credits, _anonymise_credits, order=60)
+    PrivacySection(
+        "credits", T.credits_title, _my_credits, _anonymise_credits, order=60, kept=T.credits_kept
+    )
 )

@@ -146,6 +146,11 @@ class T:
     credits_title = Text(
         "时间币记录（删除后匿名保留）", "time-credit entries (kept anonymised when erased)"
     )
+    credits_kept = Text(
+        "时间币记录 {n} 条，已改为匿名账户（群的时间币收支需要平衡）",
+        "{n} time-credit entries, moved to an anonymous account (the group's credits must "
+        "still balance)",
+    )
 
 
 def status_word(ctx: BaseContext, status: str) -> str:

@@ -11,9 +11,10 @@ from bot.clock import ManualClock
 from bot.router import Arg, CommandSpec
 from bot.sandbox.standin import Sent, StandIn
 from handlers import default_routers
+from storage.admin import PrivacyRepo
 from storage.models import AuditEntry, InboxEvent, Like, Member, Story
 from tests.conftest import BotFactory
-from tests.scenario.test_stories import CARDS, reply_texts, say, submit_and_approve
+from tests.scenario.test_stories import CARDS, GROUP, reply_texts, say, submit_and_approve
 
 REFUSED = ("只有管理员", "admins only")
 
@@ -218,11 +219,18 @@ async def test_mydata_is_accurate_and_forget_erases_it_all_and_nothing_else(
 
     sent = await say(standin, "/删除我的数据", sender="alice")
     assert "10 分钟内" in sent.text
+    async with app.db.transaction() as session:
+        copies_before = await PrivacyRepo(session).message_copies(GROUP, "alice", ["Alice"])
     sent = await say(standin, "/删除我的数据 确认", sender="alice")
     assert "已删除你在本群的数据" in sent.text
     # The raw messages: the four above, /删除我的数据 and its confirmation.
-    for part in ("个人资料 1 条", "点过的赞 1 条", "故事 2 条", "仍保留的原始消息 6 条"):
+    for part in ("个人资料 1 条", "点过的赞 1 条", "故事 2 条", "原始消息 6 条"):
         assert part in sent.text, part
+    assert "仍保留的原始消息" not in sent.text  # erased, not "still kept"
+    # The copies are the outbox's replies to alice and those naming her, counted once: her
+    # own six messages are the raw messages' (they were counted in both).
+    copies = int(sent.text.split("消息副本 ")[1].split(" 条")[0])
+    assert copies == copies_before, (copies, copies_before, sent.text)
 
     async with app.db.transaction() as session:
         stories = (

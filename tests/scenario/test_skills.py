@@ -179,7 +179,11 @@ async def test_forget_anonymises_the_ledger_and_it_still_sums_to_zero(
     await say(standin, f"/交换 确认 {swap_id}", sender="bob")
     await say(standin, "/删除我的数据", sender="alice")
     sent = await say(standin, "/删除我的数据 确认", sender="alice")
-    assert "技能帖 1 条" in sent.text and "交换 1 条" in sent.text and "时间币记录" in sent.text
+    assert "技能帖 1 条" in sent.text and "交换 1 条" in sent.text
+    # Anonymised, not erased: named under what was kept, not among what went.
+    erased, kept = sent.text.split("保留：")
+    assert "时间币记录" not in erased
+    assert "时间币记录 1 条，已改为匿名账户" in kept
     async with app.db.transaction() as session:
         legs = dict((await session.execute(select(LedgerEntry.account, LedgerEntry.amount))).all())
         assert legs["bob"] == -3.0 and "alice" not in legs
