@@ -41,7 +41,14 @@ async def reminders(ctx: JobContext) -> None:
             for update in await card_updates(ctx, started):
                 ctx.reply(update)
     horizon = now + timedelta(minutes=MAX_OFFSET_MINUTES)
+    off_in: dict[str, bool] = {}  # per group: the volunteers module turned off there
     for event in await ctx.repos.events.reminding(now, horizon):
+        group = event.conversation_id
+        if group not in off_in:
+            off_in[group] = "volunteers" in await ctx.repos.groups.disabled_modules(group)
+        if off_in[group]:
+            # Not claimed: turned back on before the start, the latest one due goes out.
+            continue
         due = [
             m for m in plan_of(ctx.settings, event) if event.starts_at - timedelta(minutes=m) <= now
         ]

@@ -283,3 +283,23 @@ async def test_clicks_arriving_together_keep_arrival_order_and_are_answered_alon
         (event_id, "dan", "waitlisted"),
         (other_id, "eve", "confirmed"),
     ]
+
+
+async def test_no_reminders_while_the_volunteers_module_is_off(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    """An admin who turned the volunteers module off hears no more of it: reminders wait,
+    and the latest one due goes out if it is turned back on before the start."""
+    clock = ManualClock(NOW)
+    app = await start(start_bot, clock)
+    event_id, _ = await publish(standin, seats=5)
+    await say(standin, f"/报名 {event_id}", sender="bob")
+    await say(standin, "/模块 volunteers 关", sender="admin1")
+    clock.set(START - timedelta(hours=23, minutes=59))
+    assert await app.jobs.run_job("event-reminders")
+    await say(standin, "/帮助", sender="bob")  # anything queued is out once this is answered
+    assert not [s for s in standin.sent if "提醒" in s.text]
+    await say(standin, "/模块 volunteers 开", sender="admin1")
+    assert await app.jobs.run_job("event-reminders")
+    [group] = await standin.wait_sent(where=lambda s: s.route == "group" and "提醒" in s.text)
+    assert "Bob" in group.text
