@@ -7,6 +7,7 @@ one-way match; members one swapped with recently rank last.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.machinery
 import importlib.util
 import re
@@ -74,6 +75,12 @@ def load_tokenizer(path: Path = DICTIONARY) -> Jieba:
 # vocabulary, on 14,000 skill-like phrases and on every word of the subset
 # (tests/unit/test_jieba_subset.py).
 TOKENIZER = load_tokenizer()
+
+# Names the tokenizer and its rules (the dictionary's contents, and ``KEYWORD_RULES``, to be
+# raised whenever ``keywords`` changes how it picks words): a skill name indexed under
+# another one is re-cut by the skills-reindex job, so old and new posts match alike.
+KEYWORD_RULES = 1
+TOKENIZER_ID = f"rjieba-{hashlib.sha256(DICTIONARY.read_bytes()).hexdigest()[:16]}-{KEYWORD_RULES}"
 
 _SPACES = re.compile(r"\s+")
 

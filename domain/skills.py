@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections import OrderedDict
 from datetime import datetime
 
+from bot.batching import one_turn
 from domain.skill_match import (
+    TOKENIZER_ID,
     Match,
     Post,
     containing_terms,
@@ -112,7 +114,9 @@ async def add_post(
         keywords=joined,
         detail=detail,
         now=now,
-        name_id=await repo.name_for(conversation_id, norm, joined, index_terms(norm, words)),
+        name_id=await repo.name_for(
+            conversation_id, norm, joined, index_terms(norm, words), TOKENIZER_ID
+        ),
     )
 
 
@@ -158,3 +162,29 @@ async def partners(
     )
     posts = sorted(mine + await repo.open_posts_of(conversation_id, chosen), key=lambda p: p.id)
     return posts, rank(me, [as_post(p) for p in posts], recent, limit)
+
+
+# -- re-cutting names another tokenizer indexed ---------------------------------------------
+
+RECUT_STEP = 10  # names re-cut between two turns of the loop (each a few statements)
+
+
+async def recut_names(repo: SkillRepo, limit: int) -> tuple[int, int]:
+    """Re-cut up to ``limit`` names whose keywords another tokenizer gave (names indexed
+    before the present one): those whose keywords now differ are indexed anew with their
+    posts, the others are only marked. Returns (names checked, names re-indexed)."""
+    names = await repo.cut_by_others(TOKENIZER_ID, limit)
+    same: list[int] = []
+    changed = 0
+    for i, (name_id, _group, norm, old) in enumerate(names):
+        words = keywords(norm)
+        joined = " ".join(sorted(words))
+        if joined == old:
+            same.append(name_id)
+        else:
+            await repo.recut(name_id, joined, index_terms(norm, words), TOKENIZER_ID)
+            changed += 1
+        if i % RECUT_STEP == RECUT_STEP - 1:
+            await one_turn()  # SQLite runs in the loop's thread: let pushes and acks through
+    await repo.mark_cut_by(same, TOKENIZER_ID)
+    return len(names), changed

@@ -486,11 +486,15 @@ class SkillName(Base):
     conversation_id: Mapped[str] = mapped_column(String(200))
     norm: Mapped[str] = mapped_column(Text)
     keywords: Mapped[str] = mapped_column(String(500), default="")
+    # The tokenizer that cut ``keywords`` (domain.skill_match.TOKENIZER_ID; '' unknown):
+    # names cut by another are re-cut by the skills-reindex job (0026).
+    tokenizer: Mapped[str] = mapped_column(String(40), default="", server_default="")
 
     # Never reused (NEVER_REUSED): the group's largest id versions cached match scores.
     __table_args__ = (
         UniqueConstraint("conversation_id", "norm", name="uq_skill_names"),
         Index("ix_skill_names_group", "conversation_id", "id"),
+        Index("ix_skill_names_tokenizer", "tokenizer", "id"),  # the reindex job's (0026)
         NEVER_REUSED,
     )
 

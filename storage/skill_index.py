@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import SkillName, SkillPost, SkillTerm
@@ -35,9 +35,15 @@ class SkillIndex:
     session: AsyncSession
 
     async def name_for(
-        self, conversation_id: str, norm: str, keywords: str, terms: Iterable[str]
+        self,
+        conversation_id: str,
+        norm: str,
+        keywords: str,
+        terms: Iterable[str],
+        tokenizer: str = "",
     ) -> int:
-        """The id of a normalised skill in the group's index, adding it under ``terms``."""
+        """The id of a normalised skill in the group's index, adding it under ``terms``
+        (``tokenizer`` names what cut ``keywords``)."""
         # Statements built once and run with parameters (a hot path: every skill post).
         add = prebuilt(
             self.session,
@@ -48,7 +54,12 @@ class SkillIndex:
                 .returning(_NAMES.c.id)
             ),
         )
-        params = {"conversation_id": conversation_id, "norm": norm, "keywords": keywords}
+        params = {
+            "conversation_id": conversation_id,
+            "norm": norm,
+            "keywords": keywords,
+            "tokenizer": tokenizer,
+        }
         created = (await run(self.session, add, params)).scalar_one_or_none()
         if created is None:  # known already (or added by a transaction that just committed)
             find = prebuilt(
@@ -126,3 +137,47 @@ class SkillIndex:
         if orphan_ids:
             await self.session.execute(delete(_TERMS).where(_TERMS.c.name_id.in_(orphan_ids)))
             await self.session.execute(delete(_NAMES).where(_NAMES.c.id.in_(orphan_ids)))
+
+    async def cut_by_others(self, tokenizer: str, limit: int) -> list[tuple[int, str, str, str]]:
+        """Up to ``limit`` names, of any group, whose keywords another tokenizer cut:
+        (id, group, norm, keywords), oldest first."""
+        rows = await self.session.execute(
+            select(_NAMES.c.id, _NAMES.c.conversation_id, _NAMES.c.norm, _NAMES.c.keywords)
+            # Two ranges of ix_skill_names_tokenizer ("!=" would read every name).
+            .where(or_(_NAMES.c.tokenizer < tokenizer, _NAMES.c.tokenizer > tokenizer))
+            .order_by(_NAMES.c.id)
+            .limit(limit)
+        )
+        return [(int(i), str(g), str(n), str(k)) for i, g, n, k in rows.all()]
+
+    async def mark_cut_by(self, name_ids: Collection[int], tokenizer: str) -> None:
+        """Record that ``tokenizer`` gives these names the keywords they have."""
+        if name_ids:
+            await self.session.execute(
+                update(_NAMES).where(_NAMES.c.id.in_(list(name_ids))).values(tokenizer=tokenizer)
+            )
+
+    async def recut(self, name_id: int, keywords: str, terms: Iterable[str], tokenizer: str) -> int:
+        """Index a name anew under new keywords: a new name (a new id, so every process's
+        cached scores of the group, versioned by its largest name id, are recomputed), its
+        posts moved onto it with the keywords, the old name dropped. Returns the new id."""
+        old = (
+            await self.session.execute(
+                select(_NAMES.c.conversation_id, _NAMES.c.norm).where(_NAMES.c.id == name_id)
+            )
+        ).one()
+        group, norm = str(old[0]), str(old[1])
+        # The old name steps aside first, since (group, norm) is unique: renamed to what no
+        # member types (a Unicode noncharacter; PostgreSQL text takes no NUL).
+        await self.session.execute(
+            update(_NAMES).where(_NAMES.c.id == name_id).values(norm=f"\ufdd1{name_id}")
+        )
+        new_id = await self.name_for(group, norm, keywords, terms, tokenizer)
+        await self.session.execute(
+            update(_POSTS)
+            .where(_POSTS.c.name_id == name_id)
+            .values(name_id=new_id, keywords=keywords)
+        )
+        await self.session.execute(delete(_TERMS).where(_TERMS.c.name_id == name_id))
+        await self.session.execute(delete(_NAMES).where(_NAMES.c.id == name_id))
+        return new_id
