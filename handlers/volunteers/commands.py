@@ -10,7 +10,7 @@ from bot.errors import UserError
 from bot.i18n import number
 from bot.replies import Reply, TextReply, ToMembers
 from bot.router import Arg, Router
-from handlers.volunteers.cards import card_updates, event_card
+from handlers.volunteers.cards import card_updates, event_card, status_of
 from handlers.volunteers.common import (
     EVENT,
     change_seats,
@@ -79,9 +79,17 @@ async def new_event(
     ]
 
 
-@router.command("events", aliases=["活动"], help=T.help_events)
-async def events(ctx: MessageContext) -> str:
-    """Upcoming activities with seats left."""
+@router.command(
+    "events",
+    aliases=["活动"],
+    help=T.help_events,
+    args=[Arg("id", T.event_id, kind="int", low=1, optional=True)],
+)
+async def events(ctx: MessageContext, id: int | None) -> str:
+    """Upcoming activities with seats left; with an id, that activity in full, and where
+    the member stands (signed up, waiting, or how to sign up)."""
+    if id is not None:
+        return await _event_detail(ctx, id)
     upcoming = await ctx.repos.events.upcoming(ctx.conversation.id, ctx.now)
     if not upcoming:
         return ctx.t(T.no_events)
@@ -102,6 +110,35 @@ async def events(ctx: MessageContext) -> str:
                 waiting=ctx.t(T.waiting_note, n=waiting) if waiting else "",
             )
         )
+    return "\n".join(lines)
+
+
+async def _event_detail(ctx: MessageContext, id: int) -> str:
+    event = await EVENT.find(ctx, id)
+    taken, waiting = await ctx.repos.signups.counts(event.id)
+    status, joinable = status_of(event, ctx.now, taken)
+    lines = [
+        ctx.t(
+            T.event_detail,
+            id=event.id,
+            title=event.title,
+            when=local_time(ctx, event.starts_at),
+            hours=number(event.hours),
+            place=event.place,
+            status=ctx.t(status),
+            taken=taken,
+            seats=event.seats,
+            waiting=ctx.t(T.waiting_note, n=waiting) if waiting else "",
+        )
+    ]
+    mine = await ctx.repos.signups.find(event.id, ctx.member.staff_id)
+    if mine is not None and mine.status == "confirmed":
+        lines.append(ctx.t(T.detail_confirmed, id=event.id))
+    elif mine is not None and mine.status == "waitlisted":
+        n = await ctx.repos.signups.position(mine)
+        lines.append(ctx.t(T.detail_waiting, n=n, id=event.id))
+    elif joinable:
+        lines.append(ctx.t(T.join_hint, id=event.id))
     return "\n".join(lines)
 
 

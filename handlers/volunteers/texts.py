@@ -21,7 +21,23 @@ class T:
         "publish a volunteer activity; a repeat makes a series, e.g. "
         "/event new Visit | 2026-12-02 19:00 | 2 | Care home | 10 | weekly wed",
     )
-    help_events = Text("即将开始的活动和剩余名额", "upcoming activities with seats left")
+    help_events = Text(
+        "即将开始的活动和剩余名额；加编号看一个活动的详情",
+        "upcoming activities with seats left; with an id, one activity in full",
+    )
+    event_detail = Text(
+        "活动 #{id}「{title}」\n时间：{when}，{hours} 小时\n地点：{place}\n状态：{status}\n"
+        "名额：已报名 {taken}/{seats}{waiting}",
+        "Activity #{id} '{title}'\nWhen: {when}, {hours} h\nWhere: {place}\n"
+        "Status: {status}\nSeats: {taken} of {seats} taken{waiting}",
+    )
+    detail_confirmed = Text(
+        "你已报名。取消报名：/取消报名 {id}", "You are signed up. To withdraw: /leave {id}"
+    )
+    detail_waiting = Text(
+        "你在候补第 {n} 位，有人取消时按顺序递补。取消：/取消报名 {id}",
+        "You are number {n} on the waitlist; places go in order. To withdraw: /leave {id}",
+    )
     help_join = Text("报名活动（满员则候补）", "sign up (the waitlist when full)")
     help_leave = Text("取消报名", "withdraw")
     help_seats = Text("修改名额（增加会从候补中递补）", "change capacity (raising it promotes)")

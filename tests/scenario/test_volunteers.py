@@ -303,3 +303,26 @@ async def test_no_reminders_while_the_volunteers_module_is_off(
     assert await app.jobs.run_job("event-reminders")
     [group] = await standin.wait_sent(where=lambda s: s.route == "group" and "提醒" in s.text)
     assert "Bob" in group.text
+
+
+async def test_an_activity_in_full_says_where_the_member_stands(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    """`/活动 <编号>` (what members naturally type after the list) shows the activity in
+    full, and whether they are signed up, waiting (with the place), or how to sign up."""
+    clock = ManualClock(NOW)
+    await start(start_bot, clock)
+    event_id, _ = await publish(standin, seats=1)
+    sent = await say(standin, f"/活动 {event_id}", sender="bob")
+    assert f"活动 #{event_id}「植树」" in sent.text and "滨江公园" in sent.text
+    assert "已报名 0/1" in sent.text and f"/报名 {event_id}" in sent.text
+    await say(standin, f"/报名 {event_id}", sender="bob")
+    await say(standin, f"/报名 {event_id}", sender="carol")
+    sent = await say(standin, f"/活动 #{event_id}", sender="bob")
+    assert "已报名 1/1，候补 1 人" in sent.text and "你已报名" in sent.text
+    sent = await say(standin, f"/活动 {event_id}", sender="carol")
+    assert "你在候补第 1 位" in sent.text and f"/取消报名 {event_id}" in sent.text
+    sent = await say(standin, "/活动 99", sender="carol")
+    assert "没有编号为 99 的活动" in sent.text
+    sent = await say(standin, "/events 1", sender="dave")
+    assert "Activity #1" in sent.text and "Seats: 1 of 1 taken" in sent.text
