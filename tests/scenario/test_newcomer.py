@@ -40,7 +40,7 @@ async def test_help_about_a_command_lists_its_family(
     assert "/活动 新建 <标题>" in admin.text and "/活动 修改 <活动编号>" in admin.text, admin.text
     assert "/签到码" not in admin.text  # another first word, another family
     member = await say(standin, "/帮助 活动", sender="alice")
-    assert member.text.startswith("/活动 — ")
+    assert member.text.startswith("/活动 [活动编号] — ")
     assert "新建" not in member.text  # an admin's command is not shown to a member
     story = await say(standin, "/help story", sender="alice")
     assert "/story edit <story id>" in story.text and "/story withdraw" in story.text, story.text
