@@ -248,10 +248,22 @@ async def event_done(ctx: MessageContext, id: int, absent: list[str]) -> list[Re
     # A name that fits nobody (or several) refuses the whole command rather than crediting
     # the wrong people; those taken off are named among the people credited, those added
     # among the group's members.
-    where = ctx.t(T.roster_of, id=id)
-    removed = {
-        m.staff_id: m for m in [await people.member(ctx, w, among=base, where=where) for w in drops]
-    }
+    where = ctx.t(T.checked_in_of if by_code else T.roster_of, id=id)
+    removed: dict[str, people.Member] = {}
+    not_checked: dict[str, people.Member] = {}  # taken off, but they never checked in
+    for word in drops:
+        try:
+            m = await people.member(ctx, word, among=base, where=where)
+        except UserError:
+            if not by_code:
+                raise
+            # Confirmed but not checked in: not credited anyway, so taking them off is
+            # what the admin wants; any other name is still refused.
+            roster = {s.staff_id: s.nick for s in confirmed}
+            m = await people.member(ctx, word, among=roster, where=ctx.t(T.roster_of, id=id))
+            not_checked[m.staff_id] = m
+        else:
+            removed[m.staff_id] = m
     directory = await ctx.repos.members.directory(ctx.conversation.id)
     added = {
         m.staff_id: m
@@ -273,6 +285,9 @@ async def event_done(ctx: MessageContext, id: int, absent: list[str]) -> list[Re
         lines.append(ctx.t(T.done_checked, n=len(base)))
     if removed:
         lines.append(ctx.t(T.done_absent, names="、".join(m.name for m in removed.values())))
+    if not_checked:
+        names = "、".join(m.name for m in not_checked.values())
+        lines.append(ctx.t(T.done_not_checked, names=names))
     if added:
         lines.append(ctx.t(T.done_added, names="、".join(m.name for m in added.values())))
     return [TextReply(content="\n".join(lines)), *await card_updates(ctx, event)]

@@ -99,6 +99,10 @@ class T:
     )
     done_absent = Text("缺席（不计时长）：{names}", "Absent (no hours): {names}")
     roster_of = Text("活动 #{id} 的正式报名名单", "the confirmed list of activity #{id}")
+    checked_in_of = Text("活动 #{id} 的签到名单", "those who checked in to activity #{id}")
+    done_not_checked = Text(
+        "没有签到，本来就不计时长：{names}", "Did not check in, so no hours anyway: {names}"
+    )
     audit_absent = Text("缺席", "absent")
     not_started = Text(
         "活动 #{id} 还没开始，开始后才能结束。", "Activity #{id} has not started yet."

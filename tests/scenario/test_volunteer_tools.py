@@ -206,6 +206,33 @@ async def test_check_in_credits_exactly_those_who_checked_in_and_changes_are_aud
     assert "出勤率 100%" in sent.text
 
 
+async def test_closing_by_check_in_takes_a_confirmed_member_who_did_not_check_in_off(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    """With check-in codes, ``-名字`` for someone confirmed who never checked in is not an
+    error (they were refused as "not on the confirmed list", and the whole command with
+    them): they get no hours anyway, and the reply says so by name."""
+    clock = ManualClock(NOW)
+    app = await start(start_bot, clock)
+    event_id, _ = await publish(standin, seats=3)
+    for member in ("alice", "bob", "carol"):
+        await say(standin, f"/报名 {event_id}", sender=member)
+    await say(standin, f"/签到码 {event_id}", sender="admin1")
+    [private] = await standin.wait_sent(where=lambda s: s.route == "o2o" and "签到码" in s.text)
+    code = private.text.split("签到码：")[1][:4]
+    clock.set(START - timedelta(minutes=10))
+    await say(standin, f"/签到 {code}", sender="alice")
+    clock.set(START + timedelta(hours=4))
+    sent = await say(standin, f"/活动 结束 {event_id} -carol -nobody", sender="admin1")
+    assert "nobody" in sent.text and "获得" not in sent.text  # a name that fits nobody
+    sent = await say(standin, f"/活动 结束 {event_id} +@bob -carol", sender="admin1", at=["bob"])
+    assert "2 人获得 3 小时" in sent.text, sent.text
+    assert "没有签到，本来就不计时长：Carol" in sent.text and "补记：Bob" in sent.text
+    async with app.db.transaction() as session:
+        credited = (await session.execute(select(VolunteerHours.staff_id))).scalars().all()
+    assert sorted(credited) == ["alice", "bob"]
+
+
 async def test_the_hours_board_ranks_this_month_or_all_time_by_name(
     standin: StandIn, start_bot: BotFactory
 ) -> None:
