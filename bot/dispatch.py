@@ -48,12 +48,22 @@ log = logging.getLogger(__name__)
 PICTURE_ALONE = "/故事 图片"
 
 
+# A confirmation word sent alone, as an answer to a question that asked for the command.
+BARE_CONFIRM = frozenset({"确认", "确定", "confirm"})
+
+
 class T:
     """Texts of the message dispatcher."""
 
     hint = Text(
         "你好！我是社区助手。发送 /帮助 查看我能做什么。",
         "Hi! I'm the community bot. Send /help to see what I can do.",
+    )
+    bare_confirm = Text(
+        "「{word}」要跟在命令后面一起发送，例如：/删除我的数据 确认（10 分钟内有效）、"
+        "/交换 确认 <交换编号>。",
+        "'{word}' goes after the command, in one message: for example /forget confirm "
+        "(within 10 minutes), /swap confirm <swap id>.",
     )
     unknown = Text(
         "没有「{word}」这个命令。发送 /帮助 查看全部命令。",
@@ -231,6 +241,12 @@ class Dispatcher(Handler):
             return
         if isinstance(resolution, NotACommand):
             ctx.lang = resolution.lang
+            word = text.strip().strip("。.!！ ")
+            if word.casefold() in BARE_CONFIRM:
+                # An answer to "send /删除我的数据 确认": said alone, it would get the
+                # greeting and the member would believe the erasure done.
+                ctx.reply(ctx.t(T.bare_confirm, word=word))
+                return
             ctx.reply(ctx.t(T.hint))
             return
         if isinstance(resolution, UnknownCommand):

@@ -416,3 +416,22 @@ async def test_help_shows_the_chinese_form_of_a_choice_and_both_forms_work(
         await say(standin, "/删除我的数据", sender="alice")
         done = await say(standin, f"/删除我的数据 {word}", sender="alice")
         assert "已删除" in done.text or "deleted" in done.text, done.text
+
+
+async def test_a_bare_confirmation_names_the_command_instead_of_greeting(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    """Asked to send "/删除我的数据 确认", a member answers "确认" alone: the greeting would
+    leave them believing their data erased; the reply names the form, and nothing is erased
+    until it is sent."""
+    app = await start_bot()
+    await say(standin, "/故事 第一个 | 我的故事", sender="alice")
+    await say(standin, "/删除我的数据", sender="alice")
+    sent = await say(standin, "确认", sender="alice")
+    assert "/删除我的数据 确认" in sent.text and "你好" not in sent.text, sent.text
+    sent = await say(standin, "confirm", sender="alice")
+    assert "/forget confirm" in sent.text, sent.text
+    async with app.db.transaction() as session:
+        assert await session.scalar(select(func.count(Story.id))) == 1
+    sent = await say(standin, "/删除我的数据 确认", sender="alice")
+    assert "已删除你在本群的数据" in sent.text
