@@ -93,7 +93,7 @@ async def decline(ctx: MessageContext, id: int) -> list[Reply]:
 
 @router.command(
     "swap done",
-    aliases=["交换完成"],
+    aliases=["交换完成", "交换 完成"],  # the second as 接受, 拒绝 and 确认 are written
     help=T.help_done,
     args=[
         Arg("id", T.swap_id, kind="int", low=1),

@@ -84,7 +84,8 @@ async def test_propose_accept_record_confirm_moves_credits_once(
         where=lambda s: s.route == "o2o" and "bob" in s.user_ids and "达成" in s.text
     )
 
-    sent = await say(standin, f"/交换完成 {swap_id} 2", sender="bob")
+    # Written with a space too, as /交换 接受 and /交换 确认 are.
+    sent = await say(standin, f"/交换 完成 {swap_id} 2", sender="bob")
     assert "等待 Alice 确认" in sent.text
     sent = await say(standin, f"/交换 确认 {swap_id}", sender="bob")  # the recorder can't confirm
     assert "另一方确认" in sent.text
