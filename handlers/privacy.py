@@ -31,6 +31,7 @@ class T:
     profile = Text("个人资料", "profile")
     raw = Text("仍保留的原始消息", "raw messages still kept")
     raw_erased = Text("原始消息", "raw messages")
+    latest = Text("最近 {n} 条：{items}", "latest {n}: {items}")
     header = Text(
         "机器人在「{group}」存储的关于你的数据：", "What the bot stores about you in '{group}':"
     )
@@ -173,11 +174,12 @@ async def _report(ctx: Context, conversation_id: str, staff_id: str) -> list[str
     lines = []
     for section in ctx.commands.privacy:
         n, items = await section.collect(ctx, conversation_id, staff_id)
-        shown = (
-            f"（{'，'.join(items)}）"
-            if items and ctx.lang == "zh"
-            else (f" ({', '.join(items)})" if items else "")
-        )
+        # A few recent items: said so when there are more, or "4 条" beside three reads as
+        # a record missing.
+        listed = "，".join(items) if ctx.lang == "zh" else ", ".join(items)
+        if items and n > len(items):
+            listed = ctx.t(T.latest, n=len(items), items=listed)
+        shown = (f"（{listed}）" if ctx.lang == "zh" else f" ({listed})") if items else ""
         lines.append(ctx.t(T.line, title=ctx.t(section.title), n=n, items=shown))
     return lines
 

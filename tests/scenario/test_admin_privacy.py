@@ -435,3 +435,21 @@ async def test_a_bare_confirmation_names_the_command_instead_of_greeting(
         assert await session.scalar(select(func.count(Story.id))) == 1
     sent = await say(standin, "/删除我的数据 确认", sender="alice")
     assert "已删除你在本群的数据" in sent.text
+
+
+async def test_mydata_says_when_it_lists_only_the_latest_of_a_kind(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    """Four sign-ups, three listed: the line says they are the latest three, or "4 条"
+    beside three items reads as a record missing from the privacy dashboard."""
+    await start_bot(admins={"staff_ids": ["admin1"]})
+    for day in range(10, 14):
+        created = await say(
+            standin, f"/活动 新建 植树{day} | 2030-03-{day} 09:00 | 3 | 公园 | 5", sender="admin1"
+        )
+        event_id = int(created.text.split("#")[1].split("「")[0])
+        await say(standin, f"/报名 {event_id}", sender="carol")
+    report = await mydata(standin, "carol")
+    line = next(x for x in report.splitlines() if x.startswith("活动报名"))
+    assert line.startswith("活动报名：4 条（最近 3 条：#4"), line
+    assert line.count("#") == 3, line
