@@ -94,6 +94,9 @@ async def want(ctx: MessageContext, skill: str, detail: str | None) -> str:
 async def skills(ctx: MessageContext, keyword: str | None) -> str:
     """Open offers and wants, optionally those matching a keyword."""
     posts = await browse(ctx.repos.skills, ctx.conversation.id, keyword)
+    if not posts and keyword:
+        # Not "no posts yet": the group may have many, just none on this.
+        return ctx.t(T.skills_none_for, keyword=keyword)
     if not posts:
         return ctx.t(T.skills_empty)
     lines = [ctx.t(T.skills_header)]

@@ -53,6 +53,10 @@ class T:
     skills_line = Text(
         "#{id} {who} {kind}「{skill}」{detail}", "#{id} {who} {kind} '{skill}'{detail}"
     )
+    skills_none_for = Text(
+        "没有与「{keyword}」相关的技能帖。发送 /技能 看全部，或用 /我想学 {keyword} 发布需求。",
+        "No skill posts about '{keyword}'. Send /skills for all, or /want {keyword} to ask.",
+    )
     skills_empty = Text(
         "还没有技能帖。用 /我会 或 /我想学 发布一个吧！", "No skill posts yet. Try /offer or /want!"
     )

@@ -53,6 +53,8 @@ async def test_offer_want_match_and_browse(standin: StandIn, start_bot: BotFacto
         and f"#{learn} Bob 想学「视频剪辑」" in sent.text
     )
     assert "PPT" not in sent.text
+    sent = await say(standin, "/技能 潜水", sender="carol")  # posts exist, none on this
+    assert "没有与「潜水」相关的技能帖" in sent.text and "还没有技能帖" not in sent.text
     sent = await say(standin, "/我会 🎸🎸", sender="carol")
     assert "需要包含文字" in sent.text
 
