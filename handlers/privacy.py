@@ -237,8 +237,8 @@ async def forget(ctx: MessageContext, confirm: str | None) -> list[Reply]:
                     ctx.settings,
                     entity_id=ctx.member.staff_id,
                     title=ctx.t(T.help_forget),
-                    data={"title": ctx.t(T.forget_prompt)},
-                    fallback_markdown=ctx.t(T.forget_prompt),
+                    data={"title": prompt},  # one to one: every group's, not "本群"
+                    fallback_markdown=prompt,
                 )
             )
         return replies

@@ -183,3 +183,19 @@ async def test_forget_one_to_one_leaves_no_row_holding_the_member_in_any_group(
 def _database_files(folder: Path) -> dict[str, bytes]:
     """The SQLite database file and its -wal / -shm companions, read while the bot runs."""
     return {p.name: p.read_bytes() for p in folder.iterdir() if p.name.startswith("bot.sqlite3")}
+
+
+async def test_the_erase_card_in_the_chat_asks_about_every_group_not_this_group(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    """One to one, the erase question covers every group and the chat: its card says so
+    too (it said "本群", this group, beside a text naming the groups)."""
+    await start_bot(cards={"generic_template": "tpl-generic"})
+    await in_group(standin, "/故事 第一个 | 读书会的故事", GROUP_A)
+    before = len(standin.sent)
+    sent = await dm(standin, "/删除我的数据")
+    assert "全部 1 个群" in sent.text, sent.text
+    [card] = await standin.wait_sent(
+        where=lambda s: s.route == "card" and any(s is x for x in standin.sent[before:])
+    )
+    assert "全部 1 个群" in card.param["title"] and "本群" not in card.param["title"], card.param
