@@ -339,5 +339,13 @@ async def hours(ctx: MessageContext) -> str:
     lines = [ctx.t(T.my_hours, total=number(total), n=len(records)), *rate]
     for r in records[:20]:
         day = r.at.astimezone(ctx.settings.bot.tz).strftime("%Y-%m-%d")
-        lines.append(f"- #{r.event_id} {safety.plain(r.title)}：{number(r.hours)} h，{day}")
+        lines.append(
+            ctx.t(
+                T.hours_line,
+                id=r.event_id,
+                title=safety.plain(r.title),
+                hours=number(r.hours),
+                day=day,
+            )
+        )
     return "\n".join(lines)

@@ -122,9 +122,10 @@ class T:
         "提醒：你报名的活动 #{id}「{title}」将于 {when} 在 {place} 开始。",
         "Reminder: your activity #{id} '{title}' starts {when} at {place}.",
     )
+    hours_line = Text("- #{id} {title}：{hours} 小时，{day}", "- #{id} {title}: {hours} h, {day}")
     my_hours = Text(
         "你在本群的志愿时长：共 {total} 小时（{n} 次活动）",
-        "Your volunteer hours here: {total} h ({n} activities)",
+        "Your volunteer hours here: {total} h (activities: {n})",
     )
     my_hours_none = Text(
         "你在本群还没有志愿时长。用 /活动 看看有什么活动吧！",

@@ -189,7 +189,9 @@ async def test_cancel_tells_everyone_and_done_credits_hours(
     sent = await say(standin, f"/活动 结束 {second} dave", sender="admin1")
     assert "2 人获得 3 小时" in sent.text
     sent = await say(standin, "/志愿时长", sender="bob")
-    assert "共 3 小时（1 次活动）" in sent.text and "植树" in sent.text
+    assert "共 3 小时（1 次活动）" in sent.text and "植树：3 小时，2026-" in sent.text
+    sent = await say(standin, "/hours", sender="bob")  # English: no Chinese punctuation
+    assert "3 h (activities: 1)" in sent.text and "植树: 3 h, 2026-" in sent.text, sent.text
     sent = await say(standin, "/志愿时长", sender="dave")
     assert "还没有志愿时长" in sent.text
     async with app.db.transaction() as session:
