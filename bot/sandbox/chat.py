@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import sys
@@ -20,7 +21,7 @@ from bot.app import Application
 from bot.cards import CATALOG
 from bot.cli import setup_logging
 from bot.config import Settings, load_settings
-from bot.sandbox.standin import Sent, StandIn
+from bot.sandbox.standin import Card, Sent, StandIn
 
 GROUP = "cid-sandbox-group"
 HELP = """sandbox commands:
@@ -179,6 +180,13 @@ class Chat:
 
     async def say(self, text: str) -> None:
         """Send ``text`` as the current member and wait briefly for the answers."""
+        for name in ROBOT_NAMES:
+            if text.startswith(name):
+                # Typed as the README writes it (``@机器人 /故事 …``): DingTalk takes the
+                # robot's own @name out of a text message's ``text.content``, which "starts
+                # with a space where the @name was removed" (DINGTALK.md, the push's fields).
+                text = text[len(name) :].lstrip()
+                break
         conversation = GROUP if self.conversation_type == "2" else f"cid-dm-{self.member}"
         before = len(self.standin.sent)
         await self.standin.say(
@@ -204,8 +212,32 @@ async def quiet(standin: StandIn, before: int, first: float = 5.0, settle: float
         seen = len(standin.sent)
 
 
+ROBOT_NAMES = ("@机器人", "@社区助手")  # how a member addresses the sandbox's robot
+CARDS_FILE = "standin-cards.json"  # the stand-in's cards, kept from one run to the next
+
+
+def _load_cards(standin: StandIn, data_dir: Path) -> None:
+    """The cards an earlier run delivered: the database remembers them (their story, their
+    activity), so the stand-in must too, or updating one is refused as DingTalk refuses an
+    unknown card (``param.cardNotExist``) and the log fills with delivery errors."""
+    path = data_dir / CARDS_FILE
+    with contextlib.suppress(FileNotFoundError, ValueError, TypeError):
+        for row in json.loads(path.read_text(encoding="utf-8")):
+            card = Card(**row)
+            standin.cards[card.out_track_id] = card
+
+
+def _save_cards(standin: StandIn, data_dir: Path) -> None:
+    path = data_dir / CARDS_FILE
+    rows = [dataclasses.asdict(card) for card in standin.cards.values()]
+    partial = path.with_suffix(".tmp")
+    partial.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+    partial.replace(path)
+
+
 async def _main(data_dir: Path, config: str | None, out: TextIO) -> int:
     standin = StandIn(ping_interval=30.0)
+    _load_cards(standin, data_dir)
     endpoint = await standin.start()
     settings = sandbox_settings(data_dir, config, endpoint, standin)
     app = Application(settings)
@@ -241,6 +273,7 @@ async def _main(data_dir: Path, config: str | None, out: TextIO) -> int:
     finally:
         await app.stop()
         await standin.stop()
+        _save_cards(standin, data_dir)
     return 0
 
 
