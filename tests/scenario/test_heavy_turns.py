@@ -1,5 +1,5 @@
-"""The heaviest single messages (``/赞``, ``/故事榜``, ``/匹配``) let the loop run between
-their heavy steps.
+"""The heaviest single messages (``/赞``, ``/故事榜``, ``/匹配``, and the skill posts
+``/我会`` / ``/我想学``) let the loop run between their heavy steps.
 
 On SQLite a unit of work runs inline, in the loop's thread: a message with no real await
 holds the loop for its whole handling. Measured with the mix benchmark's set-up (20 stories,
@@ -135,3 +135,29 @@ async def test_a_match_yields_after_each_lookup(
     assert "Bob" in sent.text and "双向" in sent.text, sent.text
     lookups = ["due during look-up 1", "due during look-up 2"]
     assert seen == [lookups, [*lookups, "due during the partners' read"]]
+
+
+async def test_a_skill_post_yields_between_its_write_and_its_matches(
+    standin: StandIn, start_bot: BotFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await start_bot(cards=CARDS)
+    await say(standin, "/我想学 视频剪辑", sender="bob")
+    loop = asyncio.get_running_loop()
+    ran: list[str] = []
+    seen: list[list[str]] = []
+    real_add, real_scores = SkillRepo.add, domain.skills.scores
+
+    async def add(self: SkillRepo, **kwargs: Any) -> Any:
+        post = await real_add(self, **kwargs)
+        loop.call_later(0, ran.append, "due during the post's write")
+        return post
+
+    async def scores(*args: Any) -> Any:
+        seen.append(list(ran))
+        return await real_scores(*args)
+
+    monkeypatch.setattr(SkillRepo, "add", add)
+    monkeypatch.setattr(domain.skills, "scores", scores)
+    sent = await say(standin, "/我会 短视频剪辑", sender="alice")
+    assert "已发布 #" in sent.text and "Bob" in sent.text, sent.text
+    assert seen == [["due during the post's write"]]
