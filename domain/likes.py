@@ -213,13 +213,16 @@ async def rescore(ctx: BaseContext, conversation_id: str) -> Evidence:
     return outcome.evidence
 
 
-async def rescore_if_dirty(ctx: BaseContext, conversation_id: str) -> None:
-    """Bring a group's weights up to date before showing counts (cheap when they are)."""
+async def rescore_if_dirty(ctx: BaseContext, conversation_id: str) -> bool:
+    """Bring a group's weights up to date before showing counts (cheap when they are);
+    whether they were re-scored."""
     group = await ctx.repos.groups.get(
         conversation_id, review_default=ctx.settings.stories.review_default
     )
-    if group.likes_dirty:
-        await rescore(ctx, conversation_id)
+    if not group.likes_dirty:
+        return False
+    await rescore(ctx, conversation_id)
+    return True
 
 
 async def describe(ctx: BaseContext, scores: Evidence, conversation_id: str) -> str:

@@ -9,8 +9,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select, update
 
+import storage.outbox as outbox_module
 from bot.sandbox.standin import StandIn
 from storage.db import SCRUB, Database
 from storage.models import OutboxMessage
@@ -34,6 +36,10 @@ def counted(db: Database) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(db.engine.sync_engine, "before_cursor_execute", before)
+
+
+class _Undo(Exception):
+    """Rolls a unit of work back."""
 
 
 def _row(key: str, member: str, now: datetime) -> OutboxRow:
@@ -139,3 +145,50 @@ async def test_the_activity_list_counts_every_activitys_sign_ups_in_one_statemen
     assert "剩余名额 0/2，候补 1 人" in next(line for line in lines if "植树0" in line)
     assert "剩余名额 1/2" in next(line for line in lines if "植树1" in line)
     assert "剩余名额 2/2" in next(line for line in lines if "植树2" in line)
+
+
+async def test_the_senders_due_and_lease_statements_are_built_once(
+    storage_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every poll and every mark that lets waiting replies go read the due rows and lease
+    them; building those statements cost more than running them (a mark flush's read of the
+    replies waiting behind it took 3-4 ms of the loop, 1 ms with the statement built once).
+    After the first call of each form no statement is built; the answers stay exact: only
+    the keys asked, in id order, and a key's rows only behind its oldest."""
+    now = datetime.now(UTC)
+    horizon = timedelta(seconds=60)
+    db = Database(storage_url)
+    built: list[object] = []
+    real_select = select  # what storage.outbox builds its statements with
+
+    def counting_select(*args: Any, **kwargs: Any) -> Any:
+        built.append(args)
+        return real_select(*args, **kwargs)
+
+    try:
+        await db.migrate()
+        unleased = [_row(f"k{n}", f"m{n % 3}", now) for n in range(9)]
+        for row in unleased:
+            row["lease_until"] = None
+        async with db.transaction() as session:
+            rows = await OutboxRepo(session).add_many(unleased)
+        ids = {r.idem_key: r.id for r in rows}
+        for form in range(2):  # the first round builds each form once
+            if form:
+                monkeypatch.setattr(outbox_module, "select", counting_select)
+            with pytest.raises(_Undo):  # both rounds read and lease the same rows
+                async with db.transaction() as session:
+                    repo = OutboxRepo(session)
+                    due = await repo.due(now, 100, horizon, keys=[("cid-group-1", "m1")])
+                    assert [r.idem_key for r in due] == ["k1", "k4", "k7"]
+                    assert len(await repo.due(now, 100, None)) == 9
+                    assert [r.idem_key for r in await repo.due(now, 2, horizon)] == ["k0", "k1"]
+                    # k1 and k4 are leased (k4 behind k1, asked too); k3 is not: k0, the
+                    # oldest of its key, was not asked for.
+                    asked = [ids["k1"], ids["k4"], ids["k3"]]
+                    owned = await repo.lease(asked, now, now + timedelta(seconds=30), horizon)
+                    assert sorted(owned) == [ids["k1"], ids["k4"]]
+                    raise _Undo
+        assert built == [], built
+    finally:
+        await db.dispose()
