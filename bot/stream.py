@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,6 +29,7 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from bot import __version__, metrics
 from bot.backoff import jittered
+from bot.batching import one_turn
 from bot.config import Settings
 from bot.events import BOT_MESSAGE_TOPIC, CARD_CALLBACK_TOPIC
 from bot.http import make_client, proxy_config
@@ -56,6 +58,17 @@ def _db_brief(exc: BaseException) -> str:
 
 # Pushes are recorded again when none has failed for this long.
 RECOVERED_AFTER = 5.0
+
+# A burst (hundreds of frames in one read after a pause) is taken in hand a part at a time.
+# At most this many frames are being handled at once, each a task (~13 KB while it waits
+# for its record); the others wait as the text they came as. As many as the inbox records
+# in one transaction (bot.inbox.RECORD_BATCH), so a full batch still forms, and their
+# first steps (parse, hand to the recorder: ~50 us each) fit in a few ms of one turn.
+FRAMES_IN_HAND = 64
+# Frames read from the socket between two whole turns of the loop: the reader never waits
+# on the frames it started (it keeps reading, so the library keeps answering pings), but
+# it lets the loop turn, so the frames started, acks and timers get in between.
+READ_TURN = 64
 
 # A metric's child per label value, looked up once: ``labels()`` hashes and validates its
 # arguments under a lock on every call, three times a frame, which a storm of 1,000 clicks
@@ -130,7 +143,9 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         # The WebSocket goes through the same proxy as the HTTP calls (stream FAQ: the
         # gateway is wss-open-connection.dingtalk.com:443; websockets >= 15 speaks CONNECT).
         self._proxy = proxy_config(settings.network.proxy, settings.network.no_proxy)
-        self._frames: set[asyncio.Task[None]] = set()
+        self._frames: set[asyncio.Task[None]] = set()  # in hand (at most FRAMES_IN_HAND)
+        # Read, not yet in hand: (socket, text). Their acks go out on the socket they came on.
+        self._waiting: deque[tuple[Any, str | bytes]] = deque()
         self._ws: Any = None
         self.connected = asyncio.Event()
         self.connections = 0
@@ -166,10 +181,13 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
                     metrics.RECONNECTS.inc()
                     self.connected.set()
                     log.info("stream connected (connection #%d)", self.connections)
+                    read = 0
                     async for raw in ws:
-                        task = asyncio.create_task(self._on_frame(ws, raw))
-                        self._frames.add(task)
-                        task.add_done_callback(self._frames.discard)
+                        self._waiting.append((ws, raw))
+                        self._take_frames()
+                        read += 1
+                        if read % READ_TURN == 0:
+                            await one_turn()
                 log.info("stream closed by the server; reconnecting")
             except asyncio.CancelledError:
                 raise
@@ -240,6 +258,32 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
         return ticket_url(url, response)
 
     # -- frames -------------------------------------------------------------------------------
+
+    @property
+    def in_hand(self) -> int:
+        """Frames being handled now (each a task); the rest of a burst waits as text."""
+        return len(self._frames)
+
+    @property
+    def waiting(self) -> int:
+        """Frames read from the socket and not yet in hand."""
+        return len(self._waiting)
+
+    def _take_frames(self) -> None:
+        """Start handling waiting frames, in the order they came, up to FRAMES_IN_HAND.
+
+        Each starts as a task whose first step (parse, hand to the recorder) runs in the
+        loop's next turn; a frame done makes room for the next (``_frame_done``).
+        """
+        while self._waiting and len(self._frames) < FRAMES_IN_HAND:
+            ws, raw = self._waiting.popleft()
+            task = asyncio.create_task(self._on_frame(ws, raw))
+            self._frames.add(task)
+            task.add_done_callback(self._frame_done)
+
+    def _frame_done(self, task: asyncio.Task[None]) -> None:
+        self._frames.discard(task)
+        self._take_frames()
 
     async def _on_frame(self, ws: Any, raw: str | bytes) -> None:
         started = time.perf_counter()
@@ -375,10 +419,13 @@ class StreamEdge(dingtalk_stream.DingTalkStreamClient):  # type: ignore[misc]
             await self._http.aclose()
 
     async def aclose(self) -> None:
-        """Close the socket and wait for frames being handled."""
+        """Close the socket and wait for the frames read: those in hand and those waiting are
+        all recorded (their acks may not get out: DingTalk pushes them again, and the inbox
+        drops the copies)."""
         if self._ws is not None:
             await self._ws.close()
-        if self._frames:
+        while self._frames or self._waiting:
+            self._take_frames()
             await asyncio.gather(*self._frames, return_exceptions=True)
         if self._owns_http:
             await self._http.aclose()
