@@ -5,7 +5,7 @@ keeps answering pings meanwhile.
 The stand-in pushes hundreds of frames back to back (the mix benchmark's unpaced phases; a
 gateway delivering what it kept while the bot was away): the socket then hands the bot a
 few hundred frames in one read. Before, the edge made each a task at once: ~250 first
-steps in one turn of the loop (12-21 ms of CPU here, 5-23 ms in the mix), and ~13 KB per
+steps in one turn of the loop (12-21 ms of CPU here, 5-23 ms in the mix), and ~11 KB per
 frame while it waited for its record.
 """
 
@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from bench.probe import LoopProbe
 from bot.batching import one_turn
 from bot.sandbox.standin import BOT_TOPIC, CARD_TOPIC, StandIn
-from bot.stream import FRAMES_IN_HAND, StreamEdge
+from bot.stream import FRAMES_IN_HAND, FRAMES_PER_TURN, StreamEdge
 from storage.models import InboxEvent
 from tests.conftest import BotFactory, bot_settings, eventually
 from tests.scenario.test_volunteers import publish, start
@@ -30,19 +30,19 @@ from tests.scenario.test_volunteers import publish, start
 TIMEOUT = 30.0  # seconds any one wait may take before the test fails instead of hanging
 BURST = 500
 # Half the 20 ms limit (TEAM.md): before the change a 500-frame burst held the loop 12-21 ms
-# in one turn here; after it, the longest turn is the inbox's flush of a 64-row batch or the
-# stand-in writing the burst (4-7 ms), the edge's own turns ~2.5 ms.
+# in one turn here (~250 frames started at once); after it, the longest turn is the inbox's
+# flush of a 64-row batch or the stand-in writing the burst (4-7 ms), the edge's own ~3 ms.
 LIMIT = 0.010
 
 
-def frame_tasks() -> int:
+def frame_tasks() -> set[asyncio.Task[object]]:
     """Frames being handled now: tasks running the edge's frame coroutine (public asyncio:
-    ``all_tasks``, ``Task.get_coro``), counted the same way before and after the change."""
-    return sum(
-        1
+    ``all_tasks``, ``Task.get_coro``), found the same way before and after the change."""
+    return {
+        task
         for task in asyncio.all_tasks()
         if getattr(task.get_coro(), "__qualname__", "") == "StreamEdge._on_frame"
-    )
+    }
 
 
 def hold_processing(app: Any) -> asyncio.Event:
@@ -83,8 +83,9 @@ async def test_a_burst_of_frames_never_holds_the_loop_long(
 async def test_a_burst_of_messages_and_clicks_keeps_few_frames_in_hand(
     standin: StandIn, start_bot: BotFactory
 ) -> None:
-    """Memory: a frame in hand is a task (~13 KB while it waits for its record); a burst
-    has at most FRAMES_IN_HAND of them at once, the rest wait as the text they came as.
+    """Memory: a frame in hand is a task (~11 KB while it waits for its record); a burst
+    has at most FRAMES_IN_HAND of them at once, the rest wait as the text they came as
+    (~2 KB), and at most FRAMES_PER_TURN start in one turn of the loop.
     Messages and card clicks go through the same edge, in the order they came: the first
     50 clickers get the 50 seats and the others the waiting list in their order."""
     app = await start(start_bot)
@@ -98,12 +99,16 @@ async def test_a_burst_of_messages_and_clicks_keeps_few_frames_in_hand(
         else:
             pushes.append((BOT_TOPIC, standin.message("/帮助", sender=f"m{i:03d}")))
     texts, acks = standin.burst(pushes)
-    most = 0
+    most = most_new = 0
 
-    async def count() -> None:
-        nonlocal most
+    async def count() -> None:  # at every turn of the loop
+        nonlocal most, most_new
+        seen: set[asyncio.Task[object]] = set()
         while True:
-            most = max(most, frame_tasks())
+            now = frame_tasks()
+            most = max(most, len(now))
+            most_new = max(most_new, len(now - seen))
+            seen |= now
             await asyncio.sleep(0)
 
     counting = asyncio.create_task(count())
@@ -114,6 +119,7 @@ async def test_a_burst_of_messages_and_clicks_keeps_few_frames_in_hand(
         counting.cancel()
     gate.set()
     assert 0 < most <= FRAMES_IN_HAND, f"{most} frames in hand at once"
+    assert most_new <= FRAMES_PER_TURN, f"{most_new} frames started in one turn"
     states = [
         json.loads(ack["data"])["response"]["userPrivateData"]["cardParamMap"]["state"]
         for (topic, _), ack in zip(pushes, answered, strict=True)
