@@ -71,8 +71,14 @@ FRAMES_IN_HAND = 256
 # started them all in one turn (12-21 ms).
 FRAMES_PER_TURN = 64
 # Frames read from the socket between two whole turns of the loop: the reader never waits
-# on the frames in hand (it keeps reading, so the library keeps answering pings), but it
-# lets the loop turn, so the frames started, acks and timers get in between.
+# on the frames in hand, but it lets the loop turn, so the frames started, acks and timers
+# get in between. It must keep reading: websockets answers a peer's Ping with a Pong and
+# matches our keepalive's Pongs as the bytes arrive (``Connection.data_received``; the FAQ
+# "How do I respond to pings?": "websockets takes care of responding to pings with pongs";
+# websockets/protocol.py, RFC 6455 5.5.2), but it stops reading the socket while more than
+# ``max_queue`` (16) messages wait unread (``pause_reading`` until 4 are left; asyncio client
+# reference, ``max_queue``). A reader that waited for room in hand would leave Pongs unread
+# and the keepalive would drop the connection (tests/scenario/test_stream_burst.py).
 READ_TURN = 64
 
 # A metric's child per label value, looked up once: ``labels()`` hashes and validates its
