@@ -393,6 +393,15 @@ class StandIn:
         conn = conns[next(self._rr) % len(conns)]
         self.pushes_by_connection[conn.id] = self.pushes_by_connection.get(conn.id, 0) + 1
         message_id = message_id or uuid.uuid4().hex
+        text = self._frame_text(frame_type, topic, data, conn, message_id)
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[message_id] = future
+        await conn.ws.send_str(text)
+        return message_id, future, conn
+
+    def _frame_text(
+        self, frame_type: str, topic: str, data: dict[str, Any], conn: _Conn, message_id: str
+    ) -> str:
         frame = {
             "specVersion": "1.0",
             "type": frame_type,
@@ -406,10 +415,7 @@ class StandIn:
             },
             "data": json.dumps(data, ensure_ascii=False),
         }
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending[message_id] = future
-        await conn.ws.send_str(_frame_text(frame))
-        return message_id, future, conn
+        return _frame_text(frame)
 
     async def push_raw(
         self, text: str, message_id: str, *, timeout: float = 2.0
@@ -449,6 +455,32 @@ class StandIn:
             self._spawn(self._redeliver_unacked(topic, data, future))
             return Push(message_id, data, None, None)
         return Push(message_id, data, ack, time.perf_counter() - started)
+
+    def burst(
+        self, pushes: list[tuple[str, dict[str, Any]]]
+    ) -> tuple[list[str], list[asyncio.Future[dict[str, Any]]]]:
+        """Frames for a burst of (topic, data) on the first live connection, built ahead:
+        their texts and their acks' futures.
+
+        ``send_burst`` then writes them back to back, as the gateway does after a pause: a
+        test that measures the bot's loop measures the bot's reading, not this building.
+        """
+        conn = self.live()[0]
+        texts: list[str] = []
+        futures: list[asyncio.Future[dict[str, Any]]] = []
+        for topic, data in pushes:
+            message_id = uuid.uuid4().hex
+            texts.append(self._frame_text("CALLBACK", topic, data, conn, message_id))
+            future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+            self._pending[message_id] = future
+            futures.append(future)
+        return texts, futures
+
+    async def send_burst(self, texts: list[str]) -> None:
+        """Write frames built by ``burst`` to the first live connection, back to back."""
+        ws = self.live()[0].ws
+        for text in texts:
+            await ws.send_str(text)
 
     async def _redeliver_unacked(
         self, topic: str, data: dict[str, Any], future: asyncio.Future[dict[str, Any]]
@@ -617,16 +649,8 @@ class StandIn:
         wait_ack = kwargs.pop("wait_ack", True)
         return await self.push(BOT_TOPIC, self.message(text, **kwargs), wait_ack=wait_ack)
 
-    async def click(
-        self,
-        out_track_id: str,
-        user: str,
-        params: dict[str, Any],
-        *,
-        timeout: float = 10.0,
-        message_id: str | None = None,
-    ) -> Push:
-        """Press a card button as ``user``; the card is updated from the ack's response."""
+    def click_data(self, out_track_id: str, user: str, params: dict[str, Any]) -> dict[str, Any]:
+        """The callback data of ``user`` pressing a card button (see ``click``)."""
         card = self.cards.get(out_track_id)
         # The shape of a real click over Stream (Stream 模式响应卡片回传请求事件,
         # open.dingtalk.com/document/dingstart/intelligent-assistant-with-interactive-card-use-tutorial):
@@ -644,7 +668,7 @@ class StandIn:
             separators=(",", ":"),
         )
         space = card.space_id.split(".", 2)[-1] if card else ""
-        data = {
+        return {
             "extension": "{}",
             "corpId": self.corp_id,
             "spaceType": "im",
@@ -656,6 +680,19 @@ class StandIn:
             "outTrackId": out_track_id,
             "value": content,
         }
+
+    async def click(
+        self,
+        out_track_id: str,
+        user: str,
+        params: dict[str, Any],
+        *,
+        timeout: float = 10.0,
+        message_id: str | None = None,
+    ) -> Push:
+        """Press a card button as ``user``; the card is updated from the ack's response."""
+        card = self.cards.get(out_track_id)
+        data = self.click_data(out_track_id, user, params)
         result = await self.push(CARD_TOPIC, data, timeout=timeout, message_id=message_id)
         if result.ack is not None and card is not None:
             response = json.loads(result.ack.get("data") or "{}").get("response") or {}
