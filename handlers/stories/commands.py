@@ -144,8 +144,9 @@ async def picture(ctx: MessageContext) -> str:
 async def show(ctx: MessageContext, id: int) -> MarkdownReply:
     """A story in full (a card shows at most 1 KB of it: 创建并投放卡片 value limit)."""
     story = await STORY.find(ctx, id)
-    if story.status != "approved" and not ctx.is_admin:
-        raise UserError(T.unknown, id=id)
+    mine = story.author_staff_id == ctx.member.staff_id
+    if story.status != "approved" and not ctx.is_admin and not mine:
+        raise UserError(T.unknown, id=id)  # others' unpublished stories are not theirs to see
     author = story.author_nick or story.author_staff_id
     return MarkdownReply(
         title=safety.plain(story.title)[:60],

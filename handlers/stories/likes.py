@@ -17,7 +17,7 @@ from domain.likes import WORKER, describe, rescore, rescore_if_dirty
 from domain.likes_chart import LikePoint, burst_spans, render_off_loop
 from handlers.stories.cards import card_updates
 from handlers.stories.commands import SCOPES, STORY, fold_choice
-from handlers.stories.texts import T
+from handlers.stories.texts import T, status_word
 from storage.models import Story
 
 router = Router("stories.likes", module="stories")
@@ -28,8 +28,14 @@ router = Router("stories.likes", module="stories")
 
 async def likeable(ctx: Context, story: Story) -> Story:
     """``story`` if this member may like it: published, and not their own."""
+    if story.status == "pending":
+        raise UserError(T.not_approved, id=story.id)
+    if story.status in ("withdrawn", "removed"):
+        # Once published, members may still see it (a card, an old list): say what became
+        # of it rather than "no such story". A rejected one never was: unknown to them.
+        raise UserError(T.not_likeable, id=story.id, status=status_word(ctx, story.status))
     if story.status != "approved":
-        raise UserError(T.not_approved if story.status == "pending" else T.unknown, id=story.id)
+        raise UserError(T.unknown, id=story.id)
     if story.author_staff_id == ctx.member.staff_id:
         raise UserError(T.own_story)
     return story

@@ -57,6 +57,9 @@ class T:
     )
     published = Text("故事 #{id} 已发布。", "Story #{id} is published.")
     unknown = Text("本群没有编号为 {id} 的故事。", "There is no story #{id} in this group.")
+    not_likeable = Text(
+        "故事 #{id} 现在是「{status}」，不能点赞。", "Story #{id} is {status}; it cannot be liked."
+    )
     not_approved = Text(
         "故事 #{id} 还没有通过审核，通过后才能点赞。",
         "Story #{id} has not been approved yet; it can be liked once it is.",

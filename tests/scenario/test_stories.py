@@ -359,3 +359,21 @@ async def test_admins_see_admin_commands_in_help(standin: StandIn, start_bot: Bo
     admin = await say(standin, "/帮助", sender="admin1")
     assert "/故事 <标题> | <正文>" in member.text and "/审核" not in member.text
     assert "管理员命令" in admin.text and "/审核" in admin.text and "/异常点赞" in admin.text
+
+
+async def test_a_story_not_published_is_named_with_its_state_not_as_unknown(
+    standin: StandIn, start_bot: BotFactory
+) -> None:
+    """Its author reads their pending story in full; a like on a withdrawn story says it
+    was withdrawn (both answered "本群没有编号为 N 的故事", found trying it as a new user)."""
+    await start_bot(cards=CARDS, admins={"staff_ids": ["admin1"]})
+    sent = await say(standin, "/故事 待审的 | 还在审核中的故事", sender="alice")
+    pending_id = int(sent.text.split("#")[1].split("「")[0])
+    sent = await say(standin, f"/故事 全文 {pending_id}", sender="alice")
+    assert "还在审核中的故事" in sent.text, sent.text
+    sent = await say(standin, f"/故事 全文 {pending_id}", sender="bob")
+    assert "没有编号为" in sent.text  # not bob's to read before it is published
+    story_id, _ = await submit_and_approve(standin, "会撤回的")
+    await say(standin, f"/故事 撤回 {story_id}", sender="alice")
+    sent = await say(standin, f"/赞 {story_id}", sender="bob")
+    assert f"故事 #{story_id} 现在是「已撤回」，不能点赞" in sent.text, sent.text

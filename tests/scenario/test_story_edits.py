@@ -81,7 +81,7 @@ async def test_a_withdrawn_story_says_so_on_its_card_and_its_likes_stop_counting
     sent = await say(standin, "/故事榜 all", sender="bob")
     assert f"#{story_id}" not in sent.text
     sent = await say(standin, f"/赞 {story_id}", sender="dave")
-    assert f"没有编号为 {story_id} 的故事" in sent.text
+    assert f"故事 #{story_id} 现在是「已撤回」，不能点赞" in sent.text
     # Rescoring never brings the withdrawn story's likes back.
     assert await app.jobs.run_job("likes-rescore")
     async with app.db.transaction() as session:
